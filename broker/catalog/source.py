@@ -1,0 +1,84 @@
+"""The catalog every process serves right now, kept in step through the store.
+
+The files given at start-up are the base. ``PUT /admin/catalog`` pushes a document
+into the store; every process notices (the store's generation changes) on its next
+request and rebuilds. Plans that disappeared stay *resolvable* (not listed, not
+provisionable) so instances of removed plans keep working.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from broker.catalog.loader import CatalogDocument, catalog_from_documents
+from broker.catalog.model import Catalog, Plan, Service
+from broker.storage.base import Store
+
+__all__ = ["CatalogSource", "ADMIN_SOURCE"]
+
+ADMIN_SOURCE = "PUT /admin/catalog"
+
+
+class CatalogSource:
+    def __init__(
+        self,
+        base: Catalog,
+        store: Store,
+        *,
+        backend_problems: Callable[[str, Mapping[str, Any]], list[tuple[str, str]] | None],
+        fault_problems: Callable[[Mapping[str, Any], str], list[tuple[str, str]]],
+    ) -> None:
+        self.base = base
+        self.store = store
+        self._backend_problems = backend_problems
+        self._fault_problems = fault_problems
+        self._mutex = threading.Lock()
+        self._generation: int | None = None
+        self.catalog = base
+        self._retired: dict[str, tuple[Service, Plan]] = {}
+
+    def build(self, document: Any, source: str = ADMIN_SOURCE) -> Catalog:
+        """Check a document exactly like a file; raise CatalogError with every problem."""
+        return catalog_from_documents(
+            [CatalogDocument(source, document)],
+            backend_problems=self._backend_problems,
+            fault_problems=self._fault_problems,
+        )
+
+    def refresh(self) -> int:
+        """Follow the store: rebuild if catalog documents changed; return the generation."""
+        generation = self.store.generation()
+        if generation != self._generation:
+            with self._mutex:
+                if generation != self._generation:
+                    self._rebuild()
+                    self._generation = generation
+        return generation
+
+    def _rebuild(self) -> None:
+        catalogs = [self.base]
+        for document in self.store.catalog_documents():
+            catalogs.append(self.build(document))
+        current = catalogs[-1]
+        retired: dict[str, tuple[Service, Plan]] = {}
+        for catalog in catalogs[:-1]:
+            for service in catalog.services:
+                for plan in service.plans:
+                    if current.plan(plan.id) is None:
+                        retired[plan.id] = (service, plan)
+        self._retired = retired
+        self.catalog = current
+
+    def resolve(self, plan_id: str) -> tuple[Service, Plan] | None:
+        """Service and plan of an existing instance, even if the plan was removed."""
+        plan = self.catalog.plan(plan_id)
+        if plan is not None:
+            service = self.catalog.service(plan.service_id)
+            if service is not None:
+                return service, plan
+        return self._retired.get(plan_id)
+
+    def is_retired(self, plan_id: str) -> bool:
+        return self.catalog.plan(plan_id) is None and plan_id in self._retired

@@ -1,0 +1,137 @@
+"""The ``mockbroker`` command (also ``python -m broker``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from broker import __version__
+from broker.config import SettingsError, load_settings
+
+__all__ = ["main"]
+
+SERVE_HELP = """Serve the OSB API with gunicorn.
+
+Settings come from (lowest first) built-in defaults, the YAML file given by
+--config or BROKER_CONFIG, BROKER_* environment variables, and these flags.
+Invalid catalogs stop the server before it listens, with every problem listed.
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="mockbroker")
+def main() -> None:
+    """mockbroker: a mock Open Service Broker API server for testing platforms and apps.
+
+    \b
+    Quick start:
+      mockbroker serve                      # http://127.0.0.1:8080, user broker / broker
+      mockbroker check-catalog catalogs/    # validate catalog files
+      mockbroker ctl apply -f examples/seed # drive it like Service Catalog
+    """
+
+
+def _fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(2)
+
+
+@main.command(help=SERVE_HELP)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML settings file.")
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 8080; 0 picks a free one).")
+@click.option("--workers", type=int, help="gunicorn worker processes.")
+@click.option("--threads", type=int, help="Threads per worker (default 8).")
+@click.option(
+    "--catalog",
+    "catalogs",
+    multiple=True,
+    type=click.Path(exists=False),
+    help="Catalog file or folder (repeatable; default: the bundled catalogs).",
+)
+@click.option("--store", help="memory://, sqlite:///PATH (default) or postgresql://...")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the default SQLite store lives.")
+@click.option("--username", help="OSB basic-auth user (default broker).")
+@click.option("--password", help="OSB basic-auth password (default broker; required off loopback).")
+@click.option("--log-format", type=click.Choice(["json", "text"]), help="Log line format.")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> None:
+    from broker.catalog.problems import CatalogError
+    from broker.credentials.registry import BackendRegistry
+    from broker.logs import configure_logging
+    from broker.runtime import load_configured_catalog
+    from broker.server import BrokerServer, bind_socket
+
+    try:
+        settings = load_settings(config_file, catalogs=catalogs or None, **flags)
+        settings.check_serving()
+    except SettingsError as exc:
+        _fail(str(exc))
+    try:
+        catalog = load_configured_catalog(settings, BackendRegistry(settings))
+    except CatalogError as exc:
+        click.secho("error: the catalogs are invalid:", fg="red", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+    try:
+        sock = bind_socket(settings.host, settings.port)
+    except OSError as exc:
+        _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
+    port = sock.getsockname()[1]
+    settings = settings.replace(port=port)
+    configure_logging(settings.log_format, settings.log_level)
+    password = settings.password if settings.password_is_default else "(as configured)"
+    plans = sum(len(service.plans) for service in catalog.services)
+    click.echo(
+        f"mockbroker {__version__} listening on {settings.base_url}\n"
+        f"  OSB API:  {settings.base_url}/v2  user {settings.username!r}, password {password}\n"
+        f"  catalog:  {len(catalog.services)} services, {plans} plans\n"
+        f"  store:    {settings.store_url}\n"
+        f"  workers:  {settings.effective_workers} x {settings.threads} threads",
+        err=True,
+    )
+    BrokerServer(settings, sock).run()
+
+
+@main.command("check-catalog")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def check_catalog(paths: tuple[Path, ...]) -> None:
+    """Validate catalog files or folders; exit 1 listing every problem."""
+    from broker.catalog.loader import load_catalog
+    from broker.catalog.problems import CatalogError
+    from broker.credentials.registry import BackendRegistry
+    from broker.faults.rules import fault_rule_problems
+
+    registry = BackendRegistry(load_settings(env={}))
+    try:
+        catalog = load_catalog(
+            paths,
+            backend_problems=registry.option_problems,
+            fault_problems=fault_rule_problems,
+        )
+    except CatalogError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem))
+        click.secho(f"{len(exc.problems)} problem(s) found", fg="red", err=True)
+        sys.exit(1)
+    plans = sum(len(service.plans) for service in catalog.services)
+    click.echo(f"ok: {len(catalog.services)} services, {plans} plans in {len(catalog.sources)} file(s)")
+
+
+@main.command()
+@click.option("--output", "-o", type=click.File("w"), default="-", help="Write here (default stdout).")
+def openapi(output: Any) -> None:
+    """Print the OpenAPI document of the HTTP API."""
+    from broker.web.openapi import build_openapi
+
+    json.dump(build_openapi(), output, indent=2)
+    output.write("\n")
+
+
+if __name__ == "__main__":
+    main()

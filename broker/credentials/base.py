@@ -1,0 +1,103 @@
+"""The credential-backend contract.
+
+A backend turns "an instance of plan P was provisioned" into something real (or
+realistically fake) and "a binding was created" into credentials. The broker
+calls it while holding the instance's lock, after every OSB rule has been checked,
+and stores whatever it returns together with the instance or binding:
+
+* :meth:`CredentialBackend.provision` returns the backend's *instance state* (a
+  JSON-able mapping, e.g. the database name it created); the broker passes it
+  back on every later call for that instance.
+* :meth:`CredentialBackend.bind` returns the binding's credentials and its
+  *binding state* (e.g. the role it created).
+* :meth:`CredentialBackend.unbind` and :meth:`CredentialBackend.deprovision` undo
+  them. Both must succeed when there is nothing left to undo.
+* Every method either completes or raises :class:`BackendError` after undoing
+  whatever it had started: a failed call leaves nothing behind.
+
+Backends are registered under the entry-point group ``mockbroker.credential_backends``
+(name -> class), so a third party adds one by installing a package. A class is
+built once per application with :meth:`CredentialBackend.from_settings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from broker.config import Settings
+
+__all__ = [
+    "BackendError",
+    "BackendUnavailable",
+    "BindResult",
+    "BindingRequest",
+    "CredentialBackend",
+    "InstanceRequest",
+]
+
+
+class BackendError(RuntimeError):
+    """A backend call failed; the message is shown to the platform as the description."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend cannot be reached at all (used by ``/readyz``)."""
+
+
+@dataclass(frozen=True)
+class InstanceRequest:
+    instance_id: str
+    service_id: str
+    service_name: str
+    plan_id: str
+    plan_name: str
+    # The plan's ``credentials.options`` from the catalog.
+    options: Mapping[str, Any]
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)
+    # What provision() returned for this instance ({} before it ran).
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BindingRequest:
+    instance: InstanceRequest
+    binding_id: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)
+    bind_resource: Mapping[str, Any] = field(default_factory=dict)
+    # What bind() returned for this binding ({} before it ran).
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BindResult:
+    credentials: dict[str, Any]
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class CredentialBackend(Protocol):
+    name: ClassVar[str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CredentialBackend:
+        """Build the backend; admin connections come from settings, never the catalog."""
+
+    @classmethod
+    def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(key path, message)`` for every unusable catalog option (checked at load)."""
+
+    def check(self) -> None:
+        """Raise :class:`BackendUnavailable` when the backend cannot serve (``/readyz``)."""
+
+    def provision(self, request: InstanceRequest) -> dict[str, Any]: ...
+
+    def deprovision(self, request: InstanceRequest) -> None: ...
+
+    def bind(self, request: BindingRequest) -> BindResult: ...
+
+    def unbind(self, request: BindingRequest) -> None: ...

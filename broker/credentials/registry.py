@@ -1,0 +1,73 @@
+"""Finding credential backends by name: built-ins plus the entry-point group."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from broker.credentials.base import BackendError, CredentialBackend
+
+if TYPE_CHECKING:
+    from broker.config import Settings
+
+__all__ = ["ENTRY_POINT_GROUP", "BackendRegistry", "backend_classes"]
+
+ENTRY_POINT_GROUP = "mockbroker.credential_backends"
+
+# Built-in backends, importable without the entry points being installed (a source
+# checkout); the same names are declared as entry points in pyproject.toml.
+BUILTIN = {
+    "fake": "broker.credentials.fake:FakeBackend",
+}
+
+
+def _load(target: str) -> Any:
+    module, _, attribute = target.partition(":")
+    return getattr(import_module(module), attribute)
+
+
+def backend_classes() -> dict[str, Any]:
+    """Every known backend class by name (entry points may add or replace built-ins)."""
+    classes = {name: _load(target) for name, target in BUILTIN.items()}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name not in classes or entry.value != BUILTIN.get(entry.name):
+            classes[entry.name] = entry.load()
+    return classes
+
+
+class BackendRegistry:
+    """The backends of one application, each built once, on first use."""
+
+    def __init__(self, settings: Settings, classes: dict[str, Any] | None = None) -> None:
+        self._settings = settings
+        self._classes = classes if classes is not None else backend_classes()
+        self._instances: dict[str, CredentialBackend] = {}
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._classes)
+
+    def get(self, name: str) -> CredentialBackend:
+        backend = self._instances.get(name)
+        if backend is None:
+            cls = self._classes.get(name)
+            if cls is None:
+                raise BackendError(f"no credential backend named {name!r}")
+            backend = cls.from_settings(self._settings)
+            self._instances[name] = backend
+        return backend
+
+    def option_problems(self, name: str, options: Mapping[str, Any]) -> list[tuple[str, str]] | None:
+        """Problems of a plan's backend options; ``None`` if no backend has that name."""
+        cls = self._classes.get(name)
+        if cls is None:
+            return None
+        problems: list[tuple[str, str]] = cls.option_problems(options)
+        return problems
+
+    def register(self, name: str, backend: CredentialBackend) -> None:
+        """Use ``backend`` for ``name`` (tests plug fakes in here)."""
+        self._classes[name] = type(backend)
+        self._instances[name] = backend

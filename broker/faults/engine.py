@@ -1,0 +1,112 @@
+"""Choosing the fault (if any) for a request, with counters shared by every process.
+
+Rules come from two places: the catalog (``mockbroker.faults`` of a plan or
+service; the service/plan match is implied) and ``POST /admin/faults``. Both are
+kept in the store, so one counter per rule serves every worker and replica.
+Catalog rules are copied into the store once per catalog version; a reset puts
+them back.
+
+For each request, every matching rule counts the call, and the first rule (in
+creation order) whose trigger fires becomes the request's fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from broker.catalog.model import Catalog
+from broker.faults.rules import FaultRule
+from broker.storage.base import Store
+
+__all__ = ["FaultEngine", "RequestTarget"]
+
+
+@dataclass
+class RequestTarget:
+    """What a request is about, for matching; service/plan resolved only if needed."""
+
+    operation: str
+    instance_id: str | None = None
+    binding_id: str | None = None
+    service_id: str | None = None
+    plan_id: str | None = None
+    # Looks up (service_id, plan_id) of the stored resource when the request has none.
+    lookup: Callable[[], tuple[str | None, str | None]] | None = None
+
+    def ids(self) -> tuple[str | None, str | None]:
+        if (self.service_id is None or self.plan_id is None) and self.lookup is not None:
+            stored_service, stored_plan = self.lookup()
+            self.service_id = self.service_id or stored_service
+            self.plan_id = self.plan_id or stored_plan
+            self.lookup = None
+        return self.service_id, self.plan_id
+
+
+def catalog_rules(catalog: Catalog) -> list[dict[str, Any]]:
+    """The catalog's fault rules with their implied match and a stable id."""
+    rules = []
+    for service in catalog.services:
+        for plan in service.plans:
+            for index, rule in enumerate(plan.knobs.faults):
+                digest = hashlib.sha256(
+                    json.dumps([plan.id, index, rule], sort_keys=True, default=str).encode()
+                ).hexdigest()[:12]
+                match = {**rule.get("match", {}), "service": service.id, "plan": plan.id}
+                rules.append(
+                    {**rule, "id": f"catalog-{digest}", "match": match, "origin": "catalog"}
+                )
+    return rules
+
+
+class FaultEngine:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._mutex = threading.Lock()
+        self._generation: int | None = None
+        self._rules: list[FaultRule] = []
+
+    def refresh(self, generation: int) -> None:
+        if generation != self._generation:
+            with self._mutex:
+                if generation != self._generation:
+                    self._rules = [FaultRule.from_dict(rule) for rule in self.store.fault_list()]
+                    self._generation = generation
+
+    @property
+    def active(self) -> bool:
+        return bool(self._rules)
+
+    def seed(self, catalog: Catalog) -> None:
+        """Copy the catalog's rules into the store unless this catalog version already did."""
+        self.store.fault_seed(catalog_rules(catalog), marker=catalog.etag)
+
+    def choose(
+        self,
+        target: RequestTarget,
+        names: Callable[[str | None, str | None], tuple[tuple[str, str] | None, tuple[str, str] | None]],
+    ) -> FaultRule | None:
+        """Count the call on every matching rule; return the first that fires."""
+        chosen: FaultRule | None = None
+        for rule in self._rules:
+            service = plan = None
+            if "service" in rule.match or "plan" in rule.match:
+                service, plan = names(*target.ids())
+            if not rule.matches(
+                target.operation,
+                service=service,
+                plan=plan,
+                instance_id=target.instance_id,
+                binding_id=target.binding_id,
+            ):
+                continue
+            calls = self.store.fault_hit(rule.id)
+            if chosen is None and calls and rule.fires_on(calls):
+                chosen = rule
+        if chosen is not None:
+            self.store.fault_fired(chosen.id)
+        return chosen

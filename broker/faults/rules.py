@@ -1,0 +1,246 @@
+"""Fault rules: match + trigger + action, as data.
+
+The same object is written in catalog YAML (under a plan's or service's
+``mockbroker.faults``, where ``match.service``/``match.plan`` are implied) and
+posted to ``POST /admin/faults``::
+
+    {"match":   {"operation": "bind", "service": "name-or-id", "plan": "name-or-id",
+                 "instance_id": "...", "binding_id": "..."},
+     "trigger": {"times": 2},
+     "action":  {"status": 500, "error": "SomeCode", "description": "..."}}
+
+Triggers (counted per rule over the calls it matches, across every process):
+absent = always; ``times: N`` = the first N calls; ``nth: N`` = only the Nth call;
+``after: N`` = every call after the Nth; ``probability: p`` with ``seed: s`` =
+each call fires with probability p, reproducibly for the same seed and call number.
+
+Actions combine: ``delay_ms``; ``hang`` (no answer until the client gives up);
+``drop_connection`` (close without an answer); ``status`` with ``error``,
+``description``, ``instance_usable``, ``update_repeatable`` (an OSB error, or any
+other status, e.g. a 204); ``body``: ``"malformed"``, ``"empty"`` or an object;
+``content_type`` (``""`` sends none); ``async_result``: ``"failed"`` or ``"never"``
+for an operation that goes async. ``phase: "after"`` lets the broker act first and
+then replaces its answer ("provision, then answer 500": the instance exists, which
+is how orphan mitigation is tested); the default ``"before"`` answers before the
+broker does anything, leaving no state behind.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+from broker.catalog.problems import flatten_messages
+
+__all__ = [
+    "FAULT_OPERATIONS",
+    "FaultRule",
+    "FaultRuleSchema",
+    "fault_rule_problems",
+    "parse_fault_rule",
+]
+
+FAULT_OPERATIONS = (
+    "catalog",
+    "provision",
+    "update",
+    "deprovision",
+    "fetch_instance",
+    "last_operation",
+    "bind",
+    "unbind",
+    "fetch_binding",
+    "binding_last_operation",
+)
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class OperationsField(fields.Field):
+    default_error_messages = {
+        "invalid": f"must be one of {', '.join(FAULT_OPERATIONS)} or a list of them",
+    }
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[str]:
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values:
+            raise self.make_error("invalid")
+        unknown = [item for item in values if item not in FAULT_OPERATIONS]
+        if unknown:
+            raise ValidationError(
+                f"unknown operation(s) {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(FAULT_OPERATIONS)}"
+            )
+        return list(dict.fromkeys(values))
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class MatchSchema(_Strict):
+    operation = OperationsField()
+    service = fields.String(validate=validate.Length(min=1))
+    plan = fields.String(validate=validate.Length(min=1))
+    instance_id = fields.String(validate=validate.Length(min=1))
+    binding_id = fields.String(validate=validate.Length(min=1))
+
+
+class TriggerSchema(_Strict):
+    times = fields.Integer(strict=True, validate=validate.Range(min=1))
+    nth = fields.Integer(strict=True, validate=validate.Range(min=1))
+    after = fields.Integer(strict=True, validate=validate.Range(min=0))
+    probability = fields.Float(validate=validate.Range(min=0, max=1))
+    seed = fields.Raw()
+
+    @validates_schema
+    def _one_kind(self, data: dict[str, Any], **_: Any) -> None:
+        kinds = [key for key in ("times", "nth", "after", "probability") if key in data]
+        if len(kinds) > 1:
+            raise ValidationError(f"use one of times, nth, after, probability (got {', '.join(kinds)})")
+        if "seed" in data and "probability" not in data:
+            raise ValidationError("seed only applies to probability", "seed")
+        if not kinds and data:
+            raise ValidationError("give times, nth, after or probability")
+
+
+class ActionSchema(_Strict):
+    status = fields.Integer(strict=True, validate=validate.Range(min=100, max=599))
+    error = fields.String(validate=validate.Regexp(r"^[A-Z][A-Za-z0-9]*$", error="must be one CamelCase word"))
+    description = fields.String(validate=validate.Length(min=1))
+    instance_usable = fields.Boolean(truthy={True}, falsy={False})
+    update_repeatable = fields.Boolean(truthy={True}, falsy={False})
+    delay_ms = fields.Integer(strict=True, validate=validate.Range(min=0, max=600_000))
+    body = fields.Raw()
+    content_type = fields.String()
+    drop_connection = fields.Boolean(truthy={True}, falsy={False})
+    hang = fields.Boolean(truthy={True}, falsy={False})
+    async_result = fields.String(validate=validate.OneOf(("failed", "never")))
+    phase = fields.String(validate=validate.OneOf(("before", "after")))
+
+    @validates_schema
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        body = data.get("body")
+        if body is not None and body not in ("malformed", "empty") and not isinstance(body, (dict, list)):
+            raise ValidationError("must be 'malformed', 'empty' or a JSON object", "body")
+        if data.get("hang") and data.get("drop_connection"):
+            raise ValidationError("choose hang or drop_connection, not both")
+        if not data:
+            raise ValidationError("an action needs at least one effect")
+
+
+class FaultRuleSchema(_Strict):
+    id = fields.String(validate=validate.Length(min=1, max=200))
+    description = fields.String()
+    match = fields.Nested(MatchSchema, load_default=dict)
+    trigger = fields.Nested(TriggerSchema, load_default=dict)
+    action = fields.Nested(ActionSchema, required=True)
+
+    @pre_load
+    def _drop_counters(self, data: Any, **_: Any) -> Any:
+        # GET /admin/faults shows counters; accept such an object posted back.
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if key not in ("calls", "fired", "origin")}
+        return data
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    id: str
+    match: Mapping[str, Any]
+    trigger: Mapping[str, Any]
+    action: Mapping[str, Any]
+    origin: str = "admin"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FaultRule:
+        return cls(
+            id=str(data["id"]),
+            match=data.get("match") or {},
+            trigger=data.get("trigger") or {},
+            action=data["action"],
+            origin=str(data.get("origin", "admin")),
+        )
+
+    @property
+    def phase(self) -> str:
+        return str(self.action.get("phase", "before"))
+
+    def matches(
+        self,
+        operation: str,
+        *,
+        service: tuple[str, str] | None,
+        plan: tuple[str, str] | None,
+        instance_id: str | None,
+        binding_id: str | None,
+    ) -> bool:
+        """Whether the rule applies; ``service``/``plan`` are ``(id, name)`` pairs."""
+        match = self.match
+        operations = match.get("operation")
+        if operations is not None and operation not in operations:
+            return False
+        if "service" in match and (service is None or match["service"] not in service):
+            return False
+        if "plan" in match and (plan is None or match["plan"] not in plan):
+            return False
+        if "instance_id" in match and match["instance_id"] != instance_id:
+            return False
+        if "binding_id" in match and match["binding_id"] != binding_id:
+            return False
+        return True
+
+    def fires_on(self, call: int) -> bool:
+        """Whether the ``call``-th matching call (1-based) triggers the action."""
+        trigger = self.trigger
+        if "times" in trigger:
+            return call <= int(trigger["times"])
+        if "nth" in trigger:
+            return call == int(trigger["nth"])
+        if "after" in trigger:
+            return call > int(trigger["after"])
+        if "probability" in trigger:
+            seed = trigger.get("seed", self.id)
+            return random.Random(f"{seed}:{call}").random() < float(trigger["probability"])
+        return True
+
+    @property
+    def counts_calls(self) -> bool:
+        return bool(self.trigger)
+
+
+def parse_fault_rule(data: Any) -> dict[str, Any]:
+    """Validate a rule; raise :class:`marshmallow.ValidationError` with field paths."""
+    if not isinstance(data, dict):
+        raise ValidationError("a fault rule must be a JSON object")
+    loaded: dict[str, Any] = FaultRuleSchema().load(data)
+    return loaded
+
+
+def fault_rule_problems(data: Mapping[str, Any], path: str) -> list[tuple[str, str]]:
+    """``(path, message)`` problems of a rule written in a catalog."""
+    try:
+        rule = parse_fault_rule(dict(data))
+    except ValidationError as exc:
+        return flatten_messages(exc.messages, path)
+    problems = []
+    for key in ("service", "plan"):
+        if key in rule["match"]:
+            problems.append(
+                (f"{path}.match.{key}", "implied by where the rule is written; leave it out")
+            )
+    return problems

@@ -1,0 +1,219 @@
+"""Service bindings: bind, unbind, fetch and last_operation (OSB 2.17 sections 8-9).
+
+Binding requests take the instance lock and then the binding lock (always in
+that order): the instance lock serialises everything that reads the instance's
+state, the binding lock keeps one binding id from being created under two
+instances at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from broker.osb.completion import advance
+from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint
+from broker.osb.errors import (
+    BadRequest,
+    ConcurrencyError,
+    Conflict,
+    Gone,
+    NotFound,
+    RequiresApp,
+    UnprocessableEntity,
+)
+from broker.osb.instances import last_operation_outcome
+from broker.storage.base import Change, Delete, Put
+from broker.storage.records import BindingRecord, InstanceRecord
+
+__all__ = ["Bindings"]
+
+RESPONSE_KEYS = ("credentials", "syslog_drain_url", "route_service_url", "volume_mounts", "endpoints", "metadata")
+
+
+class Bindings:
+    def __init__(self, ctx: BrokerContext) -> None:
+        self.ctx = ctx
+
+    # --- PUT …/service_bindings/:binding_id -------------------------------------------
+    def bind(
+        self, instance_id: str, binding_id: str, body: dict[str, Any], info: RequestInfo
+    ) -> Outcome:
+        ctx = self.ctx
+        ctx.service_and_plan(body["service_id"], body["plan_id"])
+        context = body.get("context")
+        ctx.check_context(context, info)
+        bind_resource = dict(body.get("bind_resource") or {})
+        app_guid = bind_resource.get("app_guid") or body.get("app_guid")
+        parameters = body.get("parameters") or {}
+        predecessor_id = body.get("predecessor_binding_id")
+        digest = fingerprint(
+            service_id=body["service_id"],
+            plan_id=body["plan_id"],
+            app_guid=app_guid,
+            bind_resource=bind_resource,
+            parameters=parameters,
+            predecessor_binding_id=predecessor_id,
+        )
+        with ctx.store.lock(f"instance:{instance_id}"), ctx.store.lock(f"binding:{binding_id}"):
+            instance = self._bindable_instance(instance_id, body)
+            service, plan = ctx.plan_of(instance.plan_id)
+            existing = ctx.store.get_binding(binding_id)
+            if existing is not None and existing.instance_id != instance_id:
+                raise Conflict(f"binding {binding_id} already exists for instance {existing.instance_id}")
+            if existing is not None and existing.state != "failed":
+                return self._bind_again(existing, digest)
+            if not plan.bindable:
+                raise BadRequest(f"plan {plan.name!r} is not bindable")
+            if plan.knobs.requires_app and not app_guid:
+                raise RequiresApp("this plan requires an app: send bind_resource.app_guid")
+            ctx.validate_parameters(plan, "binding_create", parameters)
+            if predecessor_id is not None:
+                self._check_predecessor(instance, plan, predecessor_id)
+            behaviour = plan.knobs.bind
+            goes_async = ctx.goes_async(behaviour, info, "bind")
+            now = ctx.clock()
+            binding = BindingRecord(
+                id=binding_id,
+                instance_id=instance_id,
+                service_id=instance.service_id,
+                plan_id=instance.plan_id,
+                state="binding" if goes_async else "ready",
+                fingerprint=digest,
+                created_at=now,
+                updated_at=now,
+                parameters=dict(parameters),
+                context=dict(context or {}),
+                bind_resource=bind_resource,
+                app_guid=app_guid,
+                predecessor_binding_id=predecessor_id,
+                originating_identity=info.originating_identity,
+            )
+            if not goes_async:
+                ctx.fail_sync(behaviour, "bind", f"binding {binding_id}")
+                response, backend_state, expires_at = ctx.backend_bind(instance, binding, service, plan)
+                binding = binding.evolve(response=response, backend_state=backend_state, expires_at=expires_at)
+                ctx.store.apply([Put(binding)])
+                return Outcome("created", response)
+            operation = ctx.new_operation(
+                "bind", behaviour, plan, info, instance_id=instance_id, binding_id=binding_id,
+                service_id=instance.service_id,
+            )
+            ctx.store.apply([Put(binding.evolve(operation=operation.id)), Put(operation)])
+            return Outcome("accepted", {"operation": operation.id})
+
+    def _bindable_instance(self, instance_id: str, body: dict[str, Any]) -> InstanceRecord:
+        instance = self.ctx.store.get_instance(instance_id)
+        if instance is None:
+            raise NotFound(f"instance {instance_id} does not exist")
+        if instance.state in ("provisioning", "updating", "deprovisioning"):
+            raise ConcurrencyError(f"instance {instance_id} is {instance.state}; bind when it is ready")
+        if instance.state == "failed":
+            raise UnprocessableEntity(f"instance {instance_id} failed to provision and cannot be bound")
+        if body["service_id"] != instance.service_id or body["plan_id"] != instance.plan_id:
+            raise BadRequest(
+                f"service_id/plan_id do not match instance {instance_id} "
+                f"(service {instance.service_id}, plan {instance.plan_id})"
+            )
+        return instance
+
+    def _check_predecessor(self, instance: InstanceRecord, plan: Any, predecessor_id: str) -> None:
+        if not plan.binding_rotatable:
+            raise BadRequest(
+                f"plan {plan.name!r} does not support binding rotation (binding_rotatable is not true)"
+            )
+        predecessor = self.ctx.store.get_binding(predecessor_id)
+        if predecessor is None or predecessor.instance_id != instance.id or predecessor.state != "ready":
+            raise BadRequest(
+                f"predecessor_binding_id {predecessor_id!r} is not a binding of instance {instance.id}"
+            )
+        if predecessor.expires_at is not None and predecessor.expires_at <= self.ctx.clock():
+            raise BadRequest(f"predecessor binding {predecessor_id} has expired")
+
+    @staticmethod
+    def _bind_again(existing: BindingRecord, digest: str) -> Outcome:
+        if existing.state == "unbinding":
+            raise ConcurrencyError(f"binding {existing.id} is being deleted")
+        if existing.fingerprint != digest:
+            raise Conflict(f"binding {existing.id} already exists with different parameters")
+        if existing.state == "binding":
+            return Outcome("accepted", {"operation": existing.operation})
+        return Outcome("identical", existing.response)
+
+    # --- DELETE …/service_bindings/:binding_id ----------------------------------------
+    def unbind(self, instance_id: str, binding_id: str, info: RequestInfo) -> Outcome:
+        ctx = self.ctx
+        with ctx.store.lock(f"instance:{instance_id}"), ctx.store.lock(f"binding:{binding_id}"):
+            binding = ctx.store.get_binding(binding_id)
+            if binding is None or binding.instance_id != instance_id:
+                raise Gone(f"binding {binding_id} of instance {instance_id} does not exist")
+            if binding.state == "unbinding":
+                return Outcome("accepted", {"operation": binding.operation})
+            service, plan = ctx.plan_of(binding.plan_id)
+            behaviour = plan.knobs.unbind
+            goes_async = ctx.goes_async(behaviour, info, "unbind")
+            if not goes_async:
+                ctx.fail_sync(behaviour, "unbind", f"binding {binding_id}")
+            changes: list[Change] = []
+            if binding.state == "binding":
+                # OSB: an unbind during an in-flight bind halts the creation.
+                running = ctx.store.get_operation(binding.operation or "")
+                if running is not None:
+                    changes.append(
+                        Put(running.evolve(state="failed", description="binding was halted by an unbind request", finished_at=ctx.clock()))
+                    )
+            previous_state = "failed" if binding.state in ("binding", "failed") else "ready"
+            if not goes_async:
+                instance = ctx.store.get_instance(instance_id)
+                if instance is not None:
+                    ctx.backend_unbind(instance, binding, service, plan)
+                changes.append(Delete("binding", binding_id))
+                ctx.store.apply(changes)
+                return Outcome("done", {})
+            operation = ctx.new_operation(
+                "unbind", behaviour, plan, info, instance_id=instance_id, binding_id=binding_id,
+                service_id=binding.service_id, payload={"previous_state": previous_state},
+            )
+            changes += [
+                Put(binding.evolve(state="unbinding", operation=operation.id, updated_at=ctx.clock())),
+                Put(operation),
+            ]
+            ctx.store.apply(changes)
+            return Outcome("accepted", {"operation": operation.id})
+
+    # --- GET …/service_bindings/:binding_id -------------------------------------------
+    def fetch(self, instance_id: str, binding_id: str) -> Outcome:
+        ctx = self.ctx
+        binding = ctx.store.get_binding(binding_id)
+        if binding is None or binding.instance_id != instance_id or binding.state in ("binding", "failed"):
+            raise NotFound(f"binding {binding_id} does not exist or is still being created")
+        service, _ = ctx.plan_of(binding.plan_id)
+        if not service.bindings_retrievable:
+            raise BadRequest(
+                f"bindings of service {service.name!r} cannot be fetched "
+                "(bindings_retrievable is not true)"
+            )
+        body = {key: binding.response[key] for key in RESPONSE_KEYS if key in binding.response}
+        body["parameters"] = binding.parameters
+        return Outcome("done", body)
+
+    # --- GET …/service_bindings/:binding_id/last_operation ----------------------------
+    def last_operation(self, instance_id: str, binding_id: str, operation_id: str | None) -> Outcome:
+        ctx = self.ctx
+        with ctx.store.lock(f"instance:{instance_id}"), ctx.store.lock(f"binding:{binding_id}"):
+            if operation_id is not None:
+                operation = ctx.store.get_operation(operation_id)
+                if operation is None or operation.binding_id != binding_id or operation.instance_id != instance_id:
+                    if ctx.store.get_binding(binding_id) is None:
+                        raise NotFound(f"binding {binding_id} does not exist")
+                    raise BadRequest(f"operation {operation_id!r} is not an operation of binding {binding_id}")
+            else:
+                operation = ctx.store.latest_operation(instance_id, binding_id)
+            if operation is None:
+                binding = ctx.store.get_binding(binding_id)
+                if binding is None or binding.instance_id != instance_id:
+                    raise NotFound(f"binding {binding_id} does not exist")
+                return Outcome("done", {"state": "succeeded"})
+            operation = advance(ctx, operation)
+        if operation.type == "unbind" and operation.state == "succeeded":
+            raise Gone(f"binding {binding_id} was deleted")
+        return last_operation_outcome(operation)

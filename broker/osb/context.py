@@ -1,0 +1,358 @@
+"""What every OSB operation needs: catalog, store, backends, clock, and shared rules."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from jsonschema.exceptions import best_match
+
+from broker.catalog.model import OperationBehaviour, Plan, Service
+from broker.catalog.source import CatalogSource
+from broker.config import Settings
+from broker.credentials.base import BackendError, BindingRequest, InstanceRequest
+from broker.credentials.randomness import rng_for
+from broker.credentials.registry import BackendRegistry
+from broker.osb.errors import (
+    AsyncRequired,
+    BackendFailure,
+    BadRequest,
+    MaintenanceInfoConflict,
+    OperationFailed,
+)
+from broker.storage.base import Store
+from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
+from broker.templating import TemplateError, render
+
+__all__ = ["BrokerContext", "Outcome", "RequestInfo", "fingerprint", "iso_time"]
+
+OutcomeKind = Literal["created", "identical", "accepted", "done"]
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """Facts about the HTTP request the protocol rules need (not the body)."""
+
+    accepts_incomplete: bool = False
+    originating_identity: dict[str, Any] | None = None
+    # Set by a fault rule: how an operation that goes async must end.
+    async_result: str | None = None
+    fault: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened; the web layer maps ``kind`` to 201/200/202/200."""
+
+    kind: OutcomeKind
+    body: dict[str, Any] = field(default_factory=dict)
+    retry_after: int | None = None
+
+
+def fingerprint(**attributes: Any) -> str:
+    """A stable digest of request attributes, for "identical or different?"."""
+    canonical = json.dumps(attributes, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def iso_time(epoch: float) -> str:
+    """OSB timestamps: ISO 8601 ``yyyy-mm-ddThh:mm:ss.sZ``."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 100000}Z"
+
+
+@dataclass
+class BrokerContext:
+    catalogs: CatalogSource
+    store: Store
+    backends: BackendRegistry
+    settings: Settings
+    clock: Callable[[], float] = time.time
+
+    # --- catalog lookups --------------------------------------------------------------
+    def service_and_plan(self, service_id: str, plan_id: str) -> tuple[Service, Plan]:
+        """The offering and plan a request names, or 400 naming what is unknown."""
+        catalog = self.catalogs.catalog
+        service = catalog.service(service_id)
+        if service is None:
+            raise BadRequest(f"service_id {service_id!r} is not in the catalog")
+        plan = catalog.plan(plan_id)
+        if plan is None or plan.service_id != service.id:
+            raise BadRequest(
+                f"plan_id {plan_id!r} is not a plan of service {service.name!r} ({service.id})"
+            )
+        return service, plan
+
+    def plan_of(self, plan_id: str) -> tuple[Service, Plan]:
+        """Service and plan of a stored resource (removed plans included)."""
+        resolved = self.catalogs.resolve(plan_id)
+        if resolved is None:
+            raise BadRequest(f"plan {plan_id!r} of this resource is no longer known to the broker")
+        return resolved
+
+    # --- shared request rules ---------------------------------------------------------
+    @staticmethod
+    def check_context(context: Mapping[str, Any] | None, info: RequestInfo) -> None:
+        if context is None:
+            return
+        platform = context.get("platform")
+        if not isinstance(platform, str) or not platform:
+            raise BadRequest("context.platform is required when context is sent")
+        identity = info.originating_identity
+        if identity is not None and identity["platform"] != platform:
+            raise BadRequest(
+                f"context.platform {platform!r} differs from the originating identity platform "
+                f"{identity['platform']!r}"
+            )
+
+    @staticmethod
+    def requested_maintenance_version(body: Mapping[str, Any]) -> str | None:
+        maintenance = body.get("maintenance_info")
+        if not maintenance:
+            return None
+        version = maintenance.get("version")
+        return version if version else None
+
+    @staticmethod
+    def check_maintenance(plan: Plan, requested: str | None) -> None:
+        if requested is None or requested == plan.maintenance_info_version:
+            return
+        offered = plan.maintenance_info_version
+        raise MaintenanceInfoConflict(
+            f"maintenance_info.version {requested!r} does not match the version of plan "
+            f"{plan.name!r}: {offered!r}" if offered else
+            f"maintenance_info.version {requested!r} was sent but plan {plan.name!r} "
+            "declares no maintenance_info"
+        )
+
+    @staticmethod
+    def validate_parameters(plan: Plan, purpose: str, parameters: Mapping[str, Any]) -> None:
+        validator = plan.validators.get(purpose)
+        if validator is None:
+            return
+        errors = sorted(validator.iter_errors(parameters), key=lambda error: list(error.path))
+        if not errors:
+            return
+        problems = []
+        for error in errors:
+            detail = best_match(error.context) if error.context else error
+            path = "$" + "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
+            )
+            problems.append(f"{path}: {detail.message}")
+        raise BadRequest(
+            f"parameters do not match the plan's schema: {'; '.join(problems)}",
+            error="InvalidParameters",
+        )
+
+    def goes_async(self, behaviour: OperationBehaviour, info: RequestInfo, operation: str) -> bool:
+        if behaviour.mode == "sync":
+            return False
+        if behaviour.mode == "async-required" and not info.accepts_incomplete:
+            raise AsyncRequired(
+                f"this plan can only {operation} asynchronously: "
+                "send the request with accepts_incomplete=true"
+            )
+        return info.accepts_incomplete
+
+    @staticmethod
+    def fail_sync(behaviour: OperationBehaviour, operation: str, what: str) -> None:
+        """Raise the declared failure of a synchronous operation, if it is declared."""
+        if behaviour.result != "failed":
+            return
+        raise OperationFailed(
+            behaviour.description or f"{operation} of {what} failed (the plan declares result: failed)",
+            status=behaviour.status,
+            error=behaviour.error or "OperationFailed",
+            instance_usable=behaviour.instance_usable if operation in ("update", "deprovision") else None,
+            update_repeatable=behaviour.update_repeatable if operation == "update" else None,
+        )
+
+    # --- operations -------------------------------------------------------------------
+    def new_operation(
+        self,
+        operation: str,
+        behaviour: OperationBehaviour,
+        plan: Plan,
+        info: RequestInfo,
+        *,
+        instance_id: str,
+        binding_id: str | None = None,
+        service_id: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> OperationRecord:
+        now = self.clock()
+        finish_kind, finish_amount = behaviour.finish.kind, behaviour.finish.amount
+        result = behaviour.result
+        if info.async_result == "never":
+            finish_kind, finish_amount = "never", 0
+        elif info.async_result == "failed":
+            result = "failed"
+        deadline = now + plan.maximum_polling_duration if plan.maximum_polling_duration else None
+        return OperationRecord(
+            id=f"{operation}-{secrets.token_hex(12)}",
+            type=operation,
+            instance_id=instance_id,
+            binding_id=binding_id,
+            service_id=service_id or plan.service_id,
+            plan_id=plan.id,
+            state="in progress",
+            started_at=now,
+            description=behaviour.progress,
+            finish_kind=finish_kind,
+            finish_amount=finish_amount,
+            result=result,
+            final_description=behaviour.description,
+            progress=behaviour.progress,
+            retry_after=behaviour.retry_after,
+            deadline=deadline,
+            instance_usable=behaviour.instance_usable,
+            update_repeatable=behaviour.update_repeatable,
+            payload=payload or {},
+            fault=info.fault if info.async_result else None,
+        )
+
+    # --- templates and backends -------------------------------------------------------
+    def instance_variables(self, instance: InstanceRecord, service: Service, plan: Plan) -> dict[str, Any]:
+        return {
+            "instance_id": instance.id,
+            "service_id": service.id,
+            "plan_id": plan.id,
+            "service": service.name,
+            "plan": plan.name,
+            "organization_guid": instance.organization_guid,
+            "space_guid": instance.space_guid,
+            "namespace": instance.context.get("namespace"),
+            "base_url": self.settings.base_url,
+        }
+
+    def render(self, value: Any, variables: Mapping[str, Any], *seed_parts: str) -> Any:
+        try:
+            return render(value, variables, rng_for(self.settings.credential_seed, *seed_parts))
+        except TemplateError as exc:
+            raise BackendFailure(f"cannot render a catalog template: {exc}") from None
+
+    def dashboard_url(self, instance: InstanceRecord, service: Service, plan: Plan) -> str | None:
+        template = plan.knobs.dashboard_url
+        if not template:
+            return None
+        variables = self.instance_variables(instance, service, plan)
+        rendered: str = self.render(template, variables, instance.id, "dashboard")
+        return rendered
+
+    def instance_request(self, instance: InstanceRecord, service: Service, plan: Plan) -> InstanceRequest:
+        return InstanceRequest(
+            instance_id=instance.id,
+            service_id=service.id,
+            service_name=service.name,
+            plan_id=plan.id,
+            plan_name=plan.name,
+            options=plan.knobs.credentials.options,
+            parameters=instance.parameters,
+            context=instance.context,
+            state=instance.backend_state or {},
+        )
+
+    def binding_request(
+        self, instance: InstanceRecord, binding: BindingRecord, service: Service, plan: Plan
+    ) -> BindingRequest:
+        return BindingRequest(
+            instance=self.instance_request(instance, service, plan),
+            binding_id=binding.id,
+            parameters=binding.parameters,
+            context=binding.context,
+            bind_resource=binding.bind_resource,
+            state=binding.backend_state or {},
+        )
+
+    def backend_provision(self, instance: InstanceRecord, service: Service, plan: Plan) -> dict[str, Any]:
+        backend = self.backends.get(plan.knobs.credentials.backend)
+        try:
+            return backend.provision(self.instance_request(instance, service, plan))
+        except BackendError as exc:
+            raise BackendFailure(f"{backend.name} backend could not provision: {exc}") from None
+
+    def backend_deprovision(self, instance: InstanceRecord, service: Service, plan: Plan) -> None:
+        if instance.backend_state is None:
+            return
+        backend = self.backends.get(plan.knobs.credentials.backend)
+        try:
+            backend.deprovision(self.instance_request(instance, service, plan))
+        except BackendError as exc:
+            raise BackendFailure(f"{backend.name} backend could not deprovision: {exc}") from None
+
+    def backend_bind(
+        self, instance: InstanceRecord, binding: BindingRecord, service: Service, plan: Plan
+    ) -> tuple[dict[str, Any], dict[str, Any], float | None]:
+        """Credentials from the backend, then the binding's full OSB response."""
+        backend = self.backends.get(plan.knobs.credentials.backend)
+        try:
+            result = backend.bind(self.binding_request(instance, binding, service, plan))
+        except BackendError as exc:
+            raise BackendFailure(f"{backend.name} backend could not bind: {exc}") from None
+        try:
+            response, expires_at = self.binding_response(instance, binding, service, plan, result.credentials)
+        except BackendFailure:
+            self.backend_unbind(instance, binding.evolve(backend_state=result.state), service, plan)
+            raise
+        return response, result.state, expires_at
+
+    def backend_unbind(
+        self, instance: InstanceRecord, binding: BindingRecord, service: Service, plan: Plan
+    ) -> None:
+        if binding.backend_state is None:
+            return
+        backend = self.backends.get(plan.knobs.credentials.backend)
+        try:
+            backend.unbind(self.binding_request(instance, binding, service, plan))
+        except BackendError as exc:
+            raise BackendFailure(f"{backend.name} backend could not unbind: {exc}") from None
+
+    def binding_response(
+        self,
+        instance: InstanceRecord,
+        binding: BindingRecord,
+        service: Service,
+        plan: Plan,
+        credentials: dict[str, Any],
+    ) -> tuple[dict[str, Any], float | None]:
+        variables = {
+            **self.instance_variables(instance, service, plan),
+            "binding_id": binding.id,
+            "app_guid": binding.app_guid,
+            **{key: credentials.get(key) for key in ("username", "password", "host", "port", "database", "uri")},
+            "scheme": credentials.get("type"),
+        }
+        extra = plan.knobs.credentials.extra
+        if extra:
+            credentials = {**credentials, **self.render(extra, variables, instance.id, binding.id, "extra")}
+        response: dict[str, Any] = {"credentials": credentials}
+        extras = plan.knobs.binding
+        if extras.syslog_drain_url:
+            response["syslog_drain_url"] = self.render(
+                extras.syslog_drain_url, variables, instance.id, binding.id, "syslog"
+            )
+        # A route service URL only answers a route binding (bind_resource.route).
+        route = binding.bind_resource.get("route")
+        if extras.route_service_url and route:
+            response["route_service_url"] = self.render(
+                extras.route_service_url, {**variables, "route": route}, instance.id, binding.id, "route"
+            )
+        if extras.volume_mounts:
+            response["volume_mounts"] = [dict(mount) for mount in extras.volume_mounts]
+        if extras.endpoints:
+            response["endpoints"] = [dict(endpoint) for endpoint in extras.endpoints]
+        expires_at = None
+        if extras.expires_in:
+            expires_at = self.clock() + extras.expires_in
+            metadata = {"expires_at": iso_time(expires_at)}
+            if extras.renew_before is not None:
+                metadata["renew_before"] = iso_time(expires_at - extras.renew_before)
+            response["metadata"] = metadata
+        return response, expires_at

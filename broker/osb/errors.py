@@ -1,0 +1,148 @@
+"""The OSB error catalogue: every failure the broker answers with, as data.
+
+::
+
+    OSBError                      status + OSB "error" code + description
+    ├── BadRequest                400  malformed request, missing or invalid data
+    ├── Unauthorized              401  no or wrong credentials
+    ├── NotFound                  404  no such resource (or still being created)
+    ├── Conflict                  409  exists with different attributes
+    ├── Gone                      410  does not exist (DELETE, async delete finished)
+    ├── PayloadTooLarge           413  body over the configured limit
+    ├── PreconditionFailed        412  X-Broker-API-Version missing or unsupported
+    ├── UnprocessableEntity       422  generic "cannot do that" (no OSB code)
+    │   ├── AsyncRequired         422  AsyncRequired
+    │   ├── ConcurrencyError      422  ConcurrencyError
+    │   ├── RequiresApp           422  RequiresApp
+    │   └── MaintenanceInfoConflict 422 MaintenanceInfoConflict
+    ├── OperationFailed           any  a declared (mock) failure of a sync operation
+    └── BackendFailure            500  a credential backend call failed
+
+The domain raises them; one Flask error handler renders them. Nothing else maps
+exceptions to statuses.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AsyncRequired",
+    "BackendFailure",
+    "BadRequest",
+    "ConcurrencyError",
+    "Conflict",
+    "Gone",
+    "MaintenanceInfoConflict",
+    "NotFound",
+    "OSBError",
+    "OperationFailed",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "RequiresApp",
+    "Unauthorized",
+    "UnprocessableEntity",
+]
+
+
+class OSBError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        error: str | None = None,
+        status: int | None = None,
+        instance_usable: bool | None = None,
+        update_repeatable: bool | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(description or self.__class__.__name__)
+        self.headers = headers or {}
+        self.description = description
+        self.error = error if error is not None else self.code
+        self.status_code = status if status is not None else self.status
+        self.instance_usable = instance_usable
+        self.update_repeatable = update_repeatable
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if self.error:
+            body["error"] = self.error
+        if self.description:
+            body["description"] = self.description
+        if self.instance_usable is not None:
+            body["instance_usable"] = self.instance_usable
+        if self.update_repeatable is not None:
+            body["update_repeatable"] = self.update_repeatable
+        return body
+
+
+class BadRequest(OSBError):
+    status = 400
+    code = "BadRequest"
+
+
+class Unauthorized(OSBError):
+    status = 401
+    code = "Unauthorized"
+
+
+class NotFound(OSBError):
+    status = 404
+    code = "NotFound"
+
+
+class Conflict(OSBError):
+    status = 409
+    code = "Conflict"
+
+
+class Gone(OSBError):
+    status = 410
+    code = "Gone"
+
+
+class PreconditionFailed(OSBError):
+    status = 412
+    code = "PreconditionFailed"
+
+
+class PayloadTooLarge(OSBError):
+    status = 413
+    code = "PayloadTooLarge"
+
+
+class UnprocessableEntity(OSBError):
+    status = 422
+    code = None
+
+
+class AsyncRequired(UnprocessableEntity):
+    code = "AsyncRequired"
+
+
+class ConcurrencyError(UnprocessableEntity):
+    code = "ConcurrencyError"
+
+
+class RequiresApp(UnprocessableEntity):
+    code = "RequiresApp"
+
+
+class MaintenanceInfoConflict(UnprocessableEntity):
+    code = "MaintenanceInfoConflict"
+
+
+class OperationFailed(OSBError):
+    """A synchronous operation declared to fail (``result: failed`` in the catalog)."""
+
+    status = 500
+    code = "OperationFailed"
+
+
+class BackendFailure(OSBError):
+    status = 500
+    code = "BackendError"

@@ -1,0 +1,353 @@
+"""Service instances: provision, update, deprovision, fetch and last_operation.
+
+Every rule of OSB 2.17 sections 3-7, decided under the instance's lock so that
+concurrent requests for one id are answered as if they came one after another.
+Nothing is written before every check has passed: a 4xx leaves state as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from broker.osb.completion import advance, finish
+from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint
+from broker.osb.errors import (
+    BadRequest,
+    ConcurrencyError,
+    Conflict,
+    Gone,
+    NotFound,
+    UnprocessableEntity,
+)
+from broker.storage.base import Change, Delete, Put
+from broker.storage.records import InstanceRecord, OperationRecord
+
+__all__ = ["Instances", "provision_fingerprint"]
+
+
+def provision_fingerprint(
+    *,
+    service_id: str,
+    plan_id: str,
+    organization_guid: str | None,
+    space_guid: str | None,
+    parameters: Mapping[str, Any],
+    maintenance_version: str | None,
+) -> str:
+    # The context is left out on purpose: platforms re-send it with cosmetic
+    # changes (renamed namespace annotations) and that is not a different instance.
+    return fingerprint(
+        service_id=service_id,
+        plan_id=plan_id,
+        organization_guid=organization_guid,
+        space_guid=space_guid,
+        parameters=dict(parameters),
+        maintenance_version=maintenance_version,
+    )
+
+
+def _lock(instance_id: str) -> str:
+    return f"instance:{instance_id}"
+
+
+class Instances:
+    def __init__(self, ctx: BrokerContext) -> None:
+        self.ctx = ctx
+
+    # --- PUT /v2/service_instances/:id ------------------------------------------------
+    def provision(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
+        ctx = self.ctx
+        service, plan = ctx.service_and_plan(body["service_id"], body["plan_id"])
+        context = body.get("context")
+        ctx.check_context(context, info)
+        maintenance = ctx.requested_maintenance_version(body)
+        parameters = body.get("parameters") or {}
+        digest = provision_fingerprint(
+            service_id=service.id,
+            plan_id=plan.id,
+            organization_guid=body["organization_guid"],
+            space_guid=body["space_guid"],
+            parameters=parameters,
+            maintenance_version=maintenance,
+        )
+        with ctx.store.lock(_lock(instance_id)):
+            existing = ctx.store.get_instance(instance_id)
+            if existing is not None and existing.state != "failed":
+                return self._provision_again(existing, digest)
+            ctx.check_maintenance(plan, maintenance)
+            ctx.validate_parameters(plan, "instance_create", parameters)
+            behaviour = plan.knobs.provision
+            goes_async = ctx.goes_async(behaviour, info, "provision")
+            now = ctx.clock()
+            instance = InstanceRecord(
+                id=instance_id,
+                service_id=service.id,
+                plan_id=plan.id,
+                state="provisioning" if goes_async else "ready",
+                fingerprint=digest,
+                created_at=now,
+                updated_at=now,
+                organization_guid=body["organization_guid"],
+                space_guid=body["space_guid"],
+                context=dict(context or {}),
+                parameters=dict(parameters),
+                maintenance_info={"version": maintenance} if maintenance else None,
+                metadata=dict(plan.knobs.instance_metadata) or None,
+                originating_identity=info.originating_identity,
+            )
+            instance = instance.evolve(dashboard_url=ctx.dashboard_url(instance, service, plan))
+            if not goes_async:
+                ctx.fail_sync(behaviour, "provision", f"instance {instance_id}")
+                state = ctx.backend_provision(instance, service, plan)
+                ctx.store.apply([Put(instance.evolve(backend_state=state))])
+                return Outcome("created", self._provision_body(instance))
+            operation = ctx.new_operation(
+                "provision", behaviour, plan, info, instance_id=instance_id
+            )
+            ctx.store.apply([Put(instance.evolve(operation=operation.id)), Put(operation)])
+            return Outcome("accepted", {**self._provision_body(instance), "operation": operation.id})
+
+    def _provision_again(self, existing: InstanceRecord, digest: str) -> Outcome:
+        if existing.state == "deprovisioning":
+            raise ConcurrencyError(f"instance {existing.id} is being deprovisioned")
+        if existing.fingerprint != digest:
+            raise Conflict(
+                f"instance {existing.id} already exists with different attributes "
+                "(service_id, plan_id, organization_guid, space_guid, parameters or "
+                "maintenance_info)"
+            )
+        body = self._provision_body(existing)
+        if existing.state == "provisioning":
+            return Outcome("accepted", {**body, "operation": existing.operation})
+        return Outcome("identical", body)
+
+    @staticmethod
+    def _provision_body(instance: InstanceRecord) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if instance.dashboard_url is not None:
+            body["dashboard_url"] = instance.dashboard_url
+        if instance.metadata:
+            body["metadata"] = instance.metadata
+        return body
+
+    # --- PATCH /v2/service_instances/:id ----------------------------------------------
+    def update(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
+        ctx = self.ctx
+        with ctx.store.lock(_lock(instance_id)):
+            instance = ctx.store.get_instance(instance_id)
+            if instance is None:
+                raise NotFound(f"instance {instance_id} does not exist")
+            if body["service_id"] != instance.service_id:
+                raise BadRequest(
+                    f"service_id {body['service_id']!r} is not the service of instance "
+                    f"{instance_id} ({instance.service_id})"
+                )
+            service, current = ctx.plan_of(instance.plan_id)
+            target = current
+            requested_plan = body.get("plan_id")
+            if requested_plan is not None and requested_plan != instance.plan_id:
+                _, target = ctx.service_and_plan(instance.service_id, requested_plan)
+            context = body.get("context")
+            ctx.check_context(context, info)
+            maintenance = ctx.requested_maintenance_version(body)
+            parameters = body.get("parameters")
+            request_digest = fingerprint(
+                plan_id=target.id, parameters=parameters, context=context, maintenance=maintenance
+            )
+            if instance.state == "updating":
+                running = ctx.store.get_operation(instance.operation or "")
+                if running is not None and running.payload.get("request") == request_digest:
+                    return Outcome("accepted", {"operation": running.id})
+                raise ConcurrencyError(f"instance {instance_id} is being updated")
+            if instance.state in ("provisioning", "deprovisioning"):
+                raise ConcurrencyError(f"instance {instance_id} is being {instance.state[:-3]}ed")
+            if instance.state == "failed":
+                raise UnprocessableEntity(
+                    f"instance {instance_id} failed to provision and cannot be updated; delete it"
+                )
+            if target is not current and not current.plan_updateable:
+                raise UnprocessableEntity(
+                    f"plan {current.name!r} does not allow plan changes (plan_updateable is not true)",
+                    error="PlanChangeNotSupported",
+                )
+            ctx.check_maintenance(target, maintenance)
+            if parameters is not None:
+                ctx.validate_parameters(target, "instance_update", parameters)
+            context_only = (
+                context is not None
+                and dict(context) != instance.context
+                and parameters is None
+                and target is current
+                and (maintenance is None or maintenance == (instance.maintenance_info or {}).get("version"))
+            )
+            if context_only and not service.allow_context_updates:
+                raise UnprocessableEntity(
+                    f"service {service.name!r} does not accept context-only updates "
+                    "(allow_context_updates is not true)"
+                )
+            new_parameters = instance.parameters
+            if parameters is not None:
+                replace = current.knobs.parameters_on_update == "replace"
+                new_parameters = dict(parameters) if replace else {**instance.parameters, **parameters}
+            new_maintenance = {"version": maintenance} if maintenance else instance.maintenance_info
+            payload: dict[str, Any] = {
+                "plan_id": target.id,
+                "parameters": new_parameters,
+                "context": dict(context) if context is not None else instance.context,
+                "maintenance_info": new_maintenance,
+                "fingerprint": provision_fingerprint(
+                    service_id=instance.service_id,
+                    plan_id=target.id,
+                    organization_guid=instance.organization_guid,
+                    space_guid=instance.space_guid,
+                    parameters=new_parameters,
+                    maintenance_version=(new_maintenance or {}).get("version"),
+                ),
+                "request": request_digest,
+                "previous_state": "ready",
+            }
+            behaviour = current.knobs.update
+            if not ctx.goes_async(behaviour, info, "update"):
+                ctx.fail_sync(behaviour, "update", f"instance {instance_id}")
+                operation = ctx.new_operation("update", behaviour, target, info, instance_id=instance_id, payload=payload)
+                finished = finish(ctx, operation, "succeeded", None)
+                updated = ctx.store.get_instance(instance_id)
+                result: dict[str, Any] = {}
+                if updated is not None and updated.dashboard_url and finished.state == "succeeded":
+                    result["dashboard_url"] = updated.dashboard_url
+                return Outcome("done", result)
+            operation = ctx.new_operation(
+                "update", behaviour, target, info, instance_id=instance_id, payload=payload
+            )
+            ctx.store.apply(
+                [Put(instance.evolve(state="updating", operation=operation.id, updated_at=ctx.clock())), Put(operation)]
+            )
+            return Outcome("accepted", {"operation": operation.id})
+
+    # --- DELETE /v2/service_instances/:id ---------------------------------------------
+    def deprovision(self, instance_id: str, query: dict[str, Any], info: RequestInfo) -> Outcome:
+        ctx = self.ctx
+        with ctx.store.lock(_lock(instance_id)):
+            instance = ctx.store.get_instance(instance_id)
+            if instance is None:
+                raise Gone(f"instance {instance_id} does not exist")
+            if instance.state == "deprovisioning":
+                return Outcome("accepted", {"operation": instance.operation})
+            if instance.state == "updating":
+                raise ConcurrencyError(f"instance {instance_id} is being updated")
+            service, plan = ctx.plan_of(instance.plan_id)
+            behaviour = plan.knobs.deprovision
+            goes_async = ctx.goes_async(behaviour, info, "deprovision")
+            if not goes_async:
+                ctx.fail_sync(behaviour, "deprovision", f"instance {instance_id}")
+            changes: list[Change] = []
+            if instance.state == "provisioning":
+                # OSB: a DELETE during an in-flight provision halts the creation.
+                changes.append(Put(self._halted(instance)))
+            previous_state = "failed" if instance.state in ("failed", "provisioning") else "ready"
+            if not goes_async:
+                changes.extend(self._remove(instance, service, plan))
+                ctx.store.apply(changes)
+                return Outcome("done", {})
+            operation = ctx.new_operation(
+                "deprovision",
+                behaviour,
+                plan,
+                info,
+                instance_id=instance_id,
+                service_id=instance.service_id,
+                payload={"previous_state": previous_state},
+            )
+            changes += [
+                Put(instance.evolve(state="deprovisioning", operation=operation.id, updated_at=ctx.clock())),
+                Put(operation),
+            ]
+            ctx.store.apply(changes)
+            return Outcome("accepted", {"operation": operation.id})
+
+    def _halted(self, instance: InstanceRecord) -> OperationRecord:
+        running = self.ctx.store.get_operation(instance.operation or "")
+        if running is None:
+            raise ConcurrencyError(f"instance {instance.id} is being provisioned")
+        return running.evolve(
+            state="failed",
+            description="provisioning was halted by a deprovision request",
+            finished_at=self.ctx.clock(),
+        )
+
+    def _remove(self, instance: InstanceRecord, service: Any, plan: Any) -> list[Change]:
+        """Unbind every binding, deprovision at the backend; changes to drop the records."""
+        ctx = self.ctx
+        removed: list[Change] = []
+        try:
+            for binding in ctx.store.bindings_of(instance.id):
+                ctx.backend_unbind(instance, binding, service, plan)
+                removed.append(Delete("binding", binding.id))
+            ctx.backend_deprovision(instance, service, plan)
+        except Exception:
+            # Bindings already gone at the backend are gone from the state too.
+            if removed:
+                ctx.store.apply(removed)
+            raise
+        return [*removed, Delete("instance", instance.id)]
+
+    # --- GET /v2/service_instances/:id ------------------------------------------------
+    def fetch(self, instance_id: str) -> Outcome:
+        ctx = self.ctx
+        instance = ctx.store.get_instance(instance_id)
+        if instance is None or instance.state in ("provisioning", "failed"):
+            raise NotFound(f"instance {instance_id} does not exist or is still being provisioned")
+        service, _ = ctx.plan_of(instance.plan_id)
+        if not service.instances_retrievable:
+            raise BadRequest(
+                f"instances of service {service.name!r} cannot be fetched "
+                "(instances_retrievable is not true)"
+            )
+        if instance.state == "updating":
+            raise ConcurrencyError(f"instance {instance_id} is being updated")
+        body: dict[str, Any] = {
+            "service_id": instance.service_id,
+            "plan_id": instance.plan_id,
+            "parameters": instance.parameters,
+        }
+        if instance.dashboard_url is not None:
+            body["dashboard_url"] = instance.dashboard_url
+        if instance.maintenance_info:
+            body["maintenance_info"] = instance.maintenance_info
+        if instance.metadata:
+            body["metadata"] = instance.metadata
+        return Outcome("done", body)
+
+    # --- GET /v2/service_instances/:id/last_operation ---------------------------------
+    def last_operation(self, instance_id: str, operation_id: str | None) -> Outcome:
+        ctx = self.ctx
+        with ctx.store.lock(_lock(instance_id)):
+            if operation_id is not None:
+                operation = ctx.store.get_operation(operation_id)
+                if operation is None or operation.instance_id != instance_id or operation.binding_id:
+                    if ctx.store.get_instance(instance_id) is None:
+                        raise NotFound(f"instance {instance_id} does not exist")
+                    raise BadRequest(f"operation {operation_id!r} is not an operation of instance {instance_id}")
+            else:
+                operation = ctx.store.latest_operation(instance_id)
+            if operation is None:
+                if ctx.store.get_instance(instance_id) is None:
+                    raise NotFound(f"instance {instance_id} does not exist")
+                return Outcome("done", {"state": "succeeded"})
+            operation = advance(ctx, operation)
+        if operation.type == "deprovision" and operation.state == "succeeded":
+            raise Gone(f"instance {instance_id} was deprovisioned")
+        return last_operation_outcome(operation)
+
+
+def last_operation_outcome(operation: OperationRecord) -> Outcome:
+    body: dict[str, Any] = {"state": operation.state}
+    if operation.description:
+        body["description"] = operation.description
+    if operation.instance_usable is not None:
+        body["instance_usable"] = operation.instance_usable
+    if operation.update_repeatable is not None:
+        body["update_repeatable"] = operation.update_repeatable
+    retry_after = operation.retry_after if operation.state == "in progress" else None
+    return Outcome("done", body, retry_after=retry_after)

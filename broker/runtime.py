@@ -1,0 +1,99 @@
+"""Everything one application instance owns, built once by :func:`broker.app.create_app`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from flask import Flask, current_app
+
+from broker.catalog.loader import bundled_catalog_paths, load_catalog
+from broker.catalog.model import Catalog
+from broker.catalog.source import CatalogSource
+from broker.config import Settings
+from broker.credentials.registry import BackendRegistry
+from broker.faults.engine import FaultEngine
+from broker.faults.rules import fault_rule_problems
+from broker.osb.context import BrokerContext
+from broker.osb.service_broker import ServiceBroker
+from broker.storage import Store, open_store
+from broker.web.auth import Authenticator
+
+__all__ = ["Runtime", "build_runtime", "load_configured_catalog", "runtime"]
+
+EXTENSION = "mockbroker"
+
+
+def load_configured_catalog(settings: Settings, registry: BackendRegistry) -> Catalog:
+    """Load the catalogs named by the settings (bundled ones by default)."""
+    paths = settings.catalogs or bundled_catalog_paths()
+    return load_catalog(
+        paths,
+        backend_problems=registry.option_problems,
+        fault_problems=fault_rule_problems,
+    )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    catalogs: CatalogSource
+    faults: FaultEngine
+    backends: BackendRegistry
+    broker: ServiceBroker
+    osb_auth: Authenticator
+    admin_auth: Authenticator
+    started_at: float = field(default_factory=time.time)
+    _generation: int | None = None
+    _mutex: threading.Lock = field(default_factory=threading.Lock)
+
+    def sync(self) -> None:
+        """Follow changes other processes made (catalog, fault rules): one store read."""
+        generation = self.store.generation()
+        if generation == self._generation:
+            return
+        with self._mutex:
+            self.catalogs.refresh()
+            self.faults.seed(self.catalogs.catalog)
+            generation = self.store.generation()
+            self.catalogs.refresh()
+            self.faults.refresh(generation)
+            self._generation = generation
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    backends: BackendRegistry | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Runtime:
+    registry = backends or BackendRegistry(settings)
+    catalog = load_configured_catalog(settings, registry)
+    store = store or open_store(settings.store_url, sqlite_synchronous=settings.sqlite_synchronous)
+    catalogs = CatalogSource(
+        catalog,
+        store,
+        backend_problems=registry.option_problems,
+        fault_problems=fault_rule_problems,
+    )
+    ctx = BrokerContext(catalogs=catalogs, store=store, backends=registry, settings=settings, clock=clock)
+    runtime = Runtime(
+        settings=settings,
+        store=store,
+        catalogs=catalogs,
+        faults=FaultEngine(store),
+        backends=registry,
+        broker=ServiceBroker(ctx),
+        osb_auth=Authenticator(settings.osb_credentials, settings.bearer_tokens),
+        admin_auth=Authenticator(settings.admin_credentials, realm="mockbroker-admin"),
+    )
+    runtime.sync()
+    return runtime
+
+
+def runtime(app: Flask | None = None) -> Runtime:
+    found: Runtime = (app or current_app).extensions[EXTENSION]
+    return found

@@ -1,0 +1,229 @@
+"""``memory://``: the whole state in one process's memory (tests, the pytest plugin)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from broker.storage.base import Change, JournalQuery, StateCounts, iter_changes
+from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
+from broker.storage.striped_locks import StripedLocks
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """A first-class fake of the store contract: same semantics, no I/O."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._mutex = threading.RLock()
+        self._locks = StripedLocks()
+        self._generation = 0
+        self._journal_seq = 0
+        self._clear_state()
+        self._journal: deque[dict[str, Any]] = deque()
+        self._faults: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._catalogs: list[dict[str, Any]] = []
+        self._seeded: set[str] = set()
+
+    def _clear_state(self) -> None:
+        self._instances: dict[str, InstanceRecord] = {}
+        self._bindings: dict[str, BindingRecord] = {}
+        self._bindings_by_instance: dict[str, set[str]] = {}
+        self._operations: OrderedDict[str, OperationRecord] = OrderedDict()
+        self._latest: dict[tuple[str, str | None], str] = {}
+
+    # --- lifecycle / coordination -----------------------------------------------------
+    def check(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        with self._locks.hold(key):
+            yield
+
+    def generation(self) -> int:
+        return self._generation
+
+    # --- OSB state --------------------------------------------------------------------
+    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        return self._instances.get(instance_id)
+
+    def get_binding(self, binding_id: str) -> BindingRecord | None:
+        return self._bindings.get(binding_id)
+
+    def get_operation(self, operation_id: str) -> OperationRecord | None:
+        return self._operations.get(operation_id)
+
+    def latest_operation(
+        self, instance_id: str, binding_id: str | None = None
+    ) -> OperationRecord | None:
+        operation_id = self._latest.get((instance_id, binding_id))
+        return self._operations.get(operation_id) if operation_id else None
+
+    def bindings_of(self, instance_id: str) -> list[BindingRecord]:
+        with self._mutex:
+            ids = sorted(self._bindings_by_instance.get(instance_id, ()))
+            return [self._bindings[binding_id] for binding_id in ids]
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        with self._mutex:
+            for kind, record_id, record in iter_changes(changes):
+                if kind == "instance":
+                    self._put_or_delete(self._instances, record_id, record)
+                elif kind == "binding":
+                    self._apply_binding(record_id, record)
+                else:
+                    self._apply_operation(record_id, record)
+
+    @staticmethod
+    def _put_or_delete(table: dict[str, Any], record_id: str, record: Any) -> None:
+        if record is None:
+            table.pop(record_id, None)
+        else:
+            table[record_id] = record
+
+    def _apply_binding(self, binding_id: str, record: Any) -> None:
+        old = self._bindings.get(binding_id)
+        if old is not None:
+            self._bindings_by_instance.get(old.instance_id, set()).discard(binding_id)
+        self._put_or_delete(self._bindings, binding_id, record)
+        if record is not None:
+            self._bindings_by_instance.setdefault(record.instance_id, set()).add(binding_id)
+
+    def _apply_operation(self, operation_id: str, record: Any) -> None:
+        if record is None:
+            self._operations.pop(operation_id, None)
+            return
+        is_new = operation_id not in self._operations
+        self._operations[operation_id] = record
+        if is_new:
+            self._latest[(record.instance_id, record.binding_id)] = operation_id
+
+    def list_instances(self) -> list[InstanceRecord]:
+        with self._mutex:
+            return sorted(self._instances.values(), key=lambda record: record.created_at)
+
+    def list_bindings(self) -> list[BindingRecord]:
+        with self._mutex:
+            return sorted(self._bindings.values(), key=lambda record: record.created_at)
+
+    def list_operations(self, limit: int = 1000) -> list[OperationRecord]:
+        with self._mutex:
+            return list(self._operations.values())[-limit:]
+
+    def counts(self) -> StateCounts:
+        with self._mutex:
+            instances: dict[tuple[str, str], int] = {}
+            for instance in self._instances.values():
+                key = (instance.service_id, instance.plan_id)
+                instances[key] = instances.get(key, 0) + 1
+            bindings: dict[tuple[str, str], int] = {}
+            for binding in self._bindings.values():
+                key = (binding.service_id, binding.plan_id)
+                bindings[key] = bindings.get(key, 0) + 1
+            running: dict[str, int] = {}
+            for operation in self._operations.values():
+                if operation.state == "in progress":
+                    running[operation.type] = running.get(operation.type, 0) + 1
+            return StateCounts(instances, bindings, running)
+
+    def reset(self, keep_journal: bool = False) -> None:
+        with self._mutex:
+            self._clear_state()
+            self._faults.clear()
+            self._catalogs.clear()
+            self._seeded.clear()
+            if not keep_journal:
+                self._journal.clear()
+            self._generation += 1
+
+    # --- journal ----------------------------------------------------------------------
+    def journal_append(self, entry: dict[str, Any], limit: int) -> int:
+        with self._mutex:
+            self._journal_seq += 1
+            stored = {**entry, "id": self._journal_seq}
+            self._journal.append(stored)
+            while len(self._journal) > limit:
+                self._journal.popleft()
+            return self._journal_seq
+
+    def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
+        with self._mutex:
+            found = [entry for entry in self._journal if query.matches(entry)]
+        if query.since_id is not None or query.since_time is not None:
+            return found[: query.limit]
+        return found[-query.limit :] if query.limit else []
+
+    def journal_clear(self) -> None:
+        with self._mutex:
+            self._journal.clear()
+
+    # --- faults -----------------------------------------------------------------------
+    def fault_add(self, rule: dict[str, Any]) -> str:
+        with self._mutex:
+            rule_id = rule.get("id") or f"fault-{uuid.uuid4().hex[:12]}"
+            self._faults[rule_id] = {**rule, "id": rule_id, "calls": 0, "fired": 0}
+            self._generation += 1
+            return rule_id
+
+    def fault_list(self) -> list[dict[str, Any]]:
+        with self._mutex:
+            return [dict(rule) for rule in self._faults.values()]
+
+    def fault_delete(self, rule_id: str) -> bool:
+        with self._mutex:
+            found = self._faults.pop(rule_id, None) is not None
+            self._generation += 1
+            return found
+
+    def fault_delete_all(self) -> None:
+        with self._mutex:
+            self._faults.clear()
+            self._generation += 1
+
+    def fault_hit(self, rule_id: str) -> int:
+        with self._mutex:
+            rule = self._faults.get(rule_id)
+            if rule is None:
+                return 0
+            rule["calls"] += 1
+            return int(rule["calls"])
+
+    def fault_fired(self, rule_id: str) -> None:
+        with self._mutex:
+            rule = self._faults.get(rule_id)
+            if rule is not None:
+                rule["fired"] += 1
+
+    def fault_seed(self, rules: list[dict[str, Any]], marker: str) -> None:
+        with self._mutex:
+            if marker in self._seeded:
+                return
+            self._seeded.add(marker)
+            wanted = {rule["id"] for rule in rules}
+            for rule_id in [k for k, r in self._faults.items() if r.get("origin") == "catalog"]:
+                if rule_id not in wanted:
+                    del self._faults[rule_id]
+            for rule in rules:
+                if rule["id"] not in self._faults:
+                    self._faults[rule["id"]] = {**rule, "calls": 0, "fired": 0}
+            self._generation += 1
+
+    # --- catalogs ---------------------------------------------------------------------
+    def catalog_documents(self) -> list[dict[str, Any]]:
+        with self._mutex:
+            return list(self._catalogs)
+
+    def catalog_push(self, document: dict[str, Any]) -> None:
+        with self._mutex:
+            self._catalogs.append(document)
+            self._generation += 1

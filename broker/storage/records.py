@@ -1,0 +1,129 @@
+"""What the broker remembers: instances, bindings and asynchronous operations.
+
+Records are plain dataclasses that round-trip through JSON (``to_dict`` /
+``from_dict``), so every store keeps them the same way and ``GET /admin/state``
+shows exactly what is stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, TypeVar
+
+__all__ = [
+    "BindingRecord",
+    "BindingState",
+    "InstanceRecord",
+    "InstanceState",
+    "OperationRecord",
+    "OperationState",
+    "Record",
+]
+
+InstanceState = Literal["provisioning", "ready", "updating", "deprovisioning", "failed"]
+BindingState = Literal["binding", "ready", "unbinding", "failed"]
+OperationState = Literal["in progress", "succeeded", "failed"]
+
+R = TypeVar("R", bound="Record")
+
+
+class Record:
+    kind: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload,no-any-return]
+
+    @classmethod
+    def from_dict(cls: type[R], data: dict[str, Any]) -> R:
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{key: value for key, value in data.items() if key in names})
+
+    def evolve(self: R, **changes: Any) -> R:
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class InstanceRecord(Record):
+    kind: ClassVar[str] = "instance"
+
+    id: str
+    service_id: str
+    plan_id: str
+    state: InstanceState
+    fingerprint: str
+    created_at: float
+    updated_at: float
+    organization_guid: str | None = None
+    space_guid: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    maintenance_info: dict[str, Any] | None = None
+    dashboard_url: str | None = None
+    metadata: dict[str, Any] | None = None
+    originating_identity: dict[str, Any] | None = None
+    # What the credential backend created for this instance; None = nothing (yet).
+    backend_state: dict[str, Any] | None = None
+    # The operation currently running, if any.
+    operation: str | None = None
+
+
+@dataclass(frozen=True)
+class BindingRecord(Record):
+    kind: ClassVar[str] = "binding"
+
+    id: str
+    instance_id: str
+    service_id: str
+    plan_id: str
+    state: BindingState
+    fingerprint: str
+    created_at: float
+    updated_at: float
+    parameters: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    bind_resource: dict[str, Any] = field(default_factory=dict)
+    app_guid: str | None = None
+    predecessor_binding_id: str | None = None
+    # The OSB bind response body (credentials, syslog_drain_url, metadata, ...).
+    response: dict[str, Any] = field(default_factory=dict)
+    expires_at: float | None = None
+    originating_identity: dict[str, Any] | None = None
+    backend_state: dict[str, Any] | None = None
+    operation: str | None = None
+
+
+@dataclass(frozen=True)
+class OperationRecord(Record):
+    kind: ClassVar[str] = "operation"
+
+    id: str
+    # provision | update | deprovision | bind | unbind
+    type: str
+    instance_id: str
+    state: OperationState
+    started_at: float
+    binding_id: str | None = None
+    service_id: str | None = None
+    plan_id: str | None = None
+    description: str | None = None
+    finished_at: float | None = None
+    polls: int = 0
+    # How it finishes: polls | seconds | manual | never, and the amount.
+    finish_kind: str = "polls"
+    finish_amount: float = 1
+    result: str = "succeeded"
+    final_description: str | None = None
+    progress: str | None = None
+    retry_after: int | None = None
+    deadline: float | None = None
+    instance_usable: bool | None = None
+    update_repeatable: bool | None = None
+    # What the operation will apply when it succeeds (e.g. an update's new plan).
+    payload: dict[str, Any] = field(default_factory=dict)
+    # The fault rule that changed how this operation ends, if any.
+    fault: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "in progress"

@@ -1,0 +1,16 @@
+"""HTTP: the blueprints, listed in one place."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+__all__ = ["register_blueprints"]
+
+
+def register_blueprints(app: Flask) -> None:
+    from broker.web.health import health
+    from broker.web.openapi import openapi
+    from broker.web.osb_api import osb
+
+    for blueprint in (health, osb, openapi):
+        app.register_blueprint(blueprint)

@@ -1,0 +1,56 @@
+"""The one place where exceptions become HTTP answers, always OSB-shaped JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from broker.osb.errors import OSBError, PayloadTooLarge
+
+__all__ = ["json_response", "register_error_handlers"]
+
+log = logging.getLogger("broker.web")
+
+
+def json_response(body: object, status: int, headers: dict[str, str] | None = None) -> Response:
+    response = Response(
+        json.dumps(body, separators=(",", ":")),
+        status=status,
+        mimetype="application/json",
+    )
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def render_osb_error(error: OSBError) -> Response:
+    return json_response(error.body(), error.status_code, error.headers)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(OSBError, render_osb_error)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_: RequestEntityTooLarge) -> Response:
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        return render_osb_error(PayloadTooLarge(f"request body is larger than {limit} bytes"))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        code = error.code or 500
+        name = "".join(part.capitalize() for part in (error.name or "Error").split())
+        response = json_response({"error": name, "description": error.description}, code)
+        if code == 405 and error.get_response().headers.get("Allow"):
+            response.headers["Allow"] = error.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unhandled error: %s", type(error).__name__)
+        return json_response(
+            {"error": "InternalError", "description": f"the broker failed: {type(error).__name__}"},
+            500,
+        )

@@ -1,0 +1,44 @@
+"""``/livez`` (the process answers) and ``/readyz`` (it can serve: store and backends)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response
+
+from broker.credentials.base import BackendError
+from broker.runtime import runtime
+from broker.storage.base import StoreUnavailable
+from broker.web.errors import json_response
+
+__all__ = ["health"]
+
+health = Blueprint("health", __name__)
+
+
+@health.get("/livez")
+def livez() -> Response:
+    return json_response({"status": "ok"}, 200)
+
+
+@health.get("/readyz")
+def readyz() -> Response:
+    rt = runtime()
+    checks: dict[str, Any] = {}
+    ready = True
+    try:
+        rt.store.check()
+        checks["store"] = "ok"
+    except StoreUnavailable as exc:
+        checks["store"] = str(exc)
+        ready = False
+    used = sorted({plan.knobs.credentials.backend for plan in rt.catalogs.catalog.plans})
+    for name in used:
+        try:
+            rt.backends.get(name).check()
+            checks[f"backend:{name}"] = "ok"
+        except BackendError as exc:
+            checks[f"backend:{name}"] = str(exc)
+            ready = False
+    checks["catalog"] = f"{len(rt.catalogs.catalog)} services"
+    return json_response({"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503)

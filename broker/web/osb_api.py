@@ -1,0 +1,284 @@
+"""``/v2``: the ten OSB endpoints. Parse, call the broker, map the outcome to a status.
+
+Request checks run in the order the spec's checklist gives: credentials (401),
+``X-Broker-API-Version`` (412, or 400 when so configured), originating identity
+(400), then the body. Every route is wrapped by :func:`osb_operation`, which names
+the operation for the journal and logs and applies a fault rule if one fires.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+from marshmallow import Schema
+
+from broker.faults.engine import RequestTarget
+from broker.osb import schemas
+from broker.osb.context import Outcome, RequestInfo
+from broker.osb.errors import BadRequest, OSBError, Unauthorized
+from broker.osb.headers import check_api_version, parse_originating_identity
+from broker.runtime import runtime
+from broker.web.errors import json_response, render_osb_error
+from broker.web.fault_actions import apply_response_modifiers, fault_response, interrupt
+from broker.web.journal import record_request
+
+__all__ = ["osb"]
+
+osb = Blueprint("osb", __name__, url_prefix="/v2")
+osb.after_request(record_request)
+
+STATUS = {"created": 201, "identical": 200, "accepted": 202, "done": 200}
+
+PROVISION_REQUEST = schemas.ProvisionRequestSchema()
+UPDATE_REQUEST = schemas.UpdateRequestSchema()
+BIND_REQUEST = schemas.BindRequestSchema()
+DELETE_QUERY = schemas.DeleteQuerySchema()
+FETCH_QUERY = schemas.FetchQuerySchema()
+LAST_OPERATION_QUERY = schemas.LastOperationQuerySchema()
+PROVISION_RESPONSE = schemas.ProvisionResponseSchema()
+UPDATE_RESPONSE = schemas.UpdateResponseSchema()
+OPERATION_RESPONSE = schemas.OperationResponseSchema()
+BIND_RESPONSE = schemas.BindResponseSchema()
+FETCH_INSTANCE_RESPONSE = schemas.FetchInstanceResponseSchema()
+FETCH_BINDING_RESPONSE = schemas.FetchBindingResponseSchema()
+LAST_OPERATION_RESPONSE = schemas.LastOperationSchema()
+
+
+# --- request checks -----------------------------------------------------------------
+
+
+@osb.before_request
+def check_request() -> None:
+    rt = runtime()
+    view_args = request.view_args or {}
+    g.operation = (request.endpoint or "").rpartition(".")[2] or None
+    g.instance_id = view_args.get("instance_id")
+    g.binding_id = view_args.get("binding_id")
+    rt.sync()
+    if not rt.osb_auth.accepts(request.headers.get("Authorization")):
+        raise Unauthorized(
+            "missing or wrong credentials",
+            headers={"WWW-Authenticate": rt.osb_auth.challenge},
+        )
+    check_api_version(
+        request.headers.get("X-Broker-API-Version"), rt.settings.missing_version_status
+    )
+    identity = parse_originating_identity(request.headers.get("X-Broker-API-Originating-Identity"))
+    g.originating_identity = identity.to_dict() if identity else None
+
+
+def json_body() -> dict[str, Any]:
+    mimetype = request.mimetype
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise BadRequest(f"Content-Type must be application/json, got {mimetype!r}")
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadRequest("request body is required (a JSON object)")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest(f"request body must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def accepts_incomplete() -> bool:
+    value = request.args.get("accepts_incomplete")
+    if value is None or value.lower() == "false":
+        return False
+    if value.lower() == "true":
+        return True
+    raise BadRequest(f"accepts_incomplete must be true or false, got {value!r}")
+
+
+def request_info() -> RequestInfo:
+    return RequestInfo(
+        accepts_incomplete=accepts_incomplete(),
+        originating_identity=g.get("originating_identity"),
+        async_result=g.get("async_result"),
+        fault=g.get("fault"),
+    )
+
+
+def respond(outcome: Outcome, schema: Schema, accepted: Schema | None = None) -> Response:
+    chosen = accepted if outcome.kind == "accepted" and accepted is not None else schema
+    response = json_response(chosen.dump(outcome.body), STATUS[outcome.kind])
+    if outcome.retry_after is not None:
+        response.headers["Retry-After"] = str(outcome.retry_after)
+    return response
+
+
+# --- faults -------------------------------------------------------------------------
+
+
+def _target() -> RequestTarget:
+    rt = runtime()
+    service_id = request.args.get("service_id")
+    plan_id = request.args.get("plan_id")
+    if request.method in ("PUT", "PATCH"):
+        try:
+            body = json.loads(request.get_data(cache=True) or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            body = {}
+        if isinstance(body, dict):
+            service_id = body.get("service_id") if isinstance(body.get("service_id"), str) else None
+            plan_id = body.get("plan_id") if isinstance(body.get("plan_id"), str) else None
+    instance_id, binding_id = g.get("instance_id"), g.get("binding_id")
+
+    def lookup() -> tuple[str | None, str | None]:
+        record: Any = None
+        if binding_id is not None:
+            record = rt.store.get_binding(binding_id)
+        if record is None and instance_id is not None:
+            record = rt.store.get_instance(instance_id)
+        return (record.service_id, record.plan_id) if record is not None else (None, None)
+
+    return RequestTarget(g.operation, instance_id, binding_id, service_id, plan_id, lookup)
+
+
+def _names(
+    service_id: str | None, plan_id: str | None
+) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+    catalogs = runtime().catalogs
+    service = plan = None
+    if plan_id is not None:
+        resolved = catalogs.resolve(plan_id)
+        if resolved is not None:
+            service = (resolved[0].id, resolved[0].name)
+            plan = (resolved[1].id, resolved[1].name)
+    if service is None and service_id is not None:
+        found = catalogs.catalog.service(service_id)
+        service = (found.id, found.name) if found else (service_id, service_id)
+    if plan is None and plan_id is not None:
+        plan = (plan_id, plan_id)
+    return service, plan
+
+
+def osb_operation(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Run a view under the fault rules: before it, instead of it, or after it."""
+
+    @wraps(view)
+    def wrapper(**kwargs: Any) -> Response:
+        rt = runtime()
+        rule = rt.faults.choose(_target(), _names) if rt.faults.active else None
+        if rule is None:
+            return view(**kwargs)
+        g.fault = rule.id
+        action = rule.action
+        if rule.phase == "before":
+            interrupted = interrupt(action)
+            if interrupted is not None:
+                return interrupted
+            if "status" in action:
+                return fault_response(action)
+        g.async_result = action.get("async_result")
+        try:
+            response = view(**kwargs)
+        except OSBError as error:
+            response = render_osb_error(error)
+        if rule.phase == "after":
+            interrupted = interrupt(action)
+            if interrupted is not None:
+                return interrupted
+            if "status" in action:
+                return fault_response(action)
+        return apply_response_modifiers(response, action)
+
+    return wrapper
+
+
+# --- the ten endpoints --------------------------------------------------------------
+
+
+@osb.get("/catalog", endpoint="catalog")
+@osb_operation
+def catalog() -> Response:
+    current = runtime().catalogs.catalog
+    if current.etag in request.if_none_match:
+        response = Response(status=304)
+    else:
+        response = Response(current.body, status=200, mimetype="application/json")
+    response.set_etag(current.etag)
+    return response
+
+
+@osb.put("/service_instances/<instance_id>", endpoint="provision")
+@osb_operation
+def provision(instance_id: str) -> Response:
+    body = schemas.load_or_400(PROVISION_REQUEST, json_body(), "provision request")
+    outcome = runtime().broker.instances.provision(instance_id, body, request_info())
+    return respond(outcome, PROVISION_RESPONSE)
+
+
+@osb.patch("/service_instances/<instance_id>", endpoint="update")
+@osb_operation
+def update(instance_id: str) -> Response:
+    body = schemas.load_or_400(UPDATE_REQUEST, json_body(), "update request")
+    outcome = runtime().broker.instances.update(instance_id, body, request_info())
+    return respond(outcome, UPDATE_RESPONSE)
+
+
+@osb.delete("/service_instances/<instance_id>", endpoint="deprovision")
+@osb_operation
+def deprovision(instance_id: str) -> Response:
+    query = schemas.load_or_400(DELETE_QUERY, request.args.to_dict(), "query")
+    outcome = runtime().broker.instances.deprovision(instance_id, query, request_info())
+    return respond(outcome, OPERATION_RESPONSE)
+
+
+@osb.get("/service_instances/<instance_id>", endpoint="fetch_instance")
+@osb_operation
+def fetch_instance(instance_id: str) -> Response:
+    schemas.load_or_400(FETCH_QUERY, request.args.to_dict(), "query")
+    outcome = runtime().broker.instances.fetch(instance_id)
+    return respond(outcome, FETCH_INSTANCE_RESPONSE)
+
+
+@osb.get("/service_instances/<instance_id>/last_operation", endpoint="last_operation")
+@osb_operation
+def last_operation(instance_id: str) -> Response:
+    query = schemas.load_or_400(LAST_OPERATION_QUERY, request.args.to_dict(), "query")
+    outcome = runtime().broker.instances.last_operation(instance_id, query.get("operation"))
+    return respond(outcome, LAST_OPERATION_RESPONSE)
+
+
+@osb.put("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="bind")
+@osb_operation
+def bind(instance_id: str, binding_id: str) -> Response:
+    body = schemas.load_or_400(BIND_REQUEST, json_body(), "bind request")
+    outcome = runtime().broker.bindings.bind(instance_id, binding_id, body, request_info())
+    return respond(outcome, BIND_RESPONSE, accepted=OPERATION_RESPONSE)
+
+
+@osb.delete("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="unbind")
+@osb_operation
+def unbind(instance_id: str, binding_id: str) -> Response:
+    schemas.load_or_400(DELETE_QUERY, request.args.to_dict(), "query")
+    outcome = runtime().broker.bindings.unbind(instance_id, binding_id, request_info())
+    return respond(outcome, OPERATION_RESPONSE)
+
+
+@osb.get("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="fetch_binding")
+@osb_operation
+def fetch_binding(instance_id: str, binding_id: str) -> Response:
+    schemas.load_or_400(FETCH_QUERY, request.args.to_dict(), "query")
+    outcome = runtime().broker.bindings.fetch(instance_id, binding_id)
+    return respond(outcome, FETCH_BINDING_RESPONSE)
+
+
+@osb.get(
+    "/service_instances/<instance_id>/service_bindings/<binding_id>/last_operation",
+    endpoint="binding_last_operation",
+)
+@osb_operation
+def binding_last_operation(instance_id: str, binding_id: str) -> Response:
+    query = schemas.load_or_400(LAST_OPERATION_QUERY, request.args.to_dict(), "query")
+    outcome = runtime().broker.bindings.last_operation(
+        instance_id, binding_id, query.get("operation")
+    )
+    return respond(outcome, LAST_OPERATION_RESPONSE)
