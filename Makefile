@@ -1,0 +1,63 @@
+# mockbroker: `make run` serves the bundled catalogs, `make test` runs the whole suite.
+# Both create .venv on first use; nothing has to be installed by hand but Python >= 3.11.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-test browser-deps lint bench openapi clean help
+
+help:
+	@echo "make run      serve the bundled catalogs on http://127.0.0.1:8080 (user broker / broker)"
+	@echo "make test     install test dependencies and run the whole suite"
+	@echo "make bench    compare the broker with a bare Flask app under gunicorn"
+	@echo "make lint     ruff and mypy"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(STAMP)
+
+install: $(STAMP)
+
+install-test: $(TEST_STAMP)
+
+run: install
+	$(BIN)/mockbroker serve
+
+# Headless Chromium for the dashboard test, from Debian's packages (never a download
+# by a test tool). Without root or apt the browser test skips with a clear reason.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium and chromium-driver for the dashboard test"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+		echo "note: chromium/chromedriver missing and cannot be installed here; the browser test will skip"; \
+	fi
+
+test: install-test browser-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/python -m ruff check broker tests bench
+	$(BIN)/python -m mypy
+
+bench: install-test
+	$(BIN)/python -m bench
+
+openapi: install
+	$(BIN)/mockbroker openapi
+
+clean:
+	rm -rf $(VENV) .mockbroker .pytest_cache build dist *.egg-info

@@ -1,0 +1,55 @@
+"""Shared fixtures: ``settings`` -> ``app`` -> ``client`` -> ``osb``/``admin`` callers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from broker.app import create_app
+from broker.config import Settings
+from tests.support.osb import OSB, basic
+
+pytest_plugins: list[str] = []
+
+CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Memory store, bundled catalogs, fixed credential seed."""
+    return Settings(
+        store="memory://",
+        data_dir=tmp_path / "data",
+        catalogs=(CATALOGS,),
+        credential_seed="tests",
+        admin_username="admin",
+        admin_password="admin-secret",
+        password_is_default=True,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    application = create_app(settings)
+    yield application
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def osb(client: FlaskClient) -> OSB:
+    """OSB caller with broker/broker credentials and X-Broker-API-Version: 2.17."""
+    return OSB(client)
+
+
+@pytest.fixture
+def admin(client: FlaskClient) -> OSB:
+    """Caller with the admin credentials (admin/admin-secret)."""
+    return OSB(client, auth=basic("admin", "admin-secret"), version=None)

@@ -1,0 +1,1 @@
+"""Test support: HTTP helpers, real servers on free ports, real backing services."""

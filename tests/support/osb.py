@@ -1,0 +1,125 @@
+"""A thin OSB caller over Flask's test client or httpx, with the usual headers preset."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+API_VERSION = "2.17"
+
+
+def basic(username: str = "broker", password: str = "broker") -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def identity(platform: str = "kubernetes", **value: Any) -> str:
+    """An X-Broker-API-Originating-Identity header value."""
+    payload = value or {"username": "alice", "uid": "1000", "groups": ["admins"]}
+    return f"{platform} {base64.b64encode(json.dumps(payload).encode()).decode()}"
+
+
+@dataclass
+class Answer:
+    status: int
+    json: Any
+    headers: dict[str, str]
+    text: str
+
+
+@dataclass
+class OSB:
+    """Calls /v2 (or /admin) with credentials and X-Broker-API-Version set.
+
+    ``client`` is a Flask test client or an ``httpx.Client`` with a base URL.
+    """
+
+    client: Any
+    auth: str = field(default_factory=basic)
+    version: str | None = API_VERSION
+
+    def request(self, method: str, path: str, *, json_body: Any = None, headers: dict[str, str] | None = None,
+                query: dict[str, Any] | None = None, raw: bytes | str | None = None) -> Answer:
+        sent = {"Authorization": self.auth}
+        if self.version is not None:
+            sent["X-Broker-API-Version"] = self.version
+        sent.update(headers or {})
+        kwargs: dict[str, Any] = {"headers": {k: v for k, v in sent.items() if v is not None}}
+        if query:
+            kwargs["params" if not hasattr(self.client, "application") else "query_string"] = query
+        if json_body is not None:
+            kwargs["content" if not hasattr(self.client, "application") else "data"] = json.dumps(json_body)
+            kwargs["headers"].setdefault("Content-Type", "application/json")
+        if raw is not None:
+            kwargs["content" if not hasattr(self.client, "application") else "data"] = raw
+        response = self.client.request(method, path, **kwargs)
+        text = response.get_data(as_text=True) if hasattr(response, "get_data") else response.text
+        try:
+            body = json.loads(text) if text else None
+        except ValueError:
+            body = None
+        return Answer(response.status_code, body, dict(response.headers), text)
+
+    def get(self, path: str, **kwargs: Any) -> Answer:
+        return self.request("GET", path, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> Answer:
+        return self.request("PUT", path, json_body=body, **kwargs)
+
+    def patch(self, path: str, body: Any = None, **kwargs: Any) -> Answer:
+        return self.request("PATCH", path, json_body=body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Answer:
+        return self.request("DELETE", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> Answer:
+        return self.request("POST", path, json_body=body, **kwargs)
+
+    # --- conveniences -----------------------------------------------------------------
+    def ids(self, service: str, plan: str) -> tuple[str, str]:
+        """(service_id, plan_id) of a service and plan by name, from GET /v2/catalog."""
+        catalog = self.get("/v2/catalog").json
+        for offering in catalog["services"]:
+            if offering["name"] == service:
+                for candidate in offering["plans"]:
+                    if candidate["name"] == plan:
+                        return offering["id"], candidate["id"]
+        raise LookupError(f"{service}/{plan} is not in the catalog")
+
+    def provision(self, instance_id: str, service: str, plan: str, *, accepts_incomplete: bool = False,
+                  **fields: Any) -> Answer:
+        service_id, plan_id = self.ids(service, plan)
+        body = {"service_id": service_id, "plan_id": plan_id, "organization_guid": "org-1",
+                "space_guid": "space-1", **fields}
+        query = {"accepts_incomplete": "true"} if accepts_incomplete else None
+        return self.put(f"/v2/service_instances/{instance_id}", body, query=query)
+
+    def bind(self, instance_id: str, binding_id: str, service: str, plan: str, *,
+             accepts_incomplete: bool = False, **fields: Any) -> Answer:
+        service_id, plan_id = self.ids(service, plan)
+        query = {"accepts_incomplete": "true"} if accepts_incomplete else None
+        return self.put(f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
+                        {"service_id": service_id, "plan_id": plan_id, **fields}, query=query)
+
+    def deprovision(self, instance_id: str, service: str, plan: str, *, accepts_incomplete: bool = False) -> Answer:
+        service_id, plan_id = self.ids(service, plan)
+        query = {"service_id": service_id, "plan_id": plan_id}
+        if accepts_incomplete:
+            query["accepts_incomplete"] = "true"
+        return self.delete(f"/v2/service_instances/{instance_id}", query=query)
+
+    def unbind(self, instance_id: str, binding_id: str, service: str, plan: str, *,
+               accepts_incomplete: bool = False) -> Answer:
+        service_id, plan_id = self.ids(service, plan)
+        query = {"service_id": service_id, "plan_id": plan_id}
+        if accepts_incomplete:
+            query["accepts_incomplete"] = "true"
+        return self.delete(f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}", query=query)
+
+    def last_operation(self, instance_id: str, operation: str | None = None,
+                       binding_id: str | None = None) -> Answer:
+        path = f"/v2/service_instances/{instance_id}"
+        if binding_id is not None:
+            path += f"/service_bindings/{binding_id}"
+        return self.get(f"{path}/last_operation", query={"operation": operation} if operation else None)
