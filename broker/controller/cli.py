@@ -51,7 +51,7 @@ SECONDS = Seconds()
 
 
 def _settings(ctx: click.Context) -> ControllerSettings:
-    found: ControllerSettings = ctx.find_root().find_object(dict)["ctl"]
+    found: ControllerSettings = ctx.find_object(dict)["ctl"]
     return found
 
 

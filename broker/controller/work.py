@@ -174,8 +174,8 @@ class Work:
                 self.gone = True
             else:
                 if updated != current:
-                    self.obj = state.put(updated)
-                    self.status = self.obj.setdefault("status", {})
+                    # The working copy stays as read: this pass goes on with the generation it began.
+                    state.put(updated)
                 state.set_schedule(self.key, self.schedule)
             controller.volumes.sync(state, set(state.touched_secrets))
         controller.adopt(state)
