@@ -107,7 +107,9 @@ class BrokerError(OSBClientError):
         """``Status: 500; ErrorMessage: X; Description: Y`` (the shape platforms log)."""
         parts = [f"Status: {self.status}"]
         parts.append(f"ErrorMessage: {self.error if self.error is not None else '<nil>'}")
-        parts.append(f"Description: {self.description if self.description is not None else '<nil>'}")
+        parts.append(
+            f"Description: {self.description if self.description is not None else '<nil>'}"
+        )
         return "; ".join(parts)
 
 

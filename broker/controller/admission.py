@@ -18,8 +18,16 @@ from broker.controller.store import State
 
 __all__ = ["Denied", "Outcome", "admit", "collect_garbage", "delete_object"]
 
-CLASS_FIELDS = ("clusterServiceClassExternalName", "clusterServiceClassExternalID", "clusterServiceClassName")
-PLAN_FIELDS = ("clusterServicePlanExternalName", "clusterServicePlanExternalID", "clusterServicePlanName")
+CLASS_FIELDS = (
+    "clusterServiceClassExternalName",
+    "clusterServiceClassExternalID",
+    "clusterServiceClassName",
+)
+PLAN_FIELDS = (
+    "clusterServicePlanExternalName",
+    "clusterServicePlanExternalID",
+    "clusterServicePlanName",
+)
 PLAN_FOR_CLASS = dict(zip(CLASS_FIELDS, PLAN_FIELDS, strict=True))
 
 
@@ -34,7 +42,9 @@ class Outcome:
     note: str | None = None
 
 
-def admit(state: State, kind: Kind, given: dict[str, Any], user: dict[str, Any], now: float) -> Outcome:
+def admit(
+    state: State, kind: Kind, given: dict[str, Any], user: dict[str, Any], now: float
+) -> Outcome:
     """Create or update ``given`` (a validated manifest) in ``state``."""
     key = key_of(given)
     if kind.namespaced:
@@ -50,17 +60,29 @@ def ensure_namespace(state: State, name: str, now: float) -> dict[str, Any]:
     key = ObjectKey("Namespace", "", name)
     found = state.get(key)
     if found is None:
-        found = state.put({"apiVersion": "v1", "kind": "Namespace",
-                           "metadata": _new_metadata({"name": name}, now),
-                           "status": {"phase": "Active"}})
+        return state.put(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": _new_metadata({"name": name}, now),
+                "status": {"phase": "Active"},
+            }
+        )
     return found
 
 
 def _new_metadata(metadata: dict[str, Any], now: float) -> dict[str, Any]:
-    return {**metadata, "uid": str(uuid.uuid4()), "creationTimestamp": rfc3339(now), "generation": 1}
+    return {
+        **metadata,
+        "uid": str(uuid.uuid4()),
+        "creationTimestamp": rfc3339(now),
+        "generation": 1,
+    }
 
 
-def _create(state: State, kind: Kind, given: dict[str, Any], user: dict[str, Any], now: float) -> Outcome:
+def _create(
+    state: State, kind: Kind, given: dict[str, Any], user: dict[str, Any], now: float
+) -> Outcome:
     obj = copy.deepcopy(given)
     obj["metadata"] = _new_metadata(obj["metadata"], now)
     if kind.finalized:
@@ -125,10 +147,14 @@ def _update(
         spec.setdefault("secretName", current["spec"]["secretName"])
         spec["userInfo"] = current["spec"].get("userInfo")
         if spec != current["spec"]:
-            note = ("the spec of a ServiceBinding cannot change (as in Service Catalog): "
-                    "delete the binding and create it again")
+            note = (
+                "the spec of a ServiceBinding cannot change (as in Service Catalog): "
+                "delete the binding and create it again"
+            )
         updated["spec"] = current["spec"]
-    if kind.name not in ("Secret", "Pod", "Namespace") and updated.get("spec") != current.get("spec"):
+    if kind.name not in ("Secret", "Pod", "Namespace") and updated.get("spec") != current.get(
+        "spec"
+    ):
         metadata["generation"] = int(metadata.get("generation", 1)) + 1
     if updated == current:
         return Outcome("unchanged", current, note)
@@ -138,7 +164,7 @@ def _update(
 def _updated_instance_spec(
     state: State, current: dict[str, Any], given: dict[str, Any], user: dict[str, Any]
 ) -> dict[str, Any]:
-    old = current["spec"]
+    old: dict[str, Any] = current["spec"]
     spec = copy.deepcopy(given)
     spec.pop("clusterServiceClassRef", None)
     spec.pop("clusterServicePlanRef", None)
@@ -188,17 +214,26 @@ def _default_plan(state: State, spec: dict[str, Any]) -> None:
     if PLAN_FOR_CLASS[style] in spec:
         return
     value = spec[style]
-    classes = [found for found in state.list("ClusterServiceClass") if _class_matches(found, style, value)]
+    classes = [
+        found for found in state.list("ClusterServiceClass") if _class_matches(found, style, value)
+    ]
     if len(classes) != 1:
         description = f'{{{style[0].upper() + style[1:]}:"{value}"}}'
-        raise Denied(f"ClusterServiceClass {description} does not exist, can not figure out the "
-                     "default ClusterServicePlan.")
+        raise Denied(
+            f"ClusterServiceClass {description} does not exist, can not figure out the "
+            "default ClusterServicePlan."
+        )
     found = classes[0]
-    plans = [plan for plan in state.list("ClusterServicePlan")
-             if plan["spec"]["clusterServiceClassRef"]["name"] == found["metadata"]["name"]]
+    plans = [
+        plan
+        for plan in state.list("ClusterServicePlan")
+        if plan["spec"]["clusterServiceClassRef"]["name"] == found["metadata"]["name"]
+    ]
     if len(plans) != 1:
-        raise Denied(f'ClusterServiceClass (K8S: {found["metadata"]["name"]} ExternalName: '
-                     f'{found["spec"]["externalName"]}) has more than one plan, PlanName must be specified')
+        raise Denied(
+            f"ClusterServiceClass (K8S: {found['metadata']['name']} ExternalName: "
+            f"{found['spec']['externalName']}) has more than one plan, PlanName must be specified"
+        )
     plan = plans[0]
     spec[PLAN_FOR_CLASS[style]] = {
         "clusterServiceClassExternalName": plan["spec"]["externalName"],
@@ -216,21 +251,33 @@ def _class_matches(found: dict[str, Any], style: str, value: str) -> bool:
 
 def _deny_binding_to_deleted_instance(state: State, binding: dict[str, Any]) -> None:
     namespace = binding["metadata"]["namespace"]
-    instance = state.get(ObjectKey("ServiceInstance", namespace, binding["spec"]["instanceRef"]["name"]))
+    instance = state.get(
+        ObjectKey("ServiceInstance", namespace, binding["spec"]["instanceRef"]["name"])
+    )
     if instance is not None and instance["metadata"].get("deletionTimestamp"):
-        raise Denied(f"ServiceBinding {namespace}/{binding['metadata']['name']} references a "
-                     f"ServiceInstance that is being deleted: {namespace}/{instance['metadata']['name']}")
+        raise Denied(
+            f"ServiceBinding {namespace}/{binding['metadata']['name']} references a "
+            f"ServiceInstance that is being deleted: {namespace}/{instance['metadata']['name']}"
+        )
 
 
-def delete_object(state: State, kind: Kind, key: ObjectKey, now: float, *, abandon: bool = False) -> str:
+def delete_object(
+    state: State, kind: Kind, key: ObjectKey, now: float, *, abandon: bool = False
+) -> str:
     """Delete (or, with finalizers, mark for deletion); answers what happened."""
     found = state.get(key)
     if found is None:
         raise LookupError(f'{kind.resource} "{key.name}" not found')
     if kind.name == "Namespace":
-        inside = [text for text in state.document["objects"] if ObjectKey.parse(text).namespace == key.name]
+        inside = [
+            text
+            for text in state.document["objects"]
+            if ObjectKey.parse(text).namespace == key.name
+        ]
         if inside:
-            raise Denied(f'namespace "{key.name}" still holds {len(inside)} object(s); delete them first')
+            raise Denied(
+                f'namespace "{key.name}" still holds {len(inside)} object(s); delete them first'
+            )
     finalizers = found["metadata"].get("finalizers") or []
     if finalizers and not abandon:
         if not found["metadata"].get("deletionTimestamp"):
@@ -247,6 +294,8 @@ def collect_garbage(state: State) -> None:
     """Remove Secrets whose controlling ServiceBinding no longer exists (owner references)."""
     uids = {obj["metadata"]["uid"] for obj in state.list("ServiceBinding")}
     for secret in state.list("Secret"):
-        owners = [ref for ref in secret["metadata"].get("ownerReferences") or [] if ref.get("controller")]
+        owners = [
+            ref for ref in secret["metadata"].get("ownerReferences") or [] if ref.get("controller")
+        ]
         if owners and all(ref.get("uid") not in uids for ref in owners):
             state.remove(key_of(secret))

@@ -44,19 +44,26 @@ def reconcile_binding(controller: Controller, obj: dict[str, Any]) -> None:
 
 
 def _instance(work: Work) -> dict[str, Any] | None:
-    return work.state.get(ObjectKey("ServiceInstance", work.namespace, work.spec["instanceRef"]["name"]))
+    return work.state.get(
+        ObjectKey("ServiceInstance", work.namespace, work.spec["instanceRef"]["name"])
+    )
 
 
 def _instance_name(work: Work) -> str:
-    return f'{work.namespace}/{work.spec["instanceRef"]["name"]}'
+    return f"{work.namespace}/{work.spec['instanceRef']['name']}"
 
 
 def _wait(work: Work, reason: str, message: str, *, bounded: bool = False) -> None:
     work.condition("Ready", "False", reason, message, "Warning")
     work.failed_once()
     if bounded and work.retries_exhausted():
-        work.condition("Failed", "True", "ErrorReconciliationRetryTimeout",
-                       "Stopping reconciliation retries because too much time has elapsed", "Warning")
+        work.condition(
+            "Failed",
+            "True",
+            "ErrorReconciliationRetryTimeout",
+            "Stopping reconciliation retries because too much time has elapsed",
+            "Warning",
+        )
         work.status["reconciledGeneration"] = work.generation
         _clear_operation(work)
         work.settle()
@@ -68,7 +75,9 @@ def _clear_operation(work: Work) -> None:
         work.status.pop(name, None)
 
 
-def _refs(work: Work, instance: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+def _refs(
+    work: Work, instance: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
     spec = instance["spec"]
     class_ref = (spec.get("clusterServiceClassRef") or {}).get("name")
     plan_ref = (spec.get("clusterServicePlanRef") or {}).get("name")
@@ -76,7 +85,9 @@ def _refs(work: Work, instance: dict[str, Any]) -> tuple[dict[str, Any], dict[st
     plan = work.state.get(ObjectKey("ClusterServicePlan", "", plan_ref)) if plan_ref else None
     if cls is None or plan is None:
         return None
-    broker = work.state.get(ObjectKey("ClusterServiceBroker", "", str(cls["spec"].get("clusterServiceBrokerName"))))
+    broker = work.state.get(
+        ObjectKey("ClusterServiceBroker", "", str(cls["spec"].get("clusterServiceBrokerName")))
+    )
     if broker is None:
         return None
     return cls, plan, broker
@@ -93,18 +104,32 @@ def _bind(work: Work) -> None:
         return
     instance = _instance(work)
     if instance is None:
-        _wait(work, "ReferencesNonexistentInstance", f'References a non-existent ServiceInstance "{_instance_name(work)}"')
+        _wait(
+            work,
+            "ReferencesNonexistentInstance",
+            f'References a non-existent ServiceInstance "{_instance_name(work)}"',
+        )
         return
     refs = _refs(work, instance)
     if refs is None:
-        _wait(work, "ErrorInstanceRefsUnresolved", "Binding cannot begin because ClusterServiceClass and "
-              f'ClusterServicePlan references for ServiceInstance "{_instance_name(work)}" have not been resolved yet')
+        _wait(
+            work,
+            "ErrorInstanceRefsUnresolved",
+            "Binding cannot begin because ClusterServiceClass and "
+            f'ClusterServicePlan references for ServiceInstance "{_instance_name(work)}" have not been resolved yet',
+        )
         return
     cls, plan, broker = refs
-    bindable = plan["spec"]["bindable"] if "bindable" in plan["spec"] else cls["spec"].get("bindable", False)
+    bindable = (
+        plan["spec"]["bindable"]
+        if "bindable" in plan["spec"]
+        else cls["spec"].get("bindable", False)
+    )
     if not bindable:
-        message = (f"References a non-bindable {describe_class(cls)} and Plan "
-                   f'("{plan["spec"]["externalName"]}") combination')
+        message = (
+            f"References a non-bindable {describe_class(cls)} and Plan "
+            f'("{plan["spec"]["externalName"]}") combination'
+        )
         work.condition("Ready", "False", "ErrorNonbindableServiceClass", message, "Warning")
         work.condition("Failed", "True", "ErrorNonbindableServiceClass", message)
         status["reconciledGeneration"] = work.generation
@@ -112,14 +137,20 @@ def _bind(work: Work) -> None:
         work.save()
         return
     if not (instance.get("status") or {}).get("conditions") or not _ready(instance):
-        _wait(work, "ErrorInstanceNotReady",
-              f'Binding cannot begin because referenced ServiceInstance "{_instance_name(work)}" is not ready')
+        _wait(
+            work,
+            "ErrorInstanceNotReady",
+            f'Binding cannot begin because referenced ServiceInstance "{_instance_name(work)}" is not ready',
+        )
         return
     try:
         parameters = build_parameters(work.state, work.namespace, work.spec)
     except ParameterError as exc:
-        _wait(work, "ErrorWithParameters",
-              f"failed to prepare parameters {go_json(work.spec.get('parameters') or {})}: {exc}")
+        _wait(
+            work,
+            "ErrorWithParameters",
+            f"failed to prepare parameters {go_json(work.spec.get('parameters') or {})}: {exc}",
+        )
         return
     try:
         client = work.controller.client_for(broker)
@@ -137,39 +168,68 @@ def _bind(work: Work) -> None:
         status["operationStartTime"] = rfc3339(work.now)
     status["unbindStatus"] = "Required"
     status["inProgressProperties"] = properties
-    work.condition("Ready", "False", "BindingRequestInFlight", "Binding request for ServiceBinding in-flight to Broker")
+    work.condition(
+        "Ready",
+        "False",
+        "BindingRequestInFlight",
+        "Binding request for ServiceBinding in-flight to Broker",
+    )
     work.save()
     if work.gone:
         return
-    description = (f'ServiceBinding for ServiceInstance "{_instance_name(work)}" of {describe_class(cls)} at '
-                   f'ClusterServiceBroker "{broker["metadata"]["name"]}"')
+    description = (
+        f'ServiceBinding for ServiceInstance "{_instance_name(work)}" of {describe_class(cls)} at '
+        f'ClusterServiceBroker "{broker["metadata"]["name"]}"'
+    )
     try:
         answer = client.bind(
-            instance["spec"]["externalID"], work.spec["externalID"], cls["spec"]["externalID"],
-            plan["spec"]["externalID"], parameters=parameters.values or None,
+            instance["spec"]["externalID"],
+            work.spec["externalID"],
+            cls["spec"]["externalID"],
+            plan["spec"]["externalID"],
+            parameters=parameters.values or None,
             bind_resource={"app_guid": namespace["metadata"]["uid"]} if namespace else None,
-            context={"platform": "kubernetes", "namespace": work.namespace,
-                     "clusterid": work.state.cluster_id, "instance_name": instance["metadata"]["name"]},
+            context={
+                "platform": "kubernetes",
+                "namespace": work.namespace,
+                "clusterid": work.state.cluster_id,
+                "instance_name": instance["metadata"]["name"],
+            },
             identity=identity_of(work.spec),
         )
     except BrokerTimeout as exc:
-        _bind_failed(work, "BindCallFailed", "BindCallFailed", "Communication with the ServiceBroker timed out; "
-                     f"Bind operation will not be retried: {exc}", mitigate=True)
+        _bind_failed(
+            work,
+            "BindCallFailed",
+            "BindCallFailed",
+            "Communication with the ServiceBroker timed out; "
+            f"Bind operation will not be retried: {exc}",
+            mitigate=True,
+        )
         return
     except BrokerUnreachable as exc:
         _wait(work, "BindCallFailed", f"Error creating {description}: {exc}", bounded=True)
         return
     except (BrokerError, UnexpectedResponse) as exc:
         detail = exc.summary() if isinstance(exc, BrokerError) else f"Status: {exc.status}; {exc}"
-        ambiguous = exc.status >= 500 or (200 < exc.status < 300) or (
-            isinstance(exc, MalformedResponse) and exc.status != 200)
-        _bind_failed(work, "BindCallFailed", "ServiceBindingReturnedFailure",
-                     f"ServiceBroker returned failure; bind operation will not be retried: {detail}",
-                     mitigate=ambiguous)
+        ambiguous = (
+            exc.status >= 500
+            or (200 < exc.status < 300)
+            or (isinstance(exc, MalformedResponse) and exc.status != 200)
+        )
+        _bind_failed(
+            work,
+            "BindCallFailed",
+            "ServiceBindingReturnedFailure",
+            f"ServiceBroker returned failure; bind operation will not be retried: {detail}",
+            mitigate=ambiguous,
+        )
         return
     status["externalProperties"] = properties
     try:
-        data = secret_data(work.state, answer.credentials or {}, work.spec.get("secretTransforms") or [])
+        data = secret_data(
+            work.state, answer.credentials or {}, work.spec.get("secretTransforms") or []
+        )
         _check_secret_owner(work.state, work.obj)
     except SecretDataError as exc:
         _injection_failed(work, str(exc))
@@ -194,7 +254,9 @@ def _injection_failed(work: Work, detail: str) -> None:
     work.condition("Ready", "False", "ErrorInjectingBindResult", message, "Warning")
     work.failed_once()
     if _too_old(work):
-        _bind_failed(work, "ErrorInjectingBindResult", "ErrorInjectingBindResult", message, mitigate=True)
+        _bind_failed(
+            work, "ErrorInjectingBindResult", "ErrorInjectingBindResult", message, mitigate=True
+        )
         return
     work.save()
 
@@ -204,12 +266,20 @@ def _too_old(work: Work) -> bool:
     return started > 0 and work.now - started > work.controller.settings.retry_duration
 
 
-def _bind_failed(work: Work, ready_reason: str, failed_reason: str, message: str, *, mitigate: bool) -> None:
+def _bind_failed(
+    work: Work, ready_reason: str, failed_reason: str, message: str, *, mitigate: bool
+) -> None:
     work.condition("Ready", "False", ready_reason, message, "Warning")
     work.condition("Failed", "True", failed_reason, message)
     work.status["reconciledGeneration"] = work.generation
     if mitigate and work.controller.settings.orphan_mitigation:
-        work.condition("Ready", "False", "ServiceBindingNeedsOrphanMitigation", "Starting orphan mitigation", "Warning")
+        work.condition(
+            "Ready",
+            "False",
+            "ServiceBindingNeedsOrphanMitigation",
+            "Starting orphan mitigation",
+            "Warning",
+        )
         work.status["orphanMitigationInProgress"] = True
         work.schedule.pop("due", None)
         work.save()
@@ -225,8 +295,14 @@ def _bind_failed(work: Work, ready_reason: str, failed_reason: str, message: str
 
 
 def _owner(binding: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": CATALOG_VERSION, "kind": "ServiceBinding", "name": binding["metadata"]["name"],
-            "uid": binding["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": CATALOG_VERSION,
+        "kind": "ServiceBinding",
+        "name": binding["metadata"]["name"],
+        "uid": binding["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def _secret_key(binding: dict[str, Any]) -> ObjectKey:
@@ -234,7 +310,10 @@ def _secret_key(binding: dict[str, Any]) -> ObjectKey:
 
 
 def _controller_ref(secret: dict[str, Any]) -> dict[str, Any] | None:
-    return next((ref for ref in secret["metadata"].get("ownerReferences") or [] if ref.get("controller")), None)
+    return next(
+        (ref for ref in secret["metadata"].get("ownerReferences") or [] if ref.get("controller")),
+        None,
+    )
 
 
 def _check_secret_owner(state: State, binding: dict[str, Any]) -> None:
@@ -245,9 +324,11 @@ def _check_secret_owner(state: State, binding: dict[str, Any]) -> None:
     ref = _controller_ref(existing)
     if ref is None or ref.get("uid") != binding["metadata"]["uid"]:
         key = _secret_key(binding)
-        shown = (f'{{{ref.get("kind")} {ref.get("name")} {ref.get("uid")}}}' if ref else "nil")
-        raise SecretDataError(f'Secret "{key.namespace}/{key.name}" is not owned by ServiceBinding, '
-                              f"controllerRef: {shown}")
+        shown = f"{{{ref.get('kind')} {ref.get('name')} {ref.get('uid')}}}" if ref else "nil"
+        raise SecretDataError(
+            f'Secret "{key.namespace}/{key.name}" is not owned by ServiceBinding, '
+            f"controllerRef: {shown}"
+        )
 
 
 def _write_secret(state: State, binding: dict[str, Any], data: dict[str, str], now: float) -> None:
@@ -255,10 +336,18 @@ def _write_secret(state: State, binding: dict[str, Any], data: dict[str, str], n
     key = _secret_key(binding)
     existing = state.get(key)
     if existing is None:
-        existing = {"apiVersion": "v1", "kind": "Secret",
-                    "metadata": {"name": key.name, "namespace": key.namespace, "uid": str(uuid.uuid4()),
-                                 "creationTimestamp": rfc3339(now), "ownerReferences": [_owner(binding)]},
-                    "type": "Opaque"}
+        existing = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": key.name,
+                "namespace": key.namespace,
+                "uid": str(uuid.uuid4()),
+                "creationTimestamp": rfc3339(now),
+                "ownerReferences": [_owner(binding)],
+            },
+            "type": "Opaque",
+        }
     existing["data"] = data
     state.put(existing)
 
@@ -295,44 +384,76 @@ def _unbind(work: Work) -> None:
     if status.get("currentOperation") != "Unbind":
         status["currentOperation"] = "Unbind"
         status["operationStartTime"] = rfc3339(work.now)
-    work.condition("Ready", "False", "UnbindingRequestInFlight", "Unbind request for ServiceBinding in-flight to Broker")
+    work.condition(
+        "Ready",
+        "False",
+        "UnbindingRequestInFlight",
+        "Unbind request for ServiceBinding in-flight to Broker",
+    )
     work.save()
     if work.gone:
         return
     instance = _instance(work)
     if instance is None:
-        _unbind_retry(work, "ReferencesNonexistentInstance",
-                      f'References a non-existent ServiceInstance "{_instance_name(work)}"')
+        _unbind_retry(
+            work,
+            "ReferencesNonexistentInstance",
+            f'References a non-existent ServiceInstance "{_instance_name(work)}"',
+        )
         return
     if (instance.get("status") or {}).get("asyncOpInProgress"):
-        _unbind_retry(work, "ErrorAsyncOperationInProgress",
-                      f'trying to unbind to ServiceInstance "{_instance_name(work)}" that has ongoing asynchronous operation')
+        _unbind_retry(
+            work,
+            "ErrorAsyncOperationInProgress",
+            f'trying to unbind to ServiceInstance "{_instance_name(work)}" that has ongoing asynchronous operation',
+        )
         return
-    plan_id = ((instance.get("status") or {}).get("externalProperties") or {}).get("clusterServicePlanExternalID")
+    plan_id = ((instance.get("status") or {}).get("externalProperties") or {}).get(
+        "clusterServicePlanExternalID"
+    )
     refs = _refs(work, instance)
     if plan_id is None or refs is None:
-        _unbind_retry(work, "UnbindingRequestInFlight", "Unbind request for ServiceBinding in-flight to Broker")
+        _unbind_retry(
+            work,
+            "UnbindingRequestInFlight",
+            "Unbind request for ServiceBinding in-flight to Broker",
+        )
         return
     cls, _, broker = refs
     try:
         client = work.controller.client_for(broker)
-        client.unbind(instance["spec"]["externalID"], work.spec["externalID"], cls["spec"]["externalID"], plan_id,
-                      identity=identity_of(work.spec))
+        client.unbind(
+            instance["spec"]["externalID"],
+            work.spec["externalID"],
+            cls["spec"]["externalID"],
+            plan_id,
+            identity=identity_of(work.spec),
+        )
     except (AuthError, OSBClientError) as exc:
-        _unbind_failed(work, f'Error unbinding from ServiceInstance "{_instance_name(work)}" of {describe_class(cls)} '
-                             f'at ClusterServiceBroker "{broker["metadata"]["name"]}": {exc}')
+        _unbind_failed(
+            work,
+            f'Error unbinding from ServiceInstance "{_instance_name(work)}" of {describe_class(cls)} '
+            f'at ClusterServiceBroker "{broker["metadata"]["name"]}": {exc}',
+        )
         return
     status["unbindStatus"] = "Succeeded"
     status.pop("externalProperties", None)
     _clear_operation(work)
     if mitigating:
         status["orphanMitigationInProgress"] = False
-        work.condition("Ready", "False", "OrphanMitigationSuccessful", "Orphan mitigation was completed successfully",
-                       "Normal")
+        work.condition(
+            "Ready",
+            "False",
+            "OrphanMitigationSuccessful",
+            "Orphan mitigation was completed successfully",
+            "Normal",
+        )
         work.settle()
         work.save()
         return
-    work.condition("Ready", "False", "UnboundSuccessfully", "The binding was deleted successfully", "Normal")
+    work.condition(
+        "Ready", "False", "UnboundSuccessfully", "The binding was deleted successfully", "Normal"
+    )
     work.also(lambda state: _nudge_instance(state, binding))
     work.drop_finalizer()
     work.save()
@@ -348,18 +469,28 @@ def _unbind_failed(work: Work, message: str) -> None:
     work.condition("Ready", "Unknown", "UnbindCallFailed", message, "Warning")
     delay = work.failed_once()
     if _too_old(work):
-        work.condition("Failed", "True", "ErrorReconciliationRetryTimeout",
-                       "Stopping reconciliation retries because too much time has elapsed", "Warning")
+        work.condition(
+            "Failed",
+            "True",
+            "ErrorReconciliationRetryTimeout",
+            "Stopping reconciliation retries because too much time has elapsed",
+            "Warning",
+        )
         work.status["unbindStatus"] = "Failed"
         work.settle()
     else:
-        work.event("Warning", "RetryBackoff",
-                   f"Delaying unbind retry, next attempt will be after {rfc3339(work.now + delay)}")
+        work.event(
+            "Warning",
+            "RetryBackoff",
+            f"Delaying unbind retry, next attempt will be after {rfc3339(work.now + delay)}",
+        )
     work.save()
 
 
 def _nudge_instance(state: State, binding: dict[str, Any]) -> None:
     """An instance waiting for its bindings to go can try again now."""
-    key = ObjectKey("ServiceInstance", binding["metadata"]["namespace"], binding["spec"]["instanceRef"]["name"])
+    key = ObjectKey(
+        "ServiceInstance", binding["metadata"]["namespace"], binding["spec"]["instanceRef"]["name"]
+    )
     if state.get(key) is not None:
         state.schedule(key).pop("due", None)

@@ -47,7 +47,9 @@ def reconcile_broker(controller: Controller, obj: dict[str, Any]) -> None:
     try:
         client = controller.client_for(work.obj)
     except AuthError as exc:
-        _fetch_failed(work, f"Error getting broker auth credentials: {exc}", "ErrorGettingAuthCredentials")
+        _fetch_failed(
+            work, f"Error getting broker auth credentials: {exc}", "ErrorGettingAuthCredentials"
+        )
         return
     try:
         catalog = client.catalog()
@@ -64,8 +66,13 @@ def reconcile_broker(controller: Controller, obj: dict[str, Any]) -> None:
         return
     for write in writes:
         work.also(write)
-    work.condition("Ready", "True", "FetchedCatalog", "Successfully fetched catalog entries from broker.",
-                   "Normal")
+    work.condition(
+        "Ready",
+        "True",
+        "FetchedCatalog",
+        "Successfully fetched catalog entries from broker.",
+        "Normal",
+    )
     work.status["reconciledGeneration"] = work.generation
     work.status["lastCatalogRetrievalTime"] = rfc3339(work.now)
     work.status.pop("operationStartTime", None)
@@ -89,8 +96,11 @@ def _needs_relist(work: Work) -> bool:
 def _next_relist(work: Work) -> float | None:
     if work.spec.get("relistBehavior", "Duration") != "Duration":
         return None
-    period = (relist_seconds(work.spec["relistDuration"]) if work.spec.get("relistDuration")
-              else work.controller.settings.relist_interval)
+    period = (
+        relist_seconds(work.spec["relistDuration"])
+        if work.spec.get("relistDuration")
+        else work.controller.settings.relist_interval
+    )
     return epoch_of(work.status.get("lastCatalogRetrievalTime")) + period
 
 
@@ -109,8 +119,13 @@ def _fetch_failed(work: Work, detail: str, event_reason: str) -> None:
     work.status.setdefault("operationStartTime", rfc3339(work.now))
     delay = work.failed_once()
     if work.retries_exhausted():
-        work.condition("Failed", "True", "ErrorReconciliationRetryTimeout",
-                       "Stopping reconciliation retries because too much time has elapsed", "Warning")
+        work.condition(
+            "Failed",
+            "True",
+            "ErrorReconciliationRetryTimeout",
+            "Stopping reconciliation retries because too much time has elapsed",
+            "Warning",
+        )
         work.status["reconciledGeneration"] = work.generation
         work.settle()
     else:
@@ -128,9 +143,17 @@ def _delete(work: Work) -> None:
                     state.remove(ObjectKey(kind, "", found["metadata"]["name"]))
 
     work.also(remove_entries)
-    work.condition("Ready", "False", "DeletedClusterServiceBrokerSuccessfully",
-                   "The broker was deleted successfully")
-    work.event("Normal", "DeletedClusterServiceBrokerSuccessfully", f"The broker {broker} was deleted successfully.")
+    work.condition(
+        "Ready",
+        "False",
+        "DeletedClusterServiceBrokerSuccessfully",
+        "The broker was deleted successfully",
+    )
+    work.event(
+        "Normal",
+        "DeletedClusterServiceBrokerSuccessfully",
+        f"The broker {broker} was deleted successfully.",
+    )
     work.drop_finalizer()
     work.save()
 
@@ -145,14 +168,22 @@ def _describe(kind: str, name: str, external: str) -> str:
 def _plan_sync(state: State, work: Work, services: list[dict[str, Any]]) -> list[Any]:
     """Check the whole catalog first, then answer the writes that apply it."""
     broker = work.obj
-    owner = {"apiVersion": CATALOG_VERSION, "kind": "ClusterServiceBroker", "name": broker["metadata"]["name"],
-             "uid": broker["metadata"]["uid"], "controller": True, "blockOwnerDeletion": False}
+    owner = {
+        "apiVersion": CATALOG_VERSION,
+        "kind": "ClusterServiceBroker",
+        "name": broker["metadata"]["name"],
+        "uid": broker["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": False,
+    }
     wanted: list[dict[str, Any]] = []
     for service in services:
         class_name = k8s_name(str(service["id"]))
         if not service.get("plans"):
-            raise SyncError(f'Error converting catalog payload for broker "{work.name}" to service-catalog API: '
-                            f'ClusterServiceClass (K8S: "{class_name}") must have at least one plan')
+            raise SyncError(
+                f'Error converting catalog payload for broker "{work.name}" to service-catalog API: '
+                f'ClusterServiceClass (K8S: "{class_name}") must have at least one plan'
+            )
         wanted.append(_class_object(service, class_name, work.name, owner))
         wanted.extend(_plan_object(plan, class_name, work.name, owner) for plan in service["plans"])
     for obj in wanted:
@@ -173,20 +204,32 @@ def _plan_sync(state: State, work: Work, services: list[dict[str, Any]]) -> list
             existing = state.get(ObjectKey(obj["kind"], "", obj["metadata"]["name"]))
             if existing is None:
                 created = dict(obj)
-                created["metadata"] = {**obj["metadata"], "uid": str(uuid.uuid4()),
-                                       "creationTimestamp": rfc3339(now), "generation": 1}
+                created["metadata"] = {
+                    **obj["metadata"],
+                    "uid": str(uuid.uuid4()),
+                    "creationTimestamp": rfc3339(now),
+                    "generation": 1,
+                }
                 state.put(created)
                 continue
-            updated = {**existing, "spec": obj["spec"], "status": {"removedFromBrokerCatalog": False}}
+            updated = {
+                **existing,
+                "spec": obj["spec"],
+                "status": {"removedFromBrokerCatalog": False},
+            }
             updated["metadata"] = {**existing["metadata"], "labels": obj["metadata"]["labels"]}
             if updated != existing:
                 if updated["spec"] != existing["spec"]:
-                    updated["metadata"]["generation"] = int(existing["metadata"].get("generation", 1)) + 1
+                    updated["metadata"]["generation"] = (
+                        int(existing["metadata"].get("generation", 1)) + 1
+                    )
                 state.put(updated)
         for kind in ("ClusterServiceClass", "ClusterServicePlan"):
             for existing in state.list(kind):
-                managed = any(ref.get("controller") and ref.get("uid") == owner["uid"]
-                              for ref in existing["metadata"].get("ownerReferences") or [])
+                managed = any(
+                    ref.get("controller") and ref.get("uid") == owner["uid"]
+                    for ref in existing["metadata"].get("ownerReferences") or []
+                )
                 if managed and (kind, existing["metadata"]["name"]) not in names:
                     if not existing.get("status", {}).get("removedFromBrokerCatalog"):
                         existing["status"] = {"removedFromBrokerCatalog": True}
@@ -199,7 +242,9 @@ def _labels(**values: str) -> dict[str, str]:
     return {f"{LABEL}{name}": label_value(value) for name, value in values.items()}
 
 
-def _class_object(service: dict[str, Any], name: str, broker: str, owner: dict[str, Any]) -> dict[str, Any]:
+def _class_object(
+    service: dict[str, Any], name: str, broker: str, owner: dict[str, Any]
+) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "clusterServiceBrokerName": broker,
         "externalName": service["name"],
@@ -208,16 +253,28 @@ def _class_object(service: dict[str, Any], name: str, broker: str, owner: dict[s
         "bindable": bool(service.get("bindable", False)),
         "planUpdatable": bool(service.get("plan_updateable", False)),
     }
-    for source, target in (("metadata", "externalMetadata"), ("tags", "tags"), ("requires", "requires")):
+    for source, target in (
+        ("metadata", "externalMetadata"),
+        ("tags", "tags"),
+        ("requires", "requires"),
+    ):
         if service.get(source):
             spec[target] = service[source]
-    labels = _labels(externalID=service["id"], externalName=service["name"], clusterServiceBrokerName=broker)
-    return {"apiVersion": CATALOG_VERSION, "kind": "ClusterServiceClass",
-            "metadata": {"name": name, "labels": labels, "ownerReferences": [owner]},
-            "spec": spec, "status": {"removedFromBrokerCatalog": False}}
+    labels = _labels(
+        externalID=service["id"], externalName=service["name"], clusterServiceBrokerName=broker
+    )
+    return {
+        "apiVersion": CATALOG_VERSION,
+        "kind": "ClusterServiceClass",
+        "metadata": {"name": name, "labels": labels, "ownerReferences": [owner]},
+        "spec": spec,
+        "status": {"removedFromBrokerCatalog": False},
+    }
 
 
-def _plan_object(plan: dict[str, Any], class_name: str, broker: str, owner: dict[str, Any]) -> dict[str, Any]:
+def _plan_object(
+    plan: dict[str, Any], class_name: str, broker: str, owner: dict[str, Any]
+) -> dict[str, Any]:
     name = k8s_name(str(plan["id"]))
     spec: dict[str, Any] = {
         "clusterServiceBrokerName": broker,
@@ -241,19 +298,30 @@ def _plan_object(plan: dict[str, Any], class_name: str, broker: str, owner: dict
         found = (schemas.get(path[0]) or {}).get(path[1]) or {}
         if found.get("parameters"):
             spec[target] = found["parameters"]
-    labels = _labels(externalID=plan["id"], externalName=plan["name"], clusterServiceBrokerName=broker)
+    labels = _labels(
+        externalID=plan["id"], externalName=plan["name"], clusterServiceBrokerName=broker
+    )
     labels[f"{LABEL}clusterServiceClassRef.name"] = label_value(class_name)
-    return {"apiVersion": CATALOG_VERSION, "kind": "ClusterServicePlan",
-            "metadata": {"name": name, "labels": labels, "ownerReferences": [owner]},
-            "spec": spec, "status": {"removedFromBrokerCatalog": False}}
+    return {
+        "apiVersion": CATALOG_VERSION,
+        "kind": "ClusterServicePlan",
+        "metadata": {"name": name, "labels": labels, "ownerReferences": [owner]},
+        "spec": spec,
+        "status": {"removedFromBrokerCatalog": False},
+    }
 
 
 def collect_removed_catalog_entries(state: State) -> None:
     """Delete removed classes and plans that no ServiceInstance references any more."""
     instances = state.list("ServiceInstance")
-    used_classes = {(obj["spec"].get("clusterServiceClassRef") or {}).get("name") for obj in instances}
+    used_classes = {
+        (obj["spec"].get("clusterServiceClassRef") or {}).get("name") for obj in instances
+    }
     used_plans = {(obj["spec"].get("clusterServicePlanRef") or {}).get("name") for obj in instances}
     for kind, used in (("ClusterServicePlan", used_plans), ("ClusterServiceClass", used_classes)):
         for found in state.list(kind):
-            if found.get("status", {}).get("removedFromBrokerCatalog") and found["metadata"]["name"] not in used:
+            if (
+                found.get("status", {}).get("removedFromBrokerCatalog")
+                and found["metadata"]["name"] not in used
+            ):
                 state.remove(ObjectKey(kind, "", found["metadata"]["name"]))

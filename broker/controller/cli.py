@@ -16,16 +16,16 @@ from typing import Any
 import click
 import yaml
 
-from broker.controller.admission import Denied, admit, delete_object
+from broker.controller.admission import Denied
 from broker.controller.describe import describe as render_describe
 from broker.controller.engine import Controller
 from broker.controller.kinds import Kind, ObjectKey, UnknownKind, kind_named
 from broker.controller.manifests import ManifestReadError, read_manifests
+from broker.controller.objects import ApplyError, apply_manifests, delete_objects
 from broker.controller.printing import render_table
 from broker.controller.secret_volumes import SecretVolumes
 from broker.controller.settings import ControllerSettings
 from broker.controller.store import Store
-from broker.controller.validation import ManifestProblem, validate_manifest
 
 __all__ = ["ctl"]
 
@@ -33,12 +33,14 @@ DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 SCALE = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
-class Seconds(click.ParamType):
+class Seconds(click.ParamType):  # type: ignore[type-arg]
     """``30``, ``30s``, ``5m``, ``1h``, ``500ms``."""
 
     name = "duration"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         if isinstance(value, (int, float)):
             return float(value)
         match = DURATION.match(str(value).strip())
@@ -51,7 +53,9 @@ SECONDS = Seconds()
 
 
 def _settings(ctx: click.Context) -> ControllerSettings:
-    found: ControllerSettings = ctx.find_object(dict)["ctl"]
+    holder = ctx.find_object(dict)
+    assert holder is not None, "ctl options missing"
+    found: ControllerSettings = holder["ctl"]
     return found
 
 
@@ -64,14 +68,30 @@ def _fail(message: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", envvar="BROKER_DATA_DIR", default=".mockbroker", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="mockbroker's data folder.")
-@click.option("--state-dir", envvar="BROKER_CTL_STATE_DIR", type=click.Path(file_okay=False, path_type=Path),
-              help="Where the objects live (default DATA_DIR/ctl).")
-@click.option("--secrets-dir", envvar="BROKER_CTL_SECRETS_DIR", type=click.Path(file_okay=False, path_type=Path),
-              help="Where Secrets are written, one folder per Secret (default STATE_DIR/secrets).")
+@click.option(
+    "--data-dir",
+    envvar="BROKER_DATA_DIR",
+    default=".mockbroker",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="mockbroker's data folder.",
+)
+@click.option(
+    "--state-dir",
+    envvar="BROKER_CTL_STATE_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the objects live (default DATA_DIR/ctl).",
+)
+@click.option(
+    "--secrets-dir",
+    envvar="BROKER_CTL_SECRETS_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where Secrets are written, one folder per Secret (default STATE_DIR/secrets).",
+)
 @click.pass_context
-def ctl(ctx: click.Context, data_dir: Path, state_dir: Path | None, secrets_dir: Path | None) -> None:
+def ctl(
+    ctx: click.Context, data_dir: Path, state_dir: Path | None, secrets_dir: Path | None
+) -> None:
     """A thin Kubernetes Service Catalog: apply, get, describe, delete and reconcile
     ClusterServiceBroker, ClusterServiceClass, ClusterServicePlan, ServiceInstance,
     ServiceBinding and Secret objects against a broker, over real HTTP.
@@ -93,24 +113,68 @@ def ctl(ctx: click.Context, data_dir: Path, state_dir: Path | None, secrets_dir:
 def controller_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The controller's knobs, for the commands that reconcile."""
     options = [
-        click.option("--api-version", envvar="BROKER_CTL_API_VERSION", default="2.14", show_default=True,
-                     help="X-Broker-API-Version sent to brokers."),
-        click.option("--poll-max", envvar="BROKER_CTL_POLL_MAX", type=SECONDS, default="10s", show_default=True,
-                     help="Longest wait between two last_operation polls (they start at 1s and double)."),
-        click.option("--retry-start", envvar="BROKER_CTL_RETRY_START", type=SECONDS, default="1s",
-                     show_default=True, help="First backoff after a failed call."),
-        click.option("--retry-max", envvar="BROKER_CTL_RETRY_MAX", type=SECONDS, default="30s", show_default=True,
-                     help="Longest backoff between retries."),
-        click.option("--retry-duration", envvar="BROKER_CTL_RETRY_DURATION", type=SECONDS, default="10m",
-                     show_default=True, help="Give up retrying an operation after this long (7 days in Service "
-                                             "Catalog)."),
-        click.option("--relist-interval", envvar="BROKER_CTL_RELIST_INTERVAL", type=SECONDS, default="15m",
-                     show_default=True, help="Catalog relist period of brokers without relistDuration."),
-        click.option("--request-timeout", envvar="BROKER_CTL_REQUEST_TIMEOUT", type=SECONDS, default="60s",
-                     show_default=True, help="Timeout of one request to a broker."),
-        click.option("--orphan-mitigation/--no-orphan-mitigation", envvar="BROKER_CTL_ORPHAN_MITIGATION",
-                     default=True, show_default=True,
-                     help="Deprovision after an ambiguous provision failure, as Service Catalog does."),
+        click.option(
+            "--api-version",
+            envvar="BROKER_CTL_API_VERSION",
+            default="2.14",
+            show_default=True,
+            help="X-Broker-API-Version sent to brokers.",
+        ),
+        click.option(
+            "--poll-max",
+            envvar="BROKER_CTL_POLL_MAX",
+            type=SECONDS,
+            default="10s",
+            show_default=True,
+            help="Longest wait between two last_operation polls (they start at 1s and double).",
+        ),
+        click.option(
+            "--retry-start",
+            envvar="BROKER_CTL_RETRY_START",
+            type=SECONDS,
+            default="1s",
+            show_default=True,
+            help="First backoff after a failed call.",
+        ),
+        click.option(
+            "--retry-max",
+            envvar="BROKER_CTL_RETRY_MAX",
+            type=SECONDS,
+            default="30s",
+            show_default=True,
+            help="Longest backoff between retries.",
+        ),
+        click.option(
+            "--retry-duration",
+            envvar="BROKER_CTL_RETRY_DURATION",
+            type=SECONDS,
+            default="10m",
+            show_default=True,
+            help="Give up retrying an operation after this long (7 days in Service Catalog).",
+        ),
+        click.option(
+            "--relist-interval",
+            envvar="BROKER_CTL_RELIST_INTERVAL",
+            type=SECONDS,
+            default="15m",
+            show_default=True,
+            help="Catalog relist period of brokers without relistDuration.",
+        ),
+        click.option(
+            "--request-timeout",
+            envvar="BROKER_CTL_REQUEST_TIMEOUT",
+            type=SECONDS,
+            default="60s",
+            show_default=True,
+            help="Timeout of one request to a broker.",
+        ),
+        click.option(
+            "--orphan-mitigation/--no-orphan-mitigation",
+            envvar="BROKER_CTL_ORPHAN_MITIGATION",
+            default=True,
+            show_default=True,
+            help="Deprovision after an ambiguous provision failure, as Service Catalog does.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -119,9 +183,13 @@ def controller_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _controller(ctx: click.Context, knobs: dict[str, Any], *, quiet: bool = False) -> Controller:
     settings = _settings(ctx).replace(
-        api_version=knobs["api_version"], poll_max=knobs["poll_max"], retry_start=knobs["retry_start"],
-        retry_max=knobs["retry_max"], retry_duration=knobs["retry_duration"],
-        relist_interval=knobs["relist_interval"], request_timeout=knobs["request_timeout"],
+        api_version=knobs["api_version"],
+        poll_max=knobs["poll_max"],
+        retry_start=knobs["retry_start"],
+        retry_max=knobs["retry_max"],
+        retry_duration=knobs["retry_duration"],
+        relist_interval=knobs["relist_interval"],
+        request_timeout=knobs["request_timeout"],
         orphan_mitigation=knobs["orphan_mitigation"],
     )
     return Controller(Store(settings.state_dir), settings, progress=None if quiet else _print_event)
@@ -140,9 +208,17 @@ def _user(name: str | None) -> dict[str, Any]:
 
 
 @ctl.command()
-@click.option("-f", "--filename", "sources", multiple=True, required=True,
-              help="A manifest file, a folder of them, or - for stdin (repeatable).")
-@click.option("--as", "as_user", help="The user recorded as spec.userInfo (default: your login name).")
+@click.option(
+    "-f",
+    "--filename",
+    "sources",
+    multiple=True,
+    required=True,
+    help="A manifest file, a folder of them, or - for stdin (repeatable).",
+)
+@click.option(
+    "--as", "as_user", help="The user recorded as spec.userInfo (default: your login name)."
+)
 @click.pass_context
 def apply(ctx: click.Context, sources: tuple[str, ...], as_user: str | None) -> None:
     """Create or update objects from YAML/JSON manifests (multi-document files too).
@@ -153,36 +229,17 @@ def apply(ctx: click.Context, sources: tuple[str, ...], as_user: str | None) -> 
         manifests = read_manifests(sources)
     except ManifestReadError as exc:
         _fail(str(exc))
-    checked: list[tuple[Kind, dict[str, Any]]] = []
-    problems: list[str] = []
-    for manifest in manifests:
-        try:
-            checked.append(validate_manifest(manifest.document))
-        except ManifestProblem as exc:
-            problems.extend(f"{manifest.where}: {problem}" for problem in exc.problems)
-    if problems:
-        _fail("nothing was applied:\n  " + "\n  ".join(problems))
-    if not checked:
-        _fail("no objects passed to apply")
-    store = _store(ctx)
-    volumes = SecretVolumes(_settings(ctx).volumes_dir)
-    now = time.time()
-    lines: list[tuple[str, str | None]] = []
     try:
-        with store.write() as state:
-            for kind, obj in checked:
-                outcome = admit(state, kind, obj, _user(as_user), now)
-                if outcome.action != "unchanged":
-                    key = ObjectKey(kind.name, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
-                    state.schedule(key).pop("due", None)
-                lines.append((f"{kind.resource}/{obj['metadata']['name']} {outcome.action}", outcome.note))
-            volumes.sync(state, set(state.touched_secrets))
-    except Denied as exc:
-        _fail(f"nothing was applied: {exc}")
-    for line, note in lines:
-        click.echo(line)
-        if note:
-            click.echo(f"  note: {note}", err=True)
+        applied = apply_manifests(
+            _store(ctx), SecretVolumes(_settings(ctx).volumes_dir), manifests, _user(as_user)
+        )
+    except ApplyError as exc:
+        _fail("nothing was applied:\n  " + "\n  ".join(exc.problems))
+        return
+    for entry in applied:
+        click.echo(str(entry))
+        if entry.note:
+            click.echo(f"  note: {entry.note}", err=True)
 
 
 # --- get / describe -------------------------------------------------------------------------------
@@ -197,7 +254,9 @@ def _kind(text: str) -> Kind:
 
 
 def _not_found(kind: Kind, name: str) -> None:
-    _fail(f'Error from server (NotFound): {kind.plural}{"." + kind.api_version.split("/")[0] if "/" in kind.api_version else ""} "{name}" not found')
+    _fail(
+        f'Error from server (NotFound): {kind.plural}{"." + kind.api_version.split("/")[0] if "/" in kind.api_version else ""} "{name}" not found'
+    )
 
 
 @ctl.command()
@@ -205,10 +264,18 @@ def _not_found(kind: Kind, name: str) -> None:
 @click.argument("name", required=False)
 @click.option("-n", "--namespace", default="default", show_default=True)
 @click.option("-A", "--all-namespaces", is_flag=True)
-@click.option("-o", "--output", type=click.Choice(["table", "wide", "yaml", "json", "name"]), default="table")
+@click.option(
+    "-o", "--output", type=click.Choice(["table", "wide", "yaml", "json", "name"]), default="table"
+)
 @click.pass_context
-def get(ctx: click.Context, kind_name: str, name: str | None, namespace: str, all_namespaces: bool,
-        output: str) -> None:
+def get(
+    ctx: click.Context,
+    kind_name: str,
+    name: str | None,
+    namespace: str,
+    all_namespaces: bool,
+    output: str,
+) -> None:
     """List objects of a kind (serviceinstances, bindings, classes, plans, brokers, secrets, pods …)."""
     kind = _kind(kind_name)
     state = _store(ctx).read()
@@ -221,7 +288,11 @@ def get(ctx: click.Context, kind_name: str, name: str | None, namespace: str, al
     else:
         objects = state.list(kind.name, scope)
     if output in ("yaml", "json"):
-        document: Any = objects[0] if name is not None else {"apiVersion": "v1", "kind": "List", "items": objects}
+        document: Any = (
+            objects[0]
+            if name is not None
+            else {"apiVersion": "v1", "kind": "List", "items": objects}
+        )
         if output == "json":
             click.echo(json.dumps(document, indent=2))
         else:
@@ -235,8 +306,16 @@ def get(ctx: click.Context, kind_name: str, name: str | None, namespace: str, al
         for obj in objects:
             click.echo(f"{kind.resource}/{obj['metadata']['name']}")
         return
-    click.echo(render_table(kind, objects, wide=output == "wide", all_namespaces=all_namespaces,
-                            now=time.time(), volumes=SecretVolumes(_settings(ctx).volumes_dir)))
+    click.echo(
+        render_table(
+            kind,
+            objects,
+            wide=output == "wide",
+            all_namespaces=all_namespaces,
+            now=time.time(),
+            volumes=SecretVolumes(_settings(ctx).volumes_dir),
+        )
+    )
 
 
 @ctl.command()
@@ -253,8 +332,15 @@ def describe(ctx: click.Context, kind_name: str, name: str, namespace: str) -> N
     if found is None:
         _not_found(kind, name)
         return
-    click.echo(render_describe(found, namespaced=kind.namespaced, events=state.events(key), now=time.time(),
-                               volumes=SecretVolumes(_settings(ctx).volumes_dir)))
+    click.echo(
+        render_describe(
+            found,
+            namespaced=kind.namespaced,
+            events=state.events(key),
+            now=time.time(),
+            volumes=SecretVolumes(_settings(ctx).volumes_dir),
+        )
+    )
 
 
 # --- delete -------------------------------------------------------------------------------------
@@ -264,24 +350,33 @@ def describe(ctx: click.Context, kind_name: str, name: str, namespace: str) -> N
 @click.argument("kind_name", metavar="KIND")
 @click.argument("names", nargs=-1, required=True)
 @click.option("-n", "--namespace", default="default", show_default=True)
-@click.option("--abandon", is_flag=True,
-              help="Forget the objects without calling the broker (strips the finalizer, like svcat --abandon).")
+@click.option(
+    "--abandon",
+    is_flag=True,
+    help="Forget the objects without calling the broker (strips the finalizer, like svcat --abandon).",
+)
 @click.option("--wait", is_flag=True, help="Reconcile until the objects are gone.")
 @click.option("--timeout", type=SECONDS, default="5m", show_default=True)
 @controller_options
 @click.pass_context
-def delete(ctx: click.Context, kind_name: str, names: tuple[str, ...], namespace: str, abandon: bool,
-           wait: bool, timeout: float, **knobs: Any) -> None:
+def delete(
+    ctx: click.Context,
+    /,
+    kind_name: str,
+    names: tuple[str, ...],
+    namespace: str,
+    abandon: bool,
+    wait: bool,
+    timeout: float,
+    **knobs: Any,
+) -> None:
     """Delete objects. Instances and bindings are deprovisioned and unbound by the next reconcile."""
     kind = _kind(kind_name)
     store = _store(ctx)
     volumes = SecretVolumes(_settings(ctx).volumes_dir)
     keys = [ObjectKey(kind.name, namespace if kind.namespaced else "", name) for name in names]
     try:
-        with store.write() as state:
-            for key in keys:
-                delete_object(state, kind, key, time.time(), abandon=abandon)
-            volumes.sync(state, set(state.touched_secrets))
+        delete_objects(store, volumes, kind, keys, abandon=abandon)
     except LookupError as exc:
         _fail(f"Error from server (NotFound): {exc.args[0]}")
     except Denied as exc:
@@ -294,8 +389,10 @@ def delete(ctx: click.Context, kind_name: str, names: tuple[str, ...], namespace
             deadline = time.time() + timeout
             while any(store.read().get(key) is not None for key in keys):
                 if time.time() >= deadline:
-                    _fail("timed out waiting for the deletion of: " + ", ".join(
-                        key.name for key in keys if store.read().get(key) is not None))
+                    _fail(
+                        "timed out waiting for the deletion of: "
+                        + ", ".join(key.name for key in keys if store.read().get(key) is not None)
+                    )
                 controller.reconcile(wait=False)
                 time.sleep(0.2)
         finally:
@@ -306,13 +403,24 @@ def delete(ctx: click.Context, kind_name: str, names: tuple[str, ...], namespace
 
 
 @ctl.command()
-@click.option("--wait", is_flag=True, help="Keep going until every object is Ready or Failed (or gone).")
-@click.option("--timeout", type=SECONDS, default="5m", show_default=True, help="How long --wait waits.")
-@click.option("--interval", type=SECONDS, default="1s", show_default=True,
-              help="Longest sleep between passes while waiting.")
+@click.option(
+    "--wait", is_flag=True, help="Keep going until every object is Ready or Failed (or gone)."
+)
+@click.option(
+    "--timeout", type=SECONDS, default="5m", show_default=True, help="How long --wait waits."
+)
+@click.option(
+    "--interval",
+    type=SECONDS,
+    default="1s",
+    show_default=True,
+    help="Longest sleep between passes while waiting.",
+)
 @controller_options
 @click.pass_context
-def reconcile(ctx: click.Context, wait: bool, timeout: float, interval: float, **knobs: Any) -> None:
+def reconcile(
+    ctx: click.Context, /, wait: bool, timeout: float, interval: float, **knobs: Any
+) -> None:
     """Reconcile every object against its broker: once, or with --wait until all settle."""
     controller = _controller(ctx, knobs)
     try:
@@ -329,16 +437,23 @@ def reconcile(ctx: click.Context, wait: bool, timeout: float, interval: float, *
 
 
 @ctl.command()
-@click.option("--interval", type=SECONDS, default="2s", show_default=True,
-              help="Longest sleep between passes (changes made by `ctl apply` are seen after it).")
+@click.option(
+    "--interval",
+    type=SECONDS,
+    default="2s",
+    show_default=True,
+    help="Longest sleep between passes (changes made by `ctl apply` are seen after it).",
+)
 @controller_options
 @click.pass_context
-def run(ctx: click.Context, interval: float, **knobs: Any) -> None:
+def run(ctx: click.Context, /, interval: float, **knobs: Any) -> None:
     """Reconcile continuously, like a controller manager (stop with Ctrl-C or SIGTERM)."""
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     controller = _controller(ctx, knobs)
-    click.echo(f"reconciling {controller.settings.state_dir} (secrets in {controller.settings.volumes_dir})")
+    click.echo(
+        f"reconciling {controller.settings.state_dir} (secrets in {controller.settings.volumes_dir})"
+    )
     try:
         controller.run(interval=interval, should_stop=lambda: bool(stopping))
     except KeyboardInterrupt:

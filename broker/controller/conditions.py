@@ -51,12 +51,19 @@ def set_condition(
     status: dict[str, Any], kind: str, value: str, reason: str, message: str, now: float
 ) -> None:
     conditions: list[dict[str, Any]] = status.setdefault("conditions", [])
-    new = {"type": kind, "status": value, "reason": reason, "message": message,
-           "lastTransitionTime": rfc3339(now)}
+    new = {
+        "type": kind,
+        "status": value,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": rfc3339(now),
+    }
     for index, found in enumerate(conditions):
         if found.get("type") == kind:
             if found.get("status") == value:
-                new["lastTransitionTime"] = found.get("lastTransitionTime", new["lastTransitionTime"])
+                new["lastTransitionTime"] = found.get(
+                    "lastTransitionTime", new["lastTransitionTime"]
+                )
             conditions[index] = new
             break
     else:
@@ -65,7 +72,9 @@ def set_condition(
 
 
 def drop_condition(status: dict[str, Any], kind: str) -> None:
-    status["conditions"] = [found for found in status.get("conditions") or [] if found.get("type") != kind]
+    status["conditions"] = [
+        found for found in status.get("conditions") or [] if found.get("type") != kind
+    ]
     status["lastConditionState"] = last_condition_state(status)
 
 

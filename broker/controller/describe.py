@@ -71,23 +71,38 @@ def _header(obj: dict[str, Any], namespaced: bool) -> list[str]:
 def _events(events: list[dict[str, Any]], now: float) -> list[str]:
     if not events:
         return ["Events:  <none>"]
-    rows = [["Type", "Reason", "Age", "From", "Message"], ["----", "------", "----", "----", "-------"]]
+    rows = [
+        ["Type", "Reason", "Age", "From", "Message"],
+        ["----", "------", "----", "----", "-------"],
+    ]
     for event in events:
         count = int(event.get("count", 1))
         when = age(event.get("lastTimestamp"), now)
         if count > 1:
             when = f"{when} (x{count} over {age(event.get('firstTimestamp'), now)})"
-        rows.append([event["type"], event["reason"], when, event.get("source", ""), event["message"]])
+        rows.append(
+            [event["type"], event["reason"], when, event.get("source", ""), event["message"]]
+        )
     widths = [max(len(row[index]) for row in rows) for index in range(4)]
     lines = ["Events:"]
     for row in rows:
-        lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
-                     + "  " + row[4])
+        lines.append(
+            "  "
+            + "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
+            + "  "
+            + row[4]
+        )
     return lines
 
 
-def describe(obj: dict[str, Any], *, namespaced: bool, events: list[dict[str, Any]], now: float,
-             volumes: SecretVolumes) -> str:
+def describe(
+    obj: dict[str, Any],
+    *,
+    namespaced: bool,
+    events: list[dict[str, Any]],
+    now: float,
+    volumes: SecretVolumes,
+) -> str:
     kind = obj["kind"]
     lines = _header(obj, namespaced)
     if kind == "Secret":
@@ -99,7 +114,11 @@ def describe(obj: dict[str, Any], *, namespaced: bool, events: list[dict[str, An
         lines.append(f"{'Kind:':<14}{kind}")
         body: list[str] = []
         rest = {key: value for key, value in obj["metadata"].items() if key not in TOP}
-        _mapping(body, {"metadata": rest, **{key: obj[key] for key in ("spec", "status") if obj.get(key)}}, 0)
+        _mapping(
+            body,
+            {"metadata": rest, **{key: obj[key] for key in ("spec", "status") if obj.get(key)}},
+            0,
+        )
         lines += body
     lines += _events(events, now)
     return "\n".join(lines)
@@ -142,7 +161,9 @@ def _pod(obj: dict[str, Any], volumes: SecretVolumes) -> list[str]:
         lines.append(f"  {volume.get('name', '')}:")
         lines.append("    Type:        Secret (a volume populated by a Secret)")
         lines.append(f"    SecretName:  {name}")
-        lines.append(f"    Host folder: {folder} ({'present' if present else 'waiting for the Secret'})")
+        lines.append(
+            f"    Host folder: {folder} ({'present' if present else 'waiting for the Secret'})"
+        )
         for path in mounts.get(volume.get("name", ""), []):
             lines.append(f"    Mount with:  -v {folder}:{path}:ro")
     return lines

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from broker.client import OSBClient, OriginatingIdentity
+from broker.client import OSBClient
 from broker.controller.conditions import is_true
 from broker.controller.kinds import ObjectKey
 from broker.controller.secret_volumes import SecretVolumes
@@ -102,9 +102,16 @@ class Controller:
         if found is None:
             if bundle:
                 verify = ssl.create_default_context(cadata=base64.b64decode(bundle).decode())
-            found = OSBClient(spec["url"], api_version=self.settings.api_version,
-                              timeout=self.settings.request_timeout, transport=self.transport,
-                              verify=verify, **auth)
+            found = OSBClient(
+                spec["url"],
+                username=auth.get("username"),
+                password=auth.get("password"),
+                token=auth.get("token"),
+                api_version=self.settings.api_version,
+                timeout=self.settings.request_timeout,
+                transport=self.transport,
+                verify=verify,
+            )
             self._clients[identity] = found
         return found
 
@@ -113,7 +120,10 @@ class Controller:
         if secret is None:
             raise AuthError(f'secrets "{ref["name"]}" not found')
         try:
-            return {key: base64.b64decode(value).decode() for key, value in (secret.get("data") or {}).items()}
+            return {
+                key: base64.b64decode(value).decode()
+                for key, value in (secret.get("data") or {}).items()
+            }
         except (binascii.Error, UnicodeDecodeError):
             raise AuthError(f'secret "{ref["name"]}" holds data that is not text') from None
 
@@ -143,9 +153,14 @@ class Controller:
         ]
         for kind, reconcile, deleting in order:
             for listed in self.state.list(kind):
-                key = ObjectKey(kind, listed["metadata"].get("namespace", ""), listed["metadata"]["name"])
+                key = ObjectKey(
+                    kind, listed["metadata"].get("namespace", ""), listed["metadata"]["name"]
+                )
                 obj = self.state.get(key)
-                if obj is None or (deleting is not None and bool(obj["metadata"].get("deletionTimestamp")) != deleting):
+                if obj is None or (
+                    deleting is not None
+                    and bool(obj["metadata"].get("deletionTimestamp")) != deleting
+                ):
                     continue
                 if float(self.state.peek_schedule(key).get("due", 0)) > self.clock():
                     continue
@@ -175,7 +190,9 @@ class Controller:
             if not self.reconcile_pass():
                 return
 
-    def reconcile(self, *, wait: bool = False, timeout: float = 300.0, interval: float = 1.0) -> bool:
+    def reconcile(
+        self, *, wait: bool = False, timeout: float = 300.0, interval: float = 1.0
+    ) -> bool:
         """Reconcile until nothing changes (and, with ``wait``, until all settled); answers settled."""
         deadline = self.clock() + timeout
         with self.store.reconciling():
@@ -188,7 +205,9 @@ class Controller:
                     return False
                 self.sleep(max(0.05, min(self.next_due() - now, deadline - now, interval)))
 
-    def run(self, *, interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False) -> None:
+    def run(
+        self, *, interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False
+    ) -> None:
         """Reconcile forever (until ``should_stop``), sleeping until the next due time."""
         while not should_stop():
             with self.store.reconciling():
@@ -197,7 +216,11 @@ class Controller:
             self.sleep(max(0.05, min(self.next_due() - now, interval)))
 
     def next_due(self) -> float:
-        dues = [float(entry["due"]) for entry in self.store.read().document["schedule"].values() if "due" in entry]
+        dues = [
+            float(entry["due"])
+            for entry in self.store.read().document["schedule"].values()
+            if "due" in entry
+        ]
         return min(dues, default=self.clock() + 3600)
 
     # --- settled? -------------------------------------------------------------------------
@@ -210,7 +233,9 @@ class Controller:
             for obj in state.list(kind):
                 reason = _unsettled_reason(kind, obj)
                 if reason:
-                    name = "/".join(filter(None, [obj["metadata"].get("namespace"), obj["metadata"]["name"]]))
+                    name = "/".join(
+                        filter(None, [obj["metadata"].get("namespace"), obj["metadata"]["name"]])
+                    )
                     waiting.append(f"{kind} {name}: {reason}")
         return waiting
 
@@ -226,11 +251,18 @@ def _unsettled_reason(kind: str, obj: dict[str, Any]) -> str | None:
     if kind == "ClusterServiceBroker":
         done = (ready or failed) and status.get("reconciledGeneration") == generation
     elif kind == "ServiceInstance":
-        done = ((ready or failed) and status.get("observedGeneration") == generation
-                and not status.get("currentOperation") and not status.get("orphanMitigationInProgress"))
+        done = (
+            (ready or failed)
+            and status.get("observedGeneration") == generation
+            and not status.get("currentOperation")
+            and not status.get("orphanMitigationInProgress")
+        )
     else:
-        done = ((ready or failed) and status.get("reconciledGeneration") == generation
-                and not status.get("orphanMitigationInProgress"))
+        done = (
+            (ready or failed)
+            and status.get("reconciledGeneration") == generation
+            and not status.get("orphanMitigationInProgress")
+        )
     if done:
         return None
     return str(status.get("lastConditionState") or "not processed yet")

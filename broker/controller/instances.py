@@ -34,8 +34,10 @@ from broker.controller.work import Work
 
 __all__ = ["describe_class", "identity_of", "reconcile_instance"]
 
-OM_MESSAGE = ("The instance provision call failed with an ambiguous error; attempting to deprovision the "
-              "instance in order to mitigate an orphaned resource")
+OM_MESSAGE = (
+    "The instance provision call failed with an ambiguous error; attempting to deprovision the "
+    "instance in order to mitigate an orphaned resource"
+)
 ASYNC = {
     "Provision": ("Provisioning", "The instance is being provisioned asynchronously"),
     "Update": ("UpdatingInstance", "The instance is being updated asynchronously"),
@@ -104,9 +106,11 @@ def reconcile_instance(controller: Controller, obj: dict[str, Any]) -> None:
 
 def _processed(work: Work) -> bool:
     status = work.status
-    return (int(status.get("observedGeneration", 0)) >= work.generation
-            and (work.is_true("Ready") or work.is_true("Failed"))
-            and not status.get("orphanMitigationInProgress"))
+    return (
+        int(status.get("observedGeneration", 0)) >= work.generation
+        and (work.is_true("Ready") or work.is_true("Failed"))
+        and not status.get("orphanMitigationInProgress")
+    )
 
 
 def _start_generation(work: Work) -> None:
@@ -115,25 +119,38 @@ def _start_generation(work: Work) -> None:
     work.status["observedGeneration"] = work.generation
 
 
-def _retry(work: Work, reason: str, message: str, operation: str = "provision", *, bounded: bool = True) -> None:
+def _retry(
+    work: Work, reason: str, message: str, operation: str = "provision", *, bounded: bool = True
+) -> None:
     """A failure tried again after a backoff; ``bounded`` ones end when the retry window has passed."""
     work.condition("Ready", "False", reason, message, "Warning")
     delay = work.failed_once()
     if bounded and work.retries_exhausted():
         _retry_timeout(work)
         return
-    work.event("Warning", "RetryBackoff", f"Delaying {operation} retry, next attempt will be after "
-                                          f"{rfc3339(work.now + delay)}")
+    work.event(
+        "Warning",
+        "RetryBackoff",
+        f"Delaying {operation} retry, next attempt will be after {rfc3339(work.now + delay)}",
+    )
     work.save()
 
 
 def _retry_timeout(work: Work) -> None:
-    work.condition("Failed", "True", "ErrorReconciliationRetryTimeout",
-                   "Stopping reconciliation retries because too much time has elapsed", "Warning")
+    work.condition(
+        "Failed",
+        "True",
+        "ErrorReconciliationRetryTimeout",
+        "Stopping reconciliation retries because too much time has elapsed",
+        "Warning",
+    )
     operation = work.status.get("currentOperation")
     if operation == "Provision" and work.status.get("deprovisionStatus") == "Required":
-        _start_orphan_mitigation(work, "ErrorReconciliationRetryTimeout",
-                                 "Stopping reconciliation retries because too much time has elapsed")
+        _start_orphan_mitigation(
+            work,
+            "ErrorReconciliationRetryTimeout",
+            "Stopping reconciliation retries because too much time has elapsed",
+        )
         return
     if operation == "Deprovision":
         work.status["deprovisionStatus"] = "Failed"
@@ -152,14 +169,21 @@ def _resolve(work: Work) -> Refs | None:
         cls = state.get(ObjectKey("ClusterServiceClass", "", class_ref))
         candidates = [cls] if cls is not None else []
     else:
-        candidates = [found for found in state.list("ClusterServiceClass")
-                      if (found["metadata"]["name"] if attribute is None else found["spec"].get(attribute))
-                      == spec[class_field]]
+        candidates = [
+            found
+            for found in state.list("ClusterServiceClass")
+            if (found["metadata"]["name"] if attribute is None else found["spec"].get(attribute))
+            == spec[class_field]
+        ]
     given = f'{{{class_field[0].upper()}{class_field[1:]}:"{spec[class_field]}"}}'
     if len(candidates) != 1:
-        _retry(work, "ReferencesNonexistentServiceClass",
-               "The instance references a ClusterServiceClass that does not exist. References a non-existent "
-               f"ClusterServiceClass {given} or there is more than one (found: {len(candidates)})", bounded=False)
+        _retry(
+            work,
+            "ReferencesNonexistentServiceClass",
+            "The instance references a ClusterServiceClass that does not exist. References a non-existent "
+            f"ClusterServiceClass {given} or there is more than one (found: {len(candidates)})",
+            bounded=False,
+        )
         return None
     cls = candidates[0]
     plan_ref = (spec.get("clusterServicePlanRef") or {}).get("name")
@@ -167,30 +191,50 @@ def _resolve(work: Work) -> Refs | None:
         plan = state.get(ObjectKey("ClusterServicePlan", "", plan_ref))
         plans = [plan] if plan is not None else []
     else:
-        plans = [found for found in state.list("ClusterServicePlan")
-                 if found["spec"]["clusterServiceClassRef"]["name"] == cls["metadata"]["name"]
-                 and found["spec"].get("clusterServiceBrokerName") == cls["spec"].get("clusterServiceBrokerName")
-                 and (found["metadata"]["name"] if attribute is None else found["spec"].get(attribute))
-                 == spec.get(plan_field)]
+        plans = [
+            found
+            for found in state.list("ClusterServicePlan")
+            if found["spec"]["clusterServiceClassRef"]["name"] == cls["metadata"]["name"]
+            and found["spec"].get("clusterServiceBrokerName")
+            == cls["spec"].get("clusterServiceBrokerName")
+            and (found["metadata"]["name"] if attribute is None else found["spec"].get(attribute))
+            == spec.get(plan_field)
+        ]
     if len(plans) != 1:
         wanted = f'{{{plan_field[0].upper()}{plan_field[1:]}:"{spec.get(plan_field)}"}}'
-        _retry(work, "ReferencesNonexistentServicePlan",
-               "The instance references a ClusterServicePlan that does not exist. References a non-existent "
-               f'ClusterServicePlan {wanted} on ClusterServiceClass {cls["metadata"]["name"]} {given} or there '
-               f"is more than one (found: {len(plans)})", bounded=False)
+        _retry(
+            work,
+            "ReferencesNonexistentServicePlan",
+            "The instance references a ClusterServicePlan that does not exist. References a non-existent "
+            f"ClusterServicePlan {wanted} on ClusterServiceClass {cls['metadata']['name']} {given} or there "
+            f"is more than one (found: {len(plans)})",
+            bounded=False,
+        )
         return None
     plan = plans[0]
     broker_name = cls["spec"].get("clusterServiceBrokerName")
     broker = state.get(ObjectKey("ClusterServiceBroker", "", str(broker_name)))
     if broker is None:
-        _retry(work, "ReferencesNonexistentBroker", f'The instance references a non-existent broker "{broker_name}"',
-               bounded=False)
+        _retry(
+            work,
+            "ReferencesNonexistentBroker",
+            f'The instance references a non-existent broker "{broker_name}"',
+            bounded=False,
+        )
         return None
     if not class_ref or not plan_ref:
-        work.set_spec(clusterServiceClassRef={"name": cls["metadata"]["name"]},
-                      clusterServicePlanRef={"name": plan["metadata"]["name"]})
-        work.set_label("servicecatalog.k8s.io/spec.clusterServiceClassRef.name", label_value(cls["metadata"]["name"]))
-        work.set_label("servicecatalog.k8s.io/spec.clusterServicePlanRef.name", label_value(plan["metadata"]["name"]))
+        work.set_spec(
+            clusterServiceClassRef={"name": cls["metadata"]["name"]},
+            clusterServicePlanRef={"name": plan["metadata"]["name"]},
+        )
+        work.set_label(
+            "servicecatalog.k8s.io/spec.clusterServiceClassRef.name",
+            label_value(cls["metadata"]["name"]),
+        )
+        work.set_label(
+            "servicecatalog.k8s.io/spec.clusterServicePlanRef.name",
+            label_value(plan["metadata"]["name"]),
+        )
     work.status["userSpecifiedClassName"] = f"ClusterServiceClass/{spec[class_field]}"
     work.status["userSpecifiedPlanName"] = str(spec.get(plan_field, ""))
     return Refs(cls, plan, broker)
@@ -200,7 +244,12 @@ def _client(work: Work, refs: Refs) -> OSBClient | None:
     try:
         return work.controller.client_for(refs.broker)
     except AuthError as exc:
-        _retry(work, "ErrorGettingAuthCredentials", f"Error getting broker auth credentials: {exc}", bounded=False)
+        _retry(
+            work,
+            "ErrorGettingAuthCredentials",
+            f"Error getting broker auth credentials: {exc}",
+            bounded=False,
+        )
         return None
 
 
@@ -210,7 +259,9 @@ def _properties(work: Work, refs: Refs) -> tuple[dict[str, Any], dict[str, Any]]
         parameters = build_parameters(work.state, work.namespace, work.spec)
     except ParameterError as exc:
         raw = go_json(work.spec.get("parameters") or {})
-        _retry(work, "ErrorWithParameters", f"failed to prepare parameters {raw}: {exc}", bounded=False)
+        _retry(
+            work, "ErrorWithParameters", f"failed to prepare parameters {raw}: {exc}", bounded=False
+        )
         return None
     properties: dict[str, Any] = {
         "clusterServicePlanExternalName": refs.plan["spec"]["externalName"],
@@ -225,8 +276,12 @@ def _properties(work: Work, refs: Refs) -> tuple[dict[str, Any], dict[str, Any]]
 
 
 def _context(work: Work) -> dict[str, Any]:
-    return {"platform": "kubernetes", "namespace": work.namespace,
-            "clusterid": work.state.cluster_id, "instance_name": work.name}
+    return {
+        "platform": "kubernetes",
+        "namespace": work.namespace,
+        "clusterid": work.state.cluster_id,
+        "instance_name": work.name,
+    }
 
 
 def _namespace_uid(work: Work) -> str | None:
@@ -240,7 +295,9 @@ def _clear_operation(work: Work) -> None:
     work.status["asyncOpInProgress"] = False
 
 
-def _begin(work: Work, operation: str, properties: dict[str, Any], reason: str, message: str) -> None:
+def _begin(
+    work: Work, operation: str, properties: dict[str, Any], reason: str, message: str
+) -> None:
     status = work.status
     if status.get("currentOperation") != operation:
         status["currentOperation"] = operation
@@ -265,8 +322,10 @@ def _go_async(work: Work, operation: str | None, retry_after: float | None) -> N
 
 
 def _http_detail(refs: Refs, verb: str, error: OSBClientError) -> str:
-    return (f"Error {verb} ServiceInstance of {refs.class_description} at ClusterServiceBroker "
-            f'"{refs.broker_name}": {_status_text(error)}')
+    return (
+        f"Error {verb} ServiceInstance of {refs.class_description} at ClusterServiceBroker "
+        f'"{refs.broker_name}": {_status_text(error)}'
+    )
 
 
 def _status_text(error: OSBClientError) -> str:
@@ -291,7 +350,11 @@ def _provision(work: Work) -> None:
         return
     for entry, describe in ((refs.cls, describe_class), (refs.plan, describe_plan)):
         if entry.get("status", {}).get("removedFromBrokerCatalog"):
-            reason = "ReferencesDeletedServiceClass" if entry is refs.cls else "ReferencesDeletedServicePlan"
+            reason = (
+                "ReferencesDeletedServiceClass"
+                if entry is refs.cls
+                else "ReferencesDeletedServicePlan"
+            )
             _retry(work, reason, f"{describe(entry)} has been deleted; cannot provision.")
             return
     client = _client(work, refs)
@@ -301,21 +364,37 @@ def _provision(work: Work) -> None:
         return
     properties, parameters = prepared
     if space is None:
-        _retry(work, "ErrorFindingNamespaceForInstance", f'namespaces "{work.namespace}" not found', bounded=False)
+        _retry(
+            work,
+            "ErrorFindingNamespaceForInstance",
+            f'namespaces "{work.namespace}" not found',
+            bounded=False,
+        )
         return
     if work.retries_exhausted():
         _retry_timeout(work)
         return
     work.status["deprovisionStatus"] = "Required"
-    _begin(work, "Provision", properties, "ProvisionRequestInFlight",
-           "Provision request for ServiceInstance in-flight to Broker")
+    _begin(
+        work,
+        "Provision",
+        properties,
+        "ProvisionRequestInFlight",
+        "Provision request for ServiceInstance in-flight to Broker",
+    )
     if work.gone:
         return
     try:
         answer = client.provision(
-            work.spec["externalID"], refs.cls["spec"]["externalID"], refs.plan["spec"]["externalID"],
-            organization_guid=work.state.cluster_id, space_guid=space, context=_context(work),
-            parameters=parameters or None, accepts_incomplete=True, identity=identity_of(work.spec),
+            work.spec["externalID"],
+            refs.cls["spec"]["externalID"],
+            refs.plan["spec"]["externalID"],
+            organization_guid=work.state.cluster_id,
+            space_guid=space,
+            context=_context(work),
+            parameters=parameters or None,
+            accepts_incomplete=True,
+            identity=identity_of(work.spec),
         )
     except BadRequest as exc:
         message = _http_detail(refs, "provisioning", exc)
@@ -331,13 +410,21 @@ def _provision(work: Work) -> None:
         _ambiguous(work, "ErrorCallingProvision", message)
         return
     except BrokerUnreachable as exc:
-        _provision_retry(work, "ErrorCallingProvision", "The provision call failed and will be retried: "
-                         f"Error communicating with broker for provisioning: {exc}")
+        _provision_retry(
+            work,
+            "ErrorCallingProvision",
+            "The provision call failed and will be retried: "
+            f"Error communicating with broker for provisioning: {exc}",
+        )
         return
     except (BrokerError, UnexpectedResponse) as exc:
         message = _http_detail(refs, "provisioning", exc)
         status = exc.status
-        if 200 < status < 300 or status >= 500 or (isinstance(exc, MalformedResponse) and status != 200):
+        if (
+            200 < status < 300
+            or status >= 500
+            or (isinstance(exc, MalformedResponse) and status != 200)
+        ):
             _ambiguous(work, "ProvisionCallFailed", message)
         else:
             _provision_retry(work, "ProvisionCallFailed", message)
@@ -388,7 +475,13 @@ def _provisioned(work: Work) -> None:
     status["provisionStatus"] = "Provisioned"
     status["reconciledGeneration"] = status.get("observedGeneration", work.generation)
     _clear_operation(work)
-    work.condition("Ready", "True", "ProvisionedSuccessfully", "The instance was provisioned successfully", "Normal")
+    work.condition(
+        "Ready",
+        "True",
+        "ProvisionedSuccessfully",
+        "The instance was provisioned successfully",
+        "Normal",
+    )
     work.settle()
     _nudge_bindings(work)
     work.save()
@@ -400,7 +493,9 @@ def _nudge_bindings(work: Work) -> None:
     def nudge(state: Any) -> None:
         for binding in state.list("ServiceBinding", namespace):
             if binding["spec"]["instanceRef"]["name"] == name:
-                state.schedule(ObjectKey("ServiceBinding", namespace, binding["metadata"]["name"])).pop("due", None)
+                state.schedule(
+                    ObjectKey("ServiceBinding", namespace, binding["metadata"]["name"])
+                ).pop("due", None)
 
     work.also(nudge)
 
@@ -422,8 +517,14 @@ def _update(work: Work) -> None:
     if plan_changes:
         for entry, describe in ((refs.cls, describe_class), (refs.plan, describe_plan)):
             if entry.get("status", {}).get("removedFromBrokerCatalog"):
-                reason = "ReferencesDeletedServiceClass" if entry is refs.cls else "ReferencesDeletedServicePlan"
-                _retry(work, reason, f"{describe(entry)} has been deleted; cannot provision.", "update")
+                reason = (
+                    "ReferencesDeletedServiceClass"
+                    if entry is refs.cls
+                    else "ReferencesDeletedServicePlan"
+                )
+                _retry(
+                    work, reason, f"{describe(entry)} has been deleted; cannot provision.", "update"
+                )
                 return
     client = _client(work, refs)
     prepared = _properties(work, refs) if client is not None else None
@@ -433,24 +534,35 @@ def _update(work: Work) -> None:
     if work.retries_exhausted():
         _retry_timeout(work)
         return
-    _begin(work, "Update", properties, "UpdateInstanceRequestInFlight",
-           "Update request for ServiceInstance in-flight to Broker")
+    _begin(
+        work,
+        "Update",
+        properties,
+        "UpdateInstanceRequestInFlight",
+        "Update request for ServiceInstance in-flight to Broker",
+    )
     if work.gone:
         return
     changed_parameters = properties.get("parameterChecksum") != external.get("parameterChecksum")
     try:
         answer = client.update(
-            work.spec["externalID"], refs.cls["spec"]["externalID"],
+            work.spec["externalID"],
+            refs.cls["spec"]["externalID"],
             plan_id=refs.plan["spec"]["externalID"] if plan_changes else None,
             parameters=(parameters or {}) if changed_parameters else None,
             context=_context(work),
-            previous_values={"plan_id": external.get("clusterServicePlanExternalID"),
-                             "service_id": refs.cls["spec"]["externalID"]},
-            accepts_incomplete=True, identity=identity_of(work.spec),
+            previous_values={
+                "plan_id": external.get("clusterServicePlanExternalID"),
+                "service_id": refs.cls["spec"]["externalID"],
+            },
+            accepts_incomplete=True,
+            identity=identity_of(work.spec),
         )
     except BadRequest as exc:
-        message = ("ServiceBroker returned a failure for update call; update will not be retried: "
-                   f"{_http_detail(refs, 'updating', exc)}")
+        message = (
+            "ServiceBroker returned a failure for update call; update will not be retried: "
+            f"{_http_detail(refs, 'updating', exc)}"
+        )
         work.condition("Ready", "False", "UpdateInstanceCallFailed", message, "Warning")
         work.condition("Failed", "True", "UpdateInstanceCallFailed", message)
         _clear_operation(work)
@@ -458,12 +570,22 @@ def _update(work: Work) -> None:
         work.save()
         return
     except BrokerUnreachable as exc:
-        _retry(work, "ErrorCallingUpdateInstance", "The update call failed and will be retried: Error "
-               f"communicating with broker for updating: {exc}", "update")
+        _retry(
+            work,
+            "ErrorCallingUpdateInstance",
+            "The update call failed and will be retried: Error "
+            f"communicating with broker for updating: {exc}",
+            "update",
+        )
         return
     except (BrokerError, UnexpectedResponse) as exc:
-        _retry(work, "UpdateInstanceCallFailed", "ServiceBroker returned a failure for update call; update "
-               f"will be retried: {_http_detail(refs, 'updating', exc)}", "update")
+        _retry(
+            work,
+            "UpdateInstanceCallFailed",
+            "ServiceBroker returned a failure for update call; update "
+            f"will be retried: {_http_detail(refs, 'updating', exc)}",
+            "update",
+        )
         return
     if answer.is_async:
         _go_async(work, answer.operation, answer.retry_after)
@@ -476,7 +598,13 @@ def _updated(work: Work) -> None:
     status["externalProperties"] = status.get("inProgressProperties")
     status["reconciledGeneration"] = status.get("observedGeneration", work.generation)
     _clear_operation(work)
-    work.condition("Ready", "True", "InstanceUpdatedSuccessfully", "The instance was updated successfully", "Normal")
+    work.condition(
+        "Ready",
+        "True",
+        "InstanceUpdatedSuccessfully",
+        "The instance was updated successfully",
+        "Normal",
+    )
     work.settle()
     work.save()
 
@@ -485,8 +613,11 @@ def _updated(work: Work) -> None:
 
 
 def _bindings_of(work: Work) -> list[dict[str, Any]]:
-    return [binding for binding in work.state.list("ServiceBinding", work.namespace)
-            if binding["spec"]["instanceRef"]["name"] == work.name]
+    return [
+        binding
+        for binding in work.state.list("ServiceBinding", work.namespace)
+        if binding["spec"]["instanceRef"]["name"] == work.name
+    ]
 
 
 def _delete_ids(work: Work) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
@@ -498,7 +629,9 @@ def _delete_ids(work: Work) -> tuple[dict[str, Any] | None, dict[str, Any] | Non
         cls = state.get(ObjectKey("ClusterServiceClass", "", class_ref))
     broker = None
     if cls is not None:
-        broker = state.get(ObjectKey("ClusterServiceBroker", "", str(cls["spec"].get("clusterServiceBrokerName"))))
+        broker = state.get(
+            ObjectKey("ClusterServiceBroker", "", str(cls["spec"].get("clusterServiceBrokerName")))
+        )
     if status.get("currentOperation") or status.get("orphanMitigationInProgress"):
         plan_id = (status.get("inProgressProperties") or {}).get("clusterServicePlanExternalID")
     elif status.get("provisionStatus") != "Provisioned":
@@ -528,45 +661,83 @@ def _delete(work: Work) -> None:
         work.save()
         return
     if not mitigating and _bindings_of(work):
-        work.condition("Ready", "False", "DeprovisionBlockedByExistingCredentials",
-                       "All associated ServiceBindings must be removed before this ServiceInstance can be deleted",
-                       "Warning")
+        work.condition(
+            "Ready",
+            "False",
+            "DeprovisionBlockedByExistingCredentials",
+            "All associated ServiceBindings must be removed before this ServiceInstance can be deleted",
+            "Warning",
+        )
         work.due_in(work.controller.settings.retry_max)
         work.save()
         return
     cls, broker, plan_id = _delete_ids(work)
     if cls is None or broker is None or plan_id is None:
-        what = "ClusterServiceClass" if cls is None else "broker" if broker is None else "ClusterServicePlan"
-        _deprovision_failed(work, "DeprovisionCallFailed",
-                            f"Error deprovisioning: the {what} of this instance cannot be found", mitigating)
+        what = (
+            "ClusterServiceClass"
+            if cls is None
+            else "broker"
+            if broker is None
+            else "ClusterServicePlan"
+        )
+        _deprovision_failed(
+            work,
+            "DeprovisionCallFailed",
+            f"Error deprovisioning: the {what} of this instance cannot be found",
+            mitigating,
+        )
         return
     refs = Refs(cls, {"spec": {"externalID": plan_id}}, broker)
     try:
         client = work.controller.client_for(broker)
     except AuthError as exc:
-        _deprovision_failed(work, "ErrorGettingAuthCredentials",
-                            f"Error getting broker auth credentials: {exc}", mitigating)
+        _deprovision_failed(
+            work,
+            "ErrorGettingAuthCredentials",
+            f"Error getting broker auth credentials: {exc}",
+            mitigating,
+        )
         return
     if not mitigating and status.get("currentOperation") != "Deprovision":
         status["currentOperation"] = "Deprovision"
         status["operationStartTime"] = rfc3339(work.now)
-        status.setdefault("inProgressProperties", status.get("externalProperties")
-                          or {"clusterServicePlanExternalID": plan_id})
-        work.condition("Ready", "False", "DeprovisionRequestInFlight",
-                       "Deprovision request for ServiceInstance in-flight to Broker")
+        status.setdefault(
+            "inProgressProperties",
+            status.get("externalProperties") or {"clusterServicePlanExternalID": plan_id},
+        )
+        work.condition(
+            "Ready",
+            "False",
+            "DeprovisionRequestInFlight",
+            "Deprovision request for ServiceInstance in-flight to Broker",
+        )
         work.save()
         if work.gone:
             return
     try:
-        answer = client.deprovision(work.spec["externalID"], cls["spec"]["externalID"], plan_id,
-                                    accepts_incomplete=True, identity=identity_of(work.spec))
+        answer = client.deprovision(
+            work.spec["externalID"],
+            cls["spec"]["externalID"],
+            plan_id,
+            accepts_incomplete=True,
+            identity=identity_of(work.spec),
+        )
     except BrokerError as exc:
-        _deprovision_failed(work, "DeprovisionCallFailed", "Deprovision call failed; received error response "
-                            f"from broker: {_status_text(exc)}", mitigating)
+        _deprovision_failed(
+            work,
+            "DeprovisionCallFailed",
+            f"Deprovision call failed; received error response from broker: {_status_text(exc)}",
+            mitigating,
+        )
         return
     except OSBClientError as exc:
-        _deprovision_failed(work, "DeprovisionCallFailed", f"Error deprovisioning, {refs.class_description} at "
-                            f'ClusterServiceBroker "{refs.broker_name}": {exc}', mitigating)
+        _deprovision_failed(
+            work,
+            "DeprovisionCallFailed",
+            f"Error deprovisioning, {refs.class_description} at "
+            f'ClusterServiceBroker "{refs.broker_name}": {exc}',
+            mitigating,
+        )
         return
     if answer.is_async:
         _go_async_delete(work, answer.operation, answer.retry_after)
@@ -592,15 +763,28 @@ def _deprovision_failed(work: Work, reason: str, message: str, mitigating: bool)
     if _operation_too_old(work):
         work.status["deprovisionStatus"] = "Failed"
         if mitigating:
-            work.condition("Ready", "Unknown", "OrphanMitigationFailed", f"Orphan mitigation failed: {message}",
-                           "Warning")
+            work.condition(
+                "Ready",
+                "Unknown",
+                "OrphanMitigationFailed",
+                f"Orphan mitigation failed: {message}",
+                "Warning",
+            )
         else:
-            work.condition("Failed", "True", "ErrorReconciliationRetryTimeout",
-                           "Stopping reconciliation retries because too much time has elapsed", "Warning")
+            work.condition(
+                "Failed",
+                "True",
+                "ErrorReconciliationRetryTimeout",
+                "Stopping reconciliation retries because too much time has elapsed",
+                "Warning",
+            )
         work.settle()
     else:
-        work.event("Warning", "RetryBackoff", "Delaying deprovision retry, next attempt will be after "
-                                              f"{rfc3339(work.now + delay)}")
+        work.event(
+            "Warning",
+            "RetryBackoff",
+            f"Delaying deprovision retry, next attempt will be after {rfc3339(work.now + delay)}",
+        )
     work.save()
 
 
@@ -614,8 +798,13 @@ def _deprovisioned(work: Work) -> None:
     if mitigating:
         status["orphanMitigationInProgress"] = False
         work.drop_condition("OrphanMitigation")
-        work.condition("Ready", "False", "OrphanMitigationSuccessful", "Orphan mitigation was completed successfully",
-                       "Normal")
+        work.condition(
+            "Ready",
+            "False",
+            "OrphanMitigationSuccessful",
+            "Orphan mitigation was completed successfully",
+            "Normal",
+        )
         if work.is_true("Failed"):
             work.settle()
         else:
@@ -623,8 +812,13 @@ def _deprovisioned(work: Work) -> None:
             work.due_in(work.controller.settings.retry_delay(int(work.schedule.get("failures", 1))))
         work.save()
         return
-    work.condition("Ready", "False", "DeprovisionedSuccessfully", "The instance was deprovisioned successfully",
-                   "Normal")
+    work.condition(
+        "Ready",
+        "False",
+        "DeprovisionedSuccessfully",
+        "The instance was deprovisioned successfully",
+        "Normal",
+    )
     work.drop_finalizer()
     work.save()
 
@@ -634,30 +828,46 @@ def _deprovisioned(work: Work) -> None:
 
 def _poll(work: Work) -> None:
     status = work.status
-    deleting_op = status.get("currentOperation") == "Deprovision" or bool(status.get("orphanMitigationInProgress"))
+    deleting_op = status.get("currentOperation") == "Deprovision" or bool(
+        status.get("orphanMitigationInProgress")
+    )
     operation = "Deprovision" if deleting_op else str(status.get("currentOperation") or "Provision")
     cls, broker, _ = _delete_ids(work)
     plan_ref = (work.spec.get("clusterServicePlanRef") or {}).get("name")
     plan = work.state.get(ObjectKey("ClusterServicePlan", "", plan_ref)) if plan_ref else None
-    plan_id = (plan["spec"]["externalID"] if plan is not None
-               else (status.get("inProgressProperties") or {}).get("clusterServicePlanExternalID"))
+    plan_id = (
+        plan["spec"]["externalID"]
+        if plan is not None
+        else (status.get("inProgressProperties") or {}).get("clusterServicePlanExternalID")
+    )
     if cls is None or broker is None:
-        _poll_later(work, "ErrorPollingLastOperation",
-                    "Error polling last operation: the class or broker of this instance cannot be found")
+        _poll_later(
+            work,
+            "ErrorPollingLastOperation",
+            "Error polling last operation: the class or broker of this instance cannot be found",
+        )
         return
     if _operation_too_old(work):
         status["asyncOpInProgress"] = False
         if deleting_op:
-            _deprovision_failed(work, "DeprovisionCallFailed", "The asynchronous deprovision did not finish in "
-                                "time", bool(status.get("orphanMitigationInProgress")))
+            _deprovision_failed(
+                work,
+                "DeprovisionCallFailed",
+                "The asynchronous deprovision did not finish in time",
+                bool(status.get("orphanMitigationInProgress")),
+            )
         else:
             _retry_timeout(work)
         return
     try:
         client = work.controller.client_for(broker)
-        answer = client.last_operation(work.spec["externalID"], operation=status.get("lastOperation"),
-                                       service_id=cls["spec"]["externalID"], plan_id=plan_id,
-                                       identity=identity_of(work.spec))
+        answer = client.last_operation(
+            work.spec["externalID"],
+            operation=status.get("lastOperation"),
+            service_id=cls["spec"]["externalID"],
+            plan_id=plan_id,
+            identity=identity_of(work.spec),
+        )
     except AuthError as exc:
         _poll_later(work, "ErrorPollingLastOperation", f"Error polling last operation: {exc}")
         return
@@ -682,7 +892,9 @@ def _poll(work: Work) -> None:
         else:
             _provisioned(work)
     elif answer.state == "failed":
-        _async_failed(work, operation, deleting_op, answer.description or "(no description provided)")
+        _async_failed(
+            work, operation, deleting_op, answer.description or "(no description provided)"
+        )
     else:
         if answer.description and answer.state == "in progress":
             reason, message = ASYNC[operation]
@@ -710,7 +922,9 @@ def _poll_terminal(work: Work, operation: str, deleting_op: bool, message: str) 
     status = work.status
     status["asyncOpInProgress"] = False
     if deleting_op:
-        _deprovision_failed(work, "DeprovisionCallFailed", message, bool(status.get("orphanMitigationInProgress")))
+        _deprovision_failed(
+            work, "DeprovisionCallFailed", message, bool(status.get("orphanMitigationInProgress"))
+        )
         return
     work.condition("Ready", "False", "ErrorPollingLastOperation", message, "Warning")
     work.condition("Failed", "True", "ErrorPollingLastOperation", message)
@@ -727,8 +941,12 @@ def _async_failed(work: Work, operation: str, deleting_op: bool, description: st
     status["asyncOpInProgress"] = False
     status.pop("lastOperation", None)
     if deleting_op:
-        _deprovision_failed(work, "DeprovisionCallFailed", f"Deprovision call failed: {description}",
-                            bool(status.get("orphanMitigationInProgress")))
+        _deprovision_failed(
+            work,
+            "DeprovisionCallFailed",
+            f"Deprovision call failed: {description}",
+            bool(status.get("orphanMitigationInProgress")),
+        )
         return
     if operation == "Update":
         message = f"Update call failed: {description}"

@@ -46,12 +46,38 @@ KINDS: tuple[Kind, ...] = (
     Kind("Namespace", "v1", "namespaces", False, ("ns",)),
     Kind("Secret", "v1", "secrets", True),
     Kind("Pod", "v1", "pods", True, ("po",)),
-    Kind("ClusterServiceBroker", CATALOG_VERSION, "clusterservicebrokers", False, ("brokers", "broker"), True),
-    Kind("ClusterServiceClass", CATALOG_VERSION, "clusterserviceclasses", False, ("classes", "class"),
-         controller_owned=True),
-    Kind("ClusterServicePlan", CATALOG_VERSION, "clusterserviceplans", False, ("plans", "plan"),
-         controller_owned=True),
-    Kind("ServiceInstance", CATALOG_VERSION, "serviceinstances", True, ("instances", "instance"), True),
+    Kind(
+        "ClusterServiceBroker",
+        CATALOG_VERSION,
+        "clusterservicebrokers",
+        False,
+        ("brokers", "broker"),
+        True,
+    ),
+    Kind(
+        "ClusterServiceClass",
+        CATALOG_VERSION,
+        "clusterserviceclasses",
+        False,
+        ("classes", "class"),
+        controller_owned=True,
+    ),
+    Kind(
+        "ClusterServicePlan",
+        CATALOG_VERSION,
+        "clusterserviceplans",
+        False,
+        ("plans", "plan"),
+        controller_owned=True,
+    ),
+    Kind(
+        "ServiceInstance",
+        CATALOG_VERSION,
+        "serviceinstances",
+        True,
+        ("instances", "instance"),
+        True,
+    ),
     Kind("ServiceBinding", CATALOG_VERSION, "servicebindings", True, ("bindings", "binding"), True),
 )
 
@@ -66,7 +92,11 @@ def kind_named(text: str) -> Kind:
     """The kind a user means by ``serviceinstances``, ``ServiceInstance``, ``instance`` …"""
     lowered = text.lower()
     for kind in KINDS:
-        if lowered in kind.names() or lowered == kind.resource or lowered == f"{kind.plural}.{CATALOG_GROUP}":
+        if (
+            lowered in kind.names()
+            or lowered == kind.resource
+            or lowered == f"{kind.plural}.{CATALOG_GROUP}"
+        ):
             return kind
     known = ", ".join(kind.plural for kind in KINDS)
     raise UnknownKind(f'the server doesn\'t have a resource type "{text}" (known: {known})')

@@ -42,7 +42,9 @@ def read_manifests(sources: tuple[str, ...]) -> list[Manifest]:
             continue
         path = Path(source)
         if path.is_dir():
-            files = sorted(child for child in path.iterdir() if child.suffix in SUFFIXES and child.is_file())
+            files = sorted(
+                child for child in path.iterdir() if child.suffix in SUFFIXES and child.is_file()
+            )
             if not files:
                 raise ManifestReadError(f"{path}: no .yaml, .yml or .json files in this folder")
         elif path.is_file():
@@ -67,7 +69,11 @@ def _parse(source: str, text: str) -> list[Manifest]:
     for index, document in enumerate(documents):
         if document is None:
             continue
-        if isinstance(document, dict) and document.get("kind") == "List" and isinstance(document.get("items"), list):
+        if (
+            isinstance(document, dict)
+            and document.get("kind") == "List"
+            and isinstance(document.get("items"), list)
+        ):
             found.extend(Manifest(source, index, item) for item in document["items"])
         else:
             found.append(Manifest(source, index, document))

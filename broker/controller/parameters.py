@@ -67,12 +67,16 @@ def _secret_parameters(state: State, namespace: str, name: str, key: str) -> dic
     try:
         text = base64.b64decode(raw or "", validate=True).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ParameterError(f'secret "{namespace}/{name}" key "{key}" is not valid base64 text') from None
+        raise ParameterError(
+            f'secret "{namespace}/{name}" key "{key}" is not valid base64 text'
+        ) from None
     try:
         loaded = json.loads(text)
     except ValueError as exc:
         raise ParameterError(f"failed to unmarshal parameters as JSON object: {exc}") from None
     if not isinstance(loaded, dict):
-        raise ParameterError("failed to unmarshal parameters as JSON object: "
-                             f"got a JSON {type(loaded).__name__} in {namespace}/{name}[{key}]")
+        raise ParameterError(
+            "failed to unmarshal parameters as JSON object: "
+            f"got a JSON {type(loaded).__name__} in {namespace}/{name}[{key}]"
+        )
     return loaded

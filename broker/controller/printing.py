@@ -53,7 +53,11 @@ def _instance_class(obj: dict[str, Any]) -> str:
     if status.get("userSpecifiedClassName"):
         return str(status["userSpecifiedClassName"])
     spec = obj["spec"]
-    for field in ("clusterServiceClassExternalName", "clusterServiceClassExternalID", "clusterServiceClassName"):
+    for field in (
+        "clusterServiceClassExternalName",
+        "clusterServiceClassExternalID",
+        "clusterServiceClassName",
+    ):
         if field in spec:
             return f"ClusterServiceClass/{spec[field]}"
     return ""
@@ -64,7 +68,11 @@ def _instance_plan(obj: dict[str, Any]) -> str:
     if status.get("userSpecifiedPlanName"):
         return str(status["userSpecifiedPlanName"])
     spec = obj["spec"]
-    for field in ("clusterServicePlanExternalName", "clusterServicePlanExternalID", "clusterServicePlanName"):
+    for field in (
+        "clusterServicePlanExternalName",
+        "clusterServicePlanExternalID",
+        "clusterServicePlanName",
+    ):
         if field in spec:
             return str(spec[field])
     return ""
@@ -75,38 +83,74 @@ def _columns(kind: Kind, volumes: SecretVolumes) -> tuple[list[Column], list[Col
     if kind.name == "Namespace":
         return [("STATUS", lambda obj: _text((obj.get("status") or {}).get("phase", "Active")))], []
     if kind.name == "Secret":
-        return [("TYPE", lambda obj: _text(obj.get("type"))),
-                ("DATA", lambda obj: str(len(obj.get("data") or {})))], \
-               [("FOLDER", lambda obj: str(volumes.folder(obj["metadata"]["namespace"], obj["metadata"]["name"])))]
+        return [
+            ("TYPE", lambda obj: _text(obj.get("type"))),
+            ("DATA", lambda obj: str(len(obj.get("data") or {}))),
+        ], [
+            (
+                "FOLDER",
+                lambda obj: str(
+                    volumes.folder(obj["metadata"]["namespace"], obj["metadata"]["name"])
+                ),
+            )
+        ]
     if kind.name == "Pod":
-        return [("STATUS", lambda obj: "Stored"), ("SECRET-VOLUMES", lambda obj: _pod_volumes(obj, volumes))], []
+        return [
+            ("STATUS", lambda obj: "Stored"),
+            ("SECRET-VOLUMES", lambda obj: _pod_volumes(obj, volumes)),
+        ], []
     if kind.name == "ClusterServiceBroker":
         return [("URL", _spec("url")), ("STATUS", _status)], [("RELIST", _spec("relistBehavior"))]
     if kind.name == "ClusterServiceClass":
-        return [("EXTERNAL-NAME", _spec("externalName")), ("BROKER", _spec("clusterServiceBrokerName"))], \
-               [("EXTERNAL-ID", _spec("externalID")), ("BINDABLE", _spec("bindable")),
-                ("DESCRIPTION", _spec("description"))]
+        return [
+            ("EXTERNAL-NAME", _spec("externalName")),
+            ("BROKER", _spec("clusterServiceBrokerName")),
+        ], [
+            ("EXTERNAL-ID", _spec("externalID")),
+            ("BINDABLE", _spec("bindable")),
+            ("DESCRIPTION", _spec("description")),
+        ]
     if kind.name == "ClusterServicePlan":
-        return [("EXTERNAL-NAME", _spec("externalName")), ("BROKER", _spec("clusterServiceBrokerName")),
-                ("CLASS", lambda obj: _text(obj["spec"]["clusterServiceClassRef"]["name"]))], \
-               [("EXTERNAL-ID", _spec("externalID")), ("FREE", _spec("free")), ("DESCRIPTION", _spec("description"))]
+        return [
+            ("EXTERNAL-NAME", _spec("externalName")),
+            ("BROKER", _spec("clusterServiceBrokerName")),
+            ("CLASS", lambda obj: _text(obj["spec"]["clusterServiceClassRef"]["name"])),
+        ], [
+            ("EXTERNAL-ID", _spec("externalID")),
+            ("FREE", _spec("free")),
+            ("DESCRIPTION", _spec("description")),
+        ]
     if kind.name == "ServiceInstance":
-        return [("CLASS", _instance_class), ("PLAN", _instance_plan), ("STATUS", _status)], \
-               [("EXTERNAL-ID", _spec("externalID")),
-                ("DASHBOARD", lambda obj: _text((obj.get("status") or {}).get("dashboardURL")))]
-    return [("SERVICE-INSTANCE", lambda obj: _text(obj["spec"]["instanceRef"]["name"])),
-            ("SECRET-NAME", _spec("secretName")), ("STATUS", _status)], [("EXTERNAL-ID", _spec("externalID"))]
+        return [("CLASS", _instance_class), ("PLAN", _instance_plan), ("STATUS", _status)], [
+            ("EXTERNAL-ID", _spec("externalID")),
+            ("DASHBOARD", lambda obj: _text((obj.get("status") or {}).get("dashboardURL"))),
+        ]
+    return [
+        ("SERVICE-INSTANCE", lambda obj: _text(obj["spec"]["instanceRef"]["name"])),
+        ("SECRET-NAME", _spec("secretName")),
+        ("STATUS", _status),
+    ], [("EXTERNAL-ID", _spec("externalID"))]
 
 
 def _pod_volumes(pod: dict[str, Any], volumes: SecretVolumes) -> str:
-    names = [volume["secret"].get("secretName", "") for volume in pod["spec"].get("volumes") or []
-             if isinstance(volume, dict) and isinstance(volume.get("secret"), dict)]
+    names = [
+        volume["secret"].get("secretName", "")
+        for volume in pod["spec"].get("volumes") or []
+        if isinstance(volume, dict) and isinstance(volume.get("secret"), dict)
+    ]
     ready = [name for name in names if volumes.read(pod["metadata"]["namespace"], name) is not None]
     return f"{len(ready)}/{len(names)}"
 
 
-def render_table(kind: Kind, objects: list[dict[str, Any]], *, wide: bool, all_namespaces: bool,
-                 now: float, volumes: SecretVolumes) -> str:
+def render_table(
+    kind: Kind,
+    objects: list[dict[str, Any]],
+    *,
+    wide: bool,
+    all_namespaces: bool,
+    now: float,
+    volumes: SecretVolumes,
+) -> str:
     normal, extra = _columns(kind, volumes)
     columns: list[Column] = [("NAME", lambda obj: str(obj["metadata"]["name"]))]
     if all_namespaces and kind.namespaced:
@@ -114,7 +158,11 @@ def render_table(kind: Kind, objects: list[dict[str, Any]], *, wide: bool, all_n
     columns += normal + [("AGE", lambda obj: age(obj["metadata"].get("creationTimestamp"), now))]
     if wide:
         columns += extra
-    rows = [[title for title, _ in columns]] + [[cell(obj) for _, cell in columns] for obj in objects]
+    rows = [[title for title, _ in columns]] + [
+        [cell(obj) for _, cell in columns] for obj in objects
+    ]
     widths = [max(len(row[index]) for row in rows) for index in range(len(columns))]
-    return "\n".join("   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-                     for row in rows)
+    return "\n".join(
+        "   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )

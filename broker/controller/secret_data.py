@@ -26,7 +26,9 @@ class SecretDataError(ValueError):
     pass
 
 
-def secret_data(state: State, credentials: dict[str, Any], transforms: list[dict[str, Any]]) -> dict[str, str]:
+def secret_data(
+    state: State, credentials: dict[str, Any], transforms: list[dict[str, Any]]
+) -> dict[str, str]:
     """Base64 ``data`` of the binding's Secret."""
     values: dict[str, Any] = dict(credentials)
     for transform in transforms:
@@ -46,7 +48,9 @@ def secret_data(state: State, credentials: dict[str, Any], transforms: list[dict
             ref = transform["addKeysFrom"]["secretRef"]
             other = state.get(ObjectKey("Secret", ref.get("namespace") or "", ref["name"]))
             if other is None:
-                raise SecretDataError(f'secrets "{ref["name"]}" not found in namespace "{ref.get("namespace")}"')
+                raise SecretDataError(
+                    f'secrets "{ref["name"]}" not found in namespace "{ref.get("namespace")}"'
+                )
             for key, value in (other.get("data") or {}).items():
                 values[key] = base64.b64decode(value)
         elif "removeKey" in transform:
@@ -54,8 +58,10 @@ def secret_data(state: State, credentials: dict[str, Any], transforms: list[dict
     data: dict[str, str] = {}
     for key, value in values.items():
         if not SECRET_KEY.match(key):
-            raise SecretDataError(f'invalid Secret key "{key}": a valid key must consist of alphanumeric '
-                                  "characters, '-', '_' or '.'")
+            raise SecretDataError(
+                f'invalid Secret key "{key}": a valid key must consist of alphanumeric '
+                "characters, '-', '_' or '.'"
+            )
         data[key] = base64.b64encode(_as_bytes(value)).decode()
     return data
 
@@ -81,7 +87,7 @@ def jsonpath_template(template: str, data: dict[str, Any]) -> str:
     out: list[str] = []
     position = 0
     for match in TEMPLATE.finditer(template):
-        out.append(template[position:match.start()])
+        out.append(template[position : match.start()])
         out.append(_print(_evaluate(match.group(1).strip(), data, template)))
         position = match.end()
     out.append(template[position:])
@@ -97,7 +103,9 @@ def _evaluate(expression: str, data: Any, template: str) -> Any:
     while position < len(path):
         match = SEGMENT.match(path, position)
         if match is None:
-            raise SecretDataError(f"unsupported JSONPath expression in {template!r} at {path[position:]!r}")
+            raise SecretDataError(
+                f"unsupported JSONPath expression in {template!r} at {path[position:]!r}"
+            )
         name, index, quoted = match.groups()
         if index is not None:
             if not isinstance(current, list) or int(index) >= len(current):

@@ -37,15 +37,20 @@ class SecretVolumes:
     def sync(self, state: State, keys: set[ObjectKey] | None = None) -> None:
         """Make the folders match the Secrets in ``state`` (only ``keys``, or all of them)."""
         if keys is None:
-            keys = {ObjectKey("Secret", secret["metadata"]["namespace"], secret["metadata"]["name"])
-                    for secret in state.list("Secret")}
+            keys = {
+                ObjectKey("Secret", secret["metadata"]["namespace"], secret["metadata"]["name"])
+                for secret in state.list("Secret")
+            }
             keys |= self._on_disk()
         for key in sorted(keys):
             secret = state.get(key)
             if secret is None:
                 self.remove(key.namespace, key.name)
             else:
-                files = {name: base64.b64decode(value) for name, value in (secret.get("data") or {}).items()}
+                files = {
+                    name: base64.b64decode(value)
+                    for name, value in (secret.get("data") or {}).items()
+                }
                 self.write(key.namespace, key.name, files)
 
     def _on_disk(self) -> set[ObjectKey]:
@@ -54,8 +59,11 @@ class SecretVolumes:
             return found
         for namespace in self.root.iterdir():
             if namespace.is_dir():
-                found.update(ObjectKey("Secret", namespace.name, folder.name)
-                             for folder in namespace.iterdir() if (folder / DATA).exists())
+                found.update(
+                    ObjectKey("Secret", namespace.name, folder.name)
+                    for folder in namespace.iterdir()
+                    if (folder / DATA).exists()
+                )
         return found
 
     def read(self, namespace: str, name: str) -> dict[str, bytes] | None:
@@ -63,7 +71,9 @@ class SecretVolumes:
         data = folder / DATA
         if not data.is_dir():
             return None
-        return {child.name: child.read_bytes() for child in sorted(data.iterdir()) if child.is_file()}
+        return {
+            child.name: child.read_bytes() for child in sorted(data.iterdir()) if child.is_file()
+        }
 
     def write(self, namespace: str, name: str, files: dict[str, bytes]) -> None:
         if self.read(namespace, name) == files:
@@ -71,7 +81,10 @@ class SecretVolumes:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         folder = self.folder(namespace, name)
         folder.mkdir(parents=True, exist_ok=True, mode=0o755)
-        version = folder / f"..{time.strftime('%Y_%m_%d_%H_%M_%S', time.gmtime())}.{time.time_ns() % 10**9:09d}"
+        version = (
+            folder
+            / f"..{time.strftime('%Y_%m_%d_%H_%M_%S', time.gmtime())}.{time.time_ns() % 10**9:09d}"
+        )
         version.mkdir(mode=0o755)
         for key, value in files.items():
             path = version / key

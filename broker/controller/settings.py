@@ -48,7 +48,7 @@ class ControllerSettings:
         """Seconds until the next poll: the broker's Retry-After if it sent one, else backoff."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.poll_max)
-        return min(self.poll_start * (2 ** polls), self.poll_max)
+        return float(min(self.poll_start * 2.0**polls, self.poll_max))
 
     def retry_delay(self, failures: int) -> float:
-        return min(self.retry_start * (2 ** max(failures - 1, 0)), self.retry_max)
+        return float(min(self.retry_start * 2.0 ** max(failures - 1, 0), self.retry_max))

@@ -15,6 +15,7 @@ lock: a rename is atomic.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import fcntl
 import json
@@ -71,12 +72,14 @@ class State:
         return copy.deepcopy(found) if found is not None else None
 
     def list(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
-        found = []
+        found: builtins.list[dict[str, Any]] = []
         for text, obj in self.document["objects"].items():
             key = ObjectKey.parse(text)
             if key.kind == kind and (namespace is None or key.namespace == namespace):
                 found.append(copy.deepcopy(obj))
-        return sorted(found, key=lambda obj: (obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
+        return sorted(
+            found, key=lambda obj: (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+        )
 
     def put(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Store ``obj`` (a copy) with a new resourceVersion; answers the stored copy."""
@@ -111,12 +114,12 @@ class State:
         if str(key) in self.document["objects"]:
             self.document["schedule"][str(key)] = dict(entry)
 
-    def events(self, key: ObjectKey) -> list[dict[str, Any]]:
+    def events(self, key: ObjectKey) -> builtins.list[dict[str, Any]]:
         return [dict(event) for event in self.document["events"].get(str(key), [])]
 
     def add_event(self, key: ObjectKey, event: dict[str, Any]) -> None:
         """Record an event; a repeat of the last one (same type, reason, message) counts up."""
-        events: list[dict[str, Any]] = self.document["events"].setdefault(str(key), [])
+        events: builtins.list[dict[str, Any]] = self.document["events"].setdefault(str(key), [])
         last = events[-1] if events else None
         if last and all(last[name] == event[name] for name in ("type", "reason", "message")):
             last["count"] = int(last.get("count", 1)) + 1

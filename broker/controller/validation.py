@@ -42,7 +42,9 @@ def _dns_subdomain(value: str) -> None:
 
 def _secret_key(value: str) -> None:
     if not SECRET_KEY.match(value):
-        raise ValidationError(f"{value!r} is not a valid Secret key (allowed: letters, digits, '-', '_', '.')")
+        raise ValidationError(
+            f"{value!r} is not a valid Secret key (allowed: letters, digits, '-', '_', '.')"
+        )
 
 
 def _non_empty(value: dict[str, Any]) -> None:
@@ -97,7 +99,9 @@ class BrokerSpecSchema(_Strict):
     insecureSkipTLSVerify = fields.Boolean()
     caBundle = fields.String()
     relistBehavior = fields.String(validate=validate.OneOf(["Duration", "Manual"]))
-    relistDuration = fields.String(validate=validate.Regexp(DURATION, error="must be a duration such as 15m0s"))
+    relistDuration = fields.String(
+        validate=validate.Regexp(DURATION, error="must be a duration such as 15m0s")
+    )
     relistRequests = fields.Integer(strict=True, validate=validate.Range(min=0))
     authInfo = fields.Nested(AuthInfoSchema)
 
@@ -118,8 +122,12 @@ CLASS_STYLES = {
     "clusterServiceClassName": "clusterServicePlanName",
 }
 NAMESPACED_FIELDS = (
-    "serviceClassExternalName", "servicePlanExternalName", "serviceClassExternalID",
-    "servicePlanExternalID", "serviceClassName", "servicePlanName",
+    "serviceClassExternalName",
+    "servicePlanExternalName",
+    "serviceClassExternalID",
+    "servicePlanExternalID",
+    "serviceClassName",
+    "servicePlanName",
 )
 
 
@@ -158,11 +166,14 @@ class InstanceSpecSchema(_Strict):
         if not classes:
             raise ValidationError("plan references must have a class reference set")
         if len(classes) > 1 or len(plans) > 1:
-            raise ValidationError("exactly one style of class and plan reference may be used "
-                                  "(external name, external id or Kubernetes name)")
+            raise ValidationError(
+                "exactly one style of class and plan reference may be used "
+                "(external name, external id or Kubernetes name)"
+            )
         if plans and CLASS_STYLES[classes[0]] != plans[0]:
-            raise ValidationError(f"{plans[0]} cannot be combined with {classes[0]}: use "
-                                  f"{CLASS_STYLES[classes[0]]}")
+            raise ValidationError(
+                f"{plans[0]} cannot be combined with {classes[0]}: use {CLASS_STYLES[classes[0]]}"
+            )
 
 
 class RenameKeySchema(_Strict):
@@ -204,7 +215,9 @@ class SecretTransformSchema(_Strict):
     @validates_schema
     def _one(self, data: dict[str, Any], **_: Any) -> None:
         if len(data) != 1:
-            raise ValidationError("exactly one of renameKey, addKey, addKeysFrom or removeKey per entry")
+            raise ValidationError(
+                "exactly one of renameKey, addKey, addKeysFrom or removeKey per entry"
+            )
 
 
 class InstanceRefSchema(_Strict):
@@ -255,13 +268,23 @@ def validate_manifest(document: Any) -> tuple[Kind, dict[str, Any]]:
     kind = next((found for found in KINDS if found.name == kind_name), None)
     if kind is None:
         supported = ", ".join(found.name for found in KINDS if not found.controller_owned)
-        raise ManifestProblem([f"kind {kind_name} ({api_version}) is not supported; "
-                               f"mockbroker ctl handles {supported}"])
+        raise ManifestProblem(
+            [
+                f"kind {kind_name} ({api_version}) is not supported; "
+                f"mockbroker ctl handles {supported}"
+            ]
+        )
     if kind.api_version != api_version:
-        raise ManifestProblem([f"apiVersion {api_version} is not served for {kind_name}; use {kind.api_version}"])
+        raise ManifestProblem(
+            [f"apiVersion {api_version} is not served for {kind_name}; use {kind.api_version}"]
+        )
     if kind.controller_owned:
-        raise ManifestProblem([f"{kind_name} objects are created by the controller from the broker's "
-                               "catalog; apply a ClusterServiceBroker instead"])
+        raise ManifestProblem(
+            [
+                f"{kind_name} objects are created by the controller from the broker's "
+                "catalog; apply a ClusterServiceBroker instead"
+            ]
+        )
     problems: list[str] = []
     obj: dict[str, Any] = {"apiVersion": api_version, "kind": kind_name}
     try:
@@ -319,13 +342,17 @@ def _secret_body(document: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
             continue
         for key, value in given.items():
             if not SECRET_KEY.match(str(key)):
-                problems.append(f"{section}.{key}: not a valid Secret key (allowed: letters, digits, '-', '_', '.')")
+                problems.append(
+                    f"{section}.{key}: not a valid Secret key (allowed: letters, digits, '-', '_', '.')"
+                )
                 continue
             if section == "data":
                 try:
                     base64.b64decode(str(value), validate=True)
                 except (binascii.Error, ValueError):
-                    problems.append(f"data.{key}: must be base64-encoded (use stringData for plain text)")
+                    problems.append(
+                        f"data.{key}: must be base64-encoded (use stringData for plain text)"
+                    )
                     continue
                 data[str(key)] = str(value)
             else:
@@ -336,5 +363,7 @@ def _secret_body(document: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
 
 
 def _problems(exc: ValidationError, base: str) -> list[str]:
-    return [f"{path}: {message}" if path else message
-            for path, message in flatten_messages(exc.messages, base)]
+    return [
+        f"{path}: {message}" if path else message
+        for path, message in flatten_messages(exc.messages, base)
+    ]

@@ -101,9 +101,16 @@ class Work:
 
     def event(self, kind: str, reason: str, message: str) -> None:
         stamp = rfc3339(self.now)
-        self._events.append({"type": kind, "reason": reason, "message": message,
-                             "firstTimestamp": stamp, "lastTimestamp": stamp,
-                             "source": "service-catalog-controller-manager"})
+        self._events.append(
+            {
+                "type": kind,
+                "reason": reason,
+                "message": message,
+                "firstTimestamp": stamp,
+                "lastTimestamp": stamp,
+                "source": "service-catalog-controller-manager",
+            }
+        )
 
     def set_spec(self, **fields: Any) -> None:
         """Spec fields the controller owns (resolved refs); kept only for this generation."""
@@ -120,7 +127,9 @@ class Work:
 
     def drop_finalizer(self) -> None:
         self._drop_finalizer = True
-        finalizers = [name for name in self.obj["metadata"].get("finalizers") or [] if name != FINALIZER]
+        finalizers = [
+            name for name in self.obj["metadata"].get("finalizers") or [] if name != FINALIZER
+        ]
         self.obj["metadata"]["finalizers"] = finalizers
 
     def due_in(self, seconds: float) -> None:
@@ -142,7 +151,9 @@ class Work:
 
     def retries_exhausted(self) -> bool:
         start = self.schedule.get("retryStart")
-        return start is not None and self.now - float(start) > self.controller.settings.retry_duration
+        return (
+            start is not None and self.now - float(start) > self.controller.settings.retry_duration
+        )
 
     def save(self) -> None:
         """Persist the controller-owned parts of the working copy, atomically."""
@@ -162,13 +173,17 @@ class Work:
                 updated["metadata"].setdefault("labels", {}).update(self._labels)
             if self._drop_finalizer:
                 updated["metadata"]["finalizers"] = [
-                    name for name in updated["metadata"].get("finalizers") or [] if name != FINALIZER
+                    name
+                    for name in updated["metadata"].get("finalizers") or []
+                    if name != FINALIZER
                 ]
             for write in self._writes:
                 write(state)
             for event in self._events:
                 state.add_event(self.key, event)
-            if updated["metadata"].get("deletionTimestamp") and not updated["metadata"].get("finalizers"):
+            if updated["metadata"].get("deletionTimestamp") and not updated["metadata"].get(
+                "finalizers"
+            ):
                 state.remove(self.key)
                 collect_garbage(state)
                 self.gone = True
