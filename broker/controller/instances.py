@@ -809,7 +809,10 @@ def _deprovisioned(work: Work) -> None:
             work.settle()
         else:
             # The provision failed in a retriable way: provision again after the backoff.
-            work.due_in(work.controller.settings.retry_delay(int(work.schedule.get("failures", 1))))
+            delay = work.controller.settings.retry_delay(int(work.schedule.get("failures", 1)))
+            work.due_in(delay)
+            work.event("Warning", "RetryBackoff", "Delaying provision retry, next attempt will be after "
+                       f"{rfc3339(work.now + delay)}")
         work.save()
         return
     work.condition(

@@ -156,6 +156,8 @@ class Store:
         with self._locked("store.lock", blocking=True):
             state = self.read()
             before = json.dumps(state.document, sort_keys=True)
+            # Fixed once, at the first write: the id a platform's brokers see forever after.
+            state.document.setdefault("clusterID", str(uuid.uuid4()))
             yield state
             if json.dumps(state.document, sort_keys=True) != before:
                 self._commit(state)
