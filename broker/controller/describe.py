@@ -13,6 +13,7 @@ __all__ = ["describe", "title"]
 
 WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z]+")
 TOP = ("name", "namespace", "labels", "annotations")
+INITIALISMS = {"uid": "UID", "url": "URL", "id": "ID"}
 
 
 def title(key: str) -> str:
@@ -20,7 +21,7 @@ def title(key: str) -> str:
     words = WORD.findall(key)
     if not words:
         return key
-    return " ".join(word[0].upper() + word[1:] for word in words)
+    return " ".join(INITIALISMS.get(word.lower(), word[0].upper() + word[1:]) for word in words)
 
 
 def _scalar(value: Any) -> str:
@@ -34,7 +35,7 @@ def _scalar(value: Any) -> str:
 def _mapping(out: list[str], data: dict[str, Any], indent: int) -> None:
     keys = sorted(data)
     scalars = [key for key in keys if not isinstance(data[key], (dict, list)) or not data[key]]
-    width = max((len(title(key)) for key in scalars), default=0) + 2
+    width = max((len(title(key)) for key in scalars), default=0) + 3
     for key in keys:
         value = data[key]
         label = f"{' ' * indent}{title(key)}:"
