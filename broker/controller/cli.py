@@ -197,7 +197,9 @@ def _controller(ctx: click.Context, knobs: dict[str, Any], *, quiet: bool = Fals
 
 def _print_event(key: ObjectKey, event: dict[str, Any]) -> None:
     moment = datetime.now().strftime("%H:%M:%S")
+    # Flushed per line: `ctl run` under docker compose or a pipe shows progress as it happens.
     click.echo(f"{moment}  {key.display}  {event['reason']}: {event['message']}")
+    sys.stdout.flush()
 
 
 def _user(name: str | None) -> dict[str, Any]:
