@@ -131,3 +131,45 @@ def test_a_relist_request_fetches_the_catalog_again(cluster: Cluster, broker_adm
     assert len(journal(broker_admin, operation="catalog")) == 2
     broker = cluster.get("broker", "mockbroker")
     assert broker is not None and broker["status"]["reconciledGeneration"] == 2
+
+
+def test_a_bearer_token_from_the_auth_secret_is_sent(tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from broker.app import create_app
+    from tests.controller.conftest import fast_settings
+
+    app = create_app(settings.replace(bearer_tokens=("t0k3n",)))
+    cluster = Cluster(tmp_path, fast_settings(tmp_path), httpx.WSGITransport(app=app))
+    cluster.apply(f"""
+apiVersion: v1
+kind: Secret
+metadata: {{name: token, namespace: catalog}}
+stringData: {{token: t0k3n}}
+---
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ClusterServiceBroker
+metadata: {{name: bearer}}
+spec:
+  url: {BROKER_URL}
+  authInfo: {{bearer: {{secretRef: {{namespace: catalog, name: token}}}}}}
+""")
+    assert cluster.reconcile()
+    assert cluster.status("broker", "bearer")["lastConditionState"] == "Ready"
+    assert cluster.list("classes")
+
+
+def test_a_duration_broker_relists_after_its_relist_duration(cluster: Cluster, broker_admin: OSBClient) -> None:
+    import time
+
+    cluster.apply(broker_manifest(BROKER_URL).replace("  authInfo:", "  relistDuration: 1s\n  authInfo:"))
+    assert cluster.reconcile()
+    assert len(journal(broker_admin, operation="catalog")) == 1
+    time.sleep(1.1)
+    assert cluster.reconcile()
+    assert len(journal(broker_admin, operation="catalog")) == 2
+    cluster.apply(broker_manifest(BROKER_URL).replace("  authInfo:", "  relistBehavior: Manual\n  authInfo:"))
+    assert cluster.reconcile()  # the spec changed: one more fetch, then no relist for a Manual broker
+    time.sleep(1.1)
+    assert cluster.reconcile()
+    assert len(journal(broker_admin, operation="catalog")) == 3

@@ -204,3 +204,13 @@ def test_a_binding_to_an_instance_being_deleted_is_refused(ctl) -> None:  # type
     assert refused.exit_code == 1
     assert ("ServiceBinding cloud-apps/cloud-queue-binding references a ServiceInstance that is being "
             "deleted: cloud-apps/cloud-queue-instance") in refused.stderr
+
+
+def test_secrets_are_written_under_the_secrets_dir_given(tmp_path: Path) -> None:
+    runner = CliRunner()
+    volumes = tmp_path / "volumes"
+    result = runner.invoke(main, ["ctl", "--state-dir", str(tmp_path / "state"), "--secrets-dir", str(volumes),
+                                  "apply", "-f", str(SEED / "01-broker.yaml")])
+    assert result.exit_code == 0, result.output
+    assert (volumes / "cloud-apps" / "mockbroker-auth" / "password").read_text() == "broker"
+    assert not (tmp_path / "state" / "secrets").exists()

@@ -6,7 +6,10 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from broker.client import OSBClient
+from broker.controller.objects import ApplyError
 from tests.controller.conftest import BROKER_URL, Cluster, broker_manifest, journal
 
 
@@ -320,3 +323,60 @@ def test_disabling_orphan_mitigation_retries_a_500_without_a_delete(
     assert cluster.status("instance", "flaky", "apps")["lastConditionState"] == "Ready"
     assert journal(broker_admin, operation="deprovision") == []
     assert len(journal(broker_admin, operation="provision")) == 4
+
+
+def test_instances_may_name_class_and_plan_by_external_id_or_kubernetes_name(
+    cluster: Cluster, broker_admin: OSBClient
+) -> None:
+    setup(cluster)
+    catalog = OSBClient(BROKER_URL, username="broker", password="broker", transport=cluster.transport).catalog()
+    service, plan = catalog.plan("mock-async", "sync")
+    cluster.apply(f"""
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {{name: by-id, namespace: apps}}
+spec:
+  clusterServiceClassExternalID: {service["id"]}
+  clusterServicePlanExternalID: {plan["id"]}
+  externalID: 11111111-2222-3333-4444-555555555555
+---
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {{name: by-k8s-name, namespace: apps}}
+spec:
+  clusterServiceClassName: {service["id"]}
+  clusterServicePlanName: {plan["id"]}
+""")
+    assert cluster.reconcile()
+    for name in ("by-id", "by-k8s-name"):
+        assert cluster.status("instance", name, "apps")["lastConditionState"] == "Ready"
+    assert [entry["instance_id"] for entry in journal(broker_admin, operation="provision")][0] == (
+        "11111111-2222-3333-4444-555555555555")
+
+
+def test_a_class_with_one_plan_fills_the_plan_and_one_with_many_needs_it(cluster: Cluster) -> None:
+    setup(cluster)
+    cluster.apply("""
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {name: drain, namespace: apps}
+spec: {clusterServiceClassExternalName: mock-log-drain}
+""")
+    obj = cluster.get("instance", "drain", "apps")
+    assert obj is not None and obj["spec"]["clusterServicePlanExternalName"] == "default"
+    with pytest.raises(ApplyError, match="has more than one plan, PlanName must be specified"):
+        cluster.apply("""
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {name: many, namespace: apps}
+spec: {clusterServiceClassExternalName: mock-database}
+""")
+    assert cluster.reconcile()
+    assert cluster.status("instance", "drain", "apps")["lastConditionState"] == "Ready"
+
+
+def test_a_spec_change_while_an_operation_runs_is_refused(cluster: Cluster) -> None:
+    setup(cluster, instance("slow", "mock-async", "manual"))
+    assert not cluster.reconcile(timeout=0.2)
+    with pytest.raises(ApplyError, match="Another update for this service instance is in progress"):
+        cluster.apply(instance("slow", "mock-async", "manual", "  updateRequests: 1"))
