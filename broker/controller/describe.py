@@ -134,7 +134,7 @@ def _secret(obj: dict[str, Any], volumes: SecretVolumes) -> list[str]:
     lines += [f"Type:  {obj.get('type', 'Opaque')}", "", "Data", "===="]
     for key, value in sorted((obj.get("data") or {}).items()):
         lines.append(f"{key}:  {len(base64.b64decode(value))} bytes")
-    lines += ["", f"Folder:  {volumes.folder(metadata['namespace'], metadata['name'])}"]
+    lines += ["", f"Folder:  {volumes.folder(metadata['namespace'], metadata['name']).resolve()}"]
     return lines
 
 
@@ -157,7 +157,7 @@ def _pod(obj: dict[str, Any], volumes: SecretVolumes) -> list[str]:
             lines.append(f"  {volume.get('name', '')}: (not a Secret volume)")
             continue
         name = secret.get("secretName", "")
-        folder = volumes.folder(namespace, name)
+        folder = volumes.folder(namespace, name).resolve()
         present = volumes.read(namespace, name) is not None
         lines.append(f"  {volume.get('name', '')}:")
         lines.append("    Type:        Secret (a volume populated by a Secret)")

@@ -104,9 +104,15 @@ class BrokerSpecSchema(_Strict):
     )
     relistRequests = fields.Integer(strict=True, validate=validate.Range(min=0))
     authInfo = fields.Nested(AuthInfoSchema)
+    catalogRestrictions = fields.Raw()
 
     @validates_schema
     def _tls(self, data: dict[str, Any], **_: Any) -> None:
+        if "catalogRestrictions" in data:
+            raise ValidationError(
+                {"catalogRestrictions": ["is not supported by mockbroker ctl: every class and plan "
+                                         "of the catalog is listed"]}
+            )
         if data.get("insecureSkipTLSVerify") and data.get("caBundle"):
             raise ValidationError("caBundle cannot be used when insecureSkipTLSVerify is true")
         if data.get("caBundle"):
