@@ -14,8 +14,7 @@ from psycopg import sql
 from broker.app import create_app
 from broker.config import Settings
 from broker.credentials.postgres import PostgresBackend, database_name, role_name
-from broker.runtime import runtime
-from tests.support.leftovers import Leftovers, PostgresServer, unique
+from tests.support.leftovers import Leftovers, PostgresServer, recorded, unique
 from tests.support.osb import OSB
 from tests.support.services import service_url
 
@@ -135,7 +134,7 @@ def test_unbinding_ends_open_sessions_and_the_role_can_no_longer_log_in(
     with pytest.raises(psycopg.OperationalError, match="does not exist"):
         psycopg.connect(credentials["uri"])
     assert not server.has_role(credentials["username"])
-    assert runtime(app).store.get_binding(binding_id) is None
+    assert binding_id not in recorded(app)[1]
 
 
 def test_deprovisioning_drops_the_database_and_the_role_of_every_binding(
@@ -155,9 +154,7 @@ def test_deprovisioning_drops_the_database_and_the_role_of_every_binding(
     assert answer.status == 200, answer.json
     assert not server.has_database(database_name(instance_id))
     assert [role for role in roles if server.has_role(role)] == []
-    store = runtime(app).store
-    assert store.get_instance(instance_id) is None
-    assert store.bindings_of(instance_id) == []
+    assert recorded(app) == (set(), set())
     assert osb.get(f"/v2/service_instances/{instance_id}").status == 404
 
 
@@ -166,8 +163,8 @@ def test_unbind_and_deprovision_succeed_when_the_server_holds_nothing_anymore(
 ) -> None:
     instance_id = provisioned(osb, made)
     binding_id, credentials = bound(osb, made, instance_id)
-    server.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(credentials["username"])))
     server.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(credentials["database"])))
+    server.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(credentials["username"])))
 
     assert osb.unbind(instance_id, binding_id, SERVICE, "standard").status == 200
     assert osb.deprovision(instance_id, SERVICE, "standard").status == 200
@@ -234,7 +231,7 @@ def test_an_unreachable_server_fails_the_provision_and_records_nothing(
     answer = osb.provision(instance_id, SERVICE, "standard")
 
     assert_failed(answer, "postgres backend could not provision", "cannot connect to PostgreSQL at 127.0.0.1:1")
-    assert runtime(app).store.get_instance(instance_id) is None
+    assert recorded(app) == (set(), set())
     assert not server.has_database(database_name(instance_id))
 
 
@@ -250,7 +247,7 @@ def test_an_existing_database_of_the_same_name_fails_the_provision_and_is_left_a
         answer = osb.provision(instance_id, SERVICE, "standard")
 
         assert_failed(answer, f"database {database} already exists")
-        assert runtime(app).store.get_instance(instance_id) is None
+        assert recorded(app) == (set(), set())
         assert server.execute("SELECT count(*) FROM precious", database=database) == [(0,)]
     finally:
         server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
@@ -280,7 +277,7 @@ def test_a_provision_that_fails_after_creating_the_database_drops_it_again(
 
     assert_failed(answer, "too many connections", "the database was dropped again")
     assert not server.has_database(database_name(instance_id))
-    assert runtime(app).store.get_instance(instance_id) is None
+    assert recorded(app) == (set(), set())
 
 
 def test_a_bind_that_fails_after_creating_the_role_drops_it_again(
@@ -294,9 +291,7 @@ def test_a_bind_that_fails_after_creating_the_role_drops_it_again(
 
     assert_failed(answer, "postgres backend could not bind", 'schema "public" does not exist', "the role was dropped again")
     assert not server.has_role(role_name(instance_id, binding_id))
-    store = runtime(app).store
-    assert store.get_binding(binding_id) is None
-    assert store.get_instance(instance_id) is not None
+    assert recorded(app) == ({instance_id}, set())
 
 
 # --- readiness -------------------------------------------------------------------------

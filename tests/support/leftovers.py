@@ -15,13 +15,37 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 import pymysql
 import redis
+from flask import Flask
 
 from broker.credentials.base import BindingRequest, CredentialBackend, InstanceRequest
+from broker.runtime import runtime
+from tests.support.osb import OSB, basic
 
 
 def unique(label: str) -> str:
     """An id no other test run uses."""
     return f"{label}-{uuid.uuid4().hex}"
+
+
+def recorded(app: Flask) -> tuple[set[str], set[str]]:
+    """Ids of the instances and bindings the broker knows: ``GET /admin/state``, and the store.
+
+    Both views are compared so a test notices a record hiding in one of them.
+    """
+    settings = runtime(app).settings
+    admin = OSB(
+        app.test_client(),
+        auth=basic(settings.admin_username or settings.username, settings.admin_password or settings.password),
+        version=None,
+    )
+    answer = admin.get("/admin/state")
+    assert answer.status == 200, answer.json
+    instances = {item["id"] for item in answer.json["instances"]}
+    bindings = {item["id"] for item in answer.json["bindings"]}
+    store = runtime(app).store
+    assert instances == {record.id for record in store.list_instances()}
+    assert bindings == {record.id for record in store.list_bindings()}
+    return instances, bindings
 
 
 class Leftovers:
