@@ -205,7 +205,9 @@ def test_an_unreachable_server_fails_the_provision_and_records_nothing(
 
     answer = OSB(app.test_client()).provision(instance_id, SERVICE, "standard")
 
-    assert_failed(answer, "mysql backend could not provision", "cannot connect to MySQL at 127.0.0.1:1")
+    assert_failed(
+        answer, "mysql backend could not provision", "cannot connect to MySQL at 127.0.0.1:1"
+    )
     assert recorded(app) == (set(), set())
     assert not server.has_database(database_name(instance_id))
 
@@ -250,7 +252,9 @@ def test_a_bind_that_fails_after_creating_the_user_drops_it_again(
 
     answer = osb.bind(instance_id, binding_id, SERVICE, "standard")
 
-    assert_failed(answer, "mysql backend could not bind", "Access denied", "the user was dropped again")
+    assert_failed(
+        answer, "mysql backend could not bind", "Access denied", "the user was dropped again"
+    )
     assert not server.has_user(user_name(instance_id, binding_id))
     assert recorded(app) == ({instance_id}, set())
 
@@ -274,4 +278,6 @@ def test_readyz_says_why_the_mysql_backend_is_not_ready(settings: Settings) -> N
     assert unset.status_code == 503
     assert unset.json["checks"]["backend:mysql"] == "BROKER_MYSQL_URL is not set"
     assert refused.status_code == 503
-    assert refused.json["checks"]["backend:mysql"].startswith("cannot connect to MySQL at 127.0.0.1:1: ")
+    assert refused.json["checks"]["backend:mysql"].startswith(
+        "cannot connect to MySQL at 127.0.0.1:1: "
+    )

@@ -66,7 +66,10 @@ def test_a_binding_connects_and_keeps_its_own_data(osb: OSB, made: Leftovers) ->
 
     database = database_name(instance_id)
     role = role_name(instance_id, binding_id)
-    assert {key: credentials[key] for key in ("type", "provider", "host", "port", "username", "database")} == {
+    assert {
+        key: credentials[key]
+        for key in ("type", "provider", "host", "port", "username", "database")
+    } == {
         "type": "postgresql",
         "provider": "mockbroker",
         "host": "127.0.0.1",
@@ -74,7 +77,10 @@ def test_a_binding_connects_and_keeps_its_own_data(osb: OSB, made: Leftovers) ->
         "username": role,
         "database": database,
     }
-    assert credentials["uri"] == f"postgresql://{role}:{credentials['password']}@127.0.0.1:5432/{database}"
+    assert (
+        credentials["uri"]
+        == f"postgresql://{role}:{credentials['password']}@127.0.0.1:5432/{database}"
+    )
     assert credentials["jdbcUrl"] == f"jdbc:postgresql://127.0.0.1:5432/{database}"
     with psycopg.connect(credentials["uri"]) as connection:
         connection.execute("CREATE TABLE notes (body text)")
@@ -82,7 +88,10 @@ def test_a_binding_connects_and_keeps_its_own_data(osb: OSB, made: Leftovers) ->
         connection.commit()
     with psycopg.connect(credentials["uri"]) as connection:
         assert connection.execute("SELECT body FROM notes").fetchall() == [("kept",)]
-        assert connection.execute("SELECT current_user, current_database()").fetchone() == (role, database)
+        assert connection.execute("SELECT current_user, current_database()").fetchone() == (
+            role,
+            database,
+        )
 
 
 def test_a_binding_cannot_connect_to_another_instances_database(osb: OSB, made: Leftovers) -> None:
@@ -201,7 +210,11 @@ def test_the_async_plan_creates_the_database_when_the_operation_finishes(
 def test_the_public_host_and_port_settings_go_into_credentials(
     settings: Settings, made: Leftovers
 ) -> None:
-    osb = OSB(create_app(settings.replace(postgres_public_host="localhost", postgres_public_port=5432)).test_client())
+    osb = OSB(
+        create_app(
+            settings.replace(postgres_public_host="localhost", postgres_public_port=5432)
+        ).test_client()
+    )
     instance_id = provisioned(osb, made)
     _, credentials = bound(osb, made, instance_id)
 
@@ -230,7 +243,11 @@ def test_an_unreachable_server_fails_the_provision_and_records_nothing(
 
     answer = osb.provision(instance_id, SERVICE, "standard")
 
-    assert_failed(answer, "postgres backend could not provision", "cannot connect to PostgreSQL at 127.0.0.1:1")
+    assert_failed(
+        answer,
+        "postgres backend could not provision",
+        "cannot connect to PostgreSQL at 127.0.0.1:1",
+    )
     assert recorded(app) == (set(), set())
     assert not server.has_database(database_name(instance_id))
 
@@ -250,17 +267,24 @@ def test_an_existing_database_of_the_same_name_fails_the_provision_and_is_left_a
         assert recorded(app) == (set(), set())
         assert server.execute("SELECT count(*) FROM precious", database=database) == [(0,)]
     finally:
-        server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+        server.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
 
 
 @pytest.fixture
 def single_connection_admin(server: PostgresServer, postgres_url: str) -> Iterator[str]:
     """A non-superuser admin URL allowed one connection at a time."""
     name = unique("mbtest_admin").replace("-", "_")
-    server.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB CREATEROLE CONNECTION LIMIT 1").format(sql.Identifier(name)))
+    server.execute(
+        sql.SQL("CREATE ROLE {} LOGIN CREATEDB CREATEROLE CONNECTION LIMIT 1").format(
+            sql.Identifier(name)
+        )
+    )
     yield postgres_url.replace("postgresql://postgres@", f"postgresql://{name}@", 1)
     for (database,) in server.execute(
-        "SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = %s)", (name,)
+        "SELECT datname FROM pg_database JOIN pg_roles r ON datdba = r.oid WHERE rolname = %s",
+        (name,),
     ):
         server.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
     server.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
@@ -289,7 +313,12 @@ def test_a_bind_that_fails_after_creating_the_role_drops_it_again(
 
     answer = osb.bind(instance_id, binding_id, SERVICE, "standard")
 
-    assert_failed(answer, "postgres backend could not bind", 'schema "public" does not exist', "the role was dropped again")
+    assert_failed(
+        answer,
+        "postgres backend could not bind",
+        'schema "public" does not exist',
+        "the role was dropped again",
+    )
     assert not server.has_role(role_name(instance_id, binding_id))
     assert recorded(app) == ({instance_id}, set())
 
@@ -306,9 +335,30 @@ def test_readyz_is_ok_when_the_server_answers(client) -> None:
 
 def test_readyz_says_why_the_postgres_backend_is_not_ready(settings: Settings) -> None:
     unset = create_app(settings.replace(postgres_url=None)).test_client().get("/readyz")
-    refused = create_app(settings.replace(postgres_url="postgresql://postgres@127.0.0.1:1/test")).test_client().get("/readyz")
+    refused = (
+        create_app(settings.replace(postgres_url="postgresql://postgres@127.0.0.1:1/test"))
+        .test_client()
+        .get("/readyz")
+    )
 
     assert unset.status_code == 503
     assert unset.json["checks"]["backend:postgres"] == "BROKER_POSTGRES_URL is not set"
     assert refused.status_code == 503
-    assert refused.json["checks"]["backend:postgres"].startswith("cannot connect to PostgreSQL at 127.0.0.1:1: ")
+    assert refused.json["checks"]["backend:postgres"].startswith(
+        "cannot connect to PostgreSQL at 127.0.0.1:1: "
+    )
+
+
+def test_an_admin_reset_removes_every_database_and_role_the_broker_made(
+    osb: OSB, admin: OSB, made: Leftovers, server: PostgresServer, app: Flask
+) -> None:
+    instance_id = provisioned(osb, made)
+    _, credentials = bound(osb, made, instance_id)
+
+    answer = admin.post("/admin/reset", {})
+
+    assert answer.status == 200, answer.json
+    assert "cleanup_problems" not in answer.json
+    assert not server.has_database(credentials["database"])
+    assert not server.has_role(credentials["username"])
+    assert recorded(app) == (set(), set())

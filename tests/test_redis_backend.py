@@ -71,7 +71,11 @@ def test_a_binding_keeps_its_own_keys_and_channels(osb: OSB, made: Leftovers) ->
     user = user_name(instance_id, binding_id)
     assert credentials["key_prefix"] == prefix
     assert (credentials["type"], credentials["provider"]) == ("redis", "mockbroker")
-    assert (credentials["host"], credentials["port"], credentials["database"]) == ("127.0.0.1", 6379, 0)
+    assert (credentials["host"], credentials["port"], credentials["database"]) == (
+        "127.0.0.1",
+        6379,
+        0,
+    )
     assert credentials["username"] == user
     assert credentials["uri"] == f"redis://{user}:{credentials['password']}@127.0.0.1:6379/0"
     with login(credentials) as client:
@@ -182,7 +186,9 @@ def test_an_unreachable_server_fails_the_provision_and_records_nothing(settings:
 
     answer = OSB(app.test_client()).provision(unique("rd-unreachable"), SERVICE, "standard")
 
-    assert_failed(answer, "redis backend could not provision", "cannot connect to Redis at 127.0.0.1:1")
+    assert_failed(
+        answer, "redis backend could not provision", "cannot connect to Redis at 127.0.0.1:1"
+    )
     assert recorded(app) == (set(), set())
 
 
@@ -209,7 +215,9 @@ def admin_without_setuser(server: RedisServer, redis_url: str) -> Iterator[str]:
     """An admin URL whose user may do everything but create ACL users."""
     name = unique("mbtest_adm")
     with server.client() as admin:
-        admin.execute_command("ACL", "SETUSER", name, "on", ">admin-secret", "~*", "&*", "+@all", "-acl|setuser")
+        admin.execute_command(
+            "ACL", "SETUSER", name, "on", ">admin-secret", "~*", "&*", "+@all", "-acl|setuser"
+        )
     yield redis_url.replace("redis://", f"redis://{name}:admin-secret@", 1)
     with server.client() as admin:
         admin.execute_command("ACL", "DELUSER", name)
@@ -225,7 +233,9 @@ def test_a_bind_refused_by_the_server_creates_no_user_and_no_binding(
 
     answer = osb.bind(instance_id, binding_id, SERVICE, "standard")
 
-    assert_failed(answer, "redis backend could not bind", "cannot create ACL user", "no permissions")
+    assert_failed(
+        answer, "redis backend could not bind", "cannot create ACL user", "no permissions"
+    )
     assert server.acl_user(user_name(instance_id, binding_id)) is None
     assert recorded(app) == ({instance_id}, set())
 
@@ -249,4 +259,6 @@ def test_readyz_says_why_the_redis_backend_is_not_ready(settings: Settings) -> N
     assert unset.status_code == 503
     assert unset.json["checks"]["backend:redis"] == "BROKER_REDIS_URL is not set"
     assert refused.status_code == 503
-    assert refused.json["checks"]["backend:redis"].startswith("cannot connect to Redis at 127.0.0.1:1: ")
+    assert refused.json["checks"]["backend:redis"].startswith(
+        "cannot connect to Redis at 127.0.0.1:1: "
+    )

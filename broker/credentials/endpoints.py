@@ -22,9 +22,7 @@ class Endpoint:
     host: str
     port: int
 
-    def public(
-        self, host: str | None, port: int | None, options: Mapping[str, Any]
-    ) -> Endpoint:
+    def public(self, host: str | None, port: int | None, options: Mapping[str, Any]) -> Endpoint:
         """This admin endpoint as clients see it (options > settings > admin URL)."""
         return Endpoint(
             host=str(options.get("host") or host or self.host),

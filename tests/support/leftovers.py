@@ -35,7 +35,10 @@ def recorded(app: Flask) -> tuple[set[str], set[str]]:
     settings = runtime(app).settings
     admin = OSB(
         app.test_client(),
-        auth=basic(settings.admin_username or settings.username, settings.admin_password or settings.password),
+        auth=basic(
+            settings.admin_username or settings.username,
+            settings.admin_password or settings.password,
+        ),
         version=None,
     )
     answer = admin.get("/admin/state")
