@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from broker.credentials.mysql import MySQLBackend, database_name, grant_pattern, quoted, user_name
+from broker.credentials.mysql import (
+    MySQLBackend,
+    database_name,
+    grant_pattern,
+    quoted,
+    server_version,
+    user_name,
+)
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -66,3 +73,18 @@ def test_identifiers_are_backquoted_with_backquotes_doubled() -> None:
 
 def test_a_grant_target_escapes_the_underscore_wildcard() -> None:
     assert grant_pattern("mb_a_1") == "`mb\\_a\\_1`"
+
+
+@pytest.mark.parametrize(
+    ("answer", "version"),
+    [
+        ("10.11.19-MariaDB-0+deb12u1", (10, 11)),
+        ("8.0.36", (8, 0)),
+        ("5.7.44-log", (5, 7)),
+        ("", (0, 0)),
+    ],
+)
+def test_the_server_version_is_read_from_select_version(
+    answer: str, version: tuple[int, int]
+) -> None:
+    assert server_version(answer) == version

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import redis
+import yaml
 from flask import Flask
 
 from broker.app import create_app
@@ -169,6 +170,34 @@ def test_unbind_and_deprovision_succeed_when_the_server_holds_nothing_anymore(
 
     assert osb.unbind(instance_id, binding_id, SERVICE, "standard").status == 200
     assert osb.deprovision(instance_id, SERVICE, "standard").status == 200
+
+
+def test_catalog_options_set_the_address_and_the_name_prefix(
+    settings: Settings, made: Leftovers, tmp_path: Path
+) -> None:
+    options = {"host": "cache.example.test", "port": 16379, "name_prefix": "shop_"}
+    plan = {
+        "name": "p",
+        "description": "d",
+        "mockbroker": {"credentials": {"backend": "redis", "options": options}},
+    }
+    service = {"name": "cache", "description": "d", "bindable": True, "plans": [plan]}
+    catalog = tmp_path / "cache.yaml"
+    catalog.write_text(yaml.safe_dump({"services": [service]}))
+    osb = OSB(create_app(settings.replace(catalogs=(catalog,))).test_client())
+    instance_id = made.instance(unique("rd-options"), options)
+    binding_id = made.binding(instance_id, unique("bind"), options)
+    assert osb.provision(instance_id, "cache", "p").status == 201
+
+    answer = osb.bind(instance_id, binding_id, "cache", "p")
+
+    assert answer.status == 201, answer.json
+    credentials = answer.json["credentials"]
+    assert (credentials["host"], credentials["port"]) == ("cache.example.test", 16379)
+    assert "@cache.example.test:16379/0" in credentials["uri"]
+    assert credentials["key_prefix"] == key_prefix(instance_id, "shop_")
+    assert credentials["username"] == user_name(instance_id, binding_id, "shop_")
+    assert credentials["key_prefix"].startswith("shop_")
 
 
 # --- failures leave nothing behind ----------------------------------------------------

@@ -22,6 +22,7 @@ Options: ``host``, ``port`` (written into credentials), ``name_prefix`` (default
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -60,6 +61,17 @@ SCHEMES = ("mysql", "mariadb", "mysql+pymysql")
 UNKNOWN_THREAD = 1094
 DATABASE_EXISTS = 1007
 USER_OPERATION_FAILED = 1396
+
+
+# ALTER USER … ACCOUNT LOCK appeared in MariaDB 10.4 and MySQL 5.7.
+MINIMUM_MARIADB = (10, 4)
+MINIMUM_MYSQL = (5, 7)
+
+
+def server_version(text: str) -> tuple[int, int]:
+    """``(major, minor)`` of a ``SELECT VERSION()`` answer such as ``10.11.6-MariaDB-0``."""
+    numbers = [int(part) for part in re.findall(r"\d+", text.split("-")[0])[:2]]
+    return (numbers + [0, 0])[0], (numbers + [0, 0])[1]
 
 
 class MySQLOptions(ServerOptions):
@@ -181,8 +193,16 @@ class MySQLBackend:
         with self._connect() as admin:
             try:
                 admin.execute("SELECT VERSION()")
+                row = admin.fetchone()
             except pymysql.Error as exc:
                 raise BackendUnavailable(f"cannot query MySQL: {_reason(exc)}") from None
+        version = str(row[0]) if row else ""
+        if server_version(version) < (
+            MINIMUM_MARIADB if "mariadb" in version.lower() else MINIMUM_MYSQL
+        ):
+            raise BackendUnavailable(
+                f"MariaDB 10.4 or MySQL 5.7 or later is required (server is {version})"
+            )
 
     # --- instances --------------------------------------------------------------------
     def provision(self, request: InstanceRequest) -> dict[str, Any]:

@@ -52,30 +52,35 @@ def recorded(app: Flask) -> tuple[set[str], set[str]]:
 
 
 class Leftovers:
-    """Instance and binding ids a test used; :meth:`remove` deletes what they left."""
+    """Instance and binding ids a test used; :meth:`remove` deletes what they left.
+
+    ``options`` are the plan's backend options when they change names (``name_prefix``).
+    """
 
     def __init__(self, backend: CredentialBackend) -> None:
         self.backend = backend
-        self.instances: list[str] = []
-        self.bindings: list[tuple[str, str]] = []
+        self.instances: list[InstanceRequest] = []
+        self.bindings: list[BindingRequest] = []
 
-    def instance(self, instance_id: str) -> str:
-        self.instances.append(instance_id)
+    def instance(self, instance_id: str, options: dict[str, Any] | None = None) -> str:
+        self.instances.append(_instance(instance_id, options))
         return instance_id
 
-    def binding(self, instance_id: str, binding_id: str) -> str:
-        self.bindings.append((instance_id, binding_id))
+    def binding(
+        self, instance_id: str, binding_id: str, options: dict[str, Any] | None = None
+    ) -> str:
+        self.bindings.append(BindingRequest(_instance(instance_id, options), binding_id))
         return binding_id
 
     def remove(self) -> None:
-        for instance_id, binding_id in self.bindings:
-            self.backend.unbind(BindingRequest(_instance(instance_id), binding_id))
-        for instance_id in self.instances:
-            self.backend.deprovision(_instance(instance_id))
+        for binding in self.bindings:
+            self.backend.unbind(binding)
+        for instance in self.instances:
+            self.backend.deprovision(instance)
 
 
-def _instance(instance_id: str) -> InstanceRequest:
-    return InstanceRequest(instance_id, "", "", "", "", options={})
+def _instance(instance_id: str, options: dict[str, Any] | None) -> InstanceRequest:
+    return InstanceRequest(instance_id, "", "", "", "", options=options or {})
 
 
 class PostgresServer:
