@@ -247,7 +247,9 @@ class MySQLBackend:
                         f"user {user} already exists on the server and was not made for this "
                         "request; it is left untouched"
                     ) from None
-                raise BackendError(f"cannot create user {user}: {_reason(exc)}") from None
+                # A server message may quote the statement, password included.
+                reason = _reason(exc).replace(password, "[redacted]")
+                raise BackendError(f"cannot create user {user}: {reason}") from None
             try:
                 target = grant_pattern(database)
                 admin.execute(f"GRANT ALL PRIVILEGES ON {target}.* TO %s@%s", account)

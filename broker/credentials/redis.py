@@ -221,13 +221,15 @@ class RedisBackend:
                 )
             try:
                 _acl(admin, "SETUSER", user, *rules)
-            except driver.ResponseError as exc:
-                # The server refused the whole command: nothing was created.
-                raise BackendError(f"cannot create ACL user {user}: {_reason(exc)}") from None
             except driver.RedisError as exc:
+                # ACL errors quote the rule they reject, which may be the password one.
+                reason = _reason(exc).replace(password, "[redacted]")
+                if isinstance(exc, driver.ResponseError):
+                    # The server refused the whole command: nothing was created.
+                    raise BackendError(f"cannot create ACL user {user}: {reason}") from None
                 # The connection broke: the user may or may not exist now.
                 raise undo_then_fail(
-                    f"cannot create ACL user {user}: {_reason(exc)}",
+                    f"cannot create ACL user {user}: {reason}",
                     lambda: self._delete_user(user),
                 ) from None
         endpoint_admin, scheme, database = self._admin()
