@@ -65,6 +65,7 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
     from broker.logs import configure_logging
     from broker.runtime import load_configured_catalog
     from broker.server import BrokerServer, bind_socket
+    from broker.storage.urls import redacted_url
 
     try:
         settings = load_settings(config_file, catalogs=catalogs or None, **flags)
@@ -91,7 +92,7 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
         f"mockbroker {__version__} listening on {settings.base_url}\n"
         f"  OSB API:  {settings.base_url}/v2  user {settings.username!r}, password {password}\n"
         f"  catalog:  {len(catalog.services)} services, {plans} plans\n"
-        f"  store:    {settings.store_url}\n"
+        f"  store:    {redacted_url(settings.store_url)}\n"
         f"  workers:  {settings.effective_workers} x {settings.threads} threads",
         err=True,
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from broker.storage.base import Store, StoreUnavailable
+from broker.storage.urls import redacted_url
 
-__all__ = ["Store", "StoreUnavailable", "open_store"]
+__all__ = ["Store", "StoreUnavailable", "open_store", "redacted_url"]
 
 
 def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
@@ -21,4 +22,4 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
         from broker.storage.postgres import PostgresStore
 
         return PostgresStore(url)
-    raise StoreUnavailable(f"unsupported store URL {url!r}")
+    raise StoreUnavailable(f"unsupported store URL {redacted_url(url)!r}")
