@@ -197,7 +197,11 @@ class PostgresStore:
         # A fork while another thread registers a session would leave the mutex held
         # in the child forever; the child starts with a fresh one instead.
         os.register_at_fork(after_in_child=partial(_renew_mutex, weakref.ref(self)))
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
 
     # --- connections ------------------------------------------------------------------
     def _describe(self, exc: BaseException) -> str:
