@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["REQUEST_ID", "configure_logging", "redact", "SENSITIVE_KEYS"]
+__all__ = ["REQUEST_ID", "SENSITIVE_KEYS", "configure_logging", "redact", "redact_credentials"]
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -55,6 +55,14 @@ def redact(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact(item) for item in value]
     return value
+
+
+def redact_credentials(body: Any) -> Any:
+    """Like :func:`redact`, but keep the keys of a ``credentials`` object visible."""
+    if isinstance(body, Mapping) and isinstance(body.get("credentials"), Mapping):
+        rest = redact({key: value for key, value in body.items() if key != "credentials"})
+        return {**rest, "credentials": {key: REDACTED for key in body["credentials"]}}
+    return redact(body)
 
 
 class RequestIdFilter(logging.Filter):
