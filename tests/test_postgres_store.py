@@ -189,10 +189,13 @@ def test_a_connection_the_server_ended_is_replaced(url: str) -> None:
     opened = PostgresStore(with_application_name(url, name))
     try:
         opened.apply([Put(instance())])
-        admin_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-                  name)
-        opened.check()  # one fresh try after a dropped connection
-        assert opened.get_instance("inst-1") is not None
+        terminate = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+        admin_sql(terminate, name)
+        assert opened.get_instance("inst-1") is not None  # a read gets one fresh try
+        admin_sql(terminate, name)
+        opened.check()
+        opened.apply([Put(instance("inst-2"))])
+        assert opened.get_instance("inst-2") is not None
     finally:
         opened.close()
 
@@ -259,3 +262,16 @@ def test_the_broker_serves_osb_requests_from_postgres(app: Flask, url: str) -> N
         sql.Identifier(schema_of(url))))
     assert rows == [("inst-pg",)]
 
+
+
+def test_a_request_while_the_store_is_gone_answers_503_without_details(app: Flask, url: str) -> None:
+    osb = OSB(app.test_client(), auth=basic())
+    assert osb.get("/v2/catalog").status == 200
+    admin_sql(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema_of(url))))
+    for answer in (osb.get("/v2/catalog"),
+                   osb.put("/v2/service_instances/x", {"service_id": "s", "plan_id": "p",
+                                                       "organization_guid": "o", "space_guid": "s"})):
+        assert answer.status == 503
+        assert answer.json["error"] == "StoreUnavailable"
+        assert answer.headers["Retry-After"] == "1"
+        assert schema_of(url) not in answer.text

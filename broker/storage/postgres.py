@@ -267,25 +267,46 @@ class PostgresStore:
 
     @contextmanager
     def _db(self) -> Iterator[psycopg.Connection[Any]]:
-        """This thread's connection; a lost connection becomes StoreUnavailable."""
+        """This thread's connection; a lost connection or schema becomes StoreUnavailable."""
         connection = self._connection()
         try:
             yield connection
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(self._describe(exc)) from exc
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as exc:
+            raise StoreUnavailable(
+                self._describe(RuntimeError("the broker's tables are missing (schema dropped?)"))
+            ) from exc
 
     @contextmanager
     def _write(self) -> Iterator[psycopg.Connection[Any]]:
         with self._db() as db, db.transaction():
             yield db
 
+    def _read(self, query: str, args: tuple[Any, ...], many: bool) -> Any:
+        # A read may run again on a fresh connection when the server dropped the old
+        # one (restart, idle timeout): the first request after an outage succeeds.
+        for attempt in (1, 2):
+            try:
+                with self._db() as db:
+                    cursor = db.execute(query, args)
+                    return cursor.fetchall() if many else cursor.fetchone()
+            except StoreUnavailable:
+                if attempt == 2 or not self._may_reconnect():
+                    raise
+        raise AssertionError("unreachable")
+
+    def _may_reconnect(self) -> bool:
+        session = self._session()
+        return not session.held and (session.connection is None or session.connection.closed)
+
     def _rows(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
-        with self._db() as db:
-            return db.execute(query, args).fetchall()
+        rows: list[tuple[Any, ...]] = self._read(query, args, many=True)
+        return rows
 
     def _one(self, query: str, *args: Any) -> tuple[Any, ...] | None:
-        with self._db() as db:
-            return db.execute(query, args).fetchone()
+        row: tuple[Any, ...] | None = self._read(query, args, many=False)
+        return row
 
     def _migrate(self) -> None:
         with self._write() as db:
@@ -318,30 +339,12 @@ class PostgresStore:
 
     # --- lifecycle / coordination -----------------------------------------------------
     def check(self) -> None:
-        for attempt in (1, 2):
-            try:
-                with self._db() as db:
-                    row = db.execute(
-                        "SELECT value FROM meta WHERE key = 'schema_version'"
-                    ).fetchone()
-            except StoreUnavailable:
-                # A connection the server dropped (restart, idle timeout) gets one fresh try.
-                session = self._session()
-                if attempt == 2 or session.held:
-                    raise
-                continue
-            except psycopg.errors.UndefinedTable as exc:
-                raise StoreUnavailable(
-                    self._describe(RuntimeError("the broker's tables are missing (schema dropped?)"))
-                ) from exc
-            if row is None or int(row[0]) != SCHEMA_VERSION:
-                found = row[0] if row else "none"
-                raise StoreUnavailable(
-                    self._describe(
-                        RuntimeError(f"schema version {found}, expected {SCHEMA_VERSION}")
-                    )
-                )
-            return
+        row = self._one("SELECT value FROM meta WHERE key = 'schema_version'")
+        if row is None or int(row[0]) != SCHEMA_VERSION:
+            found = row[0] if row else "none"
+            raise StoreUnavailable(
+                self._describe(RuntimeError(f"schema version {found}, expected {SCHEMA_VERSION}"))
+            )
 
     def close(self) -> None:
         with self._registry_mutex:
@@ -590,9 +593,11 @@ class PostgresStore:
             self._bump_generation(db)
 
     def fault_hit(self, rule_id: str) -> int:
-        row = self._one(
-            "UPDATE faults SET calls = calls + 1 WHERE id = %s RETURNING calls", rule_id
-        )
+        # Not a retried read: a lost answer must not count the call twice.
+        with self._db() as db:
+            row = db.execute(
+                "UPDATE faults SET calls = calls + 1 WHERE id = %s RETURNING calls", (rule_id,)
+            ).fetchone()
         return int(row[0]) if row else 0
 
     def fault_fired(self, rule_id: str) -> None:
