@@ -61,14 +61,23 @@ def sessions_named(name: str) -> int:
 
 
 def instance(instance_id: str = "inst-1") -> InstanceRecord:
-    return InstanceRecord(id=instance_id, service_id="s", plan_id="p", state="ready",
-                          fingerprint="f", created_at=1.0, updated_at=1.0)
+    return InstanceRecord(
+        id=instance_id,
+        service_id="s",
+        plan_id="p",
+        state="ready",
+        fingerprint="f",
+        created_at=1.0,
+        updated_at=1.0,
+    )
 
 
 # --- URLs -------------------------------------------------------------------------------
 def test_the_schema_option_is_ours_and_everything_else_goes_to_libpq() -> None:
     assert parse_postgres_url("postgresql://u@h/db?schema=run_1&sslmode=disable") == (
-        "postgresql://u@h/db?sslmode=disable", "run_1")
+        "postgresql://u@h/db?sslmode=disable",
+        "run_1",
+    )
     assert parse_postgres_url("postgres://u@h:5433/db") == ("postgres://u@h:5433/db", "mockbroker")
 
 
@@ -89,8 +98,11 @@ def test_open_store_opens_postgresql_urls(url: str) -> None:
 
 # --- start-up and migrations ------------------------------------------------------------
 def test_the_schema_is_created_with_its_version_on_start(store: PostgresStore, url: str) -> None:
-    rows = admin_sql(sql.SQL("SELECT value FROM {}.meta WHERE key = 'schema_version'")
-                     .format(sql.Identifier(schema_of(url))))
+    rows = admin_sql(
+        sql.SQL("SELECT value FROM {}.meta WHERE key = 'schema_version'").format(
+            sql.Identifier(schema_of(url))
+        )
+    )
     assert rows == [(SCHEMA_VERSION,)]
     store.check()
 
@@ -123,8 +135,11 @@ def test_replicas_starting_together_on_a_new_schema_all_start(url: str) -> None:
 
 
 def test_a_schema_written_by_a_newer_version_is_refused(store: PostgresStore, url: str) -> None:
-    admin_sql(sql.SQL("UPDATE {}.meta SET value = 99 WHERE key = 'schema_version'")
-              .format(sql.Identifier(schema_of(url))))
+    admin_sql(
+        sql.SQL("UPDATE {}.meta SET value = 99 WHERE key = 'schema_version'").format(
+            sql.Identifier(schema_of(url))
+        )
+    )
     with pytest.raises(StoreUnavailable, match="newer mockbroker"):
         PostgresStore(url)
     with pytest.raises(StoreUnavailable, match="schema version 99"):
@@ -189,7 +204,9 @@ def test_a_connection_the_server_ended_is_replaced(url: str) -> None:
     opened = PostgresStore(with_application_name(url, name))
     try:
         opened.apply([Put(instance())])
-        terminate = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+        terminate = (
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+        )
         admin_sql(terminate, name)
         assert opened.get_instance("inst-1") is not None  # a read gets one fresh try
         admin_sql(terminate, name)
@@ -205,8 +222,11 @@ def test_a_lost_connection_while_holding_a_lock_stops_the_thread_until_released(
     opened = PostgresStore(with_application_name(url, name))
     try:
         with opened.lock("instance:inst-1"):
-            admin_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE application_name = %s", name)
+            admin_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                name,
+            )
             with pytest.raises(StoreUnavailable):
                 opened.get_instance("inst-1")
             # No write without the lock: the thread stays refused until it lets go.
@@ -258,19 +278,23 @@ def test_the_broker_serves_osb_requests_from_postgres(app: Flask, url: str) -> N
     created = osb.provision("inst-pg", "cloud-provider-service", "service-plan-name")
     assert created.status == 201, created.text
     assert osb.provision("inst-pg", "cloud-provider-service", "service-plan-name").status == 200
-    rows = admin_sql(sql.SQL("SELECT id FROM {}.instances").format(
-        sql.Identifier(schema_of(url))))
+    rows = admin_sql(sql.SQL("SELECT id FROM {}.instances").format(sql.Identifier(schema_of(url))))
     assert rows == [("inst-pg",)]
 
 
-
-def test_a_request_while_the_store_is_gone_answers_503_without_details(app: Flask, url: str) -> None:
+def test_a_request_while_the_store_is_gone_answers_503_without_details(
+    app: Flask, url: str
+) -> None:
     osb = OSB(app.test_client(), auth=basic())
     assert osb.get("/v2/catalog").status == 200
     admin_sql(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema_of(url))))
-    for answer in (osb.get("/v2/catalog"),
-                   osb.put("/v2/service_instances/x", {"service_id": "s", "plan_id": "p",
-                                                       "organization_guid": "o", "space_guid": "s"})):
+    for answer in (
+        osb.get("/v2/catalog"),
+        osb.put(
+            "/v2/service_instances/x",
+            {"service_id": "s", "plan_id": "p", "organization_guid": "o", "space_guid": "s"},
+        ),
+    ):
         assert answer.status == 503
         assert answer.json["error"] == "StoreUnavailable"
         assert answer.headers["Retry-After"] == "1"

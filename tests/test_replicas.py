@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -66,7 +65,9 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
         ]
         yield Replicas(
             osb=[OSB(client, auth=basic()) for client in clients],
-            admin=[OSB(client, auth=basic("admin", "admin-secret"), version=None) for client in clients],
+            admin=[
+                OSB(client, auth=basic("admin", "admin-secret"), version=None) for client in clients
+            ],
         )
 
 
@@ -84,12 +85,17 @@ def instances_seen(admin: OSB) -> list[dict[str, Any]]:
 
 
 def provision_body(service_id: str, plan_id: str, space: str = "space-1") -> dict[str, Any]:
-    return {"service_id": service_id, "plan_id": plan_id, "organization_guid": "org-1",
-            "space_guid": space}
+    return {
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "organization_guid": "org-1",
+        "space_guid": space,
+    }
 
 
-def provisions(service_id: str, plan_id: str, instance_id: str, *, accepts_incomplete: bool,
-               differ: bool) -> list[Callable[[OSB], Answer]]:
+def provisions(
+    service_id: str, plan_id: str, instance_id: str, *, accepts_incomplete: bool, differ: bool
+) -> list[Callable[[OSB], Answer]]:
     query = {"accepts_incomplete": "true"} if accepts_incomplete else None
 
     def call(number: int) -> Callable[[OSB], Answer]:
@@ -106,24 +112,30 @@ def statuses(answers: list[Answer]) -> Counter[int]:
 def assert_one_instance_everywhere(replicas: Replicas, instance_id: str) -> None:
     for admin in replicas.admin:
         found = [item for item in instances_seen(admin) if item["id"] == instance_id]
-        assert len(found) == 1, f"{admin.client.base_url} shows {len(found)} instances {instance_id}"
+        assert len(found) == 1, (
+            f"{admin.client.base_url} shows {len(found)} instances {instance_id}"
+        )
 
 
 # --- one creator -------------------------------------------------------------------------
 def test_identical_sync_provisions_over_three_replicas_create_once(fresh: Replicas) -> None:
     service_id, plan_id = fresh.ids("mock-async", "sync")
     instance_id = str(uuid.uuid4())
-    answers = fresh.spread(provisions(service_id, plan_id, instance_id, accepts_incomplete=False,
-                                      differ=False))
+    answers = fresh.spread(
+        provisions(service_id, plan_id, instance_id, accepts_incomplete=False, differ=False)
+    )
     assert statuses(answers) == {201: 1, 200: PARALLEL - 1}, [a.text for a in answers]
     assert_one_instance_everywhere(fresh, instance_id)
 
 
-def test_different_sync_provisions_over_three_replicas_create_once_and_conflict(fresh: Replicas) -> None:
+def test_different_sync_provisions_over_three_replicas_create_once_and_conflict(
+    fresh: Replicas,
+) -> None:
     service_id, plan_id = fresh.ids("mock-async", "sync")
     instance_id = str(uuid.uuid4())
-    answers = fresh.spread(provisions(service_id, plan_id, instance_id, accepts_incomplete=False,
-                                      differ=True))
+    answers = fresh.spread(
+        provisions(service_id, plan_id, instance_id, accepts_incomplete=False, differ=True)
+    )
     assert statuses(answers) == {201: 1, 409: PARALLEL - 1}, [a.text for a in answers]
     winner = next(number for number, answer in enumerate(answers) if answer.status == 201)
     (stored,) = [item for item in instances_seen(fresh.admin[0]) if item["id"] == instance_id]
@@ -131,37 +143,54 @@ def test_different_sync_provisions_over_three_replicas_create_once_and_conflict(
     assert_one_instance_everywhere(fresh, instance_id)
 
 
-def test_identical_async_provisions_over_three_replicas_start_one_operation(fresh: Replicas) -> None:
+def test_identical_async_provisions_over_three_replicas_start_one_operation(
+    fresh: Replicas,
+) -> None:
     service_id, plan_id = fresh.ids("mock-async", "manual")
     instance_id = str(uuid.uuid4())
-    answers = fresh.spread(provisions(service_id, plan_id, instance_id, accepts_incomplete=True,
-                                      differ=False))
+    answers = fresh.spread(
+        provisions(service_id, plan_id, instance_id, accepts_incomplete=True, differ=False)
+    )
     assert statuses(answers) == {202: PARALLEL}, [a.text for a in answers]
     assert len({answer.json["operation"] for answer in answers}) == 1
     assert_one_instance_everywhere(fresh, instance_id)
     state = fresh.admin[1].get("/admin/state").json
-    started = [item for item in state["operations"]
-               if item["instance_id"] == instance_id and item["type"] == "provision"]
+    started = [
+        item
+        for item in state["operations"]
+        if item["instance_id"] == instance_id and item["type"] == "provision"
+    ]
     assert len(started) == 1
 
 
-def test_different_async_provisions_over_three_replicas_start_once_and_conflict(fresh: Replicas) -> None:
+def test_different_async_provisions_over_three_replicas_start_once_and_conflict(
+    fresh: Replicas,
+) -> None:
     service_id, plan_id = fresh.ids("mock-async", "manual")
     instance_id = str(uuid.uuid4())
-    answers = fresh.spread(provisions(service_id, plan_id, instance_id, accepts_incomplete=True,
-                                      differ=True))
+    answers = fresh.spread(
+        provisions(service_id, plan_id, instance_id, accepts_incomplete=True, differ=True)
+    )
     assert statuses(answers) == {202: 1, 409: PARALLEL - 1}, [a.text for a in answers]
     assert_one_instance_everywhere(fresh, instance_id)
 
 
 # --- fault counters and the journal --------------------------------------------------------
-def test_a_fault_rule_added_on_one_replica_fires_exactly_its_times_across_all(fresh: Replicas) -> None:
+def test_a_fault_rule_added_on_one_replica_fires_exactly_its_times_across_all(
+    fresh: Replicas,
+) -> None:
     service_id, plan_id = fresh.ids("mock-async", "sync")
     instance_id = str(uuid.uuid4())
-    assert fresh.osb[0].put(f"/v2/service_instances/{instance_id}",
-                            provision_body(service_id, plan_id)).status == 201
-    added = fresh.admin[0].post("/admin/faults", {
-        "match": {"operation": "bind"}, "trigger": {"times": 3}, "action": {"status": 500}})
+    assert (
+        fresh.osb[0]
+        .put(f"/v2/service_instances/{instance_id}", provision_body(service_id, plan_id))
+        .status
+        == 201
+    )
+    added = fresh.admin[0].post(
+        "/admin/faults",
+        {"match": {"operation": "bind"}, "trigger": {"times": 3}, "action": {"status": 500}},
+    )
     assert added.status == 201, added.text
     rule_id = added.json["id"]
 

@@ -62,32 +62,71 @@ def shared_stores(test: Any) -> Any:
 
 
 # --- records ---------------------------------------------------------------------------
-def instance(instance_id: str = "inst-1", *, created_at: float = 1000.0, **fields: Any) -> InstanceRecord:
+def instance(
+    instance_id: str = "inst-1", *, created_at: float = 1000.0, **fields: Any
+) -> InstanceRecord:
     values: dict[str, Any] = {
-        "service_id": "svc-1", "plan_id": "plan-1", "state": "ready", "fingerprint": "fp",
-        "created_at": created_at, "updated_at": created_at, **fields,
+        "service_id": "svc-1",
+        "plan_id": "plan-1",
+        "state": "ready",
+        "fingerprint": "fp",
+        "created_at": created_at,
+        "updated_at": created_at,
+        **fields,
     }
     return InstanceRecord(id=instance_id, **values)
 
 
-def binding(binding_id: str = "bind-1", instance_id: str = "inst-1", *, created_at: float = 1000.0,
-            **fields: Any) -> BindingRecord:
+def binding(
+    binding_id: str = "bind-1",
+    instance_id: str = "inst-1",
+    *,
+    created_at: float = 1000.0,
+    **fields: Any,
+) -> BindingRecord:
     values: dict[str, Any] = {
-        "service_id": "svc-1", "plan_id": "plan-1", "state": "ready", "fingerprint": "fp",
-        "created_at": created_at, "updated_at": created_at, **fields,
+        "service_id": "svc-1",
+        "plan_id": "plan-1",
+        "state": "ready",
+        "fingerprint": "fp",
+        "created_at": created_at,
+        "updated_at": created_at,
+        **fields,
     }
     return BindingRecord(id=binding_id, instance_id=instance_id, **values)
 
 
-def operation(operation_id: str, instance_id: str = "inst-1", binding_id: str | None = None, *,
-              type: str = "provision", state: str = "in progress", **fields: Any) -> OperationRecord:
-    return OperationRecord(id=operation_id, type=type, instance_id=instance_id, binding_id=binding_id,
-                           state=state, started_at=1000.0, **fields)  # type: ignore[arg-type]
+def operation(
+    operation_id: str,
+    instance_id: str = "inst-1",
+    binding_id: str | None = None,
+    *,
+    type: str = "provision",
+    state: str = "in progress",
+    **fields: Any,
+) -> OperationRecord:
+    return OperationRecord(
+        id=operation_id,
+        type=type,
+        instance_id=instance_id,
+        binding_id=binding_id,
+        state=state,
+        started_at=1000.0,
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 def entry(**fields: Any) -> dict[str, Any]:
-    return {"epoch": time.time(), "method": "PUT", "path": "/v2/x", "operation": "provision",
-            "instance_id": "inst-1", "binding_id": None, "status": 201, **fields}
+    return {
+        "epoch": time.time(),
+        "method": "PUT",
+        "path": "/v2/x",
+        "operation": "provision",
+        "instance_id": "inst-1",
+        "binding_id": None,
+        "status": 201,
+        **fields,
+    }
 
 
 def in_thread(target: Any, *args: Any) -> threading.Thread:
@@ -100,11 +139,17 @@ def in_thread(target: Any, *args: Any) -> threading.Thread:
 @all_stores
 def test_a_stored_instance_reads_back_equal_with_every_field(store: Store) -> None:
     record = instance(
-        created_at=1712345678.123456, organization_guid="org", space_guid="space",
-        context={"platform": "kubernetes", "namespace": "ns"}, parameters={"size": 3, "tags": ["a", "b"]},
-        maintenance_info={"version": "1.0.0"}, dashboard_url="http://x/dash", metadata={"labels": {"a": "b"}},
+        created_at=1712345678.123456,
+        organization_guid="org",
+        space_guid="space",
+        context={"platform": "kubernetes", "namespace": "ns"},
+        parameters={"size": 3, "tags": ["a", "b"]},
+        maintenance_info={"version": "1.0.0"},
+        dashboard_url="http://x/dash",
+        metadata={"labels": {"a": "b"}},
         originating_identity={"platform": "kubernetes", "value": {"uid": "1"}},
-        backend_state={"database": "db1", "ratio": 0.1}, operation="op-1",
+        backend_state={"database": "db1", "ratio": 0.1},
+        operation="op-1",
     )
     store.apply([Put(record)])
     assert store.get_instance("inst-1") == record
@@ -113,8 +158,12 @@ def test_a_stored_instance_reads_back_equal_with_every_field(store: Store) -> No
 
 @all_stores
 def test_bindings_and_operations_read_back_equal(store: Store) -> None:
-    bound = binding(response={"credentials": {"uri": "x://y", "key.json": "{}"}}, expires_at=2000.5,
-                    bind_resource={"app_guid": "app"}, app_guid="app")
+    bound = binding(
+        response={"credentials": {"uri": "x://y", "key.json": "{}"}},
+        expires_at=2000.5,
+        bind_resource={"app_guid": "app"},
+        app_guid="app",
+    )
     running = operation("op-1", payload={"plan_id": "p2"}, finish_kind="seconds", finish_amount=1.5)
     store.apply([Put(instance()), Put(bound), Put(running)])
     assert store.get_binding("bind-1") == bound
@@ -126,14 +175,24 @@ def test_bindings_and_operations_read_back_equal(store: Store) -> None:
 @all_stores
 def test_a_put_replaces_the_stored_record_and_a_delete_removes_it(store: Store) -> None:
     store.apply([Put(instance()), Put(binding()), Put(operation("op-1"))])
-    store.apply([Put(instance(state="updating", plan_id="plan-2")),
-                 Put(operation("op-1", state="succeeded"))])
+    store.apply(
+        [
+            Put(instance(state="updating", plan_id="plan-2")),
+            Put(operation("op-1", state="succeeded")),
+        ]
+    )
     assert store.get_instance("inst-1").state == "updating"  # type: ignore[union-attr]
     assert store.get_operation("op-1").state == "succeeded"  # type: ignore[union-attr]
     assert store.counts().instances == {("svc-1", "plan-2"): 1}
 
-    store.apply([Delete("binding", "bind-1"), Delete("instance", "inst-1"), Delete("operation", "op-1"),
-                 Delete("instance", "never-existed")])
+    store.apply(
+        [
+            Delete("binding", "bind-1"),
+            Delete("instance", "inst-1"),
+            Delete("operation", "op-1"),
+            Delete("instance", "never-existed"),
+        ]
+    )
     assert store.get_instance("inst-1") is None
     assert store.get_binding("bind-1") is None
     assert store.get_operation("op-1") is None
@@ -179,7 +238,9 @@ def test_latest_operation_is_the_newest_per_instance_and_per_binding(store: Stor
 
 @all_stores
 def test_bindings_of_lists_one_instances_bindings_by_id(store: Store) -> None:
-    store.apply([Put(binding("b-2")), Put(binding("b-1")), Put(binding("b-3", instance_id="inst-2"))])
+    store.apply(
+        [Put(binding("b-2")), Put(binding("b-1")), Put(binding("b-3", instance_id="inst-2"))]
+    )
     assert [found.id for found in store.bindings_of("inst-1")] == ["b-1", "b-2"]
     assert [found.id for found in store.bindings_of("inst-2")] == ["b-3"]
     assert store.bindings_of("inst-3") == []
@@ -189,8 +250,14 @@ def test_bindings_of_lists_one_instances_bindings_by_id(store: Store) -> None:
 
 @all_stores
 def test_lists_are_ordered_by_creation_and_operations_by_insertion(store: Store) -> None:
-    store.apply([Put(instance("late", created_at=30.0)), Put(instance("early", created_at=10.0)),
-                 Put(binding("b-late", created_at=20.0)), Put(binding("b-early", created_at=5.0))])
+    store.apply(
+        [
+            Put(instance("late", created_at=30.0)),
+            Put(instance("early", created_at=10.0)),
+            Put(binding("b-late", created_at=20.0)),
+            Put(binding("b-early", created_at=5.0)),
+        ]
+    )
     for number in range(5):
         store.apply([Put(operation(f"op-{number}"))])
     store.apply([Put(operation("op-1", state="succeeded"))])
@@ -203,13 +270,19 @@ def test_lists_are_ordered_by_creation_and_operations_by_insertion(store: Store)
 
 @all_stores
 def test_counts_group_by_service_and_plan_and_running_operation_type(store: Store) -> None:
-    store.apply([
-        Put(instance("a")), Put(instance("b")), Put(instance("c", plan_id="plan-2")),
-        Put(binding("x", instance_id="a")), Put(binding("y", instance_id="c", plan_id="plan-2")),
-        Put(operation("o1", type="provision")), Put(operation("o2", type="provision")),
-        Put(operation("o3", type="bind", binding_id="x")),
-        Put(operation("o4", type="update", state="succeeded")),
-    ])
+    store.apply(
+        [
+            Put(instance("a")),
+            Put(instance("b")),
+            Put(instance("c", plan_id="plan-2")),
+            Put(binding("x", instance_id="a")),
+            Put(binding("y", instance_id="c", plan_id="plan-2")),
+            Put(operation("o1", type="provision")),
+            Put(operation("o2", type="provision")),
+            Put(operation("o3", type="bind", binding_id="x")),
+            Put(operation("o4", type="update", state="succeeded")),
+        ]
+    )
     counts = store.counts()
     assert counts.instances == {("svc-1", "plan-1"): 2, ("svc-1", "plan-2"): 1}
     assert counts.bindings == {("svc-1", "plan-1"): 1, ("svc-1", "plan-2"): 1}
@@ -266,7 +339,9 @@ def test_journal_filters_match_exactly(store: Store) -> None:
     provision = store.journal_append(entry(), 100)
     bind = store.journal_append(entry(operation="bind", binding_id="b-1", status=201), 100)
     failed = store.journal_append(entry(operation="bind", binding_id="b-2", status=500), 100)
-    other = store.journal_append(entry(method="GET", operation="catalog", instance_id=None, status=200), 100)
+    other = store.journal_append(
+        entry(method="GET", operation="catalog", instance_id=None, status=200), 100
+    )
 
     def ids(**filters: Any) -> list[int]:
         return [item["id"] for item in store.journal_query(JournalQuery(**filters))]
@@ -513,8 +588,10 @@ def test_a_lock_excludes_other_processes(store_url: str, tmp_path: Path) -> None
     counter.write_text("0")
     open_store(store_url).close()  # the schema exists before the workers start
     workers = [
-        SPAWN.Process(target=store_workers.count_under_lock,
-                      args=(store_url, "instance:shared", str(counter), 15))
+        SPAWN.Process(
+            target=store_workers.count_under_lock,
+            args=(store_url, "instance:shared", str(counter), 15),
+        )
         for _ in range(3)
     ]
     for worker in workers:
@@ -528,8 +605,9 @@ def test_a_lock_excludes_other_processes(store_url: str, tmp_path: Path) -> None
 @shared_stores
 def test_a_killed_process_releases_its_locks(store: Store, store_url: str) -> None:
     holding = SPAWN.Event()
-    holder = SPAWN.Process(target=store_workers.hold_lock_forever,
-                           args=(store_url, "instance:x", holding))
+    holder = SPAWN.Process(
+        target=store_workers.hold_lock_forever, args=(store_url, "instance:x", holding)
+    )
     holder.start()
     try:
         assert holding.wait(60), "the other process never took the lock"
@@ -553,8 +631,10 @@ def test_a_killed_process_releases_its_locks(store: Store, store_url: str) -> No
 def test_fault_hit_is_atomic_across_processes(store: Store, store_url: str) -> None:
     rule_id = store.fault_add({"match": {}})
     results = SPAWN.Queue()
-    workers = [SPAWN.Process(target=store_workers.hit_fault, args=(store_url, rule_id, 20, results))
-               for _ in range(3)]
+    workers = [
+        SPAWN.Process(target=store_workers.hit_fault, args=(store_url, rule_id, 20, results))
+        for _ in range(3)
+    ]
     for worker in workers:
         worker.start()
     seen = [count for _ in workers for count in results.get(timeout=90)]
@@ -582,8 +662,9 @@ def test_a_forked_child_gets_its_own_connections(store: Store, store_url: str) -
     FORKED_STORE.update(store=store, rule=rule_id)
     try:
         queue = multiprocessing.get_context("fork").Queue()
-        child = multiprocessing.get_context("fork").Process(target=_use_after_fork,
-                                                             args=(store_url, queue))
+        child = multiprocessing.get_context("fork").Process(
+            target=_use_after_fork, args=(store_url, queue)
+        )
         child.start()
         assert queue.get(timeout=60) == 1
         child.join(30)

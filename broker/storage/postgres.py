@@ -333,9 +333,7 @@ class PostgresStore:
                 )
             for script in MIGRATIONS[version:]:
                 db.execute(script)
-            db.execute(
-                "UPDATE meta SET value = %s WHERE key = 'schema_version'", (SCHEMA_VERSION,)
-            )
+            db.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (SCHEMA_VERSION,))
 
     # --- lifecycle / coordination -----------------------------------------------------
     def check(self) -> None:
@@ -447,8 +445,13 @@ class PostgresStore:
                         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
                         "service_id = excluded.service_id, plan_id = excluded.plan_id, "
                         "created_at = excluded.created_at, data = excluded.data",
-                        (record.id, record.service_id, record.plan_id, record.created_at,
-                         _dumps(record.to_dict())),
+                        (
+                            record.id,
+                            record.service_id,
+                            record.plan_id,
+                            record.created_at,
+                            _dumps(record.to_dict()),
+                        ),
                     )
                 elif isinstance(record, BindingRecord):
                     db.execute(
@@ -457,16 +460,28 @@ class PostgresStore:
                         "instance_id = excluded.instance_id, service_id = excluded.service_id, "
                         "plan_id = excluded.plan_id, created_at = excluded.created_at, "
                         "data = excluded.data",
-                        (record.id, record.instance_id, record.service_id, record.plan_id,
-                         record.created_at, _dumps(record.to_dict())),
+                        (
+                            record.id,
+                            record.instance_id,
+                            record.service_id,
+                            record.plan_id,
+                            record.created_at,
+                            _dumps(record.to_dict()),
+                        ),
                     )
                 else:
                     db.execute(
                         "INSERT INTO operations (id, instance_id, binding_id, type, state, data) "
                         "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
                         "state = excluded.state, data = excluded.data",
-                        (record.id, record.instance_id, record.binding_id, record.type,
-                         record.state, _dumps(record.to_dict())),
+                        (
+                            record.id,
+                            record.instance_id,
+                            record.binding_id,
+                            record.type,
+                            record.state,
+                            _dumps(record.to_dict()),
+                        ),
                     )
 
     def list_instances(self) -> list[InstanceRecord]:
@@ -524,9 +539,15 @@ class PostgresStore:
             row = db.execute(
                 "INSERT INTO journal (epoch, method, operation, instance_id, binding_id, status, "
                 "data) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (entry["epoch"], entry.get("method"), entry.get("operation"),
-                 entry.get("instance_id"), entry.get("binding_id"), entry.get("status"),
-                 _dumps(entry)),
+                (
+                    entry["epoch"],
+                    entry.get("method"),
+                    entry.get("operation"),
+                    entry.get("instance_id"),
+                    entry.get("binding_id"),
+                    entry.get("status"),
+                    _dumps(entry),
+                ),
             ).fetchone()
             assert row is not None
             entry_id = int(row[0])
@@ -615,7 +636,8 @@ class PostgresStore:
                 return
             wanted = [rule["id"] for rule in rules]
             db.execute(
-                "DELETE FROM faults WHERE data->>'origin' = 'catalog' AND NOT (id = ANY(%s::text[]))",
+                "DELETE FROM faults WHERE data->>'origin' = 'catalog' "
+                "AND NOT (id = ANY(%s::text[]))",
                 (wanted,),
             )
             for rule in rules:
