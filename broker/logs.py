@@ -90,9 +90,10 @@ def _handlers(log_format: str) -> dict[str, Any]:
     if log_format == "json":
         formatter = {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-            "timestamp": False,
+            "fmt": "%(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            # An ISO 8601 UTC "timestamp" field.
+            "timestamp": True,
         }
     else:
         formatter = {
