@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -299,3 +302,31 @@ def test_a_request_while_the_store_is_gone_answers_503_without_details(
         assert answer.json["error"] == "StoreUnavailable"
         assert answer.headers["Retry-After"] == "1"
         assert schema_of(url) not in answer.text
+
+
+def test_serve_stops_with_the_reason_when_the_store_cannot_be_used(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    store = f"postgresql://postgres:hunter2@127.0.0.1:{port}/test"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("BROKER_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "broker", "serve", "--port", "0", "--store", store],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**environment, "BROKER_DATA_DIR": str(tmp_path)},
+    )
+    assert done.returncode == 2
+    assert "cannot use the state store" in done.stderr and "refused" in done.stderr.lower()
+    assert "hunter2" not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr and "listening on" not in done.stderr
+
+
+def test_without_psycopg_a_postgresql_url_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(sys.modules, "broker.storage.postgres", raising=False)
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(StoreUnavailable, match=r"pip install 'mockbroker\[postgres\]'"):
+        open_store("postgresql://postgres@127.0.0.1/test")

@@ -19,7 +19,14 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
 
         return SQLiteStore(url, synchronous=sqlite_synchronous)
     if url.startswith(("postgresql://", "postgres://")):
-        from broker.storage.postgres import PostgresStore
+        try:
+            from broker.storage.postgres import PostgresStore
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("psycopg"):
+                raise
+            raise StoreUnavailable(
+                "postgresql:// stores need psycopg 3: pip install 'mockbroker[postgres]'"
+            ) from exc
 
         store: Store = PostgresStore(url)
         return store
