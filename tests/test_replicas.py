@@ -209,3 +209,45 @@ def test_a_fault_rule_added_on_one_replica_fires_exactly_its_times_across_all(
         journal = admin.get("/admin/requests", query={"operation": "bind"}).json["requests"]
         assert sorted(item["binding_id"] for item in journal) == sorted(binding_ids)
         assert Counter(item["status"] for item in journal) == {500: 3, 201: 9}
+
+
+# --- manual operations and ConcurrencyError ----------------------------------------------
+def test_an_operation_started_on_one_replica_is_finished_and_polled_on_others(
+    fresh: Replicas,
+) -> None:
+    service_id, plan_id = fresh.ids("mock-async", "manual")
+    instance_id = str(uuid.uuid4())
+    started = fresh.osb[0].put(
+        f"/v2/service_instances/{instance_id}",
+        provision_body(service_id, plan_id),
+        query={"accepts_incomplete": "true"},
+    )
+    assert started.status == 202, started.text
+    operation = started.json["operation"]
+    assert fresh.osb[2].last_operation(instance_id, operation).json["state"] == "in progress"
+
+    finished = fresh.admin[1].post(f"/admin/operations/{operation}", {"state": "succeeded"})
+    assert finished.status == 200, finished.text
+    assert fresh.osb[2].last_operation(instance_id, operation).json["state"] == "succeeded"
+    again = fresh.admin[0].post(f"/admin/operations/{operation}", {"state": "failed"})
+    assert again.status == 409
+
+
+def test_a_deprovision_running_on_one_replica_makes_another_answer_concurrency_error(
+    fresh: Replicas,
+) -> None:
+    service_id, plan_id = fresh.ids("mock-async", "manual")
+    instance_id = str(uuid.uuid4())
+    body = provision_body(service_id, plan_id)
+    incomplete = {"accepts_incomplete": "true"}
+    operation = fresh.osb[0].put(f"/v2/service_instances/{instance_id}", body, query=incomplete)
+    fresh.admin[0].post(f"/admin/operations/{operation.json['operation']}", {"state": "succeeded"})
+
+    deleting = fresh.osb[1].delete(
+        f"/v2/service_instances/{instance_id}",
+        query={"service_id": service_id, "plan_id": plan_id, **incomplete},
+    )
+    assert deleting.status == 202, deleting.text
+    again = fresh.osb[2].put(f"/v2/service_instances/{instance_id}", body, query=incomplete)
+    assert again.status == 422, again.text
+    assert again.json["error"] == "ConcurrencyError"
