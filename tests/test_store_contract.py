@@ -384,6 +384,41 @@ def test_journal_ids_are_never_reused_after_a_clear(store: Store) -> None:
     assert store.journal_query(JournalQuery(since_id=first))[0]["id"] == second
 
 
+@all_stores
+def test_a_reader_following_since_id_never_skips_entries_of_concurrent_writers(
+    store: Store,
+) -> None:
+    written: list[int] = []
+    mutex = threading.Lock()
+    writers_done = threading.Event()
+
+    def write() -> None:
+        for _ in range(50):
+            entry_id = store.journal_append(entry(), 10_000)
+            with mutex:
+                written.append(entry_id)
+
+    seen: list[int] = []
+
+    def follow() -> None:
+        last = 0
+        while True:
+            finished = writers_done.is_set()
+            for item in store.journal_query(JournalQuery(since_id=last)):
+                seen.append(item["id"])
+                last = item["id"]
+            if finished:
+                return
+
+    follower = in_thread(follow)
+    writers = [in_thread(write) for _ in range(6)]
+    for writer in writers:
+        writer.join(60)
+    writers_done.set()
+    follower.join(60)
+    assert seen == sorted(written)
+
+
 # --- fault rules -----------------------------------------------------------------------
 @all_stores
 def test_fault_rules_get_ids_and_list_in_creation_order_with_counters(store: Store) -> None:
