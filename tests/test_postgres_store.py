@@ -21,7 +21,7 @@ from broker.runtime import runtime
 from broker.storage import StoreUnavailable, open_store
 from broker.storage.base import Put
 from broker.storage.postgres import SCHEMA_VERSION, PostgresStore, parse_postgres_url
-from broker.storage.records import InstanceRecord
+from broker.storage.records import BindingRecord, InstanceRecord
 from tests.support.osb import OSB, basic
 from tests.support.postgres import fresh_schema
 from tests.support.services import service_url
@@ -166,6 +166,26 @@ def test_two_schemas_on_one_database_are_two_brokers(store: PostgresStore) -> No
                 assert taken.wait(10), "a lock in one schema blocked the same key in another"
         finally:
             other.close()
+
+
+def test_a_change_the_database_refuses_rolls_back_the_whole_apply(store: PostgresStore) -> None:
+    store.apply([Put(instance())])
+    refused = BindingRecord(
+        id="b-1",
+        instance_id=None,
+        service_id="s",
+        plan_id="p",  # type: ignore[arg-type]
+        state="ready",
+        fingerprint="f",
+        created_at=1.0,
+        updated_at=1.0,
+    )
+    with pytest.raises(psycopg.errors.NotNullViolation):
+        store.apply([Put(instance().evolve(state="updating")), Put(refused)])
+    assert store.get_instance("inst-1").state == "ready"  # type: ignore[union-attr]
+    assert store.get_binding("b-1") is None
+    store.apply([Put(instance().evolve(state="updating"))])  # the connection is usable again
+    assert store.get_instance("inst-1").state == "updating"  # type: ignore[union-attr]
 
 
 # --- outages ----------------------------------------------------------------------------

@@ -50,6 +50,7 @@ import psycopg
 from psycopg import sql
 
 from broker.storage.base import (
+    AnyRecord,
     Change,
     JournalQuery,
     StateCounts,
@@ -165,6 +166,46 @@ def parse_postgres_url(url: str) -> tuple[str, str]:
         )
     rest = urlencode([(key, value) for key, value in options if key != "schema"])
     return urlunsplit(parts._replace(query=rest)), schema
+
+
+def _change_statement(
+    kind: str, record_id: str, record: AnyRecord | None
+) -> tuple[str | sql.Composed, tuple[Any, ...]]:
+    """The upsert or delete that performs one change of :meth:`PostgresStore.apply`."""
+    if record is None:
+        table = sql.Identifier(TABLES.get(kind, "operations"))
+        return sql.SQL("DELETE FROM {} WHERE id = %s").format(table), (record_id,)
+    data = _dumps(record.to_dict())
+    if isinstance(record, InstanceRecord):
+        return (
+            "INSERT INTO instances (id, service_id, plan_id, created_at, data) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+            "service_id = excluded.service_id, plan_id = excluded.plan_id, "
+            "created_at = excluded.created_at, data = excluded.data",
+            (record.id, record.service_id, record.plan_id, record.created_at, data),
+        )
+    if isinstance(record, BindingRecord):
+        return (
+            "INSERT INTO bindings (id, instance_id, service_id, plan_id, created_at, data) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+            "instance_id = excluded.instance_id, service_id = excluded.service_id, "
+            "plan_id = excluded.plan_id, created_at = excluded.created_at, data = excluded.data",
+            (
+                record.id,
+                record.instance_id,
+                record.service_id,
+                record.plan_id,
+                record.created_at,
+                data,
+            ),
+        )
+    assert isinstance(record, OperationRecord)
+    return (
+        "INSERT INTO operations (id, instance_id, binding_id, type, state, data) "
+        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+        "state = excluded.state, data = excluded.data",
+        (record.id, record.instance_id, record.binding_id, record.type, record.state, data),
+    )
 
 
 def _renew_mutex(store: weakref.ref[PostgresStore]) -> None:
@@ -434,55 +475,18 @@ class PostgresStore:
         return [BindingRecord.from_dict(row[0]) for row in rows]
 
     def apply(self, changes: Sequence[Change]) -> None:
+        # Every statement is built (records serialized) before the first is sent.
+        statements = [
+            _change_statement(kind, id_, record) for kind, id_, record in iter_changes(changes)
+        ]
+        if len(statements) == 1:
+            # One statement is atomic on its own: no BEGIN/COMMIT round trips.
+            with self._db() as db:
+                db.execute(*statements[0])
+            return
         with self._write() as db:
-            for kind, record_id, record in iter_changes(changes):
-                if record is None:
-                    table = sql.Identifier(TABLES.get(kind, "operations"))
-                    db.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(table), (record_id,))
-                elif isinstance(record, InstanceRecord):
-                    db.execute(
-                        "INSERT INTO instances (id, service_id, plan_id, created_at, data) "
-                        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
-                        "service_id = excluded.service_id, plan_id = excluded.plan_id, "
-                        "created_at = excluded.created_at, data = excluded.data",
-                        (
-                            record.id,
-                            record.service_id,
-                            record.plan_id,
-                            record.created_at,
-                            _dumps(record.to_dict()),
-                        ),
-                    )
-                elif isinstance(record, BindingRecord):
-                    db.execute(
-                        "INSERT INTO bindings (id, instance_id, service_id, plan_id, created_at, "
-                        "data) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
-                        "instance_id = excluded.instance_id, service_id = excluded.service_id, "
-                        "plan_id = excluded.plan_id, created_at = excluded.created_at, "
-                        "data = excluded.data",
-                        (
-                            record.id,
-                            record.instance_id,
-                            record.service_id,
-                            record.plan_id,
-                            record.created_at,
-                            _dumps(record.to_dict()),
-                        ),
-                    )
-                else:
-                    db.execute(
-                        "INSERT INTO operations (id, instance_id, binding_id, type, state, data) "
-                        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
-                        "state = excluded.state, data = excluded.data",
-                        (
-                            record.id,
-                            record.instance_id,
-                            record.binding_id,
-                            record.type,
-                            record.state,
-                            _dumps(record.to_dict()),
-                        ),
-                    )
+            for statement in statements:
+                db.execute(*statement)
 
     def list_instances(self) -> list[InstanceRecord]:
         rows = self._rows("SELECT data FROM instances ORDER BY created_at, id")
