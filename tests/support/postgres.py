@@ -35,11 +35,3 @@ def fresh_schema(prefix: str = "mbtest") -> Iterator[str]:
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
             )
 
-
-def schema_exists(url: str) -> bool:
-    parts = urlsplit(url)
-    schema = dict(parse_qsl(parts.query))["schema"]
-    base = urlunsplit(parts._replace(query=""))
-    with psycopg.connect(base, autocommit=True) as connection:
-        row = connection.execute("SELECT to_regnamespace(%s) IS NOT NULL", (schema,)).fetchone()
-    return bool(row and row[0])
