@@ -387,11 +387,14 @@ class PostgresStore:
 
     def close(self) -> None:
         with self._registry_mutex:
-            if self._registry_pid == os.getpid():
-                for session in self._sessions:
-                    if session.connection is not None:
-                        session.connection.close()
-                        session.connection = None
+            for session in self._sessions:
+                if session.connection is None:
+                    continue
+                if self._registry_pid == os.getpid():
+                    session.connection.close()
+                else:  # inherited through fork(): the parent's, not ours to close
+                    _INHERITED.append(session.connection)
+                session.connection = None
             self._sessions = []
             self._registry_pid = os.getpid()
         self._local = threading.local()
