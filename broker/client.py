@@ -444,7 +444,7 @@ class OSBClient:
         identity: OriginatingIdentity | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> LastOperation:
-        """``GET /v2/service_instances/:instance_id/last_operation`` → 200 (410 raises :class:`Gone`)."""
+        """``GET /v2/service_instances/:instance_id/last_operation`` → 200 (410: :class:`Gone`)."""
         return self._osb(
             LastOperation,
             "GET",
@@ -472,7 +472,7 @@ class OSBClient:
         identity: OriginatingIdentity | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> BindResponse:
-        """``PUT /v2/service_instances/:instance_id/service_bindings/:binding_id`` → 200, 201 or 202."""
+        """``PUT …/service_instances/:instance_id/service_bindings/:binding_id`` → 200, 201, 202."""
         body = _without_none(
             service_id=service_id,
             plan_id=plan_id,
@@ -551,7 +551,7 @@ class OSBClient:
         identity: OriginatingIdentity | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> LastOperation:
-        """``GET …/service_bindings/:binding_id/last_operation`` → 200 (410 raises :class:`Gone`)."""
+        """``GET …/service_bindings/:binding_id/last_operation`` → 200 (410: :class:`Gone`)."""
         return self._osb(
             LastOperation,
             "GET",
@@ -606,7 +606,7 @@ class OSBClient:
         )
 
     def state(self, *, credentials: bool = False) -> dict[str, Any]:
-        """``GET /admin/state``: ``{"instances": [...], "bindings": [...], "operations": [...]}``."""
+        """``GET /admin/state``: ``{"instances": […], "bindings": […], "operations": […]}``."""
         params = {"credentials": "true"} if credentials else None
         return self._admin_object("GET", "/admin/state", params=params)
 

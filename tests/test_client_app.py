@@ -15,10 +15,15 @@ from broker.client import OriginatingIdentity, OSBClient
 
 @pytest.fixture
 def broker(app: Flask) -> Iterator[OSBClient]:
-    with OSBClient("http://broker.test", username="broker", password="broker",
-                   admin_username="admin", admin_password="admin-secret",
-                   transport=httpx.WSGITransport(app=app),
-                   identity=OriginatingIdentity("kubernetes", {"username": "alice", "uid": ""})) as client:
+    with OSBClient(
+        "http://broker.test",
+        username="broker",
+        password="broker",
+        admin_username="admin",
+        admin_password="admin-secret",
+        transport=httpx.WSGITransport(app=app),
+        identity=OriginatingIdentity("kubernetes", {"username": "alice", "uid": ""}),
+    ) as client:
         yield client
 
 
@@ -29,14 +34,20 @@ def ids(client: OSBClient, service: str, plan: str) -> tuple[str, str]:
 
 def test_an_instance_and_binding_go_through_their_whole_life(broker: OSBClient) -> None:
     service, plan = ids(broker, "mock-database", "small")
-    created = broker.provision("i-1", service, plan, organization_guid="o", space_guid="s",
-                               parameters={"storage_gb": 2})
+    created = broker.provision(
+        "i-1", service, plan, organization_guid="o", space_guid="s", parameters={"storage_gb": 2}
+    )
     assert created.status == 201 and not created.is_async
-    again = broker.provision("i-1", service, plan, organization_guid="o", space_guid="s",
-                             parameters={"storage_gb": 2})
+    again = broker.provision(
+        "i-1", service, plan, organization_guid="o", space_guid="s", parameters={"storage_gb": 2}
+    )
     assert again.status == 200
     fetched = broker.fetch_instance("i-1")
-    assert (fetched.service_id, fetched.plan_id, fetched.parameters) == (service, plan, {"storage_gb": 2})
+    assert (fetched.service_id, fetched.plan_id, fetched.parameters) == (
+        service,
+        plan,
+        {"storage_gb": 2},
+    )
     updated = broker.update("i-1", service, parameters={"storage_gb": 3})
     assert updated.status == 200
     bound = broker.bind("i-1", "b-1", service, plan)
@@ -49,17 +60,23 @@ def test_an_instance_and_binding_go_through_their_whole_life(broker: OSBClient) 
         broker.fetch_instance("i-1")
 
 
-def test_async_operations_are_polled_with_their_operation_and_retry_after(broker: OSBClient) -> None:
+def test_async_operations_are_polled_with_their_operation_and_retry_after(
+    broker: OSBClient,
+) -> None:
     service, plan = ids(broker, "mock-async", "polls")
-    accepted = broker.provision("i-2", service, plan, organization_guid="o", space_guid="s",
-                                accepts_incomplete=True)
+    accepted = broker.provision(
+        "i-2", service, plan, organization_guid="o", space_guid="s", accepts_incomplete=True
+    )
     assert accepted.is_async and accepted.operation
     states = [broker.last_operation("i-2", operation=accepted.operation) for _ in range(3)]
     assert [answer.state for answer in states] == ["in progress", "in progress", "succeeded"]
     assert states[0].retry_after == 1.0 and states[0].description == "Working on it"
     bind = broker.bind("i-2", "b-2", service, plan, accepts_incomplete=True)
     assert bind.is_async
-    polled = [broker.binding_last_operation("i-2", "b-2", operation=bind.operation).state for _ in range(3)]
+    polled = [
+        broker.binding_last_operation("i-2", "b-2", operation=bind.operation).state
+        for _ in range(3)
+    ]
     assert polled[-1] == "succeeded"
     gone = broker.deprovision("i-2", service, plan, accepts_incomplete=True)
     assert gone.is_async
@@ -74,12 +91,18 @@ def test_broker_refusals_arrive_as_typed_errors(broker: OSBClient) -> None:
         broker.provision("i-3", service, "not-a-plan", organization_guid="o", space_guid="s")
     with pytest.raises(osb.NotFound):
         broker.last_operation("never-existed")
-    wrong = OSBClient(broker.base_url, username="broker", password="nope",
-                      transport=broker._http._transport)  # noqa: SLF001 - same app, other credentials
+    wrong = OSBClient(
+        broker.base_url, username="broker", password="nope", transport=broker._http._transport
+    )  # noqa: SLF001 - same app, other credentials
     with pytest.raises(osb.Unauthorized):
         wrong.catalog()
-    old = OSBClient(broker.base_url, username="broker", password="broker", api_version="2.12",
-                    transport=broker._http._transport)  # noqa: SLF001
+    old = OSBClient(
+        broker.base_url,
+        username="broker",
+        password="broker",
+        api_version="2.12",
+        transport=broker._http._transport,
+    )  # noqa: SLF001
     with pytest.raises(osb.PreconditionFailed):
         old.catalog()
 
@@ -92,10 +115,18 @@ def test_the_admin_api_reports_state_journal_and_faults(broker: OSBClient) -> No
     journal = broker.requests(operation="provision")
     (entry,) = journal
     assert entry["instance_id"] == "i-4" and entry["status"] == 201
-    assert entry["originating_identity"] == {"platform": "kubernetes", "value": {"username": "alice", "uid": ""}}
+    assert entry["originating_identity"] == {
+        "platform": "kubernetes",
+        "value": {"username": "alice", "uid": ""},
+    }
     assert broker.requests(since=entry["id"], operation="provision") == []
-    rule = broker.add_fault({"match": {"operation": "fetch_instance"}, "trigger": {"times": 1},
-                             "action": {"status": 503, "error": "Busy"}})
+    rule = broker.add_fault(
+        {
+            "match": {"operation": "fetch_instance"},
+            "trigger": {"times": 1},
+            "action": {"status": 503, "error": "Busy"},
+        }
+    )
     with pytest.raises(osb.ServerError) as raised:
         broker.fetch_instance("i-4")
     assert raised.value.error == "Busy"
@@ -112,8 +143,9 @@ def test_the_admin_api_reports_state_journal_and_faults(broker: OSBClient) -> No
 
 def test_manual_operations_are_finished_through_the_admin_api(broker: OSBClient) -> None:
     service, plan = ids(broker, "mock-async", "manual")
-    accepted = broker.provision("i-5", service, plan, organization_guid="o", space_guid="s",
-                                accepts_incomplete=True)
+    accepted = broker.provision(
+        "i-5", service, plan, organization_guid="o", space_guid="s", accepts_incomplete=True
+    )
     assert accepted.operation is not None
     finished = broker.finish_operation(accepted.operation, "failed", "no capacity")
     assert finished["state"] == "failed"
@@ -125,8 +157,18 @@ def test_manual_operations_are_finished_through_the_admin_api(broker: OSBClient)
 
 
 def test_a_new_catalog_is_accepted_or_refused_with_every_problem(broker: OSBClient) -> None:
-    counts = broker.put_catalog({"services": [{"name": "solo", "description": "one", "bindable": True,
-                                               "plans": [{"name": "p", "description": "p"}]}]})
+    counts = broker.put_catalog(
+        {
+            "services": [
+                {
+                    "name": "solo",
+                    "description": "one",
+                    "bindable": True,
+                    "plans": [{"name": "p", "description": "p"}],
+                }
+            ]
+        }
+    )
     assert counts == {"services": 1, "plans": 1}
     assert [service["name"] for service in broker.catalog().services] == ["solo"]
     with pytest.raises(osb.BadRequest) as raised:

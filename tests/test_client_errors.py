@@ -23,8 +23,9 @@ def make(handler: Handler, **options: Any) -> OSBClient:
     return OSBClient("http://broker.test", transport=httpx.MockTransport(handler), **options)
 
 
-def answering(status: int, body: Any = None, *, text: str | None = None,
-              headers: dict[str, str] | None = None) -> OSBClient:
+def answering(
+    status: int, body: Any = None, *, text: str | None = None, headers: dict[str, str] | None = None
+) -> OSBClient:
     def handler(request: httpx.Request) -> httpx.Response:
         if text is not None:
             return httpx.Response(status, text=text, headers=headers)
@@ -59,8 +60,9 @@ def provision(client: OSBClient, **options: Any) -> osb.InstanceResponse:
         (302, {}, osb.RedirectionError),
     ],
 )
-def test_error_statuses_raise_the_most_specific_broker_error(status: int, body: Any,
-                                                             kind: type[osb.BrokerError]) -> None:
+def test_error_statuses_raise_the_most_specific_broker_error(
+    status: int, body: Any, kind: type[osb.BrokerError]
+) -> None:
     with pytest.raises(kind) as raised:
         provision(answering(status, body))
     assert type(raised.value) is kind
@@ -70,7 +72,12 @@ def test_error_statuses_raise_the_most_specific_broker_error(status: int, body: 
 
 
 def test_a_broker_error_keeps_the_description_retry_after_and_flags() -> None:
-    body = {"error": "X", "description": "try later", "instance_usable": True, "update_repeatable": False}
+    body = {
+        "error": "X",
+        "description": "try later",
+        "instance_usable": True,
+        "update_repeatable": False,
+    }
     with pytest.raises(osb.ServerError) as raised:
         provision(answering(503, body, headers={"Retry-After": "7"}))
     error = raised.value
@@ -86,7 +93,9 @@ def test_an_error_body_that_is_not_json_is_kept_as_text() -> None:
 
 
 @pytest.mark.parametrize(("status", "accepts_incomplete"), [(204, True), (202, False), (205, True)])
-def test_a_success_code_the_endpoint_does_not_define_is_unexpected(status: int, accepts_incomplete: bool) -> None:
+def test_a_success_code_the_endpoint_does_not_define_is_unexpected(
+    status: int, accepts_incomplete: bool
+) -> None:
     with pytest.raises(osb.UnexpectedStatus) as raised:
         provision(answering(status, {}), accepts_incomplete=accepts_incomplete)
     assert raised.value.status == status
@@ -94,7 +103,13 @@ def test_a_success_code_the_endpoint_does_not_define_is_unexpected(status: int, 
 
 @pytest.mark.parametrize(
     ("body", "text"),
-    [(None, "not json"), (None, ""), ([1, 2], None), ({"dashboard_url": 5}, None), ({"operation": []}, None)],
+    [
+        (None, "not json"),
+        (None, ""),
+        ([1, 2], None),
+        ({"dashboard_url": 5}, None),
+        ({"operation": []}, None),
+    ],
 )
 def test_a_success_body_of_the_wrong_shape_is_malformed(body: Any, text: str | None) -> None:
     with pytest.raises(osb.MalformedResponse) as raised:
@@ -140,8 +155,14 @@ def test_requests_carry_auth_version_identity_and_osb_query_parameters() -> None
     assert answer.is_async and answer.operation == "op-1" and answer.retry_after == 3.0
     request = seen[0]
     assert request.method == "DELETE" and request.url.path == "/v2/service_instances/i-1"
-    assert dict(request.url.params) == {"accepts_incomplete": "true", "service_id": "s-1", "plan_id": "p-1"}
-    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"broker:broker").decode()
+    assert dict(request.url.params) == {
+        "accepts_incomplete": "true",
+        "service_id": "s-1",
+        "plan_id": "p-1",
+    }
+    assert (
+        request.headers["Authorization"] == "Basic " + base64.b64encode(b"broker:broker").decode()
+    )
     assert request.headers["X-Broker-API-Version"] == "2.14"
     platform, encoded = request.headers["X-Broker-API-Originating-Identity"].split(" ")
     assert platform == "kubernetes"
@@ -151,8 +172,17 @@ def test_requests_carry_auth_version_identity_and_osb_query_parameters() -> None
 
 def test_the_catalog_call_sends_no_identity_and_keeps_every_field() -> None:
     seen: list[httpx.Request] = []
-    catalog = {"services": [{"id": "s", "name": "svc", "bindable": True, "tags": ["t"],
-                             "plans": [{"id": "p", "name": "plan", "free": False}]}]}
+    catalog = {
+        "services": [
+            {
+                "id": "s",
+                "name": "svc",
+                "bindable": True,
+                "tags": ["t"],
+                "plans": [{"id": "p", "name": "plan", "free": False}],
+            }
+        ]
+    }
 
     def record(request: httpx.Request) -> httpx.Response:
         seen.append(request)
@@ -161,7 +191,10 @@ def test_the_catalog_call_sends_no_identity_and_keeps_every_field() -> None:
     client = make(record, identity=OriginatingIdentity("kubernetes", {"username": "x"}))
     answer = client.catalog()
     assert answer.services == catalog["services"]
-    assert answer.plan("svc", "plan") == (catalog["services"][0], catalog["services"][0]["plans"][0])
+    assert answer.plan("svc", "plan") == (
+        catalog["services"][0],
+        catalog["services"][0]["plans"][0],
+    )
     assert "X-Broker-API-Originating-Identity" not in seen[0].headers
 
 
@@ -172,8 +205,13 @@ def test_bearer_tokens_and_admin_credentials_are_used_where_they_belong() -> Non
         seen.append(request)
         return httpx.Response(200, json={"instances": [], "bindings": [], "operations": []})
 
-    client = OSBClient("http://broker.test", token="t0k", admin_username="admin", admin_password="pw",
-                       transport=httpx.MockTransport(record))
+    client = OSBClient(
+        "http://broker.test",
+        token="t0k",
+        admin_username="admin",
+        admin_password="pw",
+        transport=httpx.MockTransport(record),
+    )
     client.state(credentials=True)
     assert seen[0].headers["Authorization"] == "Basic " + base64.b64encode(b"admin:pw").decode()
     assert dict(seen[0].url.params) == {"credentials": "true"}

@@ -111,7 +111,10 @@ def _create(
         _deny_binding_to_deleted_instance(state, obj)
         obj["status"] = {}
     elif kind.name == "Pod":
-        note = "stored, not run: mockbroker ctl runs no containers (see `ctl describe pod` for its volumes)"
+        note = (
+            "stored, not run: mockbroker ctl runs no containers "
+            "(see `ctl describe pod` for its volumes)"
+        )
     return Outcome("created", state.put(obj), note)
 
 

@@ -116,7 +116,8 @@ def _bind(work: Work) -> None:
             work,
             "ErrorInstanceRefsUnresolved",
             "Binding cannot begin because ClusterServiceClass and "
-            f'ClusterServicePlan references for ServiceInstance "{_instance_name(work)}" have not been resolved yet',
+            f'ClusterServicePlan references for ServiceInstance "{_instance_name(work)}" '
+            "have not been resolved yet",
         )
         return
     cls, plan, broker = refs
@@ -140,7 +141,8 @@ def _bind(work: Work) -> None:
         _wait(
             work,
             "ErrorInstanceNotReady",
-            f'Binding cannot begin because referenced ServiceInstance "{_instance_name(work)}" is not ready',
+            "Binding cannot begin because referenced ServiceInstance "
+            f'"{_instance_name(work)}" is not ready',
         )
         return
     try:
@@ -405,7 +407,8 @@ def _unbind(work: Work) -> None:
         _unbind_retry(
             work,
             "ErrorAsyncOperationInProgress",
-            f'trying to unbind to ServiceInstance "{_instance_name(work)}" that has ongoing asynchronous operation',
+            f'trying to unbind to ServiceInstance "{_instance_name(work)}" '
+            "that has ongoing asynchronous operation",
         )
         return
     plan_id = ((instance.get("status") or {}).get("externalProperties") or {}).get(
@@ -432,7 +435,8 @@ def _unbind(work: Work) -> None:
     except (AuthError, OSBClientError) as exc:
         _unbind_failed(
             work,
-            f'Error unbinding from ServiceInstance "{_instance_name(work)}" of {describe_class(cls)} '
+            f'Error unbinding from ServiceInstance "{_instance_name(work)}" '
+            f"of {describe_class(cls)} "
             f'at ClusterServiceBroker "{broker["metadata"]["name"]}": {exc}',
         )
         return

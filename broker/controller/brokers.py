@@ -181,7 +181,8 @@ def _plan_sync(state: State, work: Work, services: list[dict[str, Any]]) -> list
         class_name = k8s_name(str(service["id"]))
         if not service.get("plans"):
             raise SyncError(
-                f'Error converting catalog payload for broker "{work.name}" to service-catalog API: '
+                f'Error converting catalog payload for broker "{work.name}" '
+                "to service-catalog API: "
                 f'ClusterServiceClass (K8S: "{class_name}") must have at least one plan'
             )
         wanted.append(_class_object(service, class_name, work.name, owner))

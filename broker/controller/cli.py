@@ -255,10 +255,13 @@ def _kind(text: str) -> Kind:
         raise
 
 
+def _resource_plural(kind: Kind) -> str:
+    group = kind.api_version.rpartition("/")[0]
+    return f"{kind.plural}.{group}" if group else kind.plural
+
+
 def _not_found(kind: Kind, name: str) -> None:
-    _fail(
-        f'Error from server (NotFound): {kind.plural}{"." + kind.api_version.split("/")[0] if "/" in kind.api_version else ""} "{name}" not found'
-    )
+    _fail(f'Error from server (NotFound): {_resource_plural(kind)} "{name}" not found')
 
 
 @ctl.command()
@@ -278,7 +281,7 @@ def get(
     all_namespaces: bool,
     output: str,
 ) -> None:
-    """List objects of a kind (serviceinstances, bindings, classes, plans, brokers, secrets, pods …)."""
+    """List objects of a kind (serviceinstances, bindings, classes, plans, brokers, secrets …)."""
     kind = _kind(kind_name)
     state = _store(ctx).read()
     scope = None if (all_namespaces or not kind.namespaced) else namespace
@@ -355,7 +358,7 @@ def describe(ctx: click.Context, kind_name: str, name: str, namespace: str) -> N
 @click.option(
     "--abandon",
     is_flag=True,
-    help="Forget the objects without calling the broker (strips the finalizer, like svcat --abandon).",
+    help="Forget the objects without calling the broker (strips the finalizer, like svcat).",
 )
 @click.option("--wait", is_flag=True, help="Reconcile until the objects are gone.")
 @click.option("--timeout", type=SECONDS, default="5m", show_default=True)
@@ -372,7 +375,7 @@ def delete(
     timeout: float,
     **knobs: Any,
 ) -> None:
-    """Delete objects. Instances and bindings are deprovisioned and unbound by the next reconcile."""
+    """Delete objects; instances and bindings are deprovisioned/unbound by the next reconcile."""
     kind = _kind(kind_name)
     store = _store(ctx)
     volumes = SecretVolumes(_settings(ctx).volumes_dir)
@@ -454,7 +457,8 @@ def run(ctx: click.Context, /, interval: float, **knobs: Any) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     controller = _controller(ctx, knobs)
     click.echo(
-        f"reconciling {controller.settings.state_dir} (secrets in {controller.settings.volumes_dir})"
+        f"reconciling {controller.settings.state_dir} "
+        f"(secrets in {controller.settings.volumes_dir})"
     )
     try:
         controller.run(interval=interval, should_stop=lambda: bool(stopping))

@@ -17,7 +17,10 @@ INITIALISMS = {"uid": "UID", "url": "URL", "id": "ID"}
 
 
 def title(key: str) -> str:
-    """``clusterServiceClassExternalName`` → ``Cluster Service Class External Name``, ``externalID`` → ``External ID``."""
+    """``clusterServiceClassExternalName`` → ``Cluster Service Class External Name``.
+
+    ``externalID`` → ``External ID``, ``uid`` → ``UID``.
+    """
     words = WORD.findall(key)
     if not words:
         return key

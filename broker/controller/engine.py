@@ -193,7 +193,7 @@ class Controller:
     def reconcile(
         self, *, wait: bool = False, timeout: float = 300.0, interval: float = 1.0
     ) -> bool:
-        """Reconcile until nothing changes (and, with ``wait``, until all settled); answers settled."""
+        """Reconcile until nothing changes (with ``wait``: until all settled); answers settled."""
         deadline = self.clock() + timeout
         with self.store.reconciling():
             while True:

@@ -66,11 +66,13 @@ class Refs:
 
 
 def describe_class(cls: dict[str, Any]) -> str:
-    return f'ClusterServiceClass (K8S: "{cls["metadata"]["name"]}" ExternalName: "{cls["spec"]["externalName"]}")'
+    name, external = cls["metadata"]["name"], cls["spec"]["externalName"]
+    return f'ClusterServiceClass (K8S: "{name}" ExternalName: "{external}")'
 
 
 def describe_plan(plan: dict[str, Any]) -> str:
-    return f'ClusterServicePlan (K8S: "{plan["metadata"]["name"]}" ExternalName: "{plan["spec"]["externalName"]}")'
+    name, external = plan["metadata"]["name"], plan["spec"]["externalName"]
+    return f'ClusterServicePlan (K8S: "{name}" ExternalName: "{external}")'
 
 
 def identity_of(spec: dict[str, Any]) -> OriginatingIdentity | None:
@@ -122,7 +124,7 @@ def _start_generation(work: Work) -> None:
 def _retry(
     work: Work, reason: str, message: str, operation: str = "provision", *, bounded: bool = True
 ) -> None:
-    """A failure tried again after a backoff; ``bounded`` ones end when the retry window has passed."""
+    """A failure tried again after a backoff; ``bounded`` ones end with the retry window."""
     work.condition("Ready", "False", reason, message, "Warning")
     delay = work.failed_once()
     if bounded and work.retries_exhausted():
@@ -180,8 +182,9 @@ def _resolve(work: Work) -> Refs | None:
         _retry(
             work,
             "ReferencesNonexistentServiceClass",
-            "The instance references a ClusterServiceClass that does not exist. References a non-existent "
-            f"ClusterServiceClass {given} or there is more than one (found: {len(candidates)})",
+            "The instance references a ClusterServiceClass that does not exist. "
+            f"References a non-existent ClusterServiceClass {given} "
+            f"or there is more than one (found: {len(candidates)})",
             bounded=False,
         )
         return None
@@ -205,9 +208,10 @@ def _resolve(work: Work) -> Refs | None:
         _retry(
             work,
             "ReferencesNonexistentServicePlan",
-            "The instance references a ClusterServicePlan that does not exist. References a non-existent "
-            f"ClusterServicePlan {wanted} on ClusterServiceClass {cls['metadata']['name']} {given} or there "
-            f"is more than one (found: {len(plans)})",
+            "The instance references a ClusterServicePlan that does not exist. "
+            f"References a non-existent ClusterServicePlan {wanted} "
+            f"on ClusterServiceClass {cls['metadata']['name']} {given} "
+            f"or there is more than one (found: {len(plans)})",
             bounded=False,
         )
         return None
@@ -332,7 +336,10 @@ def _status_text(error: OSBClientError) -> str:
     if isinstance(error, BrokerError):
         return f"{error.summary()}; ResponseError: <nil>"
     if isinstance(error, UnexpectedResponse):
-        return f"Status: {error.status}; ErrorMessage: <nil>; Description: {error}; ResponseError: <nil>"
+        return (
+            f"Status: {error.status}; ErrorMessage: <nil>; Description: {error}; "
+            "ResponseError: <nil>"
+        )
     return str(error)
 
 
@@ -406,7 +413,10 @@ def _provision(work: Work) -> None:
         work.save()
         return
     except BrokerTimeout as exc:
-        message = f"Communication with the ClusterServiceBroker timed out; operation will be retried: {exc}"
+        message = (
+            "Communication with the ClusterServiceBroker timed out; "
+            f"operation will be retried: {exc}"
+        )
         _ambiguous(work, "ErrorCallingProvision", message)
         return
     except BrokerUnreachable as exc:
@@ -665,7 +675,8 @@ def _delete(work: Work) -> None:
             "Ready",
             "False",
             "DeprovisionBlockedByExistingCredentials",
-            "All associated ServiceBindings must be removed before this ServiceInstance can be deleted",
+            "All associated ServiceBindings must be removed before this ServiceInstance can be "
+            "deleted",
             "Warning",
         )
         work.due_in(work.controller.settings.retry_max)
@@ -811,8 +822,11 @@ def _deprovisioned(work: Work) -> None:
             # The provision failed in a retriable way: provision again after the backoff.
             delay = work.controller.settings.retry_delay(int(work.schedule.get("failures", 1)))
             work.due_in(delay)
-            work.event("Warning", "RetryBackoff", "Delaying provision retry, next attempt will be after "
-                       f"{rfc3339(work.now + delay)}")
+            work.event(
+                "Warning",
+                "RetryBackoff",
+                f"Delaying provision retry, next attempt will be after {rfc3339(work.now + delay)}",
+            )
         work.save()
         return
     work.condition(

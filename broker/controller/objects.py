@@ -84,7 +84,7 @@ def delete_objects(
     abandon: bool = False,
     now: float | None = None,
 ) -> None:
-    """Delete (or mark for deletion) every key; :class:`LookupError` or :class:`Denied` changes nothing."""
+    """Delete (or mark for deletion) every key; on LookupError or Denied nothing changes."""
     moment = time.time() if now is None else now
     with store.write() as state:
         for key in keys:

@@ -110,8 +110,12 @@ class BrokerSpecSchema(_Strict):
     def _tls(self, data: dict[str, Any], **_: Any) -> None:
         if "catalogRestrictions" in data:
             raise ValidationError(
-                {"catalogRestrictions": ["is not supported by mockbroker ctl: every class and plan "
-                                         "of the catalog is listed"]}
+                {
+                    "catalogRestrictions": [
+                        "is not supported by mockbroker ctl: every class and plan "
+                        "of the catalog is listed"
+                    ]
+                }
             )
         if data.get("insecureSkipTLSVerify") and data.get("caBundle"):
             raise ValidationError("caBundle cannot be used when insecureSkipTLSVerify is true")
@@ -349,7 +353,8 @@ def _secret_body(document: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         for key, value in given.items():
             if not SECRET_KEY.match(str(key)):
                 problems.append(
-                    f"{section}.{key}: not a valid Secret key (allowed: letters, digits, '-', '_', '.')"
+                    f"{section}.{key}: not a valid Secret key "
+                    "(allowed: letters, digits, '-', '_', '.')"
                 )
                 continue
             if section == "data":

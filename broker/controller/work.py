@@ -189,7 +189,7 @@ class Work:
                 self.gone = True
             else:
                 if updated != current:
-                    # The working copy stays as read: this pass goes on with the generation it began.
+                    # The working copy stays as read: the pass keeps the generation it began.
                     state.put(updated)
                 state.set_schedule(self.key, self.schedule)
             controller.volumes.sync(state, set(state.touched_secrets))

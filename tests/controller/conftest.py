@@ -67,7 +67,9 @@ class Cluster:
             self.store,
             self.settings.replace(**changes),
             transport=self.transport,
-            progress=lambda key, event: self.events.append((str(key), event["reason"], event["message"])),
+            progress=lambda key, event: self.events.append(
+                (str(key), event["reason"], event["message"])
+            ),
         )
 
     def apply(self, text: str, user: dict[str, Any] | None = None) -> list[str]:
@@ -90,7 +92,9 @@ class Cluster:
 
     def get(self, kind: str, name: str, namespace: str = "") -> dict[str, Any] | None:
         found = kind_named(kind)
-        return self.store.read().get(ObjectKey(found.name, namespace if found.namespaced else "", name))
+        return self.store.read().get(
+            ObjectKey(found.name, namespace if found.namespaced else "", name)
+        )
 
     def list(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         return self.store.read().list(kind_named(kind).name, namespace)
@@ -114,7 +118,9 @@ class Cluster:
 
     def events_of(self, kind: str, name: str, namespace: str = "") -> list[dict[str, Any]]:
         found = kind_named(kind)
-        return self.store.read().events(ObjectKey(found.name, namespace if found.namespaced else "", name))
+        return self.store.read().events(
+            ObjectKey(found.name, namespace if found.namespaced else "", name)
+        )
 
 
 def fast_settings(root: Path) -> ControllerSettings:
@@ -144,8 +150,9 @@ def cluster(tmp_path: Path, broker_transport: httpx.WSGITransport) -> Cluster:
 @pytest.fixture
 def broker_admin(broker_transport: httpx.WSGITransport) -> Iterator[OSBClient]:
     """The in-process broker's admin API."""
-    with OSBClient(BROKER_URL, username="admin", password="admin-secret",
-                   transport=broker_transport) as client:
+    with OSBClient(
+        BROKER_URL, username="admin", password="admin-secret", transport=broker_transport
+    ) as client:
         yield client
 
 

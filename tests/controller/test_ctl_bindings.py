@@ -36,14 +36,19 @@ def test_a_binding_writes_top_level_credentials_into_its_secret_and_folder(
     assert cluster.reconcile()
     status = cluster.status("binding", "creds", "apps")
     ready = cluster.condition("binding", "creds", "apps", "Ready")
-    assert ready is not None and (ready["reason"], ready["message"]) == ("InjectedBindResult", "Injected bind result")
+    assert ready is not None and (ready["reason"], ready["message"]) == (
+        "InjectedBindResult",
+        "Injected bind result",
+    )
     assert status["reconciledGeneration"] == 1 and status["unbindStatus"] == "Required"
     data = cluster.secret_data("apps", "creds")  # secretName defaults to the binding's name
     assert data is not None
     key = json.loads(data["key.json"])
     assert key["type"] == "service_account"
     assert list(key) == sorted(key)  # nested objects are written as compact JSON, keys sorted
-    assert b" " not in data["key.json"].replace(b"BEGIN PRIVATE KEY", b"").replace(b"END PRIVATE KEY", b"")
+    assert b" " not in data["key.json"].replace(b"BEGIN PRIVATE KEY", b"").replace(
+        b"END PRIVATE KEY", b""
+    )
     assert data["port"] == b"5672"  # numbers as Go prints them, strings without quotes
     assert not data["uri"].startswith(b'"')
     folder = cluster.settings.volumes_dir / "apps" / "creds"
@@ -93,8 +98,12 @@ stringData: {region: eu-1, tier: gold}
 
 
 def test_a_json_path_that_does_not_resolve_fails_injection_and_retries(cluster: Cluster) -> None:
-    bound(cluster, "cloud-provider-service", "premium",
-          '  secretTransforms:\n    - addKey: {key: x, jsonPathExpression: "{.nope}"}')
+    bound(
+        cluster,
+        "cloud-provider-service",
+        "premium",
+        '  secretTransforms:\n    - addKey: {key: x, jsonPathExpression: "{.nope}"}',
+    )
     assert not cluster.reconcile(timeout=0.3)
     ready = cluster.condition("binding", "creds", "apps", "Ready")
     assert ready is not None and ready["reason"] == "ErrorInjectingBindResult"
@@ -102,7 +111,9 @@ def test_a_json_path_that_does_not_resolve_fails_injection_and_retries(cluster: 
     assert cluster.get("secret", "creds", "apps") is None
 
 
-def test_a_secret_owned_by_someone_else_is_never_overwritten(cluster: Cluster, tmp_path: Path) -> None:
+def test_a_secret_owned_by_someone_else_is_never_overwritten(
+    cluster: Cluster, tmp_path: Path
+) -> None:
     mine = """
 apiVersion: v1
 kind: Secret
@@ -113,7 +124,9 @@ stringData: {mine: keep}
     assert not cluster.reconcile(timeout=0.3)
     ready = cluster.condition("binding", "creds", "apps", "Ready")
     assert ready is not None and ready["reason"] == "ErrorInjectingBindResult"
-    assert 'Secret "apps/creds" is not owned by ServiceBinding, controllerRef: nil' in ready["message"]
+    assert (
+        'Secret "apps/creds" is not owned by ServiceBinding, controllerRef: nil' in ready["message"]
+    )
     assert cluster.secret_data("apps", "creds") == {"mine": b"keep"}
 
 
@@ -129,14 +142,17 @@ def test_a_binding_waits_for_its_instance_then_binds(cluster: Cluster) -> None:
     assert cluster.status("binding", "early", "apps")["lastConditionState"] == "Ready"
 
 
-def test_a_bind_500_is_terminal_and_orphan_mitigated(cluster: Cluster, broker_admin: OSBClient) -> None:
+def test_a_bind_500_is_terminal_and_orphan_mitigated(
+    cluster: Cluster, broker_admin: OSBClient
+) -> None:
     bound(cluster, "mock-flaky", "bind-fails-twice")
     assert cluster.reconcile()
     status = cluster.status("binding", "creds", "apps")
     failed = cluster.condition("binding", "creds", "apps", "Failed")
     assert failed is not None and failed["reason"] == "ServiceBindingReturnedFailure"
-    assert failed["message"].startswith("ServiceBroker returned failure; bind operation will not be retried: "
-                                        "Status: 500")
+    assert failed["message"].startswith(
+        "ServiceBroker returned failure; bind operation will not be retried: Status: 500"
+    )
     ready = cluster.condition("binding", "creds", "apps", "Ready")
     assert ready is not None and ready["reason"] == "OrphanMitigationSuccessful"
     assert status["unbindStatus"] == "Succeeded" and status["reconciledGeneration"] == 1
@@ -145,7 +161,9 @@ def test_a_bind_500_is_terminal_and_orphan_mitigated(cluster: Cluster, broker_ad
     assert cluster.get("secret", "creds", "apps") is None
 
 
-def test_a_bind_409_is_terminal_without_orphan_mitigation(cluster: Cluster, broker_admin: OSBClient) -> None:
+def test_a_bind_409_is_terminal_without_orphan_mitigation(
+    cluster: Cluster, broker_admin: OSBClient
+) -> None:
     bound(cluster, "mock-async", "sync")
     broker_admin.add_fault({"match": {"operation": "bind"}, "action": {"status": 409}})
     assert cluster.reconcile()
@@ -156,10 +174,21 @@ def test_a_bind_409_is_terminal_without_orphan_mitigation(cluster: Cluster, brok
 
 
 def test_a_non_bindable_plan_fails_the_binding(cluster: Cluster, broker_admin: OSBClient) -> None:
-    broker_admin.put_catalog({"services": [
-        {"name": "no-bind", "description": "Not bindable", "bindable": False,
-         "plans": [{"name": "only", "description": "The plan"},
-                   {"name": "bindable-plan", "description": "Plan override", "bindable": True}]}]})
+    broker_admin.put_catalog(
+        {
+            "services": [
+                {
+                    "name": "no-bind",
+                    "description": "Not bindable",
+                    "bindable": False,
+                    "plans": [
+                        {"name": "only", "description": "The plan"},
+                        {"name": "bindable-plan", "description": "Plan override", "bindable": True},
+                    ],
+                }
+            ]
+        }
+    )
     cluster.apply(broker_manifest(BROKER_URL))
     cluster.apply(instance("inst", "no-bind", "only") + "---\n" + binding("b", "inst"))
     cluster.apply(instance("inst2", "no-bind", "bindable-plan") + "---\n" + binding("b2", "inst2"))
@@ -168,8 +197,14 @@ def test_a_non_bindable_plan_fails_the_binding(cluster: Cluster, broker_admin: O
     assert failed is not None and failed["reason"] == "ErrorNonbindableServiceClass"
     assert failed["message"].startswith("References a non-bindable ClusterServiceClass (K8S: ")
     assert failed["message"].endswith('and Plan ("only") combination')
-    assert journal(broker_admin, operation="bind", instance_id=cluster.get(
-        "instance", "inst", "apps")["spec"]["externalID"]) == []  # type: ignore[index]
+    assert (
+        journal(
+            broker_admin,
+            operation="bind",
+            instance_id=cluster.get("instance", "inst", "apps")["spec"]["externalID"],
+        )
+        == []
+    )  # type: ignore[index]
     assert cluster.status("binding", "b2", "apps")["lastConditionState"] == "Ready"
 
 
@@ -189,15 +224,27 @@ def test_unbinding_deletes_the_secret_first_and_treats_410_as_gone(
     assert [entry["status"] for entry in journal(broker_admin, operation="unbind")] == [410]
 
 
-def test_a_failing_unbind_is_retried_until_it_succeeds(cluster: Cluster, broker_admin: OSBClient) -> None:
+def test_a_failing_unbind_is_retried_until_it_succeeds(
+    cluster: Cluster, broker_admin: OSBClient
+) -> None:
     bound(cluster, "mock-async", "sync")
     assert cluster.reconcile()
-    broker_admin.add_fault({"match": {"operation": "unbind"}, "trigger": {"times": 2},
-                            "action": {"status": 500, "description": "try later"}})
+    broker_admin.add_fault(
+        {
+            "match": {"operation": "unbind"},
+            "trigger": {"times": 2},
+            "action": {"status": 500, "description": "try later"},
+        }
+    )
     cluster.delete("binding", "creds", "apps")
     assert cluster.reconcile()
     assert cluster.get("binding", "creds", "apps") is None
-    assert [entry["status"] for entry in journal(broker_admin, operation="unbind")] == [500, 500, 200]
+    assert [entry["status"] for entry in journal(broker_admin, operation="unbind")] == [
+        500,
+        500,
+        200,
+    ]
     messages = [message for key, reason, message in cluster.events if reason == "UnbindCallFailed"]
-    assert messages and messages[0].startswith('Error unbinding from ServiceInstance "apps/inst" of '
-                                               "ClusterServiceClass (K8S: ")
+    assert messages and messages[0].startswith(
+        'Error unbinding from ServiceInstance "apps/inst" of ClusterServiceClass (K8S: '
+    )

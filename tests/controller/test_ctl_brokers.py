@@ -17,9 +17,13 @@ def test_the_catalog_becomes_classes_and_plans_named_by_their_ids(
     ready = cluster.condition("broker", "mockbroker", "", "Ready")
     assert ready is not None and ready["reason"] == "FetchedCatalog"
     assert ready["message"] == "Successfully fetched catalog entries from broker."
-    assert broker["status"]["reconciledGeneration"] == 1 and broker["status"]["lastCatalogRetrievalTime"]
-    catalog = OSBClient(BROKER_URL, username="broker", password="broker",
-                        transport=cluster.transport).catalog()
+    assert (
+        broker["status"]["reconciledGeneration"] == 1
+        and broker["status"]["lastCatalogRetrievalTime"]
+    )
+    catalog = OSBClient(
+        BROKER_URL, username="broker", password="broker", transport=cluster.transport
+    ).catalog()
     classes = {obj["metadata"]["name"]: obj for obj in cluster.list("classes")}
     plans = {obj["metadata"]["name"]: obj for obj in cluster.list("plans")}
     assert len(classes) == len(catalog.services)
@@ -30,7 +34,8 @@ def test_the_catalog_becomes_classes_and_plans_named_by_their_ids(
     assert cls["spec"]["clusterServiceBrokerName"] == "mockbroker"
     assert cls["spec"]["planUpdatable"] is False and cls["spec"]["bindable"] is True
     assert cls["metadata"]["labels"]["servicecatalog.k8s.io/spec.externalName"] == label_value(
-        "cloud-provider-service")
+        "cloud-provider-service"
+    )
     assert cls["metadata"]["ownerReferences"][0]["uid"] == broker["metadata"]["uid"]
     entry = plans[plan["id"]]
     assert entry["spec"]["clusterServiceClassRef"] == {"name": service["id"]}
@@ -46,13 +51,18 @@ def test_the_catalog_becomes_classes_and_plans_named_by_their_ids(
 
 
 def test_kubernetes_names_escape_what_a_name_cannot_hold() -> None:
-    assert k8s_name("4f6e6cf6-ffdd-425f-a2c7-3c9258ad2468") == "4f6e6cf6-ffdd-425f-a2c7-3c9258ad2468"
+    assert (
+        k8s_name("4f6e6cf6-ffdd-425f-a2c7-3c9258ad2468") == "4f6e6cf6-ffdd-425f-a2c7-3c9258ad2468"
+    )
     assert k8s_name("My_Service") == "z4dzyz5fzz53zervice"
     assert k8s_name("azure.sql") == "az7azure.sql"
     assert k8s_name("-edge-") == "z2dzedgez2dz"
     long_name = k8s_name("A" * 40)
     assert len(long_name) == 30 + 1 + 32 and long_name.startswith("z41zz41z")
-    assert label_value("user-provided-service") == "730d36fa34c1b3308cbf85856900e29eac970fdb23febe2c193c4ea5"
+    assert (
+        label_value("user-provided-service")
+        == "730d36fa34c1b3308cbf85856900e29eac970fdb23febe2c193c4ea5"
+    )
 
 
 def test_wrong_credentials_in_the_auth_secret_leave_the_broker_not_ready(cluster: Cluster) -> None:
@@ -60,7 +70,9 @@ def test_wrong_credentials_in_the_auth_secret_leave_the_broker_not_ready(cluster
     assert not cluster.reconcile(timeout=0.3)
     ready = cluster.condition("broker", "mockbroker", "", "Ready")
     assert ready is not None and ready["reason"] == "ErrorFetchingCatalog"
-    assert ready["message"].startswith("Error fetching catalog.Error getting broker catalog: Status: 401")
+    assert ready["message"].startswith(
+        "Error fetching catalog.Error getting broker catalog: Status: 401"
+    )
     assert cluster.list("classes") == []
     # Fixing the Secret is enough: credentials are read on every attempt.
     cluster.apply(broker_manifest(BROKER_URL))
@@ -68,12 +80,16 @@ def test_wrong_credentials_in_the_auth_secret_leave_the_broker_not_ready(cluster
     assert cluster.list("classes")
 
 
-def test_an_auth_secret_without_a_password_is_reported_as_service_catalog_does(cluster: Cluster) -> None:
+def test_an_auth_secret_without_a_password_is_reported_as_service_catalog_does(
+    cluster: Cluster,
+) -> None:
     cluster.apply(broker_manifest(BROKER_URL).replace("password: broker", "other: x"))
     assert not cluster.reconcile(timeout=0.3)
     ready = cluster.condition("broker", "mockbroker", "", "Ready")
     assert ready is not None and ready["message"] == (
-        "Error fetching catalog.Error getting broker auth credentials: auth secret didn't contain password")
+        "Error fetching catalog.Error getting broker auth credentials: "
+        "auth secret didn't contain password"
+    )
     reasons = [event["reason"] for event in cluster.events_of("broker", "mockbroker")]
     assert "ErrorGettingAuthCredentials" in reasons
 
@@ -81,11 +97,22 @@ def test_an_auth_secret_without_a_password_is_reported_as_service_catalog_does(c
 def test_entries_that_leave_the_catalog_are_marked_then_deleted_when_unused(
     cluster: Cluster, broker_admin: OSBClient
 ) -> None:
-    document = {"services": [
-        {"name": "keeps", "description": "stays", "bindable": True,
-         "plans": [{"name": "a", "description": "a"}, {"name": "b", "description": "b"}]},
-        {"name": "goes", "description": "leaves", "bindable": True, "plans": [{"name": "a", "description": "a"}]},
-    ]}
+    document = {
+        "services": [
+            {
+                "name": "keeps",
+                "description": "stays",
+                "bindable": True,
+                "plans": [{"name": "a", "description": "a"}, {"name": "b", "description": "b"}],
+            },
+            {
+                "name": "goes",
+                "description": "leaves",
+                "bindable": True,
+                "plans": [{"name": "a", "description": "a"}],
+            },
+        ]
+    }
     broker_admin.put_catalog(document)
     cluster.apply(broker_manifest(BROKER_URL))
     cluster.apply("""
@@ -95,11 +122,15 @@ metadata: {name: user, namespace: apps}
 spec: {clusterServiceClassExternalName: keeps, clusterServicePlanExternalName: b}
 """)
     assert cluster.reconcile()
-    document["services"] = [{**document["services"][0], "plans": [{"name": "a", "description": "a"}]}]
+    document["services"] = [
+        {**document["services"][0], "plans": [{"name": "a", "description": "a"}]}
+    ]
     broker_admin.put_catalog(document)
     broker = cluster.get("broker", "mockbroker")
     assert broker is not None
-    cluster.apply(broker_manifest(BROKER_URL).replace("  authInfo:", "  relistRequests: 1\n  authInfo:"))
+    cluster.apply(
+        broker_manifest(BROKER_URL).replace("  authInfo:", "  relistRequests: 1\n  authInfo:")
+    )
     assert cluster.reconcile()
     names = {obj["spec"]["externalName"]: obj for obj in cluster.list("classes")}
     assert set(names) == {"keeps"}  # "goes" had no instance: deleted
@@ -121,12 +152,16 @@ def test_deleting_a_broker_removes_its_classes_and_plans(cluster: Cluster) -> No
     assert cluster.list("classes") == [] and cluster.list("plans") == []
 
 
-def test_a_relist_request_fetches_the_catalog_again(cluster: Cluster, broker_admin: OSBClient) -> None:
+def test_a_relist_request_fetches_the_catalog_again(
+    cluster: Cluster, broker_admin: OSBClient
+) -> None:
     cluster.apply(broker_manifest(BROKER_URL))
     assert cluster.reconcile()
     assert cluster.reconcile()  # nothing due: no second fetch
     assert len(journal(broker_admin, operation="catalog")) == 1
-    cluster.apply(broker_manifest(BROKER_URL).replace("  authInfo:", "  relistRequests: 1\n  authInfo:"))
+    cluster.apply(
+        broker_manifest(BROKER_URL).replace("  authInfo:", "  relistRequests: 1\n  authInfo:")
+    )
     assert cluster.reconcile()
     assert len(journal(broker_admin, operation="catalog")) == 2
     broker = cluster.get("broker", "mockbroker")
@@ -159,17 +194,25 @@ spec:
     assert cluster.list("classes")
 
 
-def test_a_duration_broker_relists_after_its_relist_duration(cluster: Cluster, broker_admin: OSBClient) -> None:
+def test_a_duration_broker_relists_after_its_relist_duration(
+    cluster: Cluster, broker_admin: OSBClient
+) -> None:
     import time
 
-    cluster.apply(broker_manifest(BROKER_URL).replace("  authInfo:", "  relistDuration: 1s\n  authInfo:"))
+    cluster.apply(
+        broker_manifest(BROKER_URL).replace("  authInfo:", "  relistDuration: 1s\n  authInfo:")
+    )
     assert cluster.reconcile()
     assert len(journal(broker_admin, operation="catalog")) == 1
     time.sleep(1.1)
     assert cluster.reconcile()
     assert len(journal(broker_admin, operation="catalog")) == 2
-    cluster.apply(broker_manifest(BROKER_URL).replace("  authInfo:", "  relistBehavior: Manual\n  authInfo:"))
-    assert cluster.reconcile()  # the spec changed: one more fetch, then no relist for a Manual broker
+    cluster.apply(
+        broker_manifest(BROKER_URL).replace("  authInfo:", "  relistBehavior: Manual\n  authInfo:")
+    )
+    assert (
+        cluster.reconcile()
+    )  # the spec changed: one more fetch, then no relist for a Manual broker
     time.sleep(1.1)
     assert cluster.reconcile()
     assert len(journal(broker_admin, operation="catalog")) == 3

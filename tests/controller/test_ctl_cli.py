@@ -21,8 +21,12 @@ def ctl(tmp_path: Path):  # type: ignore[no-untyped-def]
     runner = CliRunner()
 
     def invoke(*args: str, stdin: str | None = None) -> Result:
-        return runner.invoke(main, ["ctl", "--state-dir", str(tmp_path / "ctl"), *args], input=stdin,
-                             catch_exceptions=False)
+        return runner.invoke(
+            main,
+            ["ctl", "--state-dir", str(tmp_path / "ctl"), *args],
+            input=stdin,
+            catch_exceptions=False,
+        )
 
     return invoke
 
@@ -87,7 +91,10 @@ metadata: {name: web}
     result = ctl("apply", "-f", "-", stdin=bad)
     assert result.exit_code == 1
     assert "nothing was applied" in result.stderr
-    assert "<stdin> (document 2): metadata.name: must be a lowercase RFC 1123 subdomain" in result.stderr
+    assert (
+        "<stdin> (document 2): metadata.name: must be a lowercase RFC 1123 subdomain"
+        in result.stderr
+    )
     assert "<stdin> (document 2): spec.parameters: must not be empty if present" in result.stderr
     assert "<stdin> (document 2): spec.typo: Unknown field." in result.stderr
     assert "<stdin> (document 3): kind Deployment (apps/v1) is not supported" in result.stderr
@@ -115,7 +122,10 @@ spec:
     assert ctl("apply", "-f", "-", stdin=base % ("mock-database", 2)).exit_code == 0
     moved = ctl("apply", "-f", "-", stdin=base % ("other-service", 2))
     assert moved.exit_code == 1
-    assert "spec.clusterServiceClassExternalName: Invalid value: 'other-service': field is immutable" in moved.stderr
+    assert (
+        "spec.clusterServiceClassExternalName: Invalid value: 'other-service': field is immutable"
+        in moved.stderr
+    )
     lowered = ctl("apply", "-f", "-", stdin=base % ("mock-database", 1))
     assert "spec.updateRequests: Invalid value: 1: must not be decreased" in lowered.stderr
     kept = ctl("apply", "-f", "-", stdin=base % ("mock-database", 0))
@@ -136,24 +146,46 @@ spec: {instanceRef: {name: %s}}
 
 
 def test_namespaced_class_references_are_refused_with_a_hint(ctl) -> None:  # type: ignore[no-untyped-def]
-    result = ctl("apply", "-f", "-", stdin="""
+    result = ctl(
+        "apply",
+        "-f",
+        "-",
+        stdin="""
 apiVersion: servicecatalog.k8s.io/v1beta1
 kind: ServiceInstance
 metadata: {name: x, namespace: apps}
 spec: {serviceClassExternalName: a, servicePlanExternalName: b}
-""")
-    assert result.exit_code == 1 and "use the clusterServiceClass*/clusterServicePlan* fields" in result.stderr
+""",
+    )
+    assert (
+        result.exit_code == 1
+        and "use the clusterServiceClass*/clusterServicePlan* fields" in result.stderr
+    )
 
 
 def test_get_prints_tables_yaml_json_and_not_found(ctl) -> None:  # type: ignore[no-untyped-def]
     assert ctl("apply", "-f", str(SEED)).exit_code == 0
     table = ctl("get", "serviceinstances", "-n", "cloud-apps").stdout.splitlines()
     assert table[0].split() == ["NAME", "CLASS", "PLAN", "STATUS", "AGE"]
-    assert table[1].split()[:3] == ["cloud-queue-instance", "ClusterServiceClass/cloud-provider-service",
-                                    "service-plan-name"]
+    assert table[1].split()[:3] == [
+        "cloud-queue-instance",
+        "ClusterServiceClass/cloud-provider-service",
+        "service-plan-name",
+    ]
     wide = ctl("get", "instances", "-A", "-o", "wide").stdout.splitlines()
-    assert wide[0].split() == ["NAMESPACE", "NAME", "CLASS", "PLAN", "STATUS", "AGE", "EXTERNAL-ID", "DASHBOARD"]
-    as_yaml = yaml.safe_load(ctl("get", "binding", "cloud-queue-binding", "-n", "cloud-apps", "-o", "yaml").stdout)
+    assert wide[0].split() == [
+        "NAMESPACE",
+        "NAME",
+        "CLASS",
+        "PLAN",
+        "STATUS",
+        "AGE",
+        "EXTERNAL-ID",
+        "DASHBOARD",
+    ]
+    as_yaml = yaml.safe_load(
+        ctl("get", "binding", "cloud-queue-binding", "-n", "cloud-apps", "-o", "yaml").stdout
+    )
     assert as_yaml["spec"]["secretName"] == "sa-key"
     as_json = json.loads(ctl("get", "brokers", "-o", "json").stdout)
     assert as_json["kind"] == "List" and as_json["items"][0]["metadata"]["name"] == "mockbroker"
@@ -173,7 +205,10 @@ def test_describe_reads_like_kubectl(ctl) -> None:  # type: ignore[no-untyped-de
     assert "  External ID:" in text
     assert text.rstrip().endswith("Events:  <none>")
     secret = ctl("describe", "secret", "mockbroker-auth", "-n", "cloud-apps").stdout
-    assert "password:  6 bytes" in secret and "broker" not in secret.split("Data")[1].split("Folder")[0]
+    assert (
+        "password:  6 bytes" in secret
+        and "broker" not in secret.split("Data")[1].split("Folder")[0]
+    )
 
 
 def test_delete_marks_finalized_objects_and_removes_the_rest(ctl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -181,7 +216,10 @@ def test_delete_marks_finalized_objects_and_removes_the_rest(ctl, tmp_path: Path
     folder = tmp_path / "ctl" / "secrets" / "cloud-apps" / "mockbroker-auth"
     assert (folder / "username").read_text() == "broker"
     result = ctl("delete", "instance", "cloud-queue-instance", "-n", "cloud-apps")
-    assert result.stdout.strip() == 'serviceinstance.servicecatalog.k8s.io "cloud-queue-instance" deleted'
+    assert (
+        result.stdout.strip()
+        == 'serviceinstance.servicecatalog.k8s.io "cloud-queue-instance" deleted'
+    )
     state = Store(tmp_path / "ctl").read()
     instance = state.get(ObjectKey("ServiceInstance", "cloud-apps", "cloud-queue-instance"))
     assert instance is not None and instance["metadata"]["deletionTimestamp"]
@@ -193,8 +231,12 @@ def test_delete_marks_finalized_objects_and_removes_the_rest(ctl, tmp_path: Path
     assert gone.exit_code == 1 and "not found" in gone.stderr
     abandoned = ctl("delete", "instance", "cloud-queue-instance", "-n", "cloud-apps", "--abandon")
     assert abandoned.exit_code == 0
-    assert Store(tmp_path / "ctl").read().get(ObjectKey("ServiceInstance", "cloud-apps",
-                                                        "cloud-queue-instance")) is None
+    assert (
+        Store(tmp_path / "ctl")
+        .read()
+        .get(ObjectKey("ServiceInstance", "cloud-apps", "cloud-queue-instance"))
+        is None
+    )
 
 
 def test_a_binding_to_an_instance_being_deleted_is_refused(ctl) -> None:  # type: ignore[no-untyped-def]
@@ -202,15 +244,28 @@ def test_a_binding_to_an_instance_being_deleted_is_refused(ctl) -> None:  # type
     assert ctl("delete", "instance", "cloud-queue-instance", "-n", "cloud-apps").exit_code == 0
     refused = ctl("apply", "-f", str(SEED / "03-binding.yaml"))
     assert refused.exit_code == 1
-    assert ("ServiceBinding cloud-apps/cloud-queue-binding references a ServiceInstance that is being "
-            "deleted: cloud-apps/cloud-queue-instance") in refused.stderr
+    assert (
+        "ServiceBinding cloud-apps/cloud-queue-binding references a ServiceInstance that is being "
+        "deleted: cloud-apps/cloud-queue-instance"
+    ) in refused.stderr
 
 
 def test_secrets_are_written_under_the_secrets_dir_given(tmp_path: Path) -> None:
     runner = CliRunner()
     volumes = tmp_path / "volumes"
-    result = runner.invoke(main, ["ctl", "--state-dir", str(tmp_path / "state"), "--secrets-dir", str(volumes),
-                                  "apply", "-f", str(SEED / "01-broker.yaml")])
+    result = runner.invoke(
+        main,
+        [
+            "ctl",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--secrets-dir",
+            str(volumes),
+            "apply",
+            "-f",
+            str(SEED / "01-broker.yaml"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (volumes / "cloud-apps" / "mockbroker-auth" / "password").read_text() == "broker"
     assert not (tmp_path / "state" / "secrets").exists()

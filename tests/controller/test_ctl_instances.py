@@ -31,7 +31,9 @@ def setup(cluster: Cluster, *documents: str) -> None:
         cluster.apply(document)
 
 
-def test_an_async_provision_is_polled_until_the_instance_is_ready(cluster: Cluster, broker_admin: OSBClient) -> None:
+def test_an_async_provision_is_polled_until_the_instance_is_ready(
+    cluster: Cluster, broker_admin: OSBClient
+) -> None:
     setup(cluster, instance("queue", "cloud-provider-service", "service-plan-name"))
     assert cluster.reconcile()
     status = cluster.status("instance", "queue", "apps")
@@ -69,10 +71,16 @@ def test_the_provision_request_carries_context_identity_and_cluster_ids(
     assert put["body"]["organization_guid"] == state.cluster_id
     assert put["body"]["space_guid"] == namespace["metadata"]["uid"]
     assert put["body"]["parameters"] == {"storage_gb": 5}
-    assert put["body"]["context"] == {"platform": "kubernetes", "namespace": "apps",
-                                      "clusterid": state.cluster_id, "instance_name": "db"}
-    assert put["originating_identity"] == {"platform": "kubernetes", "value": {
-        "username": "alice", "uid": "", "groups": ["system:authenticated"]}}
+    assert put["body"]["context"] == {
+        "platform": "kubernetes",
+        "namespace": "apps",
+        "clusterid": state.cluster_id,
+        "instance_name": "db",
+    }
+    assert put["originating_identity"] == {
+        "platform": "kubernetes",
+        "value": {"username": "alice", "uid": "", "groups": ["system:authenticated"]},
+    }
     assert obj["spec"]["clusterServiceClassRef"]["name"] == put["body"]["service_id"]
     assert obj["spec"]["clusterServicePlanRef"]["name"] == put["body"]["plan_id"]
     checksum = obj["status"]["externalProperties"]["parameterChecksum"]
@@ -89,8 +97,13 @@ def test_a_400_provision_is_terminal_without_retry_or_orphan_mitigation(
     ready = cluster.condition("instance", "bad", "apps", "Ready")
     assert failed is not None and failed["reason"] == "ClusterServiceBrokerReturnedFailure"
     assert ready is not None and ready["reason"] == "ProvisionCallFailed"
-    assert "Status: 400; ErrorMessage: BadRequest; Description: Injected terminal failure" in ready["message"]
-    assert ready["message"].startswith('Error provisioning ServiceInstance of ClusterServiceClass (K8S: "')
+    assert (
+        "Status: 400; ErrorMessage: BadRequest; Description: Injected terminal failure"
+        in ready["message"]
+    )
+    assert ready["message"].startswith(
+        'Error provisioning ServiceInstance of ClusterServiceClass (K8S: "'
+    )
     assert status["lastConditionState"] == "Failed"
     assert status["deprovisionStatus"] == "NotRequired"
     assert "currentOperation" not in status
@@ -111,8 +124,11 @@ def test_a_500_provision_is_orphan_mitigated_then_retried_until_it_succeeds(
     assert cluster.status("instance", "flaky", "apps")["lastConditionState"] == "Ready"
     assert cluster.condition("instance", "flaky", "apps", "Failed") is None
     assert cluster.condition("instance", "flaky", "apps", "OrphanMitigation") is None
-    calls = [(entry["operation"], entry["status"]) for entry in journal(broker_admin)
-             if entry["operation"] in ("provision", "deprovision")]
+    calls = [
+        (entry["operation"], entry["status"])
+        for entry in journal(broker_admin)
+        if entry["operation"] in ("provision", "deprovision")
+    ]
     assert calls == [("provision", 500), ("deprovision", 410)] * 3 + [("provision", 201)]
     reasons = [reason for key, reason, _ in cluster.events if key.endswith("/flaky")]
     assert reasons.count("StartingInstanceOrphanMitigation") == 3
@@ -136,7 +152,9 @@ def test_an_async_provision_that_fails_is_orphan_mitigated_and_not_provisioned_a
     assert status["orphanMitigationInProgress"] is True
     assert len(journal(broker_admin, operation="provision")) == 1
     deletes = journal(broker_admin, operation="deprovision")
-    assert len(deletes) >= 2 and all(entry["query"]["accepts_incomplete"] == "true" for entry in deletes)
+    assert len(deletes) >= 2 and all(
+        entry["query"]["accepts_incomplete"] == "true" for entry in deletes
+    )
     reasons = [reason for key, reason, _ in cluster.events if key.endswith("/doomed")]
     assert "StartingInstanceOrphanMitigation" in reasons and "DeprovisionCallFailed" in reasons
     # --abandon forgets it without another broker call.
@@ -160,7 +178,9 @@ def test_an_async_provision_failure_after_orphan_mitigation_stays_failed(
     ready = cluster.condition("instance", "doomed", "apps", "Ready")
     assert ready is not None and ready["reason"] == "OrphanMitigationSuccessful"
     assert cluster.condition("instance", "doomed", "apps", "OrphanMitigation") is None
-    assert status["provisionStatus"] == "NotProvisioned" and status["deprovisionStatus"] == "Succeeded"
+    assert (
+        status["provisionStatus"] == "NotProvisioned" and status["deprovisionStatus"] == "Succeeded"
+    )
     assert len(journal(broker_admin, operation="provision")) == 1
 
 
@@ -168,11 +188,20 @@ def test_a_409_provision_is_retried_without_orphan_mitigation(
     cluster: Cluster, broker_admin: OSBClient
 ) -> None:
     setup(cluster, instance("conflicted", "mock-async", "sync"))
-    broker_admin.add_fault({"match": {"operation": "provision"}, "trigger": {"times": 2},
-                            "action": {"status": 409, "error": "Conflict", "description": "busy"}})
+    broker_admin.add_fault(
+        {
+            "match": {"operation": "provision"},
+            "trigger": {"times": 2},
+            "action": {"status": 409, "error": "Conflict", "description": "busy"},
+        }
+    )
     assert cluster.reconcile()
     assert cluster.status("instance", "conflicted", "apps")["lastConditionState"] == "Ready"
-    assert [entry["status"] for entry in journal(broker_admin, operation="provision")] == [409, 409, 201]
+    assert [entry["status"] for entry in journal(broker_admin, operation="provision")] == [
+        409,
+        409,
+        201,
+    ]
     assert journal(broker_admin, operation="deprovision") == []
 
 
@@ -184,9 +213,11 @@ def test_an_unreferenced_class_leaves_the_instance_waiting_and_deletable(
     ready = cluster.condition("instance", "ghost", "apps", "Ready")
     assert ready is not None and ready["reason"] == "ReferencesNonexistentServiceClass"
     assert ready["message"] == (
-        "The instance references a ClusterServiceClass that does not exist. References a non-existent "
-        'ClusterServiceClass {ClusterServiceClassExternalName:"no-service-class"} or there is more than one '
-        "(found: 0)")
+        "The instance references a ClusterServiceClass that does not exist. "
+        "References a non-existent ClusterServiceClass "
+        '{ClusterServiceClassExternalName:"no-service-class"} '
+        "or there is more than one (found: 0)"
+    )
     cluster.delete("instance", "ghost", "apps")
     assert cluster.reconcile()
     assert cluster.get("instance", "ghost", "apps") is None
@@ -198,18 +229,26 @@ def test_a_plan_change_sends_a_patch_with_previous_values_and_polls_an_async_upd
 ) -> None:
     setup(cluster, instance("db", "mock-database", "small", "  parameters: {storage_gb: 5}"))
     assert cluster.reconcile()
-    small = cluster.status("instance", "db", "apps")["externalProperties"]["clusterServicePlanExternalID"]
+    small = cluster.status("instance", "db", "apps")["externalProperties"][
+        "clusterServicePlanExternalID"
+    ]
     cluster.apply(instance("db", "mock-database", "large", "  parameters: {storage_gb: 5}"))
     assert cluster.reconcile()
     status = cluster.status("instance", "db", "apps")
     assert status["lastConditionState"] == "Ready"
-    assert cluster.condition("instance", "db", "apps", "Ready")["reason"] == "InstanceUpdatedSuccessfully"  # type: ignore[index]
+    assert (
+        cluster.condition("instance", "db", "apps", "Ready")["reason"]
+        == "InstanceUpdatedSuccessfully"
+    )  # type: ignore[index]
     assert status["externalProperties"]["clusterServicePlanExternalName"] == "large"
     assert status["observedGeneration"] == 2
     (patch,) = journal(broker_admin, operation="update")
     assert patch["status"] == 200
     assert patch["body"]["plan_id"] == status["externalProperties"]["clusterServicePlanExternalID"]
-    assert patch["body"]["previous_values"] == {"plan_id": small, "service_id": patch["body"]["service_id"]}
+    assert patch["body"]["previous_values"] == {
+        "plan_id": small,
+        "service_id": patch["body"]["service_id"],
+    }
     assert "parameters" not in patch["body"]  # unchanged parameters are not sent
 
 
@@ -223,8 +262,9 @@ def test_an_async_update_is_polled_to_completion(cluster: Cluster, broker_admin:
     reasons = [reason for key, reason, _ in cluster.events if key.endswith("/svc")]
     assert reasons[-2:] == ["UpdatingInstance", "InstanceUpdatedSuccessfully"]
     polls = journal(broker_admin, operation="last_operation", since=patch["id"])
-    assert len(polls) == 3 and all(entry["query"]["operation"] == patch["response"]["operation"]
-                                   for entry in polls)
+    assert len(polls) == 3 and all(
+        entry["query"]["operation"] == patch["response"]["operation"] for entry in polls
+    )
 
 
 def test_a_parameter_change_sends_the_full_map_and_an_update_requests_bump_sends_neither(
@@ -232,11 +272,20 @@ def test_a_parameter_change_sends_the_full_map_and_an_update_requests_bump_sends
 ) -> None:
     setup(cluster, instance("db", "mock-database", "small", "  parameters: {storage_gb: 5}"))
     assert cluster.reconcile()
-    cluster.apply(instance("db", "mock-database", "small",
-                           "  parameters: {storage_gb: 8, extensions: [postgis]}"))
+    cluster.apply(
+        instance(
+            "db", "mock-database", "small", "  parameters: {storage_gb: 8, extensions: [postgis]}"
+        )
+    )
     assert cluster.reconcile()
-    cluster.apply(instance("db", "mock-database", "small",
-                           "  parameters: {storage_gb: 8, extensions: [postgis]}\n  updateRequests: 1"))
+    cluster.apply(
+        instance(
+            "db",
+            "mock-database",
+            "small",
+            "  parameters: {storage_gb: 8, extensions: [postgis]}\n  updateRequests: 1",
+        )
+    )
     assert cluster.reconcile()
     first, second = journal(broker_admin, operation="update")
     assert first["body"]["parameters"] == {"storage_gb": 8, "extensions": ["postgis"]}
@@ -255,12 +304,24 @@ metadata: {name: db-params, namespace: apps}
 stringData:
   options: '{"backup": {"enabled": true, "retention_days": 7}}'
 """
-    setup(cluster, secret, instance("db", "mock-database", "small", """  parameters: {storage_gb: 5}
+    setup(
+        cluster,
+        secret,
+        instance(
+            "db",
+            "mock-database",
+            "small",
+            """  parameters: {storage_gb: 5}
   parametersFrom:
-    - secretKeyRef: {name: db-params, key: options}"""))
+    - secretKeyRef: {name: db-params, key: options}""",
+        ),
+    )
     assert cluster.reconcile()
     (put,) = journal(broker_admin, operation="provision")
-    assert put["body"]["parameters"] == {"storage_gb": 5, "backup": {"enabled": True, "retention_days": 7}}
+    assert put["body"]["parameters"] == {
+        "storage_gb": 5,
+        "backup": {"enabled": True, "retention_days": 7},
+    }
     external = cluster.status("instance", "db", "apps")["externalProperties"]
     assert external["parameters"] == {"storage_gb": 5, "backup": "<redacted>"}
 
@@ -274,8 +335,17 @@ kind: Secret
 metadata: {name: db-params, namespace: apps}
 stringData: {options: 'not json'}
 """
-    setup(cluster, secret, instance("db", "mock-database", "small", """  parametersFrom:
-    - secretKeyRef: {name: db-params, key: options}"""))
+    setup(
+        cluster,
+        secret,
+        instance(
+            "db",
+            "mock-database",
+            "small",
+            """  parametersFrom:
+    - secretKeyRef: {name: db-params, key: options}""",
+        ),
+    )
     assert not cluster.reconcile(timeout=0.3)
     ready = cluster.condition("instance", "db", "apps", "Ready")
     assert ready is not None and ready["reason"] == "ErrorWithParameters"
@@ -283,7 +353,9 @@ stringData: {options: 'not json'}
     assert journal(broker_admin, operation="provision") == []
     # Fixing the Secret and bumping updateRequests is how a user retries.
     fixed = base64.b64encode(json.dumps({"storage_gb": 3}).encode()).decode()
-    cluster.apply(secret.replace("stringData: {options: 'not json'}", f"data: {{options: {fixed}}}"))
+    cluster.apply(
+        secret.replace("stringData: {options: 'not json'}", f"data: {{options: {fixed}}}")
+    )
     assert cluster.reconcile()
     assert cluster.status("instance", "db", "apps")["lastConditionState"] == "Ready"
 
@@ -304,8 +376,9 @@ spec:
     assert not cluster.reconcile(timeout=0.3)
     ready = cluster.condition("instance", "queue", "apps", "Ready")
     assert ready is not None and ready["reason"] == "DeprovisionBlockedByExistingCredentials"
-    assert ready["message"] == ("All associated ServiceBindings must be removed before this ServiceInstance "
-                                "can be deleted")
+    assert ready["message"] == (
+        "All associated ServiceBindings must be removed before this ServiceInstance can be deleted"
+    )
     assert journal(broker_admin, operation="deprovision") == []
     cluster.delete("binding", "queue-binding", "apps")
     assert cluster.reconcile()
@@ -329,7 +402,9 @@ def test_instances_may_name_class_and_plan_by_external_id_or_kubernetes_name(
     cluster: Cluster, broker_admin: OSBClient
 ) -> None:
     setup(cluster)
-    catalog = OSBClient(BROKER_URL, username="broker", password="broker", transport=cluster.transport).catalog()
+    catalog = OSBClient(
+        BROKER_URL, username="broker", password="broker", transport=cluster.transport
+    ).catalog()
     service, plan = catalog.plan("mock-async", "sync")
     cluster.apply(f"""
 apiVersion: servicecatalog.k8s.io/v1beta1
@@ -351,7 +426,8 @@ spec:
     for name in ("by-id", "by-k8s-name"):
         assert cluster.status("instance", name, "apps")["lastConditionState"] == "Ready"
     assert [entry["instance_id"] for entry in journal(broker_admin, operation="provision")][0] == (
-        "11111111-2222-3333-4444-555555555555")
+        "11111111-2222-3333-4444-555555555555"
+    )
 
 
 def test_a_class_with_one_plan_fills_the_plan_and_one_with_many_needs_it(cluster: Cluster) -> None:

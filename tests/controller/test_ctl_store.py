@@ -31,18 +31,37 @@ def test_concurrent_ctl_processes_lose_no_write(tmp_path: Path) -> None:
     for index in range(6):
         manifest = tmp_path / f"s{index}.yaml"
         manifest.write_text(secret(f"s{index}", value=str(index)))
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "broker", "ctl", "--state-dir", str(state_dir), "apply", "-f", str(manifest)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "broker",
+                    "ctl",
+                    "--state-dir",
+                    str(state_dir),
+                    "apply",
+                    "-f",
+                    str(manifest),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=environment,
+            )
+        )
     for process in processes:
         _, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
     state = Store(state_dir).read()
-    assert [obj["metadata"]["name"] for obj in state.list("Secret")] == [f"s{index}" for index in range(6)]
+    assert [obj["metadata"]["name"] for obj in state.list("Secret")] == [
+        f"s{index}" for index in range(6)
+    ]
     versions = {obj["metadata"]["resourceVersion"] for obj in state.list("Secret")}
     assert len(versions) == 6  # every write saw the one before it
     volumes = SecretVolumes(state_dir / "secrets")
-    assert all(volumes.read("apps", f"s{index}") == {"value": str(index).encode()} for index in range(6))
+    assert all(
+        volumes.read("apps", f"s{index}") == {"value": str(index).encode()} for index in range(6)
+    )
 
 
 def test_a_write_that_fails_leaves_the_store_as_it_was(tmp_path: Path) -> None:
@@ -87,7 +106,10 @@ def test_secret_folders_switch_atomically_and_follow_the_store(tmp_path: Path) -
     volumes.write("apps", "creds", {"a": b"3", "c": b"4"})
     assert os.readlink(folder / "..data") != first_version
     assert not (folder / first_version).exists()
-    assert sorted(path.name for path in folder.iterdir() if not path.name.startswith("..")) == ["a", "c"]
+    assert sorted(path.name for path in folder.iterdir() if not path.name.startswith("..")) == [
+        "a",
+        "c",
+    ]
     assert volumes.read("apps", "creds") == {"a": b"3", "c": b"4"}
     state = State({})
     volumes.sync(state)  # no Secret in the store any more: the folder goes
@@ -98,6 +120,13 @@ def test_secret_folders_switch_atomically_and_follow_the_store(tmp_path: Path) -
 def test_objects_keep_their_keys_in_the_store(tmp_path: Path) -> None:
     store = Store(tmp_path)
     with store.write() as state:
-        state.put({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "namespace": "ns"}, "data": {}})
+        state.put(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "x", "namespace": "ns"},
+                "data": {},
+            }
+        )
     assert store.read().get(ObjectKey("Secret", "ns", "x")) is not None
     assert store.read().get(ObjectKey("Secret", "other", "x")) is None
