@@ -195,15 +195,16 @@ class Controller:
     ) -> bool:
         """Reconcile until nothing changes (with ``wait``: until all settled); answers settled."""
         deadline = self.clock() + timeout
-        with self.store.reconciling():
-            while True:
+        while True:
+            # The lock is held for a burst of passes, not while sleeping: `ctl run` may go on.
+            with self.store.reconciling():
                 self.settle_passes()
-                if not wait or not self.unsettled():
-                    return not self.unsettled()
-                now = self.clock()
-                if now >= deadline:
-                    return False
-                self.sleep(max(0.05, min(self.next_due() - now, deadline - now, interval)))
+            if not wait or not self.unsettled():
+                return not self.unsettled()
+            now = self.clock()
+            if now >= deadline:
+                return False
+            self.sleep(max(0.05, min(self.next_due() - now, deadline - now, interval)))
 
     def run(
         self, *, interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False

@@ -269,3 +269,14 @@ def test_secrets_are_written_under_the_secrets_dir_given(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert (volumes / "cloud-apps" / "mockbroker-auth" / "password").read_text() == "broker"
     assert not (tmp_path / "state" / "secrets").exists()
+
+
+def test_namespaces_appear_on_use_and_go_only_when_empty(ctl) -> None:  # type: ignore[no-untyped-def]
+    assert ctl("apply", "-f", str(SEED / "01-broker.yaml")).exit_code == 0
+    listed = ctl("get", "namespaces").stdout.splitlines()
+    assert listed[1].split()[:2] == ["cloud-apps", "Active"]
+    refused = ctl("delete", "namespace", "cloud-apps")
+    assert refused.exit_code == 1 and 'namespace "cloud-apps" still holds 1 object(s)' in refused.stderr
+    assert ctl("delete", "secret", "mockbroker-auth", "-n", "cloud-apps").exit_code == 0
+    assert ctl("delete", "namespace", "cloud-apps").exit_code == 0
+    assert "No resources found" in ctl("get", "namespaces").stderr
