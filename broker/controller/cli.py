@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import getpass
 import json
 import re
@@ -23,7 +24,7 @@ from broker.controller.kinds import Kind, ObjectKey, UnknownKind, kind_named
 from broker.controller.manifests import ManifestReadError, read_manifests
 from broker.controller.objects import ApplyError, apply_manifests, delete_objects
 from broker.controller.printing import render_table
-from broker.controller.secret_volumes import SecretVolumes
+from broker.controller.secret_volumes import SecretVolumes, write_folder
 from broker.controller.settings import ControllerSettings
 from broker.controller.store import Store
 
@@ -272,6 +273,11 @@ def _not_found(kind: Kind, name: str) -> None:
 @click.option(
     "-o", "--output", type=click.Choice(["table", "wide", "yaml", "json", "name"]), default="table"
 )
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With one Secret: write its keys as files into this folder (a secret volume's layout).",
+)
 @click.pass_context
 def get(
     ctx: click.Context,
@@ -280,11 +286,14 @@ def get(
     namespace: str,
     all_namespaces: bool,
     output: str,
+    output_dir: Path | None,
 ) -> None:
     """List objects of a kind (serviceinstances, bindings, classes, plans, brokers, secrets …)."""
     kind = _kind(kind_name)
     state = _store(ctx).read()
     scope = None if (all_namespaces or not kind.namespaced) else namespace
+    if output_dir is not None and (kind.name != "Secret" or name is None):
+        _fail("--output-dir needs one Secret: ctl get secret NAME --output-dir DIR")
     if name is not None:
         found = state.get(ObjectKey(kind.name, namespace if kind.namespaced else "", name))
         if found is None:
@@ -292,6 +301,11 @@ def get(
         objects = [found] if found is not None else []
     else:
         objects = state.list(kind.name, scope)
+    if output_dir is not None:
+        data = objects[0].get("data") or {}
+        write_folder(output_dir, {key: base64.b64decode(value) for key, value in data.items()})
+        click.echo(f"secret/{name}: {len(data)} key(s) written to {output_dir}")
+        return
     if output in ("yaml", "json"):
         document: Any = (
             objects[0]

@@ -22,7 +22,7 @@ from pathlib import Path
 from broker.controller.kinds import ObjectKey
 from broker.controller.store import State
 
-__all__ = ["SecretVolumes"]
+__all__ = ["SecretVolumes", "write_folder"]
 
 DATA = "..data"
 
@@ -79,35 +79,7 @@ class SecretVolumes:
         if self.read(namespace, name) == files:
             return
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        folder = self.folder(namespace, name)
-        folder.mkdir(parents=True, exist_ok=True, mode=0o755)
-        version = (
-            folder
-            / f"..{time.strftime('%Y_%m_%d_%H_%M_%S', time.gmtime())}.{time.time_ns() % 10**9:09d}"
-        )
-        version.mkdir(mode=0o755)
-        for key, value in files.items():
-            path = version / key
-            with open(path, "wb") as out:
-                out.write(value)
-                out.flush()
-                os.fsync(out.fileno())
-            path.chmod(0o644)
-        previous = os.readlink(folder / DATA) if (folder / DATA).is_symlink() else None
-        staged = folder / "..data_tmp"
-        staged.unlink(missing_ok=True)
-        staged.symlink_to(version.name)
-        os.replace(staged, folder / DATA)
-        for key in files:
-            link = folder / key
-            if not link.is_symlink():
-                link.unlink(missing_ok=True)
-                link.symlink_to(f"{DATA}/{key}")
-        for child in folder.iterdir():
-            if child.is_symlink() and not child.name.startswith("..") and child.name not in files:
-                child.unlink()
-        if previous and previous != version.name:
-            shutil.rmtree(folder / previous, ignore_errors=True)
+        write_folder(self.folder(namespace, name), files)
 
     def remove(self, namespace: str, name: str) -> None:
         folder = self.folder(namespace, name)
@@ -116,3 +88,35 @@ class SecretVolumes:
         parent = folder.parent
         if parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
+
+
+def write_folder(folder: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` into ``folder`` as a secret volume, replacing what was there atomically."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o755)
+    version = (
+        folder
+        / f"..{time.strftime('%Y_%m_%d_%H_%M_%S', time.gmtime())}.{time.time_ns() % 10**9:09d}"
+    )
+    version.mkdir(mode=0o755)
+    for key, value in files.items():
+        path = version / key
+        with open(path, "wb") as out:
+            out.write(value)
+            out.flush()
+            os.fsync(out.fileno())
+        path.chmod(0o644)
+    previous = os.readlink(folder / DATA) if (folder / DATA).is_symlink() else None
+    staged = folder / "..data_tmp"
+    staged.unlink(missing_ok=True)
+    staged.symlink_to(version.name)
+    os.replace(staged, folder / DATA)
+    for key in files:
+        link = folder / key
+        if not link.is_symlink():
+            link.unlink(missing_ok=True)
+            link.symlink_to(f"{DATA}/{key}")
+    for child in folder.iterdir():
+        if child.is_symlink() and not child.name.startswith("..") and child.name not in files:
+            child.unlink()
+    if previous and previous != version.name:
+        shutil.rmtree(folder / previous, ignore_errors=True)

@@ -276,7 +276,23 @@ def test_namespaces_appear_on_use_and_go_only_when_empty(ctl) -> None:  # type: 
     listed = ctl("get", "namespaces").stdout.splitlines()
     assert listed[1].split()[:2] == ["cloud-apps", "Active"]
     refused = ctl("delete", "namespace", "cloud-apps")
-    assert refused.exit_code == 1 and 'namespace "cloud-apps" still holds 1 object(s)' in refused.stderr
+    assert (
+        refused.exit_code == 1
+        and 'namespace "cloud-apps" still holds 1 object(s)' in refused.stderr
+    )
     assert ctl("delete", "secret", "mockbroker-auth", "-n", "cloud-apps").exit_code == 0
     assert ctl("delete", "namespace", "cloud-apps").exit_code == 0
     assert "No resources found" in ctl("get", "namespaces").stderr
+
+
+def test_a_secret_can_be_exported_into_a_folder_for_a_volume(ctl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert ctl("apply", "-f", str(SEED / "01-broker.yaml")).exit_code == 0
+    target = tmp_path / "export"
+    result = ctl(
+        "get", "secret", "mockbroker-auth", "-n", "cloud-apps", "--output-dir", str(target)
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"secret/mockbroker-auth: 2 key(s) written to {target}"
+    assert (target / "username").read_text() == "broker" and (target / "..data").is_symlink()
+    wrong = ctl("get", "pods", "--output-dir", str(target))
+    assert wrong.exit_code == 1 and "--output-dir needs one Secret" in wrong.stderr
