@@ -144,7 +144,7 @@ class Controller:
             self.volumes.sync(state)
             collect_removed_catalog_entries(state)
         self.state = state
-        before = self.store.read().revision, self._event_count()
+        before = state.revision, state.event_count
         order: list[tuple[str, Callable[[Controller, dict[str, Any]], None], bool | None]] = [
             ("ClusterServiceBroker", reconcile_broker, None),
             ("ServiceBinding", reconcile_binding, True),
@@ -169,11 +169,8 @@ class Controller:
                 except Exception:  # one broken object must not stop the others
                     log.exception("reconciling %s failed", key)
                     self._note_crash(key)
-        return (self.store.read().revision, self._event_count()) != before
-
-    def _event_count(self) -> int:
-        events = self.store.read().document["events"]
-        return sum(int(event.get("count", 1)) for entries in events.values() for event in entries)
+        latest = self.store.read()
+        return (latest.revision, latest.event_count) != before
 
     def _note_crash(self, key: ObjectKey) -> None:
         with self.store.write() as state:

@@ -6,11 +6,11 @@ Layout of the state folder::
     store.lock       flock(2): shared is not needed for reads, exclusive for every write
     reconcile.lock   held by the one process reconciling (``ctl reconcile`` / ``ctl run``)
 
-A write takes the exclusive lock, re-reads the document, applies its changes and
-replaces the file atomically (temporary file, fsync, rename, fsync of the folder),
-so concurrent ``ctl`` invocations never lose each other's writes and a killed
-process leaves either the old or the new document, never half of one. Reads need no
-lock: a rename is atomic.
+A write takes the exclusive lock, re-reads the document (unless this process wrote
+it last), applies its changes and replaces the file atomically (temporary file,
+fsync, rename), so concurrent ``ctl`` invocations never lose each other's writes and
+a killed process leaves either the old or the new document, never half of one.
+Reads need no lock: a rename is atomic.
 """
 
 from __future__ import annotations
@@ -49,7 +49,10 @@ class State:
         self.document.setdefault("objects", {})
         self.document.setdefault("schedule", {})
         self.document.setdefault("events", {})
+        self.document.setdefault("eventCount", 0)
         self.touched_secrets: set[ObjectKey] = set()
+        # Whether anything changed since the document was read (then a write commits it).
+        self.dirty = False
 
     # --- cluster facts ---------------------------------------------------------------
 
@@ -59,11 +62,17 @@ class State:
         found = self.document.get("clusterID")
         if not found:
             found = self.document["clusterID"] = str(uuid.uuid4())
+            self.dirty = True
         return str(found)
 
     @property
     def revision(self) -> int:
         return int(self.document["revision"])
+
+    @property
+    def event_count(self) -> int:
+        """How many events were ever recorded (repeats included)."""
+        return int(self.document["eventCount"])
 
     # --- objects -----------------------------------------------------------------------
 
@@ -84,6 +93,7 @@ class State:
     def put(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Store ``obj`` (a copy) with a new resourceVersion; answers the stored copy."""
         self.document["revision"] = self.revision + 1
+        self.dirty = True
         stored = copy.deepcopy(obj)
         stored["metadata"]["resourceVersion"] = str(self.revision)
         key = key_of(stored)
@@ -94,6 +104,7 @@ class State:
 
     def remove(self, key: ObjectKey) -> None:
         self.document["revision"] = self.revision + 1
+        self.dirty = True
         self.document["objects"].pop(str(key), None)
         self.document["schedule"].pop(str(key), None)
         self.document["events"].pop(str(key), None)
@@ -105,20 +116,25 @@ class State:
     def schedule(self, key: ObjectKey) -> dict[str, Any]:
         """The controller's retry/poll bookkeeping of one object (a live dict)."""
         entry: dict[str, Any] = self.document["schedule"].setdefault(str(key), {})
+        self.dirty = True  # a live entry: the caller may change it
         return entry
 
     def peek_schedule(self, key: ObjectKey) -> dict[str, Any]:
         return dict(self.document["schedule"].get(str(key), {}))
 
     def set_schedule(self, key: ObjectKey, entry: dict[str, Any]) -> None:
-        if str(key) in self.document["objects"]:
-            self.document["schedule"][str(key)] = dict(entry)
+        text = str(key)
+        if text in self.document["objects"] and self.document["schedule"].get(text) != entry:
+            self.document["schedule"][text] = dict(entry)
+            self.dirty = True
 
     def events(self, key: ObjectKey) -> builtins.list[dict[str, Any]]:
         return [dict(event) for event in self.document["events"].get(str(key), [])]
 
     def add_event(self, key: ObjectKey, event: dict[str, Any]) -> None:
         """Record an event; a repeat of the last one (same type, reason, message) counts up."""
+        self.dirty = True
+        self.document["eventCount"] = self.event_count + 1
         events: builtins.list[dict[str, Any]] = self.document["events"].setdefault(str(key), [])
         last = events[-1] if events else None
         if last and all(last[name] == event[name] for name in ("type", "reason", "message")):
@@ -134,6 +150,9 @@ class Store:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        # The document as this process last committed it, with the file identity it got:
+        # the next write skips re-reading it if nobody else wrote in between.
+        self._cached: tuple[tuple[int, int, int], dict[str, Any]] | None = None
 
     @property
     def path(self) -> Path:
@@ -154,31 +173,42 @@ class Store:
         """Exclusive: read, let the caller change, and commit if it raised nothing."""
         self._ensure_root()
         with self._locked("store.lock", blocking=True):
-            state = self.read()
-            before = json.dumps(state.document, sort_keys=True)
+            identity = self._identity()
+            cached, self._cached = self._cached, None  # invalid while the caller changes it
+            if cached is not None and identity is not None and cached[0] == identity:
+                state = State(cached[1])
+            else:
+                state = self.read()
             # Fixed once, at the first write: the id a platform's brokers see forever after.
-            state.document.setdefault("clusterID", str(uuid.uuid4()))
+            state.cluster_id  # noqa: B018 - creates it if missing
             yield state
-            if json.dumps(state.document, sort_keys=True) != before:
+            if state.dirty:
                 self._commit(state)
+            found = self._identity()
+            if found is not None:
+                self._cached = (found, state.document)
+
+    def _identity(self) -> tuple[int, int, int] | None:
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return found.st_ino, found.st_mtime_ns, found.st_size
 
     def _commit(self, state: State) -> None:
-        payload = json.dumps(state.document, indent=1, sort_keys=True).encode()
+        payload = json.dumps(state.document, separators=(",", ":")).encode()
         handle, temporary = tempfile.mkstemp(prefix=".store-", suffix=".json", dir=self.root)
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(payload)
                 out.flush()
                 os.fsync(out.fileno())
+            # The content is on disk before the rename makes it the store: a killed process
+            # (or a crash) leaves the old document or the new one, never an empty file.
             os.replace(temporary, self.path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        directory = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
 
     @contextmanager
     def reconciling(self, *, blocking: bool = True) -> Iterator[None]:

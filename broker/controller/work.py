@@ -47,6 +47,8 @@ class Work:
         self._writes: list[Write] = []
         self._drop_finalizer = False
         self.gone = False
+        self._saved_status = copy.deepcopy(self.status)
+        self._saved_schedule = dict(self.schedule)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -159,6 +161,8 @@ class Work:
         """Persist the controller-owned parts of the working copy, atomically."""
         if self.gone:
             return
+        if self._unchanged():
+            return
         controller = self.controller
         with controller.store.write() as state:
             current = state.get(self.key)
@@ -197,3 +201,12 @@ class Work:
         controller.report(self.key, self._events)
         self._events, self._writes, self._spec, self._labels = [], [], {}, {}
         self._drop_finalizer = False
+        self._saved_status = copy.deepcopy(self.status)
+        self._saved_schedule = dict(self.schedule)
+
+    def _unchanged(self) -> bool:
+        return (
+            not (self._events or self._writes or self._spec or self._labels or self._drop_finalizer)
+            and self.status == self._saved_status
+            and self.schedule == self._saved_schedule
+        )
