@@ -1,7 +1,8 @@
 """Nothing answers without credentials, except the two health probes.
 
-``/v2`` checks OSB credentials itself (its answers must follow OSB ordering:
-401 before 412). Everything else (``/admin``, ``/dashboard``, ``/metrics``,
+``/v2`` endpoints check OSB credentials themselves (their answers must follow OSB
+ordering: 401 before 412); a ``/v2`` path that matches no endpoint (404, 405) is
+checked here, against the OSB credentials. Everything else (``/admin``, ``/dashboard``, ``/metrics``,
 ``/openapi.json``, and any unknown path) needs the admin credentials;
 ``/openapi.json`` also accepts OSB credentials.
 """
@@ -22,10 +23,17 @@ def register_guard(app: Flask) -> None:
     @app.before_request
     def require_credentials() -> None:
         path = request.path
-        if path in PUBLIC_PATHS or path == "/v2" or path.startswith("/v2/"):
+        if path in PUBLIC_PATHS:
             return
         rt = runtime()
         header = request.headers.get("Authorization")
+        if path == "/v2" or path.startswith("/v2/"):
+            if request.url_rule is not None or rt.osb_auth.accepts(header):
+                return
+            raise Unauthorized(
+                "missing or wrong credentials",
+                headers={"WWW-Authenticate": rt.osb_auth.challenge},
+            )
         if rt.admin_auth.accepts(header):
             return
         if path == "/openapi.json" and rt.osb_auth.accepts(header):
