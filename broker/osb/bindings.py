@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from broker.osb.completion import advance
-from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint
+from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint, still_running
 from broker.osb.errors import (
     BadRequest,
     ConcurrencyError,
@@ -61,7 +61,7 @@ class Bindings:
             if existing is not None and existing.instance_id != instance_id:
                 raise Conflict(f"binding {binding_id} already exists for instance {existing.instance_id}")
             if existing is not None and existing.state != "failed":
-                return self._bind_again(existing, digest)
+                return self._bind_again(existing, digest, info)
             if not plan.bindable:
                 raise BadRequest(f"plan {plan.name!r} is not bindable")
             if plan.knobs.requires_app and not app_guid:
@@ -130,13 +130,13 @@ class Bindings:
             raise BadRequest(f"predecessor binding {predecessor_id} has expired")
 
     @staticmethod
-    def _bind_again(existing: BindingRecord, digest: str) -> Outcome:
+    def _bind_again(existing: BindingRecord, digest: str, info: RequestInfo) -> Outcome:
         if existing.state == "unbinding":
             raise ConcurrencyError(f"binding {existing.id} is being deleted")
         if existing.fingerprint != digest:
             raise Conflict(f"binding {existing.id} already exists with different parameters")
         if existing.state == "binding":
-            return Outcome("accepted", {"operation": existing.operation})
+            return still_running(info, {"operation": existing.operation}, f"binding {existing.id}")
         return Outcome("identical", existing.response)
 
     # --- DELETE …/service_bindings/:binding_id ----------------------------------------
@@ -147,7 +147,9 @@ class Bindings:
             if binding is None or binding.instance_id != instance_id:
                 raise Gone(f"binding {binding_id} of instance {instance_id} does not exist")
             if binding.state == "unbinding":
-                return Outcome("accepted", {"operation": binding.operation})
+                return still_running(
+                    info, {"operation": binding.operation}, f"the unbind of binding {binding_id}"
+                )
             service, plan = ctx.plan_of(binding.plan_id)
             behaviour = plan.knobs.unbind
             goes_async = ctx.goes_async(behaviour, info, "unbind")

@@ -127,6 +127,15 @@ class OSB:
             path += f"/service_bindings/{binding_id}"
         return self.get(f"{path}/last_operation", query={"operation": operation} if operation else None)
 
+    def poll(self, instance_id: str, operation: str | None = None, binding_id: str | None = None,
+             limit: int = 20) -> Answer:
+        """Poll last_operation until it is no longer "in progress" (at most ``limit`` polls)."""
+        for _ in range(limit):
+            answer = self.last_operation(instance_id, operation, binding_id)
+            if answer.status != 200 or answer.json["state"] != "in progress":
+                return answer
+        raise AssertionError(f"still in progress after {limit} polls: {answer.json}")
+
 
 def expect_error(answer: Answer, status: int, error: str | None = None, *fragments: str) -> dict[str, Any]:
     """Assert an OSB error answer: the status, ``{"error", "description"}`` and nothing else.
