@@ -151,6 +151,11 @@ class Bindings:
                     info, {"operation": binding.operation}, f"the unbind of binding {binding_id}"
                 )
             service, plan = ctx.plan_of(binding.plan_id)
+            if binding.state == "failed":
+                # Nothing was bound: the platform's orphan mitigation must succeed,
+                # whatever the plan declares for deleting a real binding.
+                ctx.store.apply([Delete("binding", binding_id)])
+                return Outcome("done", {})
             behaviour = plan.knobs.unbind
             goes_async = ctx.goes_async(behaviour, info, "unbind")
             if not goes_async:

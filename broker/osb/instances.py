@@ -244,6 +244,11 @@ class Instances:
             if instance.state == "updating":
                 raise ConcurrencyError(f"instance {instance_id} is being updated")
             service, plan = ctx.plan_of(instance.plan_id)
+            if instance.state == "failed":
+                # Nothing was provisioned: the platform's orphan mitigation must succeed,
+                # whatever the plan declares for deleting a real instance.
+                ctx.store.apply(self._remove(instance, service, plan))
+                return Outcome("done", {})
             behaviour = plan.knobs.deprovision
             goes_async = ctx.goes_async(behaviour, info, "deprovision")
             if not goes_async:
