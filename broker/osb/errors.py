@@ -119,7 +119,7 @@ class UnprocessableEntity(OSBError):
     status = 422
     # OSB mandates no code here; one is sent anyway so every error body has both
     # "error" and "description" (subclasses carry the codes the spec defines).
-    code = "UnprocessableEntity"
+    code: ClassVar[str | None] = "UnprocessableEntity"
 
 
 class AsyncRequired(UnprocessableEntity):
