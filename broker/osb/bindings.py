@@ -110,8 +110,8 @@ class Bindings:
             raise UnprocessableEntity(f"instance {instance_id} failed to provision and cannot be bound")
         if body["service_id"] != instance.service_id or body["plan_id"] != instance.plan_id:
             raise BadRequest(
-                f"service_id/plan_id do not match instance {instance_id} "
-                f"(service {instance.service_id}, plan {instance.plan_id})"
+                f"service_id {body['service_id']!r} and plan_id {body['plan_id']!r} do not match "
+                f"instance {instance_id} (service {instance.service_id}, plan {instance.plan_id})"
             )
         return instance
 
