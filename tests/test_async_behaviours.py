@@ -15,7 +15,6 @@ from flask import Flask
 
 from broker.app import create_app
 from broker.config import Settings
-from broker.osb.errors import Conflict, NotFound
 from broker.runtime import runtime
 from broker.storage import Store
 from tests.support.clock import FakeClock
@@ -59,12 +58,16 @@ def start(osb: OSB, operation: str, plan: str, name: str) -> tuple[Answer, Calla
     # Everything else needs a ready instance on the plan: create it on the sync plan
     # and move it over (the sync plan's update is synchronous).
     assert osb.provision(instance, "mock-async", "sync").status == 201
-    moved = osb.patch(f"/v2/service_instances/{instance}", {"service_id": service_id, "plan_id": plan_id})
+    moved = osb.patch(
+        f"/v2/service_instances/{instance}", {"service_id": service_id, "plan_id": plan_id}
+    )
     assert moved.status == 200
     if operation == "update":
-        answer = osb.patch(f"/v2/service_instances/{instance}",
-                           {"service_id": service_id, "parameters": {"size": 2}},
-                           query={"accepts_incomplete": "true"})
+        answer = osb.patch(
+            f"/v2/service_instances/{instance}",
+            {"service_id": service_id, "parameters": {"size": 2}},
+            query={"accepts_incomplete": "true"},
+        )
     elif operation == "deprovision":
         answer = osb.deprovision(instance, "mock-async", plan, accepts_incomplete=True)
     elif operation == "bind":
@@ -72,7 +75,9 @@ def start(osb: OSB, operation: str, plan: str, name: str) -> tuple[Answer, Calla
         return answer, lambda: osb.last_operation(instance, answer.json["operation"], binding)
     else:
         # A ready binding to delete (bound asynchronously where the plan insists).
-        bound = osb.bind(instance, binding, "mock-async", plan, accepts_incomplete=plan == "async-only")
+        bound = osb.bind(
+            instance, binding, "mock-async", plan, accepts_incomplete=plan == "async-only"
+        )
         if bound.status == 202:
             assert osb.poll(instance, bound.json["operation"], binding).json["state"] == "succeeded"
         store = runtime(osb.client.application).store
@@ -87,8 +92,13 @@ def final_state(answer: Answer) -> str:
     return "gone" if answer.status == 410 else answer.json["state"]
 
 
-SUCCESS = {"provision": "succeeded", "update": "succeeded", "bind": "succeeded",
-           "deprovision": "gone", "unbind": "gone"}
+SUCCESS = {
+    "provision": "succeeded",
+    "update": "succeeded",
+    "bind": "succeeded",
+    "deprovision": "gone",
+    "unbind": "gone",
+}
 OPERATIONS = list(SUCCESS)
 
 
@@ -117,30 +127,39 @@ def test_the_seconds_plan_finishes_when_the_time_has_passed_however_often_it_is_
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-def test_the_manual_plan_waits_until_told(osb: OSB, clock: FakeClock, app: Flask, operation: str) -> None:
+def test_the_manual_plan_waits_until_told(
+    osb: OSB, admin: OSB, clock: FakeClock, operation: str
+) -> None:
     answer, poll = start(osb, operation, "manual", f"manual-{operation}")
     for _ in range(10):
         clock.advance(3600)
         assert poll().json == {"state": "in progress", "description": "Waiting for the admin API"}
-    runtime(app).broker.finish_operation(answer.json["operation"], "succeeded", "Done by hand")
+    told = admin.post(f"/admin/operations/{answer.json['operation']}", {"state": "succeeded"})
+    assert told.status == 200
     assert final_state(poll()) == SUCCESS[operation]
 
 
-def test_a_manual_operation_can_be_failed_with_a_description(osb: OSB, app: Flask, store: Store) -> None:
+def test_a_manual_operation_can_be_failed_with_a_description(
+    osb: OSB, admin: OSB, store: Store
+) -> None:
     answer, poll = start(osb, "provision", "manual", "manual-fail")
-    runtime(app).broker.finish_operation(answer.json["operation"], "failed", "Quota exceeded")
+    told = admin.post(
+        f"/admin/operations/{answer.json['operation']}",
+        {"state": "failed", "description": "Quota exceeded"},
+    )
+    assert told.status == 200
     assert poll().json == {"state": "failed", "description": "Quota exceeded"}
     assert store.get_instance("manual-fail-i").state == "failed"  # type: ignore[union-attr]
 
 
-def test_a_manual_operation_finishes_only_once(osb: OSB, app: Flask) -> None:
+def test_a_manual_operation_finishes_only_once(osb: OSB, admin: OSB) -> None:
     answer, _ = start(osb, "provision", "manual", "manual-once")
-    broker = runtime(app).broker
-    broker.finish_operation(answer.json["operation"], "succeeded")
-    with pytest.raises(Conflict):
-        broker.finish_operation(answer.json["operation"], "failed")
-    with pytest.raises(NotFound):
-        broker.finish_operation("no-such-operation", "succeeded")
+    path = f"/admin/operations/{answer.json['operation']}"
+    assert admin.post(path, {"state": "succeeded"}).status == 200
+    expect_error(admin.post(path, {"state": "failed"}), 409, "Conflict")
+    expect_error(
+        admin.post("/admin/operations/no-such-operation", {"state": "succeeded"}), 404, "NotFound"
+    )
 
 
 @pytest.mark.parametrize("operation", ["provision", "update", "bind"])
@@ -160,14 +179,18 @@ def test_the_never_plan_fails_once_its_maximum_polling_duration_has_passed(
     assert poll().json == final.json
 
 
-def test_an_operation_past_maximum_polling_duration_reports_failed(osb: OSB, clock: FakeClock) -> None:
+def test_an_operation_past_maximum_polling_duration_reports_failed(
+    osb: OSB, clock: FakeClock
+) -> None:
     created = osb.provision("mpd-1", "timed", "slow-but-bounded", accepts_incomplete=True)
     clock.advance(4.9)
     assert osb.last_operation("mpd-1").json["state"] == "in progress"
     clock.advance(0.1)
     final = osb.last_operation("mpd-1", created.json["operation"])
-    assert final.json == {"state": "failed",
-                          "description": "provision did not finish within maximum_polling_duration (5 s)"}
+    assert final.json == {
+        "state": "failed",
+        "description": "provision did not finish within maximum_polling_duration (5 s)",
+    }
     expect_error(osb.get("/v2/service_instances/mpd-1"), 404)
 
 
@@ -189,12 +212,16 @@ def test_a_bind_past_maximum_polling_duration_reports_failed_and_hands_out_nothi
 
 @pytest.mark.parametrize(
     "operation, description",
-    [("provision", "The mock cloud ran out of capacity"),
-     ("update", "Update rejected by the mock cloud"),
-     ("deprovision", "Deletion blocked by the mock cloud"),
-     ("bind", "Could not create the user")],
+    [
+        ("provision", "The mock cloud ran out of capacity"),
+        ("update", "Update rejected by the mock cloud"),
+        ("deprovision", "Deletion blocked by the mock cloud"),
+        ("bind", "Could not create the user"),
+    ],
 )
-def test_the_failing_plan_ends_failed_with_its_description(osb: OSB, operation: str, description: str) -> None:
+def test_the_failing_plan_ends_failed_with_its_description(
+    osb: OSB, operation: str, description: str
+) -> None:
     answer, poll = start(osb, operation, "failing", f"failing-{operation}")
     assert poll().json["state"] == "in progress"
     final = poll()
@@ -212,7 +239,9 @@ def test_the_async_only_plan_answers_202_with_accepts_incomplete(osb: OSB, opera
 
 def test_the_sync_plan_never_goes_async(osb: OSB) -> None:
     assert osb.provision("sync-1", "mock-async", "sync", accepts_incomplete=True).status == 201
-    assert osb.bind("sync-1", "sync-1-b", "mock-async", "sync", accepts_incomplete=True).status == 201
+    assert (
+        osb.bind("sync-1", "sync-1-b", "mock-async", "sync", accepts_incomplete=True).status == 201
+    )
     unbound = osb.unbind("sync-1", "sync-1-b", "mock-async", "sync", accepts_incomplete=True)
     assert unbound.status == 200
     assert osb.deprovision("sync-1", "mock-async", "sync", accepts_incomplete=True).status == 200

@@ -29,11 +29,21 @@ services:
 """
 
 
-def bind(osb: OSB, instance_id: str, binding_id: str, service: str = "mock-database",
-         plan: str = "small", query: Any = None, **fields: Any) -> Answer:
+def bind(
+    osb: OSB,
+    instance_id: str,
+    binding_id: str,
+    service: str = "mock-database",
+    plan: str = "small",
+    query: Any = None,
+    **fields: Any,
+) -> Answer:
     service_id, plan_id = osb.ids(service, plan)
-    return osb.put(f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
-                   {"service_id": service_id, "plan_id": plan_id, **fields}, query=query)
+    return osb.put(
+        f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
+        {"service_id": service_id, "plan_id": plan_id, **fields},
+        query=query,
+    )
 
 
 @pytest.fixture
@@ -63,10 +73,16 @@ def test_a_repeated_identical_bind_answers_200_with_the_same_credentials(osb: OS
 
 @pytest.mark.parametrize(
     "change",
-    [{"parameters": {"role": "read-write"}}, {"parameters": {}}, {"bind_resource": {"app_guid": "app-2"}},
-     {"bind_resource": {"app_guid": "app-1", "route": "r.example.test"}}],
+    [
+        {"parameters": {"role": "read-write"}},
+        {"parameters": {}},
+        {"bind_resource": {"app_guid": "app-2"}},
+        {"bind_resource": {"app_guid": "app-1", "route": "r.example.test"}},
+    ],
 )
-def test_a_repeat_with_different_attributes_answers_409(osb: OSB, store: Store, change: dict[str, Any]) -> None:
+def test_a_repeat_with_different_attributes_answers_409(
+    osb: OSB, store: Store, change: dict[str, Any]
+) -> None:
     osb.provision("b-3", "mock-database", "small")
     bind(osb, "b-3", "b-3-a", parameters={"role": "read-only"}, bind_resource={"app_guid": "app-1"})
     before = store.get_binding("b-3-a")
@@ -90,8 +106,15 @@ def test_a_bind_to_an_unknown_instance_answers_404(osb: OSB, store: Store) -> No
 
 def test_an_unknown_service_or_plan_answers_400(osb: OSB, store: Store) -> None:
     osb.provision("b-6", "mock-database", "small")
-    expect_error(bind(osb, "b-6", "b-6-a", service_id="no-such-service"), 400, "BadRequest", "no-such-service")
-    expect_error(bind(osb, "b-6", "b-6-a", plan_id="no-such-plan"), 400, "BadRequest", "no-such-plan")
+    expect_error(
+        bind(osb, "b-6", "b-6-a", service_id="no-such-service"),
+        400,
+        "BadRequest",
+        "no-such-service",
+    )
+    expect_error(
+        bind(osb, "b-6", "b-6-a", plan_id="no-such-plan"), 400, "BadRequest", "no-such-plan"
+    )
     assert store.get_binding("b-6-a") is None
 
 
@@ -105,11 +128,21 @@ def test_service_and_plan_must_be_those_of_the_instance(osb: OSB, store: Store) 
 def test_the_request_attributes_are_stored(osb: OSB, store: Store) -> None:
     osb.provision("b-8", "mock-database", "small")
     context = {"platform": "cloudfoundry", "organization_guid": "o", "space_guid": "s"}
-    bind(osb, "b-8", "b-8-a", context=context, parameters={"role": "read-only"},
-         bind_resource={"app_guid": "app-9"})
+    bind(
+        osb,
+        "b-8",
+        "b-8-a",
+        context=context,
+        parameters={"role": "read-only"},
+        bind_resource={"app_guid": "app-9"},
+    )
     binding = store.get_binding("b-8-a")
     assert binding is not None
-    assert (binding.context, binding.parameters, binding.app_guid) == (context, {"role": "read-only"}, "app-9")
+    assert (binding.context, binding.parameters, binding.app_guid) == (
+        context,
+        {"role": "read-only"},
+        "app-9",
+    )
 
 
 def test_the_deprecated_top_level_app_guid_is_understood(osb: OSB, store: Store) -> None:
@@ -121,13 +154,20 @@ def test_the_deprecated_top_level_app_guid_is_understood(osb: OSB, store: Store)
 def test_a_plan_that_requires_an_app_answers_422_requires_app(special: OSB) -> None:
     special.provision("b-10", "special", "needs-app")
     expect_error(bind(special, "b-10", "b-10-a", "special", "needs-app"), 422, "RequiresApp")
-    ok = bind(special, "b-10", "b-10-a", "special", "needs-app", bind_resource={"app_guid": "app-1"})
+    ok = bind(
+        special, "b-10", "b-10-a", "special", "needs-app", bind_resource={"app_guid": "app-1"}
+    )
     assert ok.status == 201
 
 
 def test_a_plan_that_is_not_bindable_refuses_binds(special: OSB) -> None:
     special.provision("b-11", "special", "not-bindable")
-    expect_error(bind(special, "b-11", "b-11-a", "special", "not-bindable"), 400, "BadRequest", "not bindable")
+    expect_error(
+        bind(special, "b-11", "b-11-a", "special", "not-bindable"),
+        400,
+        "BadRequest",
+        "not bindable",
+    )
 
 
 def test_a_bind_while_the_instance_is_provisioning_answers_422_concurrency_error(osb: OSB) -> None:
@@ -164,7 +204,9 @@ def test_an_async_binding_gets_its_credentials_when_it_succeeds(osb: OSB) -> Non
     assert fetched.json["credentials"]["password"]
 
 
-def test_an_identical_bind_repeat_while_in_progress_answers_202_with_the_same_operation(osb: OSB) -> None:
+def test_an_identical_bind_repeat_while_in_progress_answers_202_with_the_same_operation(
+    osb: OSB,
+) -> None:
     osb.provision("b-22", "mock-async", "polls")
     first = bind(osb, "b-22", "b-22-a", "mock-async", "polls", query=ASYNC)
     again = bind(osb, "b-22", "b-22-a", "mock-async", "polls", query=ASYNC)
@@ -193,7 +235,9 @@ def test_an_identical_repeat_after_the_async_bind_answers_200_with_credentials(o
 def test_an_async_only_bind_answers_422_async_required(osb: OSB, store: Store, query: Any) -> None:
     osb.provision("b-25", "mock-async", "async-only", accepts_incomplete=True)
     osb.poll("b-25")
-    expect_error(bind(osb, "b-25", "b-25-a", "mock-async", "async-only", query=query), 422, "AsyncRequired")
+    expect_error(
+        bind(osb, "b-25", "b-25-a", "mock-async", "async-only", query=query), 422, "AsyncRequired"
+    )
     assert store.get_binding("b-25-a") is None
 
 

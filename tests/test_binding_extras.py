@@ -22,7 +22,9 @@ def app(settings: Settings, clock: FakeClock) -> Flask:
 
 
 def service(osb: OSB, name: str) -> dict[str, object]:
-    found: dict[str, object] = next(s for s in osb.get("/v2/catalog").json["services"] if s["name"] == name)
+    found: dict[str, object] = next(
+        s for s in osb.get("/v2/catalog").json["services"] if s["name"] == name
+    )
     return found
 
 
@@ -36,15 +38,18 @@ def test_a_log_drain_binding_returns_its_syslog_drain_url(osb: OSB) -> None:
 
 def test_a_route_binding_returns_a_route_service_url(osb: OSB) -> None:
     osb.provision("x-2", "mock-route-service", "default")
-    answer = osb.bind("x-2", "x-2-a", "mock-route-service", "default",
-                      bind_resource={"route": "app.example.test"})
+    answer = osb.bind(
+        "x-2", "x-2-a", "mock-route-service", "default", bind_resource={"route": "app.example.test"}
+    )
     assert answer.json["route_service_url"] == "https://route-proxy.mockbroker.test/x-2-a"
     assert service(osb, "mock-route-service")["requires"] == ["route_forwarding"]
 
 
 def test_a_binding_without_a_route_gets_no_route_service_url(osb: OSB) -> None:
     osb.provision("x-3", "mock-route-service", "default")
-    answer = osb.bind("x-3", "x-3-a", "mock-route-service", "default", bind_resource={"app_guid": "app"})
+    answer = osb.bind(
+        "x-3", "x-3-a", "mock-route-service", "default", bind_resource={"app_guid": "app"}
+    )
     assert answer.status == 201
     assert "route_service_url" not in answer.json
 
@@ -52,20 +57,24 @@ def test_a_binding_without_a_route_gets_no_route_service_url(osb: OSB) -> None:
 def test_a_volume_binding_returns_its_volume_mounts(osb: OSB) -> None:
     osb.provision("x-4", "mock-volume", "default")
     answer = osb.bind("x-4", "x-4-a", "mock-volume", "default")
-    assert answer.json["volume_mounts"] == [{
-        "driver": "mockdriver",
-        "container_dir": "/var/vcap/data/mock",
-        "mode": "rw",
-        "device_type": "shared",
-        "device": {"volume_id": "mock-volume", "mount_config": {"uid": "1000"}},
-    }]
+    assert answer.json["volume_mounts"] == [
+        {
+            "driver": "mockdriver",
+            "container_dir": "/var/vcap/data/mock",
+            "mode": "rw",
+            "device_type": "shared",
+            "device": {"volume_id": "mock-volume", "mount_config": {"uid": "1000"}},
+        }
+    ]
     assert service(osb, "mock-volume")["requires"] == ["volume_mount"]
 
 
 def test_endpoints_and_expiry_metadata_are_returned(osb: OSB, clock: FakeClock) -> None:
     osb.provision("x-5", "mock-rotating-credentials", "default")
     answer = osb.bind("x-5", "x-5-a", "mock-rotating-credentials", "default")
-    assert answer.json["endpoints"] == [{"host": "api.mockbroker.test", "ports": ["443"], "protocol": "tcp"}]
+    assert answer.json["endpoints"] == [
+        {"host": "api.mockbroker.test", "ports": ["443"], "protocol": "tcp"}
+    ]
     metadata = answer.json["metadata"]
     assert ISO_8601.match(metadata["expires_at"]) and ISO_8601.match(metadata["renew_before"])
 

@@ -11,13 +11,32 @@ from broker.config import Settings
 from tests.support.osb import OSB
 
 SERVICE_FIELDS = {
-    "id", "name", "description", "tags", "requires", "bindable", "instances_retrievable",
-    "bindings_retrievable", "allow_context_updates", "metadata", "dashboard_client",
-    "plan_updateable", "plans",
+    "id",
+    "name",
+    "description",
+    "tags",
+    "requires",
+    "bindable",
+    "instances_retrievable",
+    "bindings_retrievable",
+    "allow_context_updates",
+    "metadata",
+    "dashboard_client",
+    "plan_updateable",
+    "plans",
 }
 PLAN_FIELDS = {
-    "id", "name", "description", "metadata", "free", "bindable", "binding_rotatable",
-    "plan_updateable", "schemas", "maximum_polling_duration", "maintenance_info",
+    "id",
+    "name",
+    "description",
+    "metadata",
+    "free",
+    "bindable",
+    "binding_rotatable",
+    "plan_updateable",
+    "schemas",
+    "maximum_polling_duration",
+    "maintenance_info",
 }
 SEMVER = re.compile(r"^\d+\.\d+\.\d+([-+].*)?$")
 
@@ -37,8 +56,15 @@ def test_the_catalog_lists_the_bundled_services(osb: OSB) -> None:
     assert answer.status == 200
     assert answer.headers["Content-Type"].startswith("application/json")
     names = {service["name"] for service in answer.json["services"]}
-    assert {"mock-async", "mock-database", "cloud-provider-service", "mock-log-drain",
-            "mock-route-service", "mock-volume", "mock-rotating-credentials"} <= names
+    assert {
+        "mock-async",
+        "mock-database",
+        "cloud-provider-service",
+        "mock-log-drain",
+        "mock-route-service",
+        "mock-volume",
+        "mock-rotating-credentials",
+    } <= names
 
 
 def test_the_walkthrough_service_and_plan_exist(osb: OSB) -> None:
@@ -78,7 +104,11 @@ def test_broker_knobs_never_reach_the_catalog(osb: OSB) -> None:
 
 def test_ids_are_stable_across_restarts(settings: Settings) -> None:
     first = OSB(create_app(settings).test_client()).get("/v2/catalog").json
-    second = OSB(create_app(settings.replace(store="memory://other")).test_client()).get("/v2/catalog").json
+    second = (
+        OSB(create_app(settings.replace(store="memory://other")).test_client())
+        .get("/v2/catalog")
+        .json
+    )
     assert first == second
 
 
@@ -96,9 +126,15 @@ def test_catalog_fields_pass_through_unchanged(osb: OSB) -> None:
     services = {s["name"]: s for s in osb.get("/v2/catalog").json["services"]}
     database = services["mock-database"]
     assert database["allow_context_updates"] is True
-    assert database["metadata"] == {"displayName": "Mock Database", "providerDisplayName": "mockbroker"}
+    assert database["metadata"] == {
+        "displayName": "Mock Database",
+        "providerDisplayName": "mockbroker",
+    }
     plans = {plan["name"]: plan for plan in database["plans"]}
-    assert plans["small"]["maintenance_info"] == {"version": "1.2.0", "description": "Patched storage engine"}
+    assert plans["small"]["maintenance_info"] == {
+        "version": "1.2.0",
+        "description": "Patched storage engine",
+    }
     assert plans["frozen"]["plan_updateable"] is False
     never = next(p for p in services["mock-async"]["plans"] if p["name"] == "never")
     assert never["maximum_polling_duration"] == 10

@@ -20,8 +20,12 @@ BROKEN = Path(__file__).resolve().parent / "catalogs" / "broken"
 # Every broken catalog, with (YAML path, message fragment) pairs its check must report.
 EXPECTED: dict[str, list[tuple[str, str]]] = {
     "duplicate-service-names.yaml": [("services[1].name", "duplicate service name 'twin'")],
-    "duplicate-plan-names.yaml": [("services[0].plans[1].name", "duplicate plan name in doubled-plans 'small'")],
-    "duplicate-ids.yaml": [("services[0].plans[0].id", "duplicate id '11111111-2222-3333-4444-555555555555'")],
+    "duplicate-plan-names.yaml": [
+        ("services[0].plans[1].name", "duplicate plan name in doubled-plans 'small'")
+    ],
+    "duplicate-ids.yaml": [
+        ("services[0].plans[0].id", "duplicate id '11111111-2222-3333-4444-555555555555'")
+    ],
     "no-plans.yaml": [("services[0].plans", "at least one plan")],
     "bad-types.yaml": [
         ("services[0].bindable", "Not a valid boolean"),
@@ -34,25 +38,34 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         ("services[0].plans[0].descripton", "unknown field"),
     ],
     "invalid-json-schema.yaml": [
-        ("services[0].plans[0].schemas.service_instance.create.parameters.properties.size.type",
-         "not a valid JSON Schema"),
+        (
+            "services[0].plans[0].schemas.service_instance.create.parameters.properties.size.type",
+            "not a valid JSON Schema",
+        ),
     ],
     "missing-schema-key.yaml": [
         ("services[0].plans[0].schemas.service_binding.create.parameters", "'$schema' is required"),
     ],
     "unknown-schema-draft.yaml": [
-        ("services[0].plans[0].schemas.service_instance.create.parameters.$schema",
-         "unknown JSON Schema draft"),
+        (
+            "services[0].plans[0].schemas.service_instance.create.parameters.$schema",
+            "unknown JSON Schema draft",
+        ),
     ],
     "remote-ref.yaml": [
         ("services[0].plans[0].schemas.service_instance.create.parameters", "remote $ref"),
     ],
     "nested-remote-ref.yaml": [
-        ("services[0].plans[0].schemas.service_instance.update.parameters.properties.size.$ref",
-         "is not allowed"),
+        (
+            "services[0].plans[0].schemas.service_instance.update.parameters.properties.size.$ref",
+            "is not allowed",
+        ),
     ],
     "ref-escapes-folder.yaml": [
-        ("services[0].plans[0].schemas.service_instance.create.parameters", "outside the catalog folder"),
+        (
+            "services[0].plans[0].schemas.service_instance.create.parameters",
+            "outside the catalog folder",
+        ),
     ],
     "schema-over-64kb.yaml": [
         ("services[0].plans[0].schemas.service_instance.create.parameters", "at most 65536"),
@@ -63,7 +76,10 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         ("services[0].plans[0].maintenance_info.version", "Semantic Versioning"),
     ],
     "unknown-backend.yaml": [
-        ("services[0].plans[0].mockbroker.credentials.backend", "unknown credential backend 'no-such-backend'"),
+        (
+            "services[0].plans[0].mockbroker.credentials.backend",
+            "unknown credential backend 'no-such-backend'",
+        ),
     ],
     "bad-knobs.yaml": [
         ("services[0].plans[0].mockbroker.provision.mode", "Must be one of"),
@@ -81,12 +97,18 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         ("services[0].plans[0].mockbroker.binding.renew_before", "must not exceed expires_in"),
     ],
     "bad-fault-rule.yaml": [
-        ("services[0].plans[0].mockbroker.faults[0].match.operation", "unknown operation(s) 'frobnicate'"),
+        (
+            "services[0].plans[0].mockbroker.faults[0].match.operation",
+            "unknown operation(s) 'frobnicate'",
+        ),
         ("services[0].plans[0].mockbroker.faults[0].trigger.times", "greater than or equal to 1"),
         ("services[0].plans[0].mockbroker.faults[0].action.status", "599"),
     ],
     "unknown-template-variable.yaml": [
-        ("services[0].plans[0].mockbroker.credentials.extra.token", "unknown template variable ${no_such_variable}"),
+        (
+            "services[0].plans[0].mockbroker.credentials.extra.token",
+            "unknown template variable ${no_such_variable}",
+        ),
     ],
     "invalid-yaml.yaml": [("", "not valid YAML: line 5")],
 }
@@ -115,9 +137,12 @@ def test_a_broken_catalog_is_rejected_naming_file_and_yaml_path(name: str) -> No
     lines = output.splitlines()
     for yaml_path, fragment in EXPECTED[name]:
         prefix = f"{path}: {yaml_path}: " if yaml_path else f"{path}: "
-        assert any(line.startswith(prefix) and fragment in line for line in lines), \
+        assert any(line.startswith(prefix) and fragment in line for line in lines), (
             f"no line starting {prefix!r} containing {fragment!r} in:\n{output}"
-    assert f"{len([line for line in lines if line.startswith(str(path))])} problem(s) found" in output
+        )
+    assert (
+        f"{len([line for line in lines if line.startswith(str(path))])} problem(s) found" in output
+    )
 
 
 def test_problems_of_several_files_are_all_reported() -> None:
@@ -144,8 +169,14 @@ def test_a_missing_path_is_reported() -> None:
 def run_cli(*args: str, tmp_path: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("BROKER_")}
     environment["BROKER_DATA_DIR"] = str(tmp_path / "data")
-    return subprocess.run([sys.executable, "-m", "broker", *args], capture_output=True, text=True,
-                          env=environment, timeout=timeout, cwd=tmp_path)
+    return subprocess.run(
+        [sys.executable, "-m", "broker", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        cwd=tmp_path,
+    )
 
 
 @pytest.mark.parametrize("name", ["bad-types.yaml", "invalid-yaml.yaml", "remote-ref.yaml"])
@@ -159,10 +190,20 @@ def test_serve_refuses_to_start_with_an_invalid_catalog(tmp_path: Path, name: st
 
 def test_serve_refuses_an_invalid_catalog_given_by_environment(tmp_path: Path) -> None:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("BROKER_")}
-    environment.update({"BROKER_DATA_DIR": str(tmp_path / "data"),
-                        "BROKER_CATALOGS": str(BROKEN / "no-plans.yaml")})
-    result = subprocess.run([sys.executable, "-m", "broker", "serve", "--port", "0"], capture_output=True,
-                            text=True, env=environment, timeout=30, cwd=tmp_path)
+    environment.update(
+        {
+            "BROKER_DATA_DIR": str(tmp_path / "data"),
+            "BROKER_CATALOGS": str(BROKEN / "no-plans.yaml"),
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "broker", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=30,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert "no-plans.yaml: services[0].plans: " in result.stderr
     assert "at least one plan" in result.stderr

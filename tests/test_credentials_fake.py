@@ -12,8 +12,9 @@ from broker.config import Settings
 from tests.support.osb import OSB
 
 
-def credentials(osb: OSB, instance_id: str, binding_id: str, service: str = "mock-database",
-                plan: str = "small") -> dict[str, Any]:
+def credentials(
+    osb: OSB, instance_id: str, binding_id: str, service: str = "mock-database", plan: str = "small"
+) -> dict[str, Any]:
     if osb.get(f"/v2/service_instances/{instance_id}").status == 404:
         assert osb.provision(instance_id, service, plan).status == 201
     answer = osb.bind(instance_id, binding_id, service, plan)
@@ -92,7 +93,9 @@ def test_the_cloud_provider_service_hands_out_a_service_account_key_json(osb: OS
 
 
 def test_the_walkthrough_plan_binds_after_its_async_provision(osb: OSB) -> None:
-    created = osb.provision("cr-9", "cloud-provider-service", "service-plan-name", accepts_incomplete=True)
+    created = osb.provision(
+        "cr-9", "cloud-provider-service", "service-plan-name", accepts_incomplete=True
+    )
     assert created.status == 202
     assert osb.poll("cr-9").json["state"] == "succeeded"
     bound = osb.bind("cr-9", "cr-9-a", "cloud-provider-service", "service-plan-name")

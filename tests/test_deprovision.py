@@ -29,8 +29,13 @@ def test_a_deprovision_of_an_unknown_instance_answers_410(osb: OSB) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    [{}, {"plan_id": "p"}, {"service_id": "s"}, {"service_id": "", "plan_id": "p"},
-     {"service_id": "s", "plan_id": ""}],
+    [
+        {},
+        {"plan_id": "p"},
+        {"service_id": "s"},
+        {"service_id": "", "plan_id": "p"},
+        {"service_id": "s", "plan_id": ""},
+    ],
 )
 def test_a_deprovision_without_service_id_and_plan_id_answers_400(
     osb: OSB, store: Store, query: dict[str, Any]
@@ -58,7 +63,9 @@ def test_a_deprovision_removes_the_bindings_too(osb: OSB, store: Store) -> None:
 # --- asynchronous ----------------------------------------------------------------------
 
 
-def test_an_async_deprovision_answers_202_then_last_operation_answers_410(osb: OSB, store: Store) -> None:
+def test_an_async_deprovision_answers_202_then_last_operation_answers_410(
+    osb: OSB, store: Store
+) -> None:
     osb.provision("d-10", "mock-async", "polls")
     answer = osb.deprovision("d-10", "mock-async", "polls", accepts_incomplete=True)
     assert answer.status == 202
@@ -107,26 +114,39 @@ def test_an_async_only_deprovision_answers_422_async_required(
 def test_a_deprovision_while_updating_answers_422_concurrency_error(osb: OSB, store: Store) -> None:
     osb.provision("d-14", "mock-database", "large")
     service_id, _ = osb.ids("mock-database", "large")
-    osb.patch("/v2/service_instances/d-14", {"service_id": service_id, "parameters": {"storage_gb": 2}},
-              query={"accepts_incomplete": "true"})
-    expect_error(osb.deprovision("d-14", "mock-database", "large", accepts_incomplete=True),
-                 422, "ConcurrencyError")
+    osb.patch(
+        "/v2/service_instances/d-14",
+        {"service_id": service_id, "parameters": {"storage_gb": 2}},
+        query={"accepts_incomplete": "true"},
+    )
+    expect_error(
+        osb.deprovision("d-14", "mock-database", "large", accepts_incomplete=True),
+        422,
+        "ConcurrencyError",
+    )
     assert store.get_instance("d-14").state == "updating"  # type: ignore[union-attr]
 
 
-def test_a_failed_async_deprovision_keeps_the_instance_and_says_it_is_usable(osb: OSB, store: Store) -> None:
+def test_a_failed_async_deprovision_keeps_the_instance_and_says_it_is_usable(
+    osb: OSB, store: Store
+) -> None:
     osb.provision("d-15", "mock-async", "sync")
     service_id, failing = osb.ids("mock-async", "failing")
     osb.patch("/v2/service_instances/d-15", {"service_id": service_id, "plan_id": failing})
     answer = osb.deprovision("d-15", "mock-async", "failing", accepts_incomplete=True)
     final = osb.poll("d-15", answer.json["operation"])
-    assert final.json == {"state": "failed", "description": "Deletion blocked by the mock cloud",
-                          "instance_usable": True}
+    assert final.json == {
+        "state": "failed",
+        "description": "Deletion blocked by the mock cloud",
+        "instance_usable": True,
+    }
     assert store.get_instance("d-15").state == "ready"  # type: ignore[union-attr]
     assert osb.get("/v2/service_instances/d-15").status == 200
 
 
-def test_a_failed_sync_deprovision_answers_an_error_and_keeps_the_instance(osb: OSB, store: Store) -> None:
+def test_a_failed_sync_deprovision_answers_an_error_and_keeps_the_instance(
+    osb: OSB, store: Store
+) -> None:
     osb.provision("d-16", "mock-async", "sync")
     service_id, failing = osb.ids("mock-async", "failing")
     osb.patch("/v2/service_instances/d-16", {"service_id": service_id, "plan_id": failing})

@@ -38,8 +38,13 @@ def labelled(settings: Settings, tmp_path: Path) -> OSB:
 
 
 def test_a_fetched_instance_has_ids_dashboard_and_parameters(osb: OSB) -> None:
-    osb.provision("f-1", "mock-database", "small", parameters={"storage_gb": 3},
-                  maintenance_info={"version": "1.2.0"})
+    osb.provision(
+        "f-1",
+        "mock-database",
+        "small",
+        parameters={"storage_gb": 3},
+        maintenance_info={"version": "1.2.0"},
+    )
     service_id, plan_id = osb.ids("mock-database", "small")
     answer = osb.get("/v2/service_instances/f-1")
     assert answer.status == 200
@@ -62,13 +67,20 @@ def test_a_fetched_instance_carries_its_metadata(labelled: OSB) -> None:
 def test_the_service_and_plan_hints_are_accepted(osb: OSB) -> None:
     osb.provision("f-3", "mock-database", "small")
     service_id, plan_id = osb.ids("mock-database", "small")
-    answer = osb.get("/v2/service_instances/f-3", query={"service_id": service_id, "plan_id": plan_id})
+    answer = osb.get(
+        "/v2/service_instances/f-3", query={"service_id": service_id, "plan_id": plan_id}
+    )
     assert answer.status == 200
 
 
 def test_an_empty_hint_answers_400(osb: OSB) -> None:
     osb.provision("f-4", "mock-database", "small")
-    expect_error(osb.get("/v2/service_instances/f-4", query={"service_id": ""}), 400, "BadRequest", "service_id")
+    expect_error(
+        osb.get("/v2/service_instances/f-4", query={"service_id": ""}),
+        400,
+        "BadRequest",
+        "service_id",
+    )
 
 
 def test_an_unknown_instance_answers_404(osb: OSB) -> None:
@@ -91,8 +103,11 @@ def test_an_instance_whose_provision_failed_answers_404(osb: OSB) -> None:
 def test_an_instance_being_updated_answers_422_concurrency_error(osb: OSB) -> None:
     osb.provision("f-7", "mock-database", "large")
     service_id, _ = osb.ids("mock-database", "large")
-    osb.patch("/v2/service_instances/f-7", {"service_id": service_id, "parameters": {"storage_gb": 2}},
-              query={"accepts_incomplete": "true"})
+    osb.patch(
+        "/v2/service_instances/f-7",
+        {"service_id": service_id, "parameters": {"storage_gb": 2}},
+        query={"accepts_incomplete": "true"},
+    )
     expect_error(osb.get("/v2/service_instances/f-7"), 422, "ConcurrencyError")
     osb.poll("f-7")
     assert osb.get("/v2/service_instances/f-7").json["parameters"] == {"storage_gb": 2}

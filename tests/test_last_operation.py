@@ -45,8 +45,11 @@ def test_the_operation_parameter_selects_an_older_operation(osb: OSB) -> None:
     created = osb.provision("lo-5", "mock-async", "polls", accepts_incomplete=True)
     osb.poll("lo-5")
     service_id, plan_id = osb.ids("mock-async", "polls")
-    updating = osb.patch("/v2/service_instances/lo-5", {"service_id": service_id, "parameters": {"a": 1}},
-                         query={"accepts_incomplete": "true"})
+    updating = osb.patch(
+        "/v2/service_instances/lo-5",
+        {"service_id": service_id, "parameters": {"a": 1}},
+        query={"accepts_incomplete": "true"},
+    )
     assert osb.last_operation("lo-5", created.json["operation"]).json["state"] == "succeeded"
     assert osb.last_operation("lo-5", updating.json["operation"]).json["state"] == "in progress"
     assert osb.last_operation("lo-5").json["state"] == "in progress"
@@ -55,8 +58,14 @@ def test_the_operation_parameter_selects_an_older_operation(osb: OSB) -> None:
 def test_the_service_and_plan_hints_are_accepted(osb: OSB) -> None:
     created = osb.provision("lo-6", "mock-async", "polls", accepts_incomplete=True)
     service_id, plan_id = osb.ids("mock-async", "polls")
-    answer = osb.get("/v2/service_instances/lo-6/last_operation",
-                     query={"service_id": service_id, "plan_id": plan_id, "operation": created.json["operation"]})
+    answer = osb.get(
+        "/v2/service_instances/lo-6/last_operation",
+        query={
+            "service_id": service_id,
+            "plan_id": plan_id,
+            "operation": created.json["operation"],
+        },
+    )
     assert answer.json["state"] == "in progress"
 
 
@@ -70,12 +79,16 @@ def test_a_binding_operation_is_not_an_instance_operation(osb: OSB) -> None:
     osb.provision("lo-9", "mock-async", "polls")
     bound = osb.bind("lo-9", "lo-9-a", "mock-async", "polls", accepts_incomplete=True)
     expect_error(osb.last_operation("lo-9", bound.json["operation"]), 400, "BadRequest")
-    assert osb.last_operation("lo-9", bound.json["operation"], "lo-9-a").json["state"] == "in progress"
+    assert (
+        osb.last_operation("lo-9", bound.json["operation"], "lo-9-a").json["state"] == "in progress"
+    )
 
 
 def test_an_unknown_operation_of_a_known_instance_answers_400(osb: OSB) -> None:
     osb.provision("lo-10", "mock-async", "polls", accepts_incomplete=True)
-    expect_error(osb.last_operation("lo-10", "no-such-operation"), 400, "BadRequest", "no-such-operation")
+    expect_error(
+        osb.last_operation("lo-10", "no-such-operation"), 400, "BadRequest", "no-such-operation"
+    )
 
 
 def test_an_empty_operation_parameter_answers_400(osb: OSB) -> None:

@@ -19,8 +19,13 @@ BINDING = "/v2/service_instances/body-0/service_bindings/body-b"
 
 def provision_body(osb: OSB, **fields: Any) -> dict[str, Any]:
     service_id, plan_id = osb.ids("mock-database", "small")
-    return {"service_id": service_id, "plan_id": plan_id, "organization_guid": "org",
-            "space_guid": "space", **fields}
+    return {
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "organization_guid": "org",
+        "space_guid": "space",
+        **fields,
+    }
 
 
 # --- not a JSON object ----------------------------------------------------------------
@@ -102,11 +107,19 @@ def test_unknown_fields_are_ignored_everywhere(osb: OSB, store: Store) -> None:
     )
     assert osb.put(INSTANCE, body).status == 201
     service_id, plan_id = osb.ids("mock-database", "small")
-    update = {"service_id": service_id, "plan_id": plan_id, "brand_new": 1,
-              "previous_values": {"plan_id": plan_id, "organization_id": "o", "odd": 2}}
+    update = {
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "brand_new": 1,
+        "previous_values": {"plan_id": plan_id, "organization_id": "o", "odd": 2},
+    }
     assert osb.patch(INSTANCE, update).status == 200
-    bind = {"service_id": service_id, "plan_id": plan_id, "whatever": {"x": 1},
-            "bind_resource": {"app_guid": "app-1", "credential_client_id": "c", "novel": 3}}
+    bind = {
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "whatever": {"x": 1},
+        "bind_resource": {"app_guid": "app-1", "credential_client_id": "c", "novel": 3},
+    }
     assert osb.put(f"{INSTANCE}/service_bindings/body-b", bind).status == 201
     assert store.get_binding("body-b").app_guid == "app-1"  # type: ignore[union-attr]
 
@@ -119,7 +132,10 @@ def test_empty_optional_objects_are_accepted(osb: OSB, name: str) -> None:
         answer = osb.put(BINDING, {"service_id": service_id, "plan_id": plan_id, name: {}})
         assert answer.status == 201
     elif name == "previous_values":
-        assert osb.patch("/v2/service_instances/body-0", {"service_id": service_id, name: {}}).status == 200
+        assert (
+            osb.patch("/v2/service_instances/body-0", {"service_id": service_id, name: {}}).status
+            == 200
+        )
     else:
         assert osb.put(INSTANCE, provision_body(osb, **{name: {}})).status == 201
 
@@ -148,7 +164,9 @@ def test_a_provision_without_a_required_field_answers_400(
 
 def test_every_missing_field_is_named_at_once(osb: OSB) -> None:
     answer = osb.put(INSTANCE, {"service_id": "", "plan_id": ""})
-    expect_error(answer, 400, "BadRequest", "service_id", "plan_id", "organization_guid", "space_guid")
+    expect_error(
+        answer, 400, "BadRequest", "service_id", "plan_id", "organization_guid", "space_guid"
+    )
 
 
 @pytest.mark.parametrize("field", ["service_id", "plan_id"])
@@ -168,7 +186,9 @@ def test_a_bind_without_a_required_field_answers_400(
 
 
 @pytest.mark.parametrize("value", ["", None, "absent"])
-def test_an_update_without_service_id_answers_400(osb: OSB, store: Store, value: str | None) -> None:
+def test_an_update_without_service_id_answers_400(
+    osb: OSB, store: Store, value: str | None
+) -> None:
     osb.provision("body-0", "mock-database", "small")
     body: dict[str, Any] = {"parameters": {"storage_gb": 3}}
     if value != "absent":
@@ -182,7 +202,9 @@ def test_an_empty_optional_id_answers_400(osb: OSB, field: str) -> None:
     osb.provision("body-0", "mock-database", "small")
     service_id, plan_id = osb.ids("mock-database", "small")
     if field == "plan_id":
-        answer = osb.patch("/v2/service_instances/body-0", {"service_id": service_id, "plan_id": ""})
+        answer = osb.patch(
+            "/v2/service_instances/body-0", {"service_id": service_id, "plan_id": ""}
+        )
     else:
         answer = osb.put(BINDING, {"service_id": service_id, "plan_id": plan_id, field: ""})
     expect_error(answer, 400, "BadRequest", field)
@@ -190,10 +212,19 @@ def test_an_empty_optional_id_answers_400(osb: OSB, field: str) -> None:
 
 @pytest.mark.parametrize(
     "field, value",
-    [("service_id", 1), ("plan_id", ["p"]), ("organization_guid", {"a": 1}), ("space_guid", True),
-     ("context", "kubernetes"), ("parameters", [1]), ("maintenance_info", "1.2.0")],
+    [
+        ("service_id", 1),
+        ("plan_id", ["p"]),
+        ("organization_guid", {"a": 1}),
+        ("space_guid", True),
+        ("context", "kubernetes"),
+        ("parameters", [1]),
+        ("maintenance_info", "1.2.0"),
+    ],
 )
-def test_a_field_of_the_wrong_type_answers_400(osb: OSB, store: Store, field: str, value: Any) -> None:
+def test_a_field_of_the_wrong_type_answers_400(
+    osb: OSB, store: Store, field: str, value: Any
+) -> None:
     expect_error(osb.put(INSTANCE, provision_body(osb, **{field: value})), 400, "BadRequest", field)
     assert store.get_instance("body-1") is None
 

@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+
 from broker.app import create_app
 from broker.config import Settings
 from broker.storage import Store
@@ -49,7 +50,9 @@ def test_versions_from_2_13_up_to_3_are_accepted(osb: OSB, version: str) -> None
 
 
 @pytest.mark.parametrize("version", ["2.12", "2.0", "1.0", "1.99"])
-def test_a_version_below_2_13_answers_412_naming_the_supported_range(osb: OSB, version: str) -> None:
+def test_a_version_below_2_13_answers_412_naming_the_supported_range(
+    osb: OSB, version: str
+) -> None:
     answer = osb.get("/v2/catalog", headers={"X-Broker-API-Version": version})
     expect_error(answer, 412, "PreconditionFailed", version, "2.13")
 
@@ -83,7 +86,9 @@ def test_a_missing_version_answers_400_when_configured(settings: Settings) -> No
 def test_every_osb_endpoint_checks_the_version(osb: OSB, store: Store) -> None:
     without_version = OSB(osb.client, version=None)
     for method, path in every_endpoint(osb):
-        answer = without_version.request(method, path, json_body={"service_id": "x", "plan_id": "y"})
+        answer = without_version.request(
+            method, path, json_body={"service_id": "x", "plan_id": "y"}
+        )
         expect_error(answer, 412, "PreconditionFailed")
     # Nothing was deleted or changed by the refused requests.
     assert store.get_instance("hdr-i") is not None
@@ -92,7 +97,12 @@ def test_every_osb_endpoint_checks_the_version(osb: OSB, store: Store) -> None:
 
 def test_a_refused_version_leaves_no_instance_behind(osb: OSB, store: Store) -> None:
     service_id, plan_id = osb.ids("mock-database", "small")
-    body = {"service_id": service_id, "plan_id": plan_id, "organization_guid": "o", "space_guid": "s"}
+    body = {
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "organization_guid": "o",
+        "space_guid": "s",
+    }
     answer = osb.put("/v2/service_instances/v-1", body, headers={"X-Broker-API-Version": "2.12"})
     assert answer.status == 412
     assert store.get_instance("v-1") is None
@@ -114,7 +124,11 @@ def test_the_request_identity_is_echoed(osb: OSB) -> None:
 
 @pytest.mark.parametrize(
     "method, path",
-    [("GET", "/v2/service_instances/nope"), ("PUT", "/v2/service_instances/x"), ("GET", "/v2/nope")],
+    [
+        ("GET", "/v2/service_instances/nope"),
+        ("PUT", "/v2/service_instances/x"),
+        ("GET", "/v2/nope"),
+    ],
 )
 def test_the_request_identity_is_echoed_on_errors(osb: OSB, method: str, path: str) -> None:
     answer = osb.request(method, path, headers={"X-Broker-API-Request-Identity": "req-42"})
@@ -140,22 +154,37 @@ def test_no_request_identity_is_invented_when_none_was_sent(osb: OSB) -> None:
 # --- X-Broker-API-Originating-Identity ------------------------------------------------
 
 
-def test_the_originating_identity_is_kept_with_the_instance(osb: OSB, store: Store) -> None:
-    header = identity("kubernetes", username="alice", uid="1000", groups=["admins"], extra={"k": ["v"]})
+def test_the_originating_identity_is_kept_with_the_instance(
+    osb: OSB, admin: OSB, store: Store
+) -> None:
+    header = identity(
+        "kubernetes", username="alice", uid="1000", groups=["admins"], extra={"k": ["v"]}
+    )
     service_id, plan_id = osb.ids("mock-database", "small")
     body = {
-        "service_id": service_id, "plan_id": plan_id, "organization_guid": "o", "space_guid": "s",
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "organization_guid": "o",
+        "space_guid": "s",
         "context": {"platform": "kubernetes", "namespace": "dev"},
     }
-    answer = osb.put("/v2/service_instances/oi-1", body,
-                     headers={"X-Broker-API-Originating-Identity": header})
+    answer = osb.put(
+        "/v2/service_instances/oi-1", body, headers={"X-Broker-API-Originating-Identity": header}
+    )
     assert answer.status == 201
-    instance = store.get_instance("oi-1")
-    assert instance is not None
-    assert instance.originating_identity == {
+    expected = {
         "platform": "kubernetes",
         "value": {"username": "alice", "uid": "1000", "groups": ["admins"], "extra": {"k": ["v"]}},
     }
+    instance = store.get_instance("oi-1")
+    assert instance is not None and instance.originating_identity == expected
+    # Visible over the admin API: in the state and in the request journal.
+    state = admin.get("/admin/state").json
+    assert [i["originating_identity"] for i in state["instances"] if i["id"] == "oi-1"] == [
+        expected
+    ]
+    journal = admin.get("/admin/requests", query={"instance_id": "oi-1"}).json["requests"]
+    assert journal[-1]["originating_identity"] == expected
 
 
 def test_the_originating_identity_is_kept_with_the_binding(osb: OSB, store: Store) -> None:
@@ -179,9 +208,17 @@ def test_unpadded_base64_in_the_originating_identity_is_accepted(osb: OSB, store
     encoded = base64.b64encode(json.dumps({"user_id": "u1"}).encode()).decode().rstrip("=")
     assert len(encoded) % 4  # really unpadded
     service_id, plan_id = osb.ids("mock-database", "small")
-    body = {"service_id": service_id, "plan_id": plan_id, "organization_guid": "o", "space_guid": "s"}
-    answer = osb.put("/v2/service_instances/oi-3", body,
-                     headers={"X-Broker-API-Originating-Identity": f"cloudfoundry {encoded}"})
+    body = {
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "organization_guid": "o",
+        "space_guid": "s",
+    }
+    answer = osb.put(
+        "/v2/service_instances/oi-3",
+        body,
+        headers={"X-Broker-API-Originating-Identity": f"cloudfoundry {encoded}"},
+    )
     assert answer.status == 201
     assert store.get_instance("oi-3").originating_identity["value"] == {"user_id": "u1"}  # type: ignore[union-attr]
 
@@ -199,7 +236,7 @@ def _b64(raw: bytes) -> str:
         f"kubernetes {_b64(b'not json')}",
         f"kubernetes {_b64(b'[1, 2]')}",
         "kubernetes " + _b64(b'"a string"'),
-        f"kubernetes {_b64(bytes([0xff, 0xfe, 0x00]))}",
+        f"kubernetes {_b64(bytes([0xFF, 0xFE, 0x00]))}",
         f"kubernetes {_b64(b'{}')} extra",
     ],
 )
@@ -207,9 +244,15 @@ def test_a_malformed_originating_identity_answers_400_and_changes_nothing(
     osb: OSB, store: Store, header: str
 ) -> None:
     service_id, plan_id = osb.ids("mock-database", "small")
-    body = {"service_id": service_id, "plan_id": plan_id, "organization_guid": "o", "space_guid": "s"}
-    answer = osb.put("/v2/service_instances/oi-bad", body,
-                     headers={"X-Broker-API-Originating-Identity": header})
+    body = {
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "organization_guid": "o",
+        "space_guid": "s",
+    }
+    answer = osb.put(
+        "/v2/service_instances/oi-bad", body, headers={"X-Broker-API-Originating-Identity": header}
+    )
     expect_error(answer, 400, "BadRequest", "X-Broker-API-Originating-Identity")
     assert store.get_instance("oi-bad") is None
 
@@ -217,11 +260,17 @@ def test_a_malformed_originating_identity_answers_400_and_changes_nothing(
 def test_the_context_platform_must_match_the_originating_identity(osb: OSB, store: Store) -> None:
     service_id, plan_id = osb.ids("mock-database", "small")
     body = {
-        "service_id": service_id, "plan_id": plan_id, "organization_guid": "o", "space_guid": "s",
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "organization_guid": "o",
+        "space_guid": "s",
         "context": {"platform": "cloudfoundry"},
     }
-    answer = osb.put("/v2/service_instances/oi-4", body,
-                     headers={"X-Broker-API-Originating-Identity": identity("kubernetes")})
+    answer = osb.put(
+        "/v2/service_instances/oi-4",
+        body,
+        headers={"X-Broker-API-Originating-Identity": identity("kubernetes")},
+    )
     expect_error(answer, 400, "BadRequest", "cloudfoundry", "kubernetes")
     assert store.get_instance("oi-4") is None
 

@@ -74,8 +74,16 @@ def test_every_failing_json_path_is_listed(osb: OSB, store: Store) -> None:
     }
     answer = osb.provision("par-1", "mock-database", "small", parameters=parameters)
     description = description_of(answer)
-    for path in ("$.storage_gb", "$.version", "$.extensions[1]", "$.extensions[2]",
-                 "$.backup.enabled", "$.backup.retention_days", "$.backup:", "$:"):
+    for path in (
+        "$.storage_gb",
+        "$.version",
+        "$.extensions[1]",
+        "$.extensions[2]",
+        "$.backup.enabled",
+        "$.backup.retention_days",
+        "$.backup:",
+        "$:",
+    ):
         assert path in description, f"{path} missing from {description}"
     assert "'unexpected'" in description and "'surprise'" in description
     assert store.get_instance("par-1") is None
@@ -88,8 +96,12 @@ def test_parameters_that_are_not_an_object_fail_the_schema(osb: OSB) -> None:
 
 
 def test_valid_parameters_are_stored_and_returned_on_fetch(osb: OSB) -> None:
-    parameters = {"storage_gb": 20, "version": "16", "extensions": ["pg_trgm"],
-                  "backup": {"enabled": True, "retention_days": 7}}
+    parameters = {
+        "storage_gb": 20,
+        "version": "16",
+        "extensions": ["pg_trgm"],
+        "backup": {"enabled": True, "retention_days": 7},
+    }
     assert osb.provision("par-3", "mock-database", "small", parameters=parameters).status == 201
     assert osb.get("/v2/service_instances/par-3").json["parameters"] == parameters
 
@@ -98,8 +110,10 @@ def test_update_parameters_are_checked_against_the_update_schema(osb: OSB, store
     osb.provision("par-4", "mock-database", "small", parameters={"version": "15"})
     service_id, _ = osb.ids("mock-database", "small")
     # "version" is valid at create time but the update schema does not allow it.
-    answer = osb.patch("/v2/service_instances/par-4",
-                       {"service_id": service_id, "parameters": {"version": "16", "storage_gb": 2000}})
+    answer = osb.patch(
+        "/v2/service_instances/par-4",
+        {"service_id": service_id, "parameters": {"version": "16", "storage_gb": 2000}},
+    )
     description = description_of(answer)
     assert "$.storage_gb" in description and "'version'" in description
     assert store.get_instance("par-4").parameters == {"version": "15"}  # type: ignore[union-attr]
@@ -109,8 +123,10 @@ def test_update_parameters_are_checked_against_the_target_plan(osb: OSB) -> None
     osb.provision("par-5", "mock-database", "small")
     service_id, frozen = osb.ids("mock-database", "frozen")
     # The frozen plan has no schema: anything goes there.
-    answer = osb.patch("/v2/service_instances/par-5",
-                       {"service_id": service_id, "plan_id": frozen, "parameters": {"anything": [1]}})
+    answer = osb.patch(
+        "/v2/service_instances/par-5",
+        {"service_id": service_id, "plan_id": frozen, "parameters": {"anything": [1]}},
+    )
     assert answer.status == 200
 
 
@@ -138,26 +154,35 @@ def test_no_parameters_are_checked_as_an_empty_object(modern: OSB) -> None:
 
 
 def test_draft_2020_12_keywords_are_enforced(modern: OSB) -> None:
-    answer = modern.provision("par-9", "modern", "draft-2020-12",
-                              parameters={"pair": ["a", "b", "c"], "user": "u"})
+    answer = modern.provision(
+        "par-9", "modern", "draft-2020-12", parameters={"pair": ["a", "b", "c"], "user": "u"}
+    )
     description = description_of(answer)
     assert "$.pair[1]" in description  # prefixItems: second item must be an integer
     assert "$.pair" in description  # items: false forbids a third item
     assert "password" in description  # dependentRequired
-    ok = modern.provision("par-9", "modern", "draft-2020-12",
-                          parameters={"pair": ["a", 1], "user": "u", "password": "p"})
+    ok = modern.provision(
+        "par-9",
+        "modern",
+        "draft-2020-12",
+        parameters={"pair": ["a", 1], "user": "u", "password": "p"},
+    )
     assert ok.status == 201
 
 
 def test_draft_06_keywords_are_enforced(modern: OSB) -> None:
     answer = modern.provision("par-10", "modern", "draft-06", parameters={"tier": "silver"})
     assert "$.tier" in description_of(answer)
-    assert modern.provision("par-10", "modern", "draft-06", parameters={"tier": "gold"}).status == 201
+    assert (
+        modern.provision("par-10", "modern", "draft-06", parameters={"tier": "gold"}).status == 201
+    )
 
 
 def test_the_catalog_shows_the_schemas_with_their_refs_inlined(osb: OSB) -> None:
     catalog = osb.get("/v2/catalog").json
-    database = next(service for service in catalog["services"] if service["name"] == "mock-database")
+    database = next(
+        service for service in catalog["services"] if service["name"] == "mock-database"
+    )
     small = next(plan for plan in database["plans"] if plan["name"] == "small")
     create = small["schemas"]["service_instance"]["create"]["parameters"]
     assert create["$schema"] == "http://json-schema.org/draft-04/schema#"

@@ -10,13 +10,22 @@ from broker.storage import Store
 from tests.support.osb import OSB, expect_error
 
 
-def body_for(osb: OSB, service: str = "mock-database", plan: str = "small", **fields: Any) -> dict[str, Any]:
+def body_for(
+    osb: OSB, service: str = "mock-database", plan: str = "small", **fields: Any
+) -> dict[str, Any]:
     service_id, plan_id = osb.ids(service, plan)
-    return {"service_id": service_id, "plan_id": plan_id, "organization_guid": "org-1",
-            "space_guid": "space-1", **fields}
+    return {
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "organization_guid": "org-1",
+        "space_guid": "space-1",
+        **fields,
+    }
 
 
-def test_a_new_synchronous_provision_answers_201_with_the_dashboard_url(osb: OSB, store: Store) -> None:
+def test_a_new_synchronous_provision_answers_201_with_the_dashboard_url(
+    osb: OSB, store: Store
+) -> None:
     answer = osb.put("/v2/service_instances/p-1", body_for(osb))
     assert answer.status == 201
     assert answer.json == {"dashboard_url": "http://127.0.0.1:8080/dashboard/instances/p-1"}
@@ -34,10 +43,21 @@ def test_a_repeated_identical_provision_answers_200_with_the_same_body(osb: OSB)
 
 def test_a_repeat_with_another_context_is_still_identical(osb: OSB) -> None:
     # Platforms re-send context with cosmetic changes (annotations); not a new instance.
-    osb.put("/v2/service_instances/p-3", body_for(osb, context={"platform": "kubernetes", "namespace": "a"}))
-    again = osb.put("/v2/service_instances/p-3",
-                    body_for(osb, context={"platform": "kubernetes", "namespace": "a",
-                                           "instance_annotations": {"x": "y"}}))
+    osb.put(
+        "/v2/service_instances/p-3",
+        body_for(osb, context={"platform": "kubernetes", "namespace": "a"}),
+    )
+    again = osb.put(
+        "/v2/service_instances/p-3",
+        body_for(
+            osb,
+            context={
+                "platform": "kubernetes",
+                "namespace": "a",
+                "instance_annotations": {"x": "y"},
+            },
+        ),
+    )
     assert again.status == 200
 
 
@@ -65,7 +85,9 @@ def test_a_repeat_with_different_attributes_answers_409_and_changes_nothing(
 
 def test_a_repeat_with_other_maintenance_info_answers_409(osb: OSB) -> None:
     osb.put("/v2/service_instances/p-5", body_for(osb))
-    answer = osb.put("/v2/service_instances/p-5", body_for(osb, maintenance_info={"version": "1.2.0"}))
+    answer = osb.put(
+        "/v2/service_instances/p-5", body_for(osb, maintenance_info={"version": "1.2.0"})
+    )
     expect_error(answer, 409, "Conflict")
 
 
@@ -94,10 +116,23 @@ def test_services_and_plans_are_named_by_id_not_by_name(osb: OSB) -> None:
 
 
 def test_the_request_attributes_are_stored(osb: OSB, store: Store) -> None:
-    context = {"platform": "cloudfoundry", "organization_guid": "org-1", "space_guid": "space-1",
-               "organization_name": "o", "space_name": "s", "instance_name": "db"}
-    osb.put("/v2/service_instances/p-10",
-            body_for(osb, context=context, parameters={"storage_gb": 8}, maintenance_info={"version": "1.2.0"}))
+    context = {
+        "platform": "cloudfoundry",
+        "organization_guid": "org-1",
+        "space_guid": "space-1",
+        "organization_name": "o",
+        "space_name": "s",
+        "instance_name": "db",
+    }
+    osb.put(
+        "/v2/service_instances/p-10",
+        body_for(
+            osb,
+            context=context,
+            parameters={"storage_gb": 8},
+            maintenance_info={"version": "1.2.0"},
+        ),
+    )
     instance = store.get_instance("p-10")
     assert instance is not None
     assert instance.context == context
@@ -109,15 +144,21 @@ def test_the_request_attributes_are_stored(osb: OSB, store: Store) -> None:
 # --- maintenance_info ------------------------------------------------------------------
 
 
-def test_a_maintenance_info_mismatch_answers_422_maintenance_info_conflict(osb: OSB, store: Store) -> None:
-    answer = osb.put("/v2/service_instances/p-11", body_for(osb, maintenance_info={"version": "2.0.0"}))
+def test_a_maintenance_info_mismatch_answers_422_maintenance_info_conflict(
+    osb: OSB, store: Store
+) -> None:
+    answer = osb.put(
+        "/v2/service_instances/p-11", body_for(osb, maintenance_info={"version": "2.0.0"})
+    )
     expect_error(answer, 422, "MaintenanceInfoConflict", "2.0.0", "1.2.0")
     assert store.get_instance("p-11") is None
 
 
 def test_maintenance_info_for_a_plan_without_one_answers_422(osb: OSB, store: Store) -> None:
-    answer = osb.put("/v2/service_instances/p-12",
-                     body_for(osb, plan="frozen", maintenance_info={"version": "1.0.0"}))
+    answer = osb.put(
+        "/v2/service_instances/p-12",
+        body_for(osb, plan="frozen", maintenance_info={"version": "1.0.0"}),
+    )
     expect_error(answer, 422, "MaintenanceInfoConflict")
     assert store.get_instance("p-12") is None
 
@@ -130,16 +171,23 @@ def test_only_the_maintenance_info_version_matters(osb: OSB) -> None:
 # --- asynchronous provisioning ---------------------------------------------------------
 
 
-def test_an_async_provision_answers_202_with_an_operation_and_the_dashboard_url(osb: OSB, store: Store) -> None:
-    answer = osb.put("/v2/service_instances/p-20", body_for(osb, plan="large"),
-                     query={"accepts_incomplete": "true"})
+def test_an_async_provision_answers_202_with_an_operation_and_the_dashboard_url(
+    osb: OSB, store: Store
+) -> None:
+    answer = osb.put(
+        "/v2/service_instances/p-20",
+        body_for(osb, plan="large"),
+        query={"accepts_incomplete": "true"},
+    )
     assert answer.status == 202
     assert answer.json["dashboard_url"] == "http://127.0.0.1:8080/dashboard/instances/p-20"
     assert isinstance(answer.json["operation"], str) and answer.json["operation"]
     assert store.get_instance("p-20").state == "provisioning"  # type: ignore[union-attr]
 
 
-def test_an_identical_repeat_while_in_progress_answers_202_with_the_same_operation(osb: OSB) -> None:
+def test_an_identical_repeat_while_in_progress_answers_202_with_the_same_operation(
+    osb: OSB,
+) -> None:
     body = body_for(osb, plan="large")
     first = osb.put("/v2/service_instances/p-21", body, query={"accepts_incomplete": "true"})
     again = osb.put("/v2/service_instances/p-21", body, query={"accepts_incomplete": "true"})
@@ -148,9 +196,16 @@ def test_an_identical_repeat_while_in_progress_answers_202_with_the_same_operati
 
 
 def test_a_different_repeat_while_in_progress_answers_409(osb: OSB) -> None:
-    osb.put("/v2/service_instances/p-22", body_for(osb, plan="large"), query={"accepts_incomplete": "true"})
-    answer = osb.put("/v2/service_instances/p-22", body_for(osb, plan="large", parameters={"storage_gb": 2}),
-                     query={"accepts_incomplete": "true"})
+    osb.put(
+        "/v2/service_instances/p-22",
+        body_for(osb, plan="large"),
+        query={"accepts_incomplete": "true"},
+    )
+    answer = osb.put(
+        "/v2/service_instances/p-22",
+        body_for(osb, plan="large", parameters={"storage_gb": 2}),
+        query={"accepts_incomplete": "true"},
+    )
     expect_error(answer, 409, "Conflict")
 
 
@@ -163,7 +218,9 @@ def test_an_identical_repeat_after_async_completion_answers_200(osb: OSB) -> Non
     assert "operation" not in again.json
 
 
-def test_an_async_capable_plan_answers_201_without_accepts_incomplete(osb: OSB, store: Store) -> None:
+def test_an_async_capable_plan_answers_201_without_accepts_incomplete(
+    osb: OSB, store: Store
+) -> None:
     answer = osb.put("/v2/service_instances/p-24", body_for(osb, plan="large"))
     assert answer.status == 201
     assert store.get_instance("p-24").state == "ready"  # type: ignore[union-attr]
@@ -171,14 +228,19 @@ def test_an_async_capable_plan_answers_201_without_accepts_incomplete(osb: OSB, 
 
 @pytest.mark.parametrize("query", [None, {"accepts_incomplete": "false"}])
 def test_an_async_only_plan_answers_422_async_required(osb: OSB, store: Store, query: Any) -> None:
-    answer = osb.put("/v2/service_instances/p-25", body_for(osb, "mock-async", "async-only"), query=query)
+    answer = osb.put(
+        "/v2/service_instances/p-25", body_for(osb, "mock-async", "async-only"), query=query
+    )
     expect_error(answer, 422, "AsyncRequired", "accepts_incomplete=true")
     assert store.get_instance("p-25") is None
 
 
 def test_a_sync_plan_answers_201_even_with_accepts_incomplete(osb: OSB) -> None:
-    answer = osb.put("/v2/service_instances/p-26", body_for(osb, "mock-async", "sync"),
-                     query={"accepts_incomplete": "true"})
+    answer = osb.put(
+        "/v2/service_instances/p-26",
+        body_for(osb, "mock-async", "sync"),
+        query={"accepts_incomplete": "true"},
+    )
     assert answer.status == 201
     assert "operation" not in answer.json
 
@@ -202,7 +264,9 @@ def test_a_provision_while_deprovisioning_answers_422_concurrency_error(osb: OSB
     expect_error(answer, 422, "ConcurrencyError")
 
 
-def test_a_synchronous_failure_answers_the_declared_status_and_leaves_nothing(osb: OSB, store: Store) -> None:
+def test_a_synchronous_failure_answers_the_declared_status_and_leaves_nothing(
+    osb: OSB, store: Store
+) -> None:
     answer = osb.put("/v2/service_instances/p-29", body_for(osb, "mock-async", "failing-sync"))
     expect_error(answer, 500, "ProvisionFailed", "The mock cloud is down")
     assert store.get_instance("p-29") is None

@@ -19,8 +19,14 @@ def app(settings: Settings, clock: FakeClock) -> Flask:
     return create_app(settings, clock=clock)
 
 
-def rotate(osb: OSB, instance_id: str, binding_id: str, predecessor: str,
-           service: str = SERVICE, plan: str = PLAN) -> Answer:
+def rotate(
+    osb: OSB,
+    instance_id: str,
+    binding_id: str,
+    predecessor: str,
+    service: str = SERVICE,
+    plan: str = PLAN,
+) -> Answer:
     return osb.bind(instance_id, binding_id, service, plan, predecessor_binding_id=predecessor)
 
 
@@ -30,15 +36,19 @@ def test_the_plan_declares_binding_rotatable(osb: OSB) -> None:
     assert offering["plans"][0]["binding_rotatable"] is True
 
 
-def test_a_rotation_gets_new_credentials_and_the_predecessor_stays_valid(osb: OSB, store: Store) -> None:
+def test_a_rotation_gets_new_credentials_and_the_predecessor_stays_valid(
+    osb: OSB, store: Store
+) -> None:
     osb.provision("r-1", SERVICE, PLAN)
     old = osb.bind("r-1", "r-1-a", SERVICE, PLAN)
     new = rotate(osb, "r-1", "r-1-b", "r-1-a")
     assert new.status == 201
     assert new.json["credentials"]["password"] != old.json["credentials"]["password"]
     assert new.json["credentials"]["username"] != old.json["credentials"]["username"]
-    assert osb.get("/v2/service_instances/r-1/service_bindings/r-1-a").json["credentials"] == \
-        old.json["credentials"]
+    assert (
+        osb.get("/v2/service_instances/r-1/service_bindings/r-1-a").json["credentials"]
+        == old.json["credentials"]
+    )
     assert store.get_binding("r-1-b").predecessor_binding_id == "r-1-a"  # type: ignore[union-attr]
     assert {binding.id for binding in store.bindings_of("r-1")} == {"r-1-a", "r-1-b"}
 
@@ -78,14 +88,20 @@ def test_deleting_the_predecessor_keeps_its_successor(osb: OSB, store: Store) ->
 def test_a_rotation_on_a_plan_that_is_not_rotatable_answers_400(osb: OSB, store: Store) -> None:
     osb.provision("r-6", "mock-database", "small")
     osb.bind("r-6", "r-6-a", "mock-database", "small")
-    expect_error(rotate(osb, "r-6", "r-6-b", "r-6-a", "mock-database", "small"), 400, "BadRequest",
-                 "binding_rotatable")
+    expect_error(
+        rotate(osb, "r-6", "r-6-b", "r-6-a", "mock-database", "small"),
+        400,
+        "BadRequest",
+        "binding_rotatable",
+    )
     assert store.get_binding("r-6-b") is None
 
 
 def test_an_unknown_predecessor_answers_400(osb: OSB, store: Store) -> None:
     osb.provision("r-7", SERVICE, PLAN)
-    expect_error(rotate(osb, "r-7", "r-7-b", "no-such-binding"), 400, "BadRequest", "no-such-binding")
+    expect_error(
+        rotate(osb, "r-7", "r-7-b", "no-such-binding"), 400, "BadRequest", "no-such-binding"
+    )
     assert store.get_binding("r-7-b") is None
 
 

@@ -69,8 +69,13 @@ def statuses(answers: list[Answer]) -> Counter[int]:
 
 def provision_body(osb: OSB, service: str, plan: str, **fields: Any) -> dict[str, Any]:
     service_id, plan_id = osb.ids(service, plan)
-    return {"service_id": service_id, "plan_id": plan_id, "organization_guid": "org",
-            "space_guid": "space", **fields}
+    return {
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "organization_guid": "org",
+        "space_guid": "space",
+        **fields,
+    }
 
 
 def test_identical_parallel_provisions_create_one_instance(
@@ -88,8 +93,12 @@ def test_identical_parallel_async_provisions_start_one_operation(
     server: RunningServer, osb: OSB, store: SQLiteStore
 ) -> None:
     body = provision_body(osb, "mock-async", "polls")
-    answers = all_at_once(server, lambda caller, _: caller.put(
-        "/v2/service_instances/cc-p2", body, query={"accepts_incomplete": "true"}))
+    answers = all_at_once(
+        server,
+        lambda caller, _: caller.put(
+            "/v2/service_instances/cc-p2", body, query={"accepts_incomplete": "true"}
+        ),
+    )
     assert statuses(answers) == {202: PARALLEL}
     assert len({answer.json["operation"] for answer in answers}) == 1
     operations = [op for op in store.list_operations() if op.instance_id == "cc-p2"]
@@ -99,9 +108,13 @@ def test_identical_parallel_async_provisions_start_one_operation(
 def test_conflicting_parallel_provisions_have_one_winner(
     server: RunningServer, osb: OSB, store: SQLiteStore
 ) -> None:
-    bodies = [provision_body(osb, "mock-database", "small", parameters={"storage_gb": index + 1})
-              for index in range(PARALLEL)]
-    answers = all_at_once(server, lambda caller, index: caller.put("/v2/service_instances/cc-p3", bodies[index]))
+    bodies = [
+        provision_body(osb, "mock-database", "small", parameters={"storage_gb": index + 1})
+        for index in range(PARALLEL)
+    ]
+    answers = all_at_once(
+        server, lambda caller, index: caller.put("/v2/service_instances/cc-p3", bodies[index])
+    )
     assert statuses(answers) == {201: 1, 409: PARALLEL - 1}
     winner = next(index for index, answer in enumerate(answers) if answer.status == 201)
     assert store.get_instance("cc-p3").parameters == bodies[winner]["parameters"]  # type: ignore[union-attr]
@@ -129,8 +142,14 @@ def test_identical_parallel_async_binds_start_one_operation(
     assert osb.provision("cc-b2", "mock-async", "polls").status == 201
     service_id, plan_id = osb.ids("mock-async", "polls")
     path = "/v2/service_instances/cc-b2/service_bindings/cc-b2-a"
-    answers = all_at_once(server, lambda caller, _: caller.put(
-        path, {"service_id": service_id, "plan_id": plan_id}, query={"accepts_incomplete": "true"}))
+    answers = all_at_once(
+        server,
+        lambda caller, _: caller.put(
+            path,
+            {"service_id": service_id, "plan_id": plan_id},
+            query={"accepts_incomplete": "true"},
+        ),
+    )
     assert statuses(answers) == {202: PARALLEL}
     assert len({answer.json["operation"] for answer in answers}) == 1
     operations = [op for op in store.list_operations() if op.binding_id == "cc-b2-a"]
@@ -143,8 +162,12 @@ def test_conflicting_parallel_binds_have_one_winner(
     assert osb.provision("cc-b3", "mock-async", "sync").status == 201
     service_id, plan_id = osb.ids("mock-async", "sync")
     path = "/v2/service_instances/cc-b3/service_bindings/cc-b3-a"
-    answers = all_at_once(server, lambda caller, index: caller.put(
-        path, {"service_id": service_id, "plan_id": plan_id, "parameters": {"n": index}}))
+    answers = all_at_once(
+        server,
+        lambda caller, index: caller.put(
+            path, {"service_id": service_id, "plan_id": plan_id, "parameters": {"n": index}}
+        ),
+    )
     assert statuses(answers) == {201: 1, 409: PARALLEL - 1}
     winner = next(index for index, answer in enumerate(answers) if answer.status == 201)
     binding = store.get_binding("cc-b3-a")
@@ -158,9 +181,13 @@ def test_parallel_binds_of_one_id_under_different_instances_have_one_winner(
     service_id, plan_id = osb.ids("mock-async", "sync")
     for index in range(4):
         assert osb.provision(f"cc-b4-{index}", "mock-async", "sync").status == 201
-    answers = all_at_once(server, lambda caller, index: caller.put(
-        f"/v2/service_instances/cc-b4-{index % 4}/service_bindings/cc-b4-shared",
-        {"service_id": service_id, "plan_id": plan_id}))
+    answers = all_at_once(
+        server,
+        lambda caller, index: caller.put(
+            f"/v2/service_instances/cc-b4-{index % 4}/service_bindings/cc-b4-shared",
+            {"service_id": service_id, "plan_id": plan_id},
+        ),
+    )
     counts = statuses(answers)
     assert counts[201] == 1
     assert counts[201] + counts[200] + counts[409] == PARALLEL
@@ -170,12 +197,18 @@ def test_parallel_binds_of_one_id_under_different_instances_have_one_winner(
         assert answer.status in expected
 
 
-def test_parallel_deprovisions_delete_once(server: RunningServer, osb: OSB, store: SQLiteStore) -> None:
+def test_parallel_deprovisions_delete_once(
+    server: RunningServer, osb: OSB, store: SQLiteStore
+) -> None:
     assert osb.provision("cc-d1", "mock-database", "small").status == 201
     assert osb.bind("cc-d1", "cc-d1-a", "mock-database", "small").status == 201
     service_id, plan_id = osb.ids("mock-database", "small")
-    answers = all_at_once(server, lambda caller, _: caller.delete(
-        "/v2/service_instances/cc-d1", query={"service_id": service_id, "plan_id": plan_id}))
+    answers = all_at_once(
+        server,
+        lambda caller, _: caller.delete(
+            "/v2/service_instances/cc-d1", query={"service_id": service_id, "plan_id": plan_id}
+        ),
+    )
     assert statuses(answers) == {200: 1, 410: PARALLEL - 1}
     assert store.get_instance("cc-d1") is None
     assert store.get_binding("cc-d1-a") is None

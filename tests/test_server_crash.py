@@ -47,8 +47,13 @@ class Ledger:
         return len(self.instances) + len(self.async_instances) + len(self.bindings)
 
 
-def load(url: str, ids: Callable[[str], tuple[str, str]], ledger: Ledger, stop: threading.Event,
-         client_number: int) -> None:
+def load(
+    url: str,
+    ids: Callable[[str], tuple[str, str]],
+    ledger: Ledger,
+    stop: threading.Event,
+    client_number: int,
+) -> None:
     """Provision, bind and provision async in a loop until the server dies."""
     database = ids("mock-database/small")
     polls = ids("mock-async/polls")
@@ -59,8 +64,13 @@ def load(url: str, ids: Callable[[str], tuple[str, str]], ledger: Ledger, stop: 
             round_number += 1
             instance = f"crash-{client_number}-{round_number}"
             parameters = {"storage_gb": round_number % 1000 + 1}
-            body = {"service_id": database[0], "plan_id": database[1], "organization_guid": "o",
-                    "space_guid": "s", "parameters": parameters}
+            body = {
+                "service_id": database[0],
+                "plan_id": database[1],
+                "organization_guid": "o",
+                "space_guid": "s",
+                "parameters": parameters,
+            }
             path = f"/v2/service_instances/{instance}"
             try:
                 answer = osb.put(path, body)
@@ -83,8 +93,12 @@ def load(url: str, ids: Callable[[str], tuple[str, str]], ledger: Ledger, stop: 
             with ledger.lock:
                 ledger.bindings[f"{instance}-b"] = (instance, bound.json["credentials"])
             async_path = f"/v2/service_instances/{instance}-async"
-            async_body = {"service_id": polls[0], "plan_id": polls[1], "organization_guid": "o",
-                          "space_guid": "s"}
+            async_body = {
+                "service_id": polls[0],
+                "plan_id": polls[1],
+                "organization_guid": "o",
+                "space_guid": "s",
+            }
             try:
                 started = osb.put(async_path, async_body, query={"accepts_incomplete": "true"})
             except httpx.TransportError:
@@ -109,8 +123,10 @@ def test_a_killed_server_keeps_every_acknowledged_instance_and_binding(tmp_path:
 
             resolved = {name: ids(name) for name in ("mock-database/small", "mock-async/polls")}
         with ThreadPoolExecutor(CLIENTS) as pool:
-            futures = [pool.submit(load, server.url, resolved.__getitem__, ledger, stop, number)
-                       for number in range(CLIENTS)]
+            futures = [
+                pool.submit(load, server.url, resolved.__getitem__, ledger, stop, number)
+                for number in range(CLIENTS)
+            ]
             deadline = time.monotonic() + KILL_AFTER
             while ledger.acknowledged() < ACKNOWLEDGED_BEFORE_KILL and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -167,7 +183,9 @@ def check_store(database: Path, ledger: Ledger) -> None:
         for binding in store.list_bindings():
             assert binding.instance_id in instances, f"{binding.id} outlived its instance"
             assert binding.state == "ready"
-            assert binding.response.get("credentials", {}).get("password"), f"{binding.id} has no credentials"
+            assert binding.response.get("credentials", {}).get("password"), (
+                f"{binding.id} has no credentials"
+            )
         assert set(ledger.bindings) <= {binding.id for binding in store.list_bindings()}
     finally:
         store.close()

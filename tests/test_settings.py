@@ -44,7 +44,10 @@ def test_any_other_missing_version_status_is_refused(value: str) -> None:
 
 def test_several_users_are_parsed_from_the_environment() -> None:
     settings = load_settings(env={"BROKER_USERS": "ci:ci-pw, cf:cf:with:colons"})
-    assert settings.users == (BasicCredential("ci", "ci-pw"), BasicCredential("cf", "cf:with:colons"))
+    assert settings.users == (
+        BasicCredential("ci", "ci-pw"),
+        BasicCredential("cf", "cf:with:colons"),
+    )
     assert len(settings.osb_credentials) == 3
 
 
@@ -67,8 +70,14 @@ def test_bearer_tokens_are_comma_separated() -> None:
 
 
 def test_passwords_and_tokens_never_show_in_the_settings_repr() -> None:
-    settings = load_settings(env={"BROKER_PASSWORD": "s3cret-pw", "BROKER_BEARER_TOKENS": "tok-3cret",
-                                  "BROKER_USERS": "ci:ci-s3cret", "BROKER_ADMIN_PASSWORD": "adm-s3cret"})
+    settings = load_settings(
+        env={
+            "BROKER_PASSWORD": "s3cret-pw",
+            "BROKER_BEARER_TOKENS": "tok-3cret",
+            "BROKER_USERS": "ci:ci-s3cret",
+            "BROKER_ADMIN_PASSWORD": "adm-s3cret",
+        }
+    )
     text = repr(settings)
     for secret in ("s3cret-pw", "tok-3cret", "ci-s3cret", "adm-s3cret"):
         assert secret not in text

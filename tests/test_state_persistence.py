@@ -21,11 +21,15 @@ def test_the_default_store_is_sqlite_under_the_data_dir(settings: Settings, tmp_
     assert (tmp_path / "state" / "broker.db").exists()
 
 
-def test_instances_bindings_and_operations_survive_a_restart(settings: Settings, tmp_path: Path) -> None:
+def test_instances_bindings_and_operations_survive_a_restart(
+    settings: Settings, tmp_path: Path
+) -> None:
     first = OSB(create_app(restartable(settings, tmp_path)).test_client())
     first.provision("keep-1", "mock-database", "small", parameters={"storage_gb": 4})
     bound = first.bind("keep-1", "keep-1-a", "mock-database", "small").json
-    running = first.provision("keep-2", "mock-async", "polls", accepts_incomplete=True).json["operation"]
+    running = first.provision("keep-2", "mock-async", "polls", accepts_incomplete=True).json[
+        "operation"
+    ]
     assert first.last_operation("keep-2").json["state"] == "in progress"
 
     second = OSB(create_app(restartable(settings, tmp_path)).test_client())
@@ -36,7 +40,10 @@ def test_instances_bindings_and_operations_survive_a_restart(settings: Settings,
     assert second.last_operation("keep-2", running).json["state"] == "in progress"
     assert second.last_operation("keep-2", running).json["state"] == "succeeded"
     # Repeats keep their idempotent answers.
-    assert second.provision("keep-1", "mock-database", "small", parameters={"storage_gb": 4}).status == 200
+    assert (
+        second.provision("keep-1", "mock-database", "small", parameters={"storage_gb": 4}).status
+        == 200
+    )
     assert second.bind("keep-1", "keep-1-a", "mock-database", "small").json == bound
 
 

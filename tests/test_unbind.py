@@ -34,7 +34,9 @@ def test_an_unbind_of_an_unknown_binding_answers_410(osb: OSB) -> None:
     expect_error(osb.unbind("ub-none", "ub-none", "mock-database", "small"), 410, "Gone")
 
 
-def test_an_unbind_through_another_instance_answers_410_and_keeps_the_binding(osb: OSB, store: Store) -> None:
+def test_an_unbind_through_another_instance_answers_410_and_keeps_the_binding(
+    osb: OSB, store: Store
+) -> None:
     osb.provision("ub-4", "mock-database", "small")
     osb.provision("ub-5", "mock-database", "small")
     osb.bind("ub-4", "ub-4-a", "mock-database", "small")
@@ -51,14 +53,18 @@ def test_an_unbind_without_service_id_and_plan_id_answers_400(
     osb.provision("ub-6", "mock-database", "small")
     osb.bind("ub-6", "ub-6-a", "mock-database", "small")
     answer = osb.delete(PATH.format("ub-6", "ub-6-a"), query=query)
-    expect_error(answer, 400, "BadRequest", "service_id" if not query.get("service_id") else "plan_id")
+    expect_error(
+        answer, 400, "BadRequest", "service_id" if not query.get("service_id") else "plan_id"
+    )
     assert store.get_binding("ub-6-a") is not None
 
 
 # --- asynchronous ---------------------------------------------------------------------
 
 
-def test_an_async_unbind_answers_202_then_last_operation_answers_410(osb: OSB, store: Store) -> None:
+def test_an_async_unbind_answers_202_then_last_operation_answers_410(
+    osb: OSB, store: Store
+) -> None:
     osb.provision("ub-10", "mock-async", "polls")
     osb.bind("ub-10", "ub-10-a", "mock-async", "polls")
     answer = osb.unbind("ub-10", "ub-10-a", "mock-async", "polls", accepts_incomplete=True)
@@ -114,7 +120,9 @@ def test_a_failed_binding_can_always_be_unbound(osb: OSB, store: Store) -> None:
 # --- an unbind during a running bind ---------------------------------------------------
 
 
-def test_a_sync_unbind_during_a_bind_halts_it_and_the_bind_reports_failed(osb: OSB, store: Store) -> None:
+def test_a_sync_unbind_during_a_bind_halts_it_and_the_bind_reports_failed(
+    osb: OSB, store: Store
+) -> None:
     osb.provision("ub-20", "mock-async", "polls")
     created = osb.bind("ub-20", "ub-20-a", "mock-async", "polls", accepts_incomplete=True)
     answer = osb.unbind("ub-20", "ub-20-a", "mock-async", "polls")
@@ -134,7 +142,9 @@ def test_an_async_unbind_during_a_bind_halts_it_and_last_operation_follows_the_u
     created = osb.bind("ub-21", "ub-21-a", "mock-async", "polls", accepts_incomplete=True)
     deleting = osb.unbind("ub-21", "ub-21-a", "mock-async", "polls", accepts_incomplete=True)
     assert deleting.status == 202
-    assert osb.last_operation("ub-21", created.json["operation"], "ub-21-a").json["state"] == "failed"
+    assert (
+        osb.last_operation("ub-21", created.json["operation"], "ub-21-a").json["state"] == "failed"
+    )
     assert osb.last_operation("ub-21", None, "ub-21-a").json["state"] == "in progress"
     assert osb.last_operation("ub-21", None, "ub-21-a").json["state"] == "in progress"
     expect_error(osb.last_operation("ub-21", None, "ub-21-a"), 410, "Gone")

@@ -12,10 +12,13 @@ from tests.support.osb import OSB, Answer, expect_error
 ASYNC = {"accepts_incomplete": "true"}
 
 
-def patch(osb: OSB, instance_id: str, service: str = "mock-database", query: Any = None,
-          **fields: Any) -> Answer:
+def patch(
+    osb: OSB, instance_id: str, service: str = "mock-database", query: Any = None, **fields: Any
+) -> Answer:
     service_id, _ = osb.ids(service, "sync" if service == "mock-async" else "small")
-    return osb.patch(f"/v2/service_instances/{instance_id}", {"service_id": service_id, **fields}, query=query)
+    return osb.patch(
+        f"/v2/service_instances/{instance_id}", {"service_id": service_id, **fields}, query=query
+    )
 
 
 def plan_id(osb: OSB, plan: str, service: str = "mock-database") -> str:
@@ -35,7 +38,8 @@ def test_an_update_of_parameters_answers_200_and_is_stored(osb: OSB, store: Stor
     assert answer.status == 200
     assert set(answer.json) <= {"dashboard_url", "metadata"}
     assert osb.get("/v2/service_instances/u-1").json["parameters"] == {
-        "storage_gb": 10, "extensions": ["pg_trgm"],
+        "storage_gb": 10,
+        "extensions": ["pg_trgm"],
     }
 
 
@@ -45,13 +49,20 @@ def test_an_update_without_changes_answers_200_and_changes_nothing(osb: OSB, sto
     assert patch(osb, "u-2").status == 200
     after = store.get_instance("u-2")
     assert after is not None and before is not None
-    assert (after.plan_id, after.parameters, after.context) == (before.plan_id, before.parameters, before.context)
+    assert (after.plan_id, after.parameters, after.context) == (
+        before.plan_id,
+        before.parameters,
+        before.context,
+    )
 
 
 def test_partial_parameters_are_merged_into_the_stored_ones(osb: OSB) -> None:
     osb.provision("u-3", "mock-database", "small", parameters={"storage_gb": 5, "version": "15"})
     patch(osb, "u-3", parameters={"storage_gb": 6})
-    assert osb.get("/v2/service_instances/u-3").json["parameters"] == {"storage_gb": 6, "version": "15"}
+    assert osb.get("/v2/service_instances/u-3").json["parameters"] == {
+        "storage_gb": 6,
+        "version": "15",
+    }
 
 
 def test_a_plan_declaring_replace_replaces_the_parameters(osb: OSB) -> None:
@@ -80,7 +91,9 @@ def test_a_plan_change_is_applied_when_the_plan_is_updateable(osb: OSB) -> None:
     assert osb.get("/v2/service_instances/u-10").json["plan_id"] == plan_id(osb, "large")
 
 
-def test_a_plan_change_from_a_plan_that_is_not_updateable_answers_422(osb: OSB, store: Store) -> None:
+def test_a_plan_change_from_a_plan_that_is_not_updateable_answers_422(
+    osb: OSB, store: Store
+) -> None:
     osb.provision("u-11", "mock-database", "frozen")
     answer = patch(osb, "u-11", plan_id=plan_id(osb, "small"), parameters={"x": 1})
     expect_error(answer, 422, None, "plan_updateable")
@@ -106,7 +119,9 @@ def test_a_plan_change_to_a_plan_of_another_service_answers_400(osb: OSB) -> Non
 
 def test_previous_values_do_not_change_anything(osb: OSB) -> None:
     osb.provision("u-15", "mock-database", "small")
-    answer = patch(osb, "u-15", previous_values={"plan_id": plan_id(osb, "large"), "service_id": "x"})
+    answer = patch(
+        osb, "u-15", previous_values={"plan_id": plan_id(osb, "large"), "service_id": "x"}
+    )
     assert answer.status == 200
     assert osb.get("/v2/service_instances/u-15").json["plan_id"] == plan_id(osb, "small")
 
@@ -115,14 +130,18 @@ def test_previous_values_do_not_change_anything(osb: OSB) -> None:
 
 
 def test_a_context_only_update_is_applied_when_allowed(osb: OSB, store: Store) -> None:
-    osb.provision("u-20", "mock-database", "small", context={"platform": "kubernetes", "namespace": "a"})
+    osb.provision(
+        "u-20", "mock-database", "small", context={"platform": "kubernetes", "namespace": "a"}
+    )
     new_context = {"platform": "kubernetes", "namespace": "a", "instance_name": "renamed"}
     assert patch(osb, "u-20", context=new_context).status == 200
     assert store.get_instance("u-20").context == new_context  # type: ignore[union-attr]
 
 
 def test_a_context_only_update_answers_422_when_not_allowed(osb: OSB, store: Store) -> None:
-    osb.provision("u-21", "mock-async", "sync", context={"platform": "kubernetes", "namespace": "a"})
+    osb.provision(
+        "u-21", "mock-async", "sync", context={"platform": "kubernetes", "namespace": "a"}
+    )
     answer = patch(osb, "u-21", "mock-async", context={"platform": "kubernetes", "namespace": "b"})
     expect_error(answer, 422, None, "allow_context_updates")
     assert store.get_instance("u-21").context["namespace"] == "a"  # type: ignore[union-attr]
@@ -137,7 +156,9 @@ def test_an_unchanged_context_is_no_context_only_update(osb: OSB) -> None:
 def test_a_context_sent_with_parameters_is_applied_without_allow_context_updates(
     osb: OSB, store: Store
 ) -> None:
-    osb.provision("u-23", "mock-async", "sync", context={"platform": "kubernetes", "namespace": "a"})
+    osb.provision(
+        "u-23", "mock-async", "sync", context={"platform": "kubernetes", "namespace": "a"}
+    )
     new_context = {"platform": "kubernetes", "namespace": "b"}
     assert patch(osb, "u-23", "mock-async", context=new_context, parameters={"x": 1}).status == 200
     assert store.get_instance("u-23").context == new_context  # type: ignore[union-attr]
@@ -146,7 +167,9 @@ def test_a_context_sent_with_parameters_is_applied_without_allow_context_updates
 # --- maintenance_info ------------------------------------------------------------------
 
 
-def test_a_maintenance_info_mismatch_answers_422_maintenance_info_conflict(osb: OSB, store: Store) -> None:
+def test_a_maintenance_info_mismatch_answers_422_maintenance_info_conflict(
+    osb: OSB, store: Store
+) -> None:
     osb.provision("u-30", "mock-database", "small")
     answer = patch(osb, "u-30", maintenance_info={"version": "1.3.0"}, parameters={"storage_gb": 2})
     expect_error(answer, 422, "MaintenanceInfoConflict", "1.3.0")
@@ -161,7 +184,9 @@ def test_a_matching_maintenance_info_is_stored(osb: OSB) -> None:
 
 def test_maintenance_info_is_checked_against_the_target_plan(osb: OSB) -> None:
     osb.provision("u-32", "mock-database", "small")
-    answer = patch(osb, "u-32", plan_id=plan_id(osb, "frozen"), maintenance_info={"version": "1.2.0"})
+    answer = patch(
+        osb, "u-32", plan_id=plan_id(osb, "frozen"), maintenance_info={"version": "1.2.0"}
+    )
     expect_error(answer, 422, "MaintenanceInfoConflict", "frozen")
 
 
@@ -185,7 +210,9 @@ def test_an_async_plan_change_applies_only_when_it_succeeds(osb: OSB, store: Sto
     assert store.get_instance("u-41").plan_id == plan_id(osb, "small")  # type: ignore[union-attr]
 
 
-def test_an_identical_update_repeat_while_in_progress_answers_202_with_the_same_operation(osb: OSB) -> None:
+def test_an_identical_update_repeat_while_in_progress_answers_202_with_the_same_operation(
+    osb: OSB,
+) -> None:
     osb.provision("u-42", "mock-database", "large")
     first = patch(osb, "u-42", query=ASYNC, parameters={"storage_gb": 20})
     again = patch(osb, "u-42", query=ASYNC, parameters={"storage_gb": 20})
@@ -196,7 +223,9 @@ def test_an_identical_update_repeat_while_in_progress_answers_202_with_the_same_
 def test_another_update_while_one_is_in_progress_answers_422_concurrency_error(osb: OSB) -> None:
     osb.provision("u-43", "mock-database", "large")
     patch(osb, "u-43", query=ASYNC, parameters={"storage_gb": 20})
-    expect_error(patch(osb, "u-43", query=ASYNC, parameters={"storage_gb": 21}), 422, "ConcurrencyError")
+    expect_error(
+        patch(osb, "u-43", query=ASYNC, parameters={"storage_gb": 21}), 422, "ConcurrencyError"
+    )
 
 
 def test_an_update_while_provisioning_answers_422_concurrency_error(osb: OSB) -> None:
@@ -250,7 +279,9 @@ def test_a_failed_sync_update_answers_the_declared_error_with_usable_and_repeata
     assert store.get_instance("u-51").parameters == {}  # type: ignore[union-attr]
 
 
-def test_an_update_repeat_while_in_progress_without_accepts_incomplete_answers_422(osb: OSB) -> None:
+def test_an_update_repeat_while_in_progress_without_accepts_incomplete_answers_422(
+    osb: OSB,
+) -> None:
     osb.provision("u-47", "mock-database", "large")
     patch(osb, "u-47", query=ASYNC, parameters={"storage_gb": 20})
     expect_error(patch(osb, "u-47", parameters={"storage_gb": 20}), 422, "AsyncRequired")
