@@ -120,7 +120,9 @@ class Instances:
         body = self._provision_body(existing)
         if existing.state == "provisioning":
             return still_running(
-                info, {**body, "operation": existing.operation}, f"provisioning of instance {existing.id}"
+                info,
+                {**body, "operation": existing.operation},
+                f"provisioning of instance {existing.id}",
             )
         return Outcome("identical", body)
 
@@ -239,7 +241,9 @@ class Instances:
                 raise Gone(f"instance {instance_id} does not exist")
             if instance.state == "deprovisioning":
                 return still_running(
-                    info, {"operation": instance.operation}, f"deprovisioning of instance {instance_id}"
+                    info,
+                    {"operation": instance.operation},
+                    f"deprovisioning of instance {instance_id}",
                 )
             if instance.state == "updating":
                 raise ConcurrencyError(f"instance {instance_id} is being updated")

@@ -2,9 +2,9 @@
 
 ``/v2`` endpoints check OSB credentials themselves (their answers must follow OSB
 ordering: 401 before 412); a ``/v2`` path that matches no endpoint (404, 405) is
-checked here, against the OSB credentials. Everything else (``/admin``, ``/dashboard``, ``/metrics``,
-``/openapi.json``, and any unknown path) needs the admin credentials;
-``/openapi.json`` also accepts OSB credentials.
+checked here, against the OSB credentials. Everything else (``/admin``,
+``/dashboard``, ``/metrics``, ``/openapi.json``, and any unknown path) needs the
+admin credentials; ``/openapi.json`` also accepts OSB credentials.
 """
 
 from __future__ import annotations
