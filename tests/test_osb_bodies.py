@@ -95,6 +95,15 @@ def test_the_default_size_limit_is_one_mebibyte(osb: OSB) -> None:
     expect_error(answer, 413, "PayloadTooLarge")
 
 
+def test_a_refused_oversized_body_is_journaled_by_its_size_only(osb: OSB, admin: OSB) -> None:
+    raw = b'{"padding": "' + b"x" * (1024 * 1024) + b'"}'
+    answer = osb.request("PUT", INSTANCE, raw=raw, headers={"Content-Type": "application/json"})
+    expect_error(answer, 413, "PayloadTooLarge")
+    entry = admin.get("/admin/requests", query={"instance_id": "body-1"}).json["requests"][-1]
+    assert entry["status"] == 413
+    assert entry["body"] == {"truncated": True, "bytes": len(raw)}
+
+
 # --- unknown fields -------------------------------------------------------------------
 
 
