@@ -8,9 +8,10 @@ __all__ = ["register_blueprints"]
 
 
 def register_blueprints(app: Flask) -> None:
+    from broker.web.dashboard import dashboard
     from broker.web.health import health
     from broker.web.openapi import openapi
     from broker.web.osb_api import osb
 
-    for blueprint in (health, osb, openapi):
+    for blueprint in (health, osb, openapi, dashboard):
         app.register_blueprint(blueprint)
