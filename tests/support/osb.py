@@ -53,7 +53,10 @@ class OSB:
             kwargs["headers"].setdefault("Content-Type", "application/json")
         if raw is not None:
             kwargs["content" if not hasattr(self.client, "application") else "data"] = raw
-        response = self.client.request(method, path, **kwargs)
+        if hasattr(self.client, "application"):  # Flask test client
+            response = self.client.open(path, method=method, **kwargs)
+        else:  # httpx.Client
+            response = self.client.request(method, path, **kwargs)
         text = response.get_data(as_text=True) if hasattr(response, "get_data") else response.text
         try:
             body = json.loads(text) if text else None
