@@ -4,7 +4,10 @@
 (function () {
   "use strict";
 
-  const ADMIN = document.body.dataset.adminBase;
+  // Absolute URLs on location.origin: in a page opened with user:password@ in its address,
+  // relative URLs inherit those credentials, and fetch() refuses such URLs.
+  const ORIGIN = window.location.origin;
+  const ADMIN = ORIGIN + document.body.dataset.adminBase;
   const DASHBOARD = document.body.dataset.dashboardBase;
   const JOURNAL_ROWS = 100;
   const JOURNAL_WAIT_SECONDS = 15;
@@ -72,7 +75,7 @@
     }
     refreshing = (async () => {
       try {
-        const response = await fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } });
+        const response = await fetch(ORIGIN + location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } });
         if (!(response.headers.get("Content-Type") || "").startsWith("text/html")) {
           return;
         }
