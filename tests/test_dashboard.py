@@ -27,7 +27,9 @@ def test_the_dashboard_answers_401_without_admin_credentials(client, osb: OSB) -
             assert answer.json["error"] == "Unauthorized"  # JSON, never a page
 
 
-def test_the_dashboard_lists_instances_bindings_and_running_operations(osb: OSB, admin: OSB) -> None:
+def test_the_dashboard_lists_instances_bindings_and_running_operations(
+    osb: OSB, admin: OSB
+) -> None:
     accepted = osb.provision("waiting-instance", "mock-async", "manual", accepts_incomplete=True)
     assert accepted.status == 202
     assert osb.provision("ready-instance", "mock-async", "sync").status == 201
@@ -48,8 +50,13 @@ def test_the_dashboard_lists_instances_bindings_and_running_operations(osb: OSB,
 
 
 def test_a_hostile_instance_id_is_escaped_everywhere(osb: OSB, admin: OSB) -> None:
-    answer = osb.provision(quote(HOSTILE_ID, safe=""), "mock-async", "manual", accepts_incomplete=True,
-                           parameters={"note": "<script>alert('parameters')</script>"})
+    answer = osb.provision(
+        quote(HOSTILE_ID, safe=""),
+        "mock-async",
+        "manual",
+        accepts_incomplete=True,
+        parameters={"note": "<script>alert('parameters')</script>"},
+    )
     assert answer.status == 202
 
     for path in ("/dashboard", f"/dashboard/instances/{quote(HOSTILE_ID, safe='')}"):
@@ -64,14 +71,29 @@ def test_a_hostile_instance_id_is_escaped_everywhere(osb: OSB, admin: OSB) -> No
         ]
 
 
-def test_credentials_passwords_and_authorization_never_appear_in_the_html(osb: OSB, admin: OSB) -> None:
-    assert osb.provision("secret-instance", "mock-async", "sync",
-                         parameters={"admin_password": "param-secret-1", "size": "small"}).status == 201
+def test_credentials_passwords_and_authorization_never_appear_in_the_html(
+    osb: OSB, admin: OSB
+) -> None:
+    assert (
+        osb.provision(
+            "secret-instance",
+            "mock-async",
+            "sync",
+            parameters={"admin_password": "param-secret-1", "size": "small"},
+        ).status
+        == 201
+    )
     bound = osb.bind("secret-instance", "secret-binding", "mock-async", "sync")
     assert bound.status == 201
     credentials = bound.json["credentials"]
-    secrets = [credentials["password"], credentials["uri"], "param-secret-1", ADMIN_PASSWORD, "broker:broker",
-               base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()]
+    secrets = [
+        credentials["password"],
+        credentials["uri"],
+        "param-secret-1",
+        ADMIN_PASSWORD,
+        "broker:broker",
+        base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode(),
+    ]
 
     for path in ("/dashboard", "/dashboard/instances/secret-instance"):
         page = admin.get(path)
@@ -84,11 +106,14 @@ def test_credentials_passwords_and_authorization_never_appear_in_the_html(osb: O
 
 
 def test_the_instance_page_shows_its_bindings_and_operations(osb: OSB, admin: OSB) -> None:
-    accepted = osb.provision("detailed", "mock-async", "manual", accepts_incomplete=True,
-                             parameters={"size": "large"})
+    accepted = osb.provision(
+        "detailed", "mock-async", "manual", accepts_incomplete=True, parameters={"size": "large"}
+    )
     operation = accepted.json["operation"]
     admin.post(f"/admin/operations/{operation}", {"state": "succeeded"})
-    binding = osb.bind("detailed", "detail-binding", "mock-async", "manual", accepts_incomplete=True)
+    binding = osb.bind(
+        "detailed", "detail-binding", "mock-async", "manual", accepts_incomplete=True
+    )
     assert binding.status == 202
 
     page = admin.get("/dashboard/instances/detailed")
@@ -96,7 +121,7 @@ def test_the_instance_page_shows_its_bindings_and_operations(osb: OSB, admin: OS
     assert page.status == 200
     assert '<span class="badge state-ready">ready</span>' in page.text
     assert "mock-async" in page.text and "manual" in page.text
-    assert '&#34;size&#34;: &#34;large&#34;' in page.text
+    assert "&#34;size&#34;: &#34;large&#34;" in page.text
     assert 'data-binding-row="detail-binding"' in page.text
     assert f'data-operation-row="{operation}"' in page.text
     assert '<span class="badge state-succeeded">succeeded</span>' in page.text
@@ -112,8 +137,12 @@ def test_the_page_of_an_unknown_instance_answers_404_with_a_page(admin: OSB) -> 
     assert "data-missing-instance" in page.text
 
 
-def test_the_dashboard_url_of_a_bundled_catalog_points_at_the_instance_page(osb: OSB, admin: OSB) -> None:
-    answer = osb.provision("queue-1", "cloud-provider-service", "service-plan-name", accepts_incomplete=True)
+def test_the_dashboard_url_of_a_bundled_catalog_points_at_the_instance_page(
+    osb: OSB, admin: OSB
+) -> None:
+    answer = osb.provision(
+        "queue-1", "cloud-provider-service", "service-plan-name", accepts_incomplete=True
+    )
     assert answer.status == 202
 
     path = urlsplit(answer.json["dashboard_url"]).path
@@ -125,8 +154,14 @@ def test_the_dashboard_url_of_a_bundled_catalog_points_at_the_instance_page(osb:
 
 
 def test_fault_rules_are_listed_with_their_counters(osb: OSB, admin: OSB) -> None:
-    created = admin.post("/admin/faults", {"match": {"operation": "catalog"}, "trigger": {"times": 1},
-                                           "action": {"status": 503, "description": "<b>down</b>"}})
+    created = admin.post(
+        "/admin/faults",
+        {
+            "match": {"operation": "catalog"},
+            "trigger": {"times": 1},
+            "action": {"status": 503, "description": "<b>down</b>"},
+        },
+    )
     assert created.status == 201
     assert osb.get("/v2/catalog").status == 503
 
@@ -165,9 +200,13 @@ def test_dashboard_pages_forbid_inline_scripts_and_framing(admin: OSB) -> None:
     assert page.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("name, mimetype", [("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")])
+@pytest.mark.parametrize(
+    "name, mimetype", [("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")]
+)
 def test_the_static_files_are_served_from_the_package(client, name: str, mimetype: str) -> None:
-    response = client.get(f"/dashboard/static/{name}", headers={"Authorization": basic("admin", ADMIN_PASSWORD)})
+    response = client.get(
+        f"/dashboard/static/{name}", headers={"Authorization": basic("admin", ADMIN_PASSWORD)}
+    )
     try:
         text = response.get_data(as_text=True)
         assert response.status_code == 200

@@ -107,7 +107,9 @@ def behaviour_summary(behaviour: OperationBehaviour) -> str:
     """``sync``, ``async, after 2 poll(s)``, ``async, manual, then failed`` ..."""
     if behaviour.mode == "sync":
         if behaviour.result == "failed":
-            return f"sync, answers {behaviour.status}" + (f" {behaviour.error}" if behaviour.error else "")
+            return f"sync, answers {behaviour.status}" + (
+                f" {behaviour.error}" if behaviour.error else ""
+            )
         return "sync"
     summary = f"{behaviour.mode}, {behaviour.finish.describe()}"
     if behaviour.result == "failed":
@@ -235,7 +237,11 @@ def binding_rows(catalogs: CatalogSource, bindings: Iterable[BindingRecord]) -> 
     for binding in sorted(bindings, key=lambda record: record.created_at, reverse=True):
         service, plan = _names(catalogs, binding.plan_id)
         credentials = binding.response.get("credentials")
-        keys = tuple(sorted(str(key) for key in credentials)) if isinstance(credentials, Mapping) else ()
+        keys = (
+            tuple(sorted(str(key) for key in credentials))
+            if isinstance(credentials, Mapping)
+            else ()
+        )
         extras = {key: value for key, value in binding.response.items() if key != "credentials"}
         rows.append(
             BindingRow(
@@ -280,7 +286,9 @@ def operation_rows(operations: Iterable[OperationRecord]) -> list[OperationRow]:
             instance_id=operation.instance_id,
             binding_id=operation.binding_id,
             state=operation.state,
-            finish=Finish(cast(FinishKind, operation.finish_kind), operation.finish_amount).describe(),
+            finish=Finish(
+                cast(FinishKind, operation.finish_kind), operation.finish_amount
+            ).describe(),
             planned_result=operation.result,
             polls=operation.polls,
             started=timestamp(operation.started_at),

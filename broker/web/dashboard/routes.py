@@ -64,7 +64,9 @@ def protect(response: Response) -> Response:
     return response
 
 
-def _running_first(operations: list[OperationRecord]) -> tuple[list[OperationRecord], list[OperationRecord]]:
+def _running_first(
+    operations: list[OperationRecord],
+) -> tuple[list[OperationRecord], list[OperationRecord]]:
     running = [operation for operation in operations if not operation.finished]
     finished = [operation for operation in operations if operation.finished]
     return running, finished
@@ -110,7 +112,10 @@ def index() -> Response:
     html = render_template(
         "dashboard/index.html",
         page=_page(rt),
-        instances=[presenters.instance_row(rt.catalogs, record, per_instance[record.id]) for record in instances],
+        instances=[
+            presenters.instance_row(rt.catalogs, record, per_instance[record.id])
+            for record in instances
+        ],
         bindings=presenters.binding_rows(rt.catalogs, bindings),
         running=presenters.operation_rows(running),
         finished=presenters.operation_rows(finished[-RECENT_OPERATIONS:]),
