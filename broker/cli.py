@@ -111,7 +111,12 @@ def _prepare_metrics_dir() -> None:
     folder = tempfile.mkdtemp(prefix="mockbroker-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     master = os.getpid()
-    atexit.register(lambda: os.getpid() == master and shutil.rmtree(folder, ignore_errors=True))
+
+    def remove() -> None:
+        if os.getpid() == master:  # not in forked workers
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
 
 
 @main.command("check-catalog")

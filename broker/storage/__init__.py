@@ -20,5 +20,6 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
     if url.startswith(("postgresql://", "postgres://")):
         from broker.storage.postgres import PostgresStore
 
-        return PostgresStore(url)
+        store: Store = PostgresStore(url)
+        return store
     raise StoreUnavailable(f"unsupported store URL {url!r}")

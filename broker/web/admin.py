@@ -17,12 +17,13 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from broker.catalog.problems import CatalogError, flatten_messages
 from broker.faults.rules import parse_fault_rule
-from broker.logs import REDACTED, redact
+from broker.logs import redact, redact_credentials
 from broker.osb.errors import BadRequest, NotFound
 from broker.osb.schemas import load_or_400
 from broker.runtime import runtime
 from broker.storage.base import JournalQuery
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
+from broker.web.admin_schemas import FinishSchema, OperationStateSchema, ResetSchema, StateSchema
 from broker.web.errors import json_response
 from broker.web.journal import record_request
 
@@ -31,6 +32,8 @@ __all__ = ["admin", "MAX_WAIT_SECONDS"]
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 
 MAX_WAIT_SECONDS = 120.0
+STATE = StateSchema()
+OPERATION = OperationStateSchema()
 POLL_INTERVAL = 0.05
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 
@@ -75,13 +78,6 @@ def _object_body(required: bool = True) -> dict[str, Any]:
 # --- reset and state ----------------------------------------------------------------
 
 
-class ResetSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    keep_journal = fields.Boolean(load_default=False)
-
-
 @admin.post("/reset")
 def reset() -> Response:
     options = load_or_400(ResetSchema(), _object_body(required=False), "reset request")
@@ -106,17 +102,15 @@ def _instance(record: InstanceRecord, show_secrets: bool) -> dict[str, Any]:
 def _binding(record: BindingRecord, show_secrets: bool) -> dict[str, Any]:
     data = record.to_dict()
     if not show_secrets:
-        response = dict(data["response"])
-        if isinstance(response.get("credentials"), dict):
-            response["credentials"] = {key: REDACTED for key in response["credentials"]}
-        data["response"] = redact(response)
+        data["response"] = redact_credentials(data["response"])
         data["parameters"] = redact(data["parameters"])
         data["backend_state"] = redact(data["backend_state"])
     return data
 
 
 def _operation(record: OperationRecord) -> dict[str, Any]:
-    return record.to_dict()
+    dumped: dict[str, Any] = OPERATION.dump(record.to_dict())
+    return dumped
 
 
 def _flag(name: str) -> bool:
@@ -130,20 +124,18 @@ def _flag(name: str) -> bool:
 def state() -> Response:
     rt = runtime()
     show = _flag("credentials")
-    return json_response(
-        {
-            "instances": [_instance(record, show) for record in rt.store.list_instances()],
-            "bindings": [_binding(record, show) for record in rt.store.list_bindings()],
-            "operations": [_operation(record) for record in rt.store.list_operations()],
-        },
-        200,
-    )
+    state = {
+        "instances": [_instance(record, show) for record in rt.store.list_instances()],
+        "bindings": [_binding(record, show) for record in rt.store.list_bindings()],
+        "operations": [record.to_dict() for record in rt.store.list_operations()],
+    }
+    return json_response(STATE.dump(state), 200)
 
 
 # --- journal ------------------------------------------------------------------------
 
 
-class SinceField(fields.Field):
+class SinceField(fields.Field):  # type: ignore[type-arg]
     """A journal id (exclusive) or an ISO 8601 time (inclusive)."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> tuple[str, float]:
@@ -268,14 +260,6 @@ def _messages(messages: Any, prefix: str = "") -> str:
 
 
 # --- operations ---------------------------------------------------------------------
-
-
-class FinishSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    state = fields.String(required=True, validate=validate.OneOf(("succeeded", "failed")))
-    description = fields.String(validate=validate.Length(min=1))
 
 
 @admin.post("/operations/<operation_id>")
