@@ -222,3 +222,26 @@ def test_the_store_is_shown_without_its_password() -> None:
     assert label == "postgresql db.internal:5432/mockbroker"
     assert store_label("memory://") == "memory"
     assert store_label("sqlite:////var/lib/broker.db") == "sqlite /var/lib/broker.db"
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_page_of_another_site_cannot_use_the_browsers_admin_login(admin: OSB, site: str) -> None:
+    rule = {"action": {"status": 500}}
+    before = admin.get("/admin/faults").json["faults"]
+
+    refused = admin.post("/admin/faults", rule, headers={"Sec-Fetch-Site": site})
+    reset = admin.post("/admin/reset", headers={"Sec-Fetch-Site": site})
+
+    assert (refused.status, refused.json["error"]) == (403, "Forbidden")
+    assert reset.status == 403
+    assert admin.get("/admin/faults", headers={"Sec-Fetch-Site": site}).status == 200
+    assert admin.get("/admin/faults").json["faults"] == before
+
+
+def test_the_dashboards_own_calls_and_direct_clients_may_change_state(admin: OSB) -> None:
+    rule = {"action": {"status": 500}}
+
+    assert (
+        admin.post("/admin/faults", rule, headers={"Sec-Fetch-Site": "same-origin"}).status == 201
+    )
+    assert admin.post("/admin/faults", rule).status == 201  # curl, httpx: no such header
