@@ -9,6 +9,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from markupsafe import escape
 
+from broker.web.dashboard import routes
 from broker.web.dashboard.presenters import store_label
 from tests.support.osb import OSB, basic
 
@@ -245,3 +246,34 @@ def test_the_dashboards_own_calls_and_direct_clients_may_change_state(admin: OSB
         admin.post("/admin/faults", rule, headers={"Sec-Fetch-Site": "same-origin"}).status == 201
     )
     assert admin.post("/admin/faults", rule).status == 201  # curl, httpx: no such header
+
+
+def test_the_tables_show_the_newest_instances_and_count_them_all(
+    osb: OSB, admin: OSB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routes, "TABLE_ROWS", 2)
+    for name in ("first", "second", "third"):
+        assert osb.provision(name, "mock-async", "sync").status == 201
+
+    page = admin.get("/dashboard").text
+
+    assert re.findall(r'data-instance-row="([^"]+)"', page) == ["third", "second"]
+    assert '<span class="card-value" data-count="instances">3</span>' in page
+    assert "The newest 2 of 3 instances" in page
+
+
+def test_a_running_operation_older_than_the_recent_ones_keeps_its_buttons(
+    osb: OSB, admin: OSB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routes, "OPERATIONS_READ", 1)
+    waiting = osb.provision("waiting", "mock-async", "manual", accepts_incomplete=True)
+    for name in ("later-1", "later-2"):
+        assert osb.provision(name, "mock-async", "polls", accepts_incomplete=True).status == 202
+    button = f'data-finish="succeeded" data-operation="{waiting.json["operation"]}"'
+
+    index = admin.get("/dashboard").text
+    own_page = admin.get("/dashboard/instances/waiting").text
+
+    assert button in index
+    assert '<span class="card-value" data-count="running">3</span>' in index
+    assert button in own_page

@@ -234,7 +234,7 @@ class BindingRow:
 
 def binding_rows(catalogs: CatalogSource, bindings: Iterable[BindingRecord]) -> list[BindingRow]:
     rows = []
-    for binding in sorted(bindings, key=lambda record: record.created_at, reverse=True):
+    for binding in bindings:
         service, plan = _names(catalogs, binding.plan_id)
         credentials = binding.response.get("credentials")
         keys = (

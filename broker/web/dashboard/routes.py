@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
@@ -18,7 +19,8 @@ from flask import Blueprint, Response, render_template, request
 from broker import __version__
 from broker.faults.rules import FAULT_OPERATIONS
 from broker.runtime import Runtime, runtime
-from broker.storage.records import OperationRecord
+from broker.storage.base import Store
+from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.web.dashboard import presenters
 
 __all__ = ["dashboard"]
@@ -35,6 +37,9 @@ dashboard = Blueprint(
 # How many operations the pages read from the store, and how many finished ones they show.
 OPERATIONS_READ = 1000
 RECENT_OPERATIONS = 15
+# The newest instances and bindings shown; the page is fetched again on every change,
+# so it stays small however many there are (GET /admin/state has them all).
+TABLE_ROWS = 200
 
 # The page runs only its own script and stylesheet; nothing inline, nothing from elsewhere.
 # Instance ids, parameters and request paths are attacker-controlled strings: the
@@ -64,11 +69,27 @@ def protect(response: Response) -> Response:
     return response
 
 
-def _running_first(
-    operations: list[OperationRecord],
+def _split(
+    store: Store,
+    recent: list[OperationRecord],
+    records: Iterable[InstanceRecord | BindingRecord],
 ) -> tuple[list[OperationRecord], list[OperationRecord]]:
-    running = [operation for operation in operations if not operation.finished]
-    finished = [operation for operation in operations if operation.finished]
+    """``(running, finished)`` operations, oldest first.
+
+    ``recent`` is the newest operations the store lists; an operation a record still
+    points at but that is older than those (a manual one waiting for hours while
+    others came and went) is read on its own, so no running operation is left out.
+    """
+    known = {operation.id for operation in recent}
+    running = [operation for operation in recent if not operation.finished]
+    for record in records:
+        if record.operation and record.operation not in known:
+            known.add(record.operation)
+            operation = store.get_operation(record.operation)
+            if operation is not None and not operation.finished:
+                running.append(operation)
+    running.sort(key=lambda operation: operation.started_at)
+    finished = [operation for operation in recent if operation.finished]
     return running, finished
 
 
@@ -106,18 +127,21 @@ def index() -> Response:
     store = rt.store
     catalog = rt.catalogs.catalog
     instances = sorted(store.list_instances(), key=lambda record: record.created_at, reverse=True)
-    bindings = store.list_bindings()
+    bindings = sorted(store.list_bindings(), key=lambda record: record.created_at, reverse=True)
     per_instance = Counter(binding.instance_id for binding in bindings)
-    running, finished = _running_first(store.list_operations(limit=OPERATIONS_READ))
+    running, finished = _split(
+        store, store.list_operations(limit=OPERATIONS_READ), [*instances, *bindings]
+    )
     html = render_template(
         "dashboard/index.html",
         page=_page(rt),
+        counts={"instances": len(instances), "bindings": len(bindings), "running": len(running)},
         instances=[
             presenters.instance_row(rt.catalogs, record, per_instance[record.id])
-            for record in instances
+            for record in instances[:TABLE_ROWS]
         ],
-        bindings=presenters.binding_rows(rt.catalogs, bindings),
-        running=presenters.operation_rows(running),
+        bindings=presenters.binding_rows(rt.catalogs, bindings[:TABLE_ROWS]),
+        running=presenters.operation_rows(running[-TABLE_ROWS:]),
         finished=presenters.operation_rows(finished[-RECENT_OPERATIONS:]),
         faults=presenters.fault_rows(store.fault_list(), catalog.services),
         services=presenters.service_rows(catalog.services),
@@ -133,13 +157,17 @@ def instance(instance_id: str) -> Response:
     rt = runtime()
     store = rt.store
     record = store.get_instance(instance_id)
-    bindings = store.bindings_of(instance_id) if record is not None else []
+    bindings = sorted(
+        store.bindings_of(instance_id) if record is not None else [],
+        key=lambda binding: binding.created_at,
+        reverse=True,
+    )
     operations = [
         operation
         for operation in store.list_operations(limit=OPERATIONS_READ)
         if operation.instance_id == instance_id
     ]
-    running, finished = _running_first(operations)
+    running, finished = _split(store, operations, [record, *bindings] if record else [])
     html = render_template(
         "dashboard/instance.html",
         page=_page(rt),

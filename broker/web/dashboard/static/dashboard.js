@@ -11,6 +11,7 @@
   const DASHBOARD = document.body.dataset.dashboardBase;
   const JOURNAL_ROWS = 100;
   const JOURNAL_WAIT_SECONDS = 15;
+  const REFRESH_INTERVAL_MS = 1000;
 
   // --- the admin API --------------------------------------------------------------
 
@@ -67,12 +68,23 @@
   const lastHtml = new WeakMap();
   let refreshing = null;
   let refreshAgain = false;
+  let refreshTimer = null;
+  let lastRefresh = 0;
 
-  function refresh() {
+  /** Bring the live regions up to date; at most once a second unless `now` (a click). */
+  function refresh(now) {
     if (refreshing) {
       refreshAgain = true;
       return refreshing;
     }
+    const wait = lastRefresh + REFRESH_INTERVAL_MS - Date.now();
+    if (!now && wait > 0) {
+      if (!refreshTimer) {
+        refreshTimer = setTimeout(() => { refreshTimer = null; refresh(); }, wait);
+      }
+      return Promise.resolve();
+    }
+    lastRefresh = Date.now();
     refreshing = (async () => {
       try {
         const response = await fetch(ORIGIN + location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } });
@@ -126,7 +138,7 @@
       notify("operations", "error", "Could not finish operation " + operation + ": " + result.message);
       row.querySelectorAll("button").forEach((b) => { b.disabled = false; });
     }
-    await refresh();
+    await refresh(true);
   }
 
   async function deleteFault(button) {
@@ -139,7 +151,7 @@
       notify("faults", "error", "Could not remove fault rule " + id + ": " + result.message);
       button.disabled = false;
     }
-    await refresh();
+    await refresh(true);
   }
 
   document.addEventListener("click", (event) => {
@@ -220,7 +232,7 @@
     } else {
       notify("fault-form", "error", "The rule was refused: " + result.message);
     }
-    await refresh();
+    await refresh(true);
   }
 
   const faultForm = document.querySelector("form[data-fault-form]");
