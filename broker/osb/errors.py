@@ -32,6 +32,7 @@ __all__ = [
     "BadRequest",
     "ConcurrencyError",
     "Conflict",
+    "Forbidden",
     "Gone",
     "MaintenanceInfoConflict",
     "NotFound",
@@ -88,6 +89,11 @@ class BadRequest(OSBError):
 class Unauthorized(OSBError):
     status = 401
     code = "Unauthorized"
+
+
+class Forbidden(OSBError):
+    status = 403
+    code = "Forbidden"
 
 
 class NotFound(OSBError):
