@@ -8,7 +8,6 @@ then calls the broker; a 410 counts as done.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from broker.client import (
@@ -16,17 +15,25 @@ from broker.client import (
     BrokerTimeout,
     BrokerUnreachable,
     MalformedResponse,
-    OSBClientError,
     UnexpectedResponse,
 )
-from broker.controller.conditions import epoch_of, rfc3339
+from broker.controller.binding_secrets import check_secret_owner, write_secret
+from broker.controller.binding_steps import (
+    catalog_refs,
+    clear_operation,
+    instance_name,
+    instance_of,
+    too_old,
+    wait_and_retry,
+)
+from broker.controller.binding_unbind import unbind
+from broker.controller.conditions import rfc3339
 from broker.controller.engine import AuthError, Controller
 from broker.controller.go_json import go_json
 from broker.controller.instances import describe_class, identity_of
-from broker.controller.kinds import CATALOG_VERSION, ObjectKey
+from broker.controller.kinds import ObjectKey
 from broker.controller.parameters import ParameterError, build_parameters
 from broker.controller.secret_data import SecretDataError, secret_data
-from broker.controller.store import State
 from broker.controller.work import Work
 
 __all__ = ["reconcile_binding"]
@@ -38,62 +45,9 @@ def reconcile_binding(controller: Controller, obj: dict[str, Any]) -> None:
         work.status.update({"conditions": [], "unbindStatus": "NotRequired"})
         work.save()
     if work.deleting or work.status.get("orphanMitigationInProgress"):
-        _unbind(work)
+        unbind(work)
     else:
         _bind(work)
-
-
-def _instance(work: Work) -> dict[str, Any] | None:
-    return work.state.get(
-        ObjectKey("ServiceInstance", work.namespace, work.spec["instanceRef"]["name"])
-    )
-
-
-def _instance_name(work: Work) -> str:
-    return f"{work.namespace}/{work.spec['instanceRef']['name']}"
-
-
-def _wait(work: Work, reason: str, message: str, *, bounded: bool = False) -> None:
-    work.condition("Ready", "False", reason, message, "Warning")
-    work.failed_once()
-    if bounded and work.retries_exhausted():
-        work.condition(
-            "Failed",
-            "True",
-            "ErrorReconciliationRetryTimeout",
-            "Stopping reconciliation retries because too much time has elapsed",
-            "Warning",
-        )
-        work.status["reconciledGeneration"] = work.generation
-        _clear_operation(work)
-        work.settle()
-    work.save()
-
-
-def _clear_operation(work: Work) -> None:
-    for name in ("currentOperation", "operationStartTime", "inProgressProperties"):
-        work.status.pop(name, None)
-
-
-def _refs(
-    work: Work, instance: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
-    spec = instance["spec"]
-    class_ref = (spec.get("clusterServiceClassRef") or {}).get("name")
-    plan_ref = (spec.get("clusterServicePlanRef") or {}).get("name")
-    cls = work.state.get(ObjectKey("ClusterServiceClass", "", class_ref)) if class_ref else None
-    plan = work.state.get(ObjectKey("ClusterServicePlan", "", plan_ref)) if plan_ref else None
-    if cls is None or plan is None:
-        return None
-    broker = work.state.get(
-        ObjectKey("ClusterServiceBroker", "", str(cls["spec"].get("clusterServiceBrokerName")))
-    )
-    if broker is None:
-        return None
-    return cls, plan, broker
-
-
-# --- bind ------------------------------------------------------------------------------------
 
 
 def _bind(work: Work) -> None:
@@ -102,21 +56,21 @@ def _bind(work: Work) -> None:
         work.settle()
         work.save()
         return
-    instance = _instance(work)
+    instance = instance_of(work)
     if instance is None:
-        _wait(
+        wait_and_retry(
             work,
             "ReferencesNonexistentInstance",
-            f'References a non-existent ServiceInstance "{_instance_name(work)}"',
+            f'References a non-existent ServiceInstance "{instance_name(work)}"',
         )
         return
-    refs = _refs(work, instance)
+    refs = catalog_refs(work, instance)
     if refs is None:
-        _wait(
+        wait_and_retry(
             work,
             "ErrorInstanceRefsUnresolved",
             "Binding cannot begin because ClusterServiceClass and "
-            f'ClusterServicePlan references for ServiceInstance "{_instance_name(work)}" '
+            f'ClusterServicePlan references for ServiceInstance "{instance_name(work)}" '
             "have not been resolved yet",
         )
         return
@@ -138,17 +92,17 @@ def _bind(work: Work) -> None:
         work.save()
         return
     if not (instance.get("status") or {}).get("conditions") or not _ready(instance):
-        _wait(
+        wait_and_retry(
             work,
             "ErrorInstanceNotReady",
             "Binding cannot begin because referenced ServiceInstance "
-            f'"{_instance_name(work)}" is not ready',
+            f'"{instance_name(work)}" is not ready',
         )
         return
     try:
         parameters = build_parameters(work.state, work.namespace, work.spec)
     except ParameterError as exc:
-        _wait(
+        wait_and_retry(
             work,
             "ErrorWithParameters",
             f"failed to prepare parameters {go_json(work.spec.get('parameters') or {})}: {exc}",
@@ -157,7 +111,9 @@ def _bind(work: Work) -> None:
     try:
         client = work.controller.client_for(broker)
     except AuthError as exc:
-        _wait(work, "ErrorGettingAuthCredentials", f"Error getting broker auth credentials: {exc}")
+        wait_and_retry(
+            work, "ErrorGettingAuthCredentials", f"Error getting broker auth credentials: {exc}"
+        )
         return
     namespace = work.state.get(ObjectKey("Namespace", "", work.namespace))
     properties: dict[str, Any] = {}
@@ -180,7 +136,7 @@ def _bind(work: Work) -> None:
     if work.gone:
         return
     description = (
-        f'ServiceBinding for ServiceInstance "{_instance_name(work)}" of {describe_class(cls)} at '
+        f'ServiceBinding for ServiceInstance "{instance_name(work)}" of {describe_class(cls)} at '
         f'ClusterServiceBroker "{broker["metadata"]["name"]}"'
     )
     try:
@@ -210,7 +166,7 @@ def _bind(work: Work) -> None:
         )
         return
     except BrokerUnreachable as exc:
-        _wait(work, "BindCallFailed", f"Error creating {description}: {exc}", bounded=True)
+        wait_and_retry(work, "BindCallFailed", f"Error creating {description}: {exc}", bounded=True)
         return
     except (BrokerError, UnexpectedResponse) as exc:
         detail = exc.summary() if isinstance(exc, BrokerError) else f"Status: {exc.status}; {exc}"
@@ -232,12 +188,12 @@ def _bind(work: Work) -> None:
         data = secret_data(
             work.state, answer.credentials or {}, work.spec.get("secretTransforms") or []
         )
-        _check_secret_owner(work.state, work.obj)
+        check_secret_owner(work.state, work.obj)
     except SecretDataError as exc:
         _injection_failed(work, str(exc))
         return
-    work.also(lambda state: _write_secret(state, work.obj, data, work.now))
-    _clear_operation(work)
+    work.also(lambda state: write_secret(state, work.obj, data, work.now))
+    clear_operation(work)
     status["reconciledGeneration"] = work.generation
     work.condition("Ready", "True", "InjectedBindResult", "Injected bind result", "Normal")
     work.settle()
@@ -255,17 +211,12 @@ def _injection_failed(work: Work, detail: str) -> None:
     message = f"Error injecting bind result: {detail}"
     work.condition("Ready", "False", "ErrorInjectingBindResult", message, "Warning")
     work.failed_once()
-    if _too_old(work):
+    if too_old(work):
         _bind_failed(
             work, "ErrorInjectingBindResult", "ErrorInjectingBindResult", message, mitigate=True
         )
         return
     work.save()
-
-
-def _too_old(work: Work) -> bool:
-    started = epoch_of(work.status.get("operationStartTime"))
-    return started > 0 and work.now - started > work.controller.settings.retry_duration
 
 
 def _bind_failed(
@@ -286,215 +237,8 @@ def _bind_failed(
         work.schedule.pop("due", None)
         work.save()
         if not work.gone:
-            _unbind(work)
+            unbind(work)
         return
-    _clear_operation(work)
+    clear_operation(work)
     work.settle()
     work.save()
-
-
-# --- the Secret ---------------------------------------------------------------------------------
-
-
-def _owner(binding: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": CATALOG_VERSION,
-        "kind": "ServiceBinding",
-        "name": binding["metadata"]["name"],
-        "uid": binding["metadata"]["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-
-
-def _secret_key(binding: dict[str, Any]) -> ObjectKey:
-    return ObjectKey("Secret", binding["metadata"]["namespace"], binding["spec"]["secretName"])
-
-
-def _controller_ref(secret: dict[str, Any]) -> dict[str, Any] | None:
-    return next(
-        (ref for ref in secret["metadata"].get("ownerReferences") or [] if ref.get("controller")),
-        None,
-    )
-
-
-def _check_secret_owner(state: State, binding: dict[str, Any]) -> None:
-    """A Secret of that name that this binding does not control is never overwritten."""
-    existing = state.get(_secret_key(binding))
-    if existing is None:
-        return
-    ref = _controller_ref(existing)
-    if ref is None or ref.get("uid") != binding["metadata"]["uid"]:
-        key = _secret_key(binding)
-        shown = f"{{{ref.get('kind')} {ref.get('name')} {ref.get('uid')}}}" if ref else "nil"
-        raise SecretDataError(
-            f'Secret "{key.namespace}/{key.name}" is not owned by ServiceBinding, '
-            f"controllerRef: {shown}"
-        )
-
-
-def _write_secret(state: State, binding: dict[str, Any], data: dict[str, str], now: float) -> None:
-    _check_secret_owner(state, binding)
-    key = _secret_key(binding)
-    existing = state.get(key)
-    if existing is None:
-        existing = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {
-                "name": key.name,
-                "namespace": key.namespace,
-                "uid": str(uuid.uuid4()),
-                "creationTimestamp": rfc3339(now),
-                "ownerReferences": [_owner(binding)],
-            },
-            "type": "Opaque",
-        }
-    existing["data"] = data
-    state.put(existing)
-
-
-def _delete_owned_secret(state: State, binding: dict[str, Any]) -> None:
-    existing = state.get(_secret_key(binding))
-    if existing is not None:
-        ref = _controller_ref(existing)
-        if ref is not None and ref.get("uid") == binding["metadata"]["uid"]:
-            state.remove(_secret_key(binding))
-
-
-# --- unbind -------------------------------------------------------------------------------------
-
-
-def _unbind(work: Work) -> None:
-    status = work.status
-    mitigating = bool(status.get("orphanMitigationInProgress"))
-    if work.deleting and not work.has_finalizer:
-        return
-    if status.get("unbindStatus") == "Failed":
-        work.settle()
-        work.save()
-        return
-    binding = work.obj
-    if not mitigating and status.get("unbindStatus") in (None, "", "NotRequired", "Succeeded"):
-        work.also(lambda state: _delete_owned_secret(state, binding))
-        work.also(lambda state: _nudge_instance(state, binding))
-        work.drop_finalizer()
-        work.save()
-        return
-    # The Secret goes first, and the in-flight status is saved before the broker is called.
-    work.also(lambda state: _delete_owned_secret(state, binding))
-    if status.get("currentOperation") != "Unbind":
-        status["currentOperation"] = "Unbind"
-        status["operationStartTime"] = rfc3339(work.now)
-    work.condition(
-        "Ready",
-        "False",
-        "UnbindingRequestInFlight",
-        "Unbind request for ServiceBinding in-flight to Broker",
-    )
-    work.save()
-    if work.gone:
-        return
-    instance = _instance(work)
-    if instance is None:
-        _unbind_retry(
-            work,
-            "ReferencesNonexistentInstance",
-            f'References a non-existent ServiceInstance "{_instance_name(work)}"',
-        )
-        return
-    if (instance.get("status") or {}).get("asyncOpInProgress"):
-        _unbind_retry(
-            work,
-            "ErrorAsyncOperationInProgress",
-            f'trying to unbind to ServiceInstance "{_instance_name(work)}" '
-            "that has ongoing asynchronous operation",
-        )
-        return
-    plan_id = ((instance.get("status") or {}).get("externalProperties") or {}).get(
-        "clusterServicePlanExternalID"
-    )
-    refs = _refs(work, instance)
-    if plan_id is None or refs is None:
-        _unbind_retry(
-            work,
-            "UnbindingRequestInFlight",
-            "Unbind request for ServiceBinding in-flight to Broker",
-        )
-        return
-    cls, _, broker = refs
-    try:
-        client = work.controller.client_for(broker)
-        client.unbind(
-            instance["spec"]["externalID"],
-            work.spec["externalID"],
-            cls["spec"]["externalID"],
-            plan_id,
-            identity=identity_of(work.spec),
-        )
-    except (AuthError, OSBClientError) as exc:
-        _unbind_failed(
-            work,
-            f'Error unbinding from ServiceInstance "{_instance_name(work)}" '
-            f"of {describe_class(cls)} "
-            f'at ClusterServiceBroker "{broker["metadata"]["name"]}": {exc}',
-        )
-        return
-    status["unbindStatus"] = "Succeeded"
-    status.pop("externalProperties", None)
-    _clear_operation(work)
-    if mitigating:
-        status["orphanMitigationInProgress"] = False
-        work.condition(
-            "Ready",
-            "False",
-            "OrphanMitigationSuccessful",
-            "Orphan mitigation was completed successfully",
-            "Normal",
-        )
-        work.settle()
-        work.save()
-        return
-    work.condition(
-        "Ready", "False", "UnboundSuccessfully", "The binding was deleted successfully", "Normal"
-    )
-    work.also(lambda state: _nudge_instance(state, binding))
-    work.drop_finalizer()
-    work.save()
-
-
-def _unbind_retry(work: Work, reason: str, message: str) -> None:
-    work.condition("Ready", "False", reason, message, "Warning")
-    work.failed_once()
-    work.save()
-
-
-def _unbind_failed(work: Work, message: str) -> None:
-    work.condition("Ready", "Unknown", "UnbindCallFailed", message, "Warning")
-    delay = work.failed_once()
-    if _too_old(work):
-        work.condition(
-            "Failed",
-            "True",
-            "ErrorReconciliationRetryTimeout",
-            "Stopping reconciliation retries because too much time has elapsed",
-            "Warning",
-        )
-        work.status["unbindStatus"] = "Failed"
-        work.settle()
-    else:
-        work.event(
-            "Warning",
-            "RetryBackoff",
-            f"Delaying unbind retry, next attempt will be after {rfc3339(work.now + delay)}",
-        )
-    work.save()
-
-
-def _nudge_instance(state: State, binding: dict[str, Any]) -> None:
-    """An instance waiting for its bindings to go can try again now."""
-    key = ObjectKey(
-        "ServiceInstance", binding["metadata"]["namespace"], binding["spec"]["instanceRef"]["name"]
-    )
-    if state.get(key) is not None:
-        state.schedule(key).pop("due", None)
