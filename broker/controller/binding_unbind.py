@@ -18,7 +18,7 @@ from broker.controller.binding_steps import (
 )
 from broker.controller.conditions import rfc3339
 from broker.controller.engine import AuthError
-from broker.controller.instances import describe_class, identity_of
+from broker.controller.instance_steps import describe_class, identity_of
 from broker.controller.kinds import ObjectKey
 from broker.controller.store import State
 from broker.controller.work import Work

@@ -30,7 +30,7 @@ from broker.controller.binding_unbind import unbind
 from broker.controller.conditions import rfc3339
 from broker.controller.engine import AuthError, Controller
 from broker.controller.go_json import go_json
-from broker.controller.instances import describe_class, identity_of
+from broker.controller.instance_steps import describe_class, identity_of
 from broker.controller.kinds import ObjectKey
 from broker.controller.parameters import ParameterError, build_parameters
 from broker.controller.secret_data import SecretDataError, secret_data
