@@ -9,6 +9,7 @@ and every value under ``credentials`` in a response is replaced, keeping the key
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -46,6 +47,17 @@ def _redact_response(body: Any) -> Any:
     return redact(body)
 
 
+def _recorded_response(raw: bytes, mimetype: str | None) -> Any:
+    return _redact_response(_decode(raw, mimetype))
+
+
+# GET answers repeat byte for byte (the catalog above all): decoding and redacting
+# the same bytes once is enough. The result is shared between entries, never
+# changed, and stores may recognise it to keep one copy (see SQLiteStore).
+_recorded_get_response = functools.lru_cache(maxsize=8)(_recorded_response)
+SHARED_RESPONSE_MIN = 1024
+
+
 def record_request(response: Response) -> Response:
     """``after_request`` hook of the journaled blueprints."""
     rt = runtime()
@@ -62,7 +74,11 @@ def record_request(response: Response) -> Response:
     dropped = bool(g.get("dropped"))
     response_body = None
     if not dropped and not response.is_streamed:
-        response_body = _redact_response(_decode(response.get_data(), response.mimetype))
+        raw = response.get_data()
+        if request.method == "GET" and len(raw) >= SHARED_RESPONSE_MIN:
+            response_body = _recorded_get_response(raw, response.mimetype)
+        else:
+            response_body = _recorded_response(raw, response.mimetype)
     entry = {
         "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "epoch": now,
