@@ -39,7 +39,6 @@ class Bindings:
         self, instance_id: str, binding_id: str, body: dict[str, Any], info: RequestInfo
     ) -> Outcome:
         ctx = self.ctx
-        ctx.service_and_plan(body["service_id"], body["plan_id"])
         context = body.get("context")
         ctx.check_context(context, info)
         bind_resource = dict(body.get("bind_resource") or {})
@@ -67,6 +66,7 @@ class Bindings:
             if plan.knobs.requires_app and not app_guid:
                 raise RequiresApp("this plan requires an app: send bind_resource.app_guid")
             ctx.validate_parameters(plan, "binding_create", parameters)
+            ctx.check_backend_parameters(plan, "binding_create", parameters, instance.parameters)
             if predecessor_id is not None:
                 self._check_predecessor(instance, plan, predecessor_id)
             behaviour = plan.knobs.bind

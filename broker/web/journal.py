@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Response, g, request
 
-from broker.logs import REDACTED, redact
+from broker.logs import REDACTED, redact, redact_credentials
 from broker.runtime import runtime
 
 __all__ = ["MAX_RECORDED_BODY", "record_request"]
@@ -41,14 +41,8 @@ def _decode(raw: bytes, mimetype: str | None) -> Any:
         return raw.decode("utf-8", "replace")
 
 
-def _redact_response(body: Any) -> Any:
-    if isinstance(body, dict) and isinstance(body.get("credentials"), dict):
-        body = {**body, "credentials": {key: REDACTED for key in body["credentials"]}}
-    return redact(body)
-
-
 def _recorded_response(raw: bytes, mimetype: str | None) -> Any:
-    return _redact_response(_decode(raw, mimetype))
+    return redact_credentials(_decode(raw, mimetype))
 
 
 # GET answers repeat byte for byte (the catalog above all): decoding and redacting
