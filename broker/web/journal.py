@@ -14,9 +14,9 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from flask import Response, g, request
+from flask import Request, Response, g, request
 
 from broker.logs import REDACTED, redact, redact_credentials
 from broker.runtime import runtime
@@ -57,39 +57,42 @@ def record_request(response: Response) -> Response:
     rt = runtime()
     if rt.settings.journal_size == 0:
         return response
+    # Every request is recorded: resolve the context proxies once, not per field.
+    req: Request = cast(Any, request)._get_current_object()
+    ctx: Any = cast(Any, g)._get_current_object()
     now = time.time()
-    started = g.get("started")
+    started = ctx.get("started")
     duration_ms = (time.perf_counter() - started) * 1000 if started is not None else None
     headers = {
         name: REDACTED if name.lower() in REDACTED_HEADERS else value
-        for name, value in request.headers.items()
+        for name, value in req.headers.items()
     }
-    body = _decode(request.get_data(cache=True), request.mimetype)
-    dropped = bool(g.get("dropped"))
+    body = _decode(req.get_data(cache=True), req.mimetype)
+    dropped = bool(ctx.get("dropped"))
     response_body = None
     if not dropped and not response.is_streamed:
         raw = response.get_data()
-        if request.method == "GET" and len(raw) >= SHARED_RESPONSE_MIN:
+        if req.method == "GET" and len(raw) >= SHARED_RESPONSE_MIN:
             response_body = _recorded_get_response(raw, response.mimetype)
         else:
             response_body = _recorded_response(raw, response.mimetype)
     entry = {
         "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "epoch": now,
-        "request_id": g.get("request_id"),
-        "method": request.method,
-        "path": request.path,
-        "query": request.args.to_dict(),
-        "operation": g.get("operation"),
-        "instance_id": g.get("instance_id"),
-        "binding_id": g.get("binding_id"),
+        "request_id": ctx.get("request_id"),
+        "method": req.method,
+        "path": req.path,
+        "query": req.args.to_dict(),
+        "operation": ctx.get("operation"),
+        "instance_id": ctx.get("instance_id"),
+        "binding_id": ctx.get("binding_id"),
         "headers": headers,
-        "originating_identity": g.get("originating_identity"),
+        "originating_identity": ctx.get("originating_identity"),
         "body": redact(body),
         "status": None if dropped else response.status_code,
         "response": response_body,
         "duration_ms": round(duration_ms, 3) if duration_ms is not None else None,
-        "fault": g.get("fault"),
+        "fault": ctx.get("fault"),
     }
     try:
         rt.store.journal_append(entry, rt.settings.journal_size)
