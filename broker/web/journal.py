@@ -16,7 +16,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from flask import Request, Response, g, request
+from flask import Request, Response, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from broker.logs import REDACTED, redact, redact_credentials
 from broker.runtime import runtime
@@ -52,6 +53,20 @@ _recorded_get_response = functools.lru_cache(maxsize=8)(_recorded_response)
 SHARED_RESPONSE_MIN = 1024
 
 
+def _request_body() -> Any:
+    # A body over the size limit was refused unread (413): record its size only,
+    # reading it now would raise the same error again.
+    length = request.content_length
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and length is not None and length > limit:
+        return {"truncated": True, "bytes": length}
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return {"truncated": True, "bytes": length}
+    return _decode(raw, request.mimetype)
+
+
 def record_request(response: Response) -> Response:
     """``after_request`` hook of the journaled blueprints."""
     rt = runtime()
@@ -67,7 +82,7 @@ def record_request(response: Response) -> Response:
         name: REDACTED if name.lower() in REDACTED_HEADERS else value
         for name, value in req.headers.items()
     }
-    body = _decode(req.get_data(cache=True), req.mimetype)
+    body = _request_body()
     dropped = bool(ctx.get("dropped"))
     response_body = None
     if not dropped and not response.is_streamed:
