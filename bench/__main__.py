@@ -66,6 +66,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="skip the informational broker with sqlite_synchronous=NORMAL",
     )
     parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="CPU per request calling the WSGI apps directly (see bench/inprocess.py)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="2 rounds of 3 s, 1 s warm-up, 20000 instances"
     )
     args = parser.parse_args(argv)
@@ -121,6 +126,10 @@ def sample_responses(server: Server, service_id: str, plan_id: str) -> dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
+    if "--in-process" in (sys.argv[1:] if argv is None else argv):
+        from bench.inprocess import main as in_process
+
+        return in_process(argv)
     args = parse_args(argv)
     wrk = ensure_wrk()
     client_cpus, server_cpus = cpu_layout(args.no_pin)

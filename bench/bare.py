@@ -1,6 +1,6 @@
 """The reference: a bare Flask app answering the bench's routes with fixed bytes.
 
-It is served by :class:`broker.server.BrokerServer` itself with only ``load()``
+It is served by :class:`broker.server.BrokerServer` itself with only the application
 replaced, so workers, threads, worker class, keepalive, timeouts and logging
 configuration are the broker's own, by construction. The answers are the exact
 bytes and statuses the broker sent for the same requests during the bench's
@@ -54,11 +54,7 @@ class BareServer(BrokerServer):
     """The broker's gunicorn configuration serving the bare app."""
 
     def __init__(self, settings: Settings, sock: Any, responses: dict[str, dict[str, Any]]) -> None:
-        self.responses = responses
-        super().__init__(settings, sock)
-
-    def load(self) -> Any:
-        return create_bare_app(self.responses)
+        super().__init__(settings, sock, create_bare_app(responses))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,281 @@
+"""``python -m bench --in-process``: CPU per request, calling the WSGI apps directly.
+
+No gunicorn, no sockets, no load generator: each request is one call of the
+application with a prepared WSGI environ, and the cost is the process CPU time
+(``time.process_time``) it took. That isolates what the broker itself spends per
+request, which is what decides its throughput once a server's core is busy. The
+broker runs as ``mockbroker serve`` runs it: the SQLite store with
+``synchronous=FULL``, JSON log lines at INFO (written to /dev/null), Prometheus
+metrics in multiprocess mode. The bare Flask app (:mod:`bench.bare`) answers the
+same requests with the broker's own bytes, as the bench's reference.
+
+``--profile catalog`` (or ``provision``, ``bind``, ``unbind``, ``deprovision``)
+prints where a step's time goes (cProfile, by own time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+AUTHORIZATION = "Basic " + base64.b64encode(b"broker:broker").decode()
+STEPS = ("provision", "bind", "unbind", "deprovision")
+WORKLOADS = ("catalog", *STEPS)
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench --in-process", description=__doc__)
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--requests", type=int, default=3000, help="catalog requests per round (3000)")
+    parser.add_argument("--cycles", type=int, default=500, help="lifecycles per round (500)")
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (5)")
+    parser.add_argument(
+        "--profile", choices=WORKLOADS, help="print a cProfile of one round of this request"
+    )
+    parser.add_argument("--log-level", default="INFO", help="broker log level (INFO)")
+    return parser.parse_args(argv)
+
+
+def environ(method: str, path: str, body: bytes = b"", query: str = "") -> dict[str, Any]:
+    """What gunicorn hands the application for one of the bench's requests."""
+    env: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "RAW_URI": path + (f"?{query}" if query else ""),
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8080",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "50000",
+        "HTTP_HOST": "127.0.0.1:8080",
+        "HTTP_AUTHORIZATION": AUTHORIZATION,
+        "HTTP_X_BROKER_API_VERSION": "2.17",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    if body:
+        env["CONTENT_TYPE"] = "application/json"
+        env["CONTENT_LENGTH"] = str(len(body))
+    return env
+
+
+def call(app: WsgiApp, env: dict[str, Any]) -> tuple[int, bytes]:
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        statuses.append(status)
+
+    result = app(env, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return int(statuses[0].split()[0]), body
+
+
+class Requests:
+    """Prepared environs: building them is not part of what is measured."""
+
+    def __init__(self, service_id: str, plan_id: str, tag: str) -> None:
+        self.service_id, self.plan_id, self.tag = service_id, plan_id, tag
+        self.query = f"service_id={service_id}&plan_id={plan_id}"
+
+    def catalog(self, count: int) -> list[dict[str, Any]]:
+        return [environ("GET", "/v2/catalog") for _ in range(count)]
+
+    def cycle(self, number: int) -> dict[str, dict[str, Any]]:
+        instance = f"/v2/service_instances/bench-i-{self.tag}-{number}"
+        binding = f"{instance}/service_bindings/bench-b-{self.tag}-{number}"
+        ids = {"service_id": self.service_id, "plan_id": self.plan_id}
+        provision = {**ids, "organization_guid": "bench-org", "space_guid": "bench-space"}
+        return {
+            "provision": environ("PUT", instance, json.dumps(provision).encode()),
+            "bind": environ("PUT", binding, json.dumps(ids).encode()),
+            "unbind": environ("DELETE", binding, query=self.query),
+            "deprovision": environ("DELETE", instance, query=self.query),
+        }
+
+
+EXPECTED = {"catalog": 200, "provision": 201, "bind": 201, "unbind": 200, "deprovision": 200}
+
+
+def run_catalog(app: WsgiApp, envs: list[dict[str, Any]]) -> float:
+    """CPU seconds per request."""
+    started = time.process_time()
+    for env in envs:
+        call(app, env)
+    return (time.process_time() - started) / len(envs)
+
+
+def run_cycles(app: WsgiApp, cycles: list[dict[str, dict[str, Any]]]) -> dict[str, float]:
+    """CPU seconds per request of each step."""
+    spent = dict.fromkeys(STEPS, 0.0)
+    clock = time.process_time
+    for cycle in cycles:
+        for step in STEPS:
+            started = clock()
+            status, body = call(app, cycle[step])
+            spent[step] += clock() - started
+            if status != EXPECTED[step]:
+                raise SystemExit(f"{step} answered {status}: {body[:300]!r}")
+    return {step: total / len(cycles) for step, total in spent.items()}
+
+
+def build_broker(folder: Path, log_level: str) -> Any:
+    # As `mockbroker serve` does: multiprocess metrics (set before prometheus_client
+    # is imported), JSON logs at the chosen level.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder / "metrics")
+    (folder / "metrics").mkdir()
+    if "prometheus_client" in sys.modules:
+        raise SystemExit("prometheus_client was imported before its multiprocess folder was set")
+    from broker.app import create_app
+    from broker.config import Settings
+    from broker.logs import configure_logging
+
+    settings = Settings(data_dir=folder / "data", log_format="json", log_level=log_level)
+    app = create_app(settings)
+    configure_logging(settings.log_format, settings.log_level)
+    devnull = open(os.devnull, "w")  # noqa: SIM115 (open for the life of the run)
+    import logging
+
+    for name in ("broker", "gunicorn.error"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(devnull)
+    return app
+
+
+def lifecycle_plan(app: WsgiApp) -> tuple[str, str]:
+    from bench.__main__ import LIFECYCLE_PLAN, LIFECYCLE_SERVICE
+
+    _, body = call(app, environ("GET", "/v2/catalog"))
+    for service in json.loads(body)["services"]:
+        if service["name"] == LIFECYCLE_SERVICE:
+            for plan in service["plans"]:
+                if plan["name"] == LIFECYCLE_PLAN:
+                    return service["id"], plan["id"]
+    raise SystemExit(f"the catalog lacks {LIFECYCLE_SERVICE}/{LIFECYCLE_PLAN}")
+
+
+def sample_answers(app: WsgiApp, requests: Requests) -> dict[str, dict[str, Any]]:
+    answers = {}
+    cycle = requests.cycle(-1)
+    status, body = call(app, environ("GET", "/v2/catalog"))
+    answers["catalog"] = {"status": status, "body": body.decode()}
+    for step in STEPS:
+        status, body = call(app, cycle[step])
+        answers[step] = {"status": status, "body": body.decode()}
+    return answers
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="mockbroker-inprocess-"))
+    broker = build_broker(folder, args.log_level)
+    service_id, plan_id = lifecycle_plan(broker)
+    requests = Requests(service_id, plan_id, "s")
+    from bench.bare import create_bare_app
+
+    bare = create_bare_app(sample_answers(broker, requests))
+    apps: dict[str, WsgiApp] = {"bare": bare, "broker": broker}
+    numbers: dict[str, dict[str, list[float]]] = {
+        name: {workload: [] for workload in WORKLOADS} for name in apps
+    }
+    counter = 0
+
+    def one_round(name: str, app: WsgiApp, profile: cProfile.Profile | None = None) -> None:
+        nonlocal counter
+        catalog = requests.catalog(args.requests)
+        cycles = [requests.cycle(counter + number) for number in range(args.cycles)]
+        counter += args.cycles
+        if profile is not None:
+            profile.enable()
+        numbers[name]["catalog"].append(run_catalog(app, catalog))
+        for step, seconds in run_cycles(app, cycles).items():
+            numbers[name][step].append(seconds)
+        if profile is not None:
+            profile.disable()
+
+    print(
+        f"in-process CPU per request; {args.rounds} rounds of {args.requests} catalog "
+        f"requests and {args.cycles} lifecycles; load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    # Warm-up: caches, connections, code paths.
+    for name, app in apps.items():
+        call(app, environ("GET", "/v2/catalog"))
+        run_cycles(app, [requests.cycle(-2 - number) for number in range(50)])
+    for _ in range(args.rounds):
+        for name, app in apps.items():  # interleaved: drifts of the machine hit both
+            one_round(name, app)
+    print(render(numbers))
+    if args.profile:
+        profile = cProfile.Profile()
+        if args.profile == "catalog":
+            envs = requests.catalog(args.requests)
+            profile.enable()
+            run_catalog(broker, envs)
+        else:
+            cycles = [requests.cycle(counter + number) for number in range(args.cycles)]
+            # Only the chosen step is profiled; the others still run, in order.
+            for cycle in cycles:
+                for step in STEPS:
+                    if step == args.profile:
+                        profile.enable()
+                    call(broker, cycle[step])
+                    if step == args.profile:
+                        profile.disable()
+        profile.disable()
+        stats = pstats.Stats(profile, stream=sys.stdout)
+        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(40)
+    return 0
+
+
+def render(numbers: dict[str, dict[str, list[float]]]) -> str:
+    lines = [
+        f"  {'request':<12} {'bare µs':>16} {'broker µs':>20} {'bare/broker':>12}",
+    ]
+    totals = {name: 0.0 for name in numbers}
+    for workload in WORKLOADS:
+        cells = []
+        medians = {}
+        for name in ("bare", "broker"):
+            values = [seconds * 1e6 for seconds in numbers[name][workload]]
+            medians[name] = statistics.median(values)
+            cells.append(f"{medians[name]:7.1f} [{min(values):.0f}-{max(values):.0f}]")
+            if workload in STEPS:
+                totals[name] += medians[name]
+        lines.append(
+            f"  {workload:<12} {cells[0]:>16} {cells[1]:>20} "
+            f"{medians['bare'] / medians['broker']:>12.2f}"
+        )
+    lines.append(
+        f"  {'cycle (sum)':<12} {totals['bare']:>16.1f} {totals['broker']:>20.1f} "
+        f"{totals['bare'] / totals['broker']:>12.2f}"
+    )
+    return "\n".join(lines)
