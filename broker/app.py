@@ -34,7 +34,6 @@ def create_app(
     """
     from broker.web import register_blueprints
     from broker.web.errors import register_error_handlers
-    from broker.web.guard import register_guard
     from broker.web.request_context import register_request_context
 
     if settings is None:
@@ -53,7 +52,6 @@ def create_app(
     rt.metrics = Metrics(rt)
     app.extensions[EXTENSION] = rt
     register_request_context(app)
-    register_guard(app)
     register_error_handlers(app)
     register_blueprints(app)
     return app

@@ -111,6 +111,17 @@ def test_match_by_plan_name_and_instance_id_limits_the_rule(osb: OSB, admin: OSB
 # --- actions ------------------------------------------------------------------------
 
 
+def test_a_rule_naming_a_service_never_matches_the_catalog(osb: OSB, admin: OSB) -> None:
+    rule_id = add_fault(admin, {"match": {"service": "mock-async"}, "action": {"status": 500}})
+    services = osb.get("/v2/catalog").json["services"]
+    (service_id,) = [service["id"] for service in services if service["name"] == "mock-async"]
+    asking = osb.get(f"/v2/catalog?service_id={service_id}")
+    assert (asking.status, osb.get("/v2/catalog").status) == (200, 200)
+    (rule,) = [rule for rule in admin.get("/admin/faults").json["faults"] if rule["id"] == rule_id]
+    assert rule["calls"] == 0
+    assert provision_statuses(osb, 1) == [500]
+
+
 def test_an_error_action_answers_the_osb_error_it_describes(osb: OSB, admin: OSB) -> None:
     osb.provision("upd", "mock-async", "sync")
     add_fault(admin, {"match": {"operation": "update"}, "action": {

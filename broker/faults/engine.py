@@ -23,7 +23,10 @@ from broker.catalog.model import Catalog
 from broker.faults.rules import FaultRule
 from broker.storage.base import Store
 
-__all__ = ["FaultEngine", "RequestTarget"]
+__all__ = ["ABOUT_NO_SERVICE", "FaultEngine", "RequestTarget"]
+
+# Operations that are about no service or plan: a rule naming one never matches them.
+ABOUT_NO_SERVICE = frozenset({"catalog"})
 
 
 @dataclass
@@ -99,6 +102,8 @@ class FaultEngine:
                 continue  # the cheap test first: most rules are about other operations
             service = plan = None
             if "service" in rule.match or "plan" in rule.match:
+                if target.operation in ABOUT_NO_SERVICE:
+                    continue  # such a request names no service or plan: nothing to resolve
                 if resolved is None:
                     resolved = names(*target.ids())
                 service, plan = resolved

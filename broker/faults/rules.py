@@ -9,6 +9,9 @@ posted to ``POST /admin/faults``::
      "trigger": {"times": 2},
      "action":  {"status": 500, "error": "SomeCode", "description": "..."}}
 
+A rule that names a service or plan (every catalog-declared rule does) never
+matches ``GET /v2/catalog``, which is about no service or plan.
+
 Triggers (counted per rule over the calls it matches, across every process):
 absent = always; ``times: N`` = the first N calls; ``nth: N`` = only the Nth call;
 ``after: N`` = every call after the Nth; ``probability: p`` with ``seed: s`` =

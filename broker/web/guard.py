@@ -15,12 +15,16 @@ dashboard's own calls are same-origin, and non-browser clients send no such head
 
 from __future__ import annotations
 
-from flask import Flask, request
+from typing import TYPE_CHECKING
+
+from flask import Request
 
 from broker.osb.errors import Forbidden, Unauthorized
-from broker.runtime import runtime
 
-__all__ = ["PUBLIC_PATHS", "register_guard"]
+if TYPE_CHECKING:
+    from broker.runtime import Runtime
+
+__all__ = ["PUBLIC_PATHS", "require_credentials"]
 
 PUBLIC_PATHS = frozenset({"/livez", "/readyz"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -28,32 +32,30 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 OWN_SITE = frozenset({"same-origin", "none"})
 
 
-def register_guard(app: Flask) -> None:
-    @app.before_request
-    def require_credentials() -> None:
-        path = request.path
-        if path in PUBLIC_PATHS:
-            return
-        rt = runtime()
-        header = request.headers.get("Authorization")
-        if path == "/v2" or path.startswith("/v2/"):
-            if request.url_rule is not None or rt.osb_auth.accepts(header):
-                return
-            raise Unauthorized(
-                "missing or wrong credentials",
-                headers={"WWW-Authenticate": rt.osb_auth.challenge},
-            )
-        if rt.admin_auth.accepts(header):
-            site = request.headers.get("Sec-Fetch-Site")
-            if request.method not in SAFE_METHODS and site is not None and site not in OWN_SITE:
-                raise Forbidden(
-                    f"{request.method} {path} from a page of another site "
-                    f"(Sec-Fetch-Site: {site}) is refused; call the admin API directly"
-                )
-            return
-        if path == "/openapi.json" and rt.osb_auth.accepts(header):
+def require_credentials(req: Request, rt: Runtime) -> None:
+    """Part of the application's before-request hook (:mod:`broker.web.request_context`)."""
+    path = req.path
+    if path in PUBLIC_PATHS:
+        return
+    header = req.environ.get("HTTP_AUTHORIZATION")
+    if path == "/v2" or path.startswith("/v2/"):
+        if req.url_rule is not None or rt.osb_auth.accepts(header):
             return
         raise Unauthorized(
-            "missing or wrong admin credentials",
-            headers={"WWW-Authenticate": rt.admin_auth.challenge},
+            "missing or wrong credentials",
+            headers={"WWW-Authenticate": rt.osb_auth.challenge},
         )
+    if rt.admin_auth.accepts(header):
+        site = req.environ.get("HTTP_SEC_FETCH_SITE")
+        if req.method not in SAFE_METHODS and site is not None and site not in OWN_SITE:
+            raise Forbidden(
+                f"{req.method} {path} from a page of another site "
+                f"(Sec-Fetch-Site: {site}) is refused; call the admin API directly"
+            )
+        return
+    if path == "/openapi.json" and rt.osb_auth.accepts(header):
+        return
+    raise Unauthorized(
+        "missing or wrong admin credentials",
+        headers={"WWW-Authenticate": rt.admin_auth.challenge},
+    )

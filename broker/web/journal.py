@@ -14,24 +14,28 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any
 
-from flask import Request, Response, current_app, g, request
+from flask import Request, Response
+from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from broker.logs import REDACTED, redact, redact_credentials
-from broker.runtime import runtime
+from broker.runtime import Runtime, runtime
+from broker.web.request_context import resolved
 
-__all__ = ["MAX_RECORDED_BODY", "record_request"]
+__all__ = ["MAX_RECORDED_BODY", "record", "record_request"]
 
 log = logging.getLogger("broker.journal")
 
 # Larger bodies are summarised (the catalog, mostly): the journal stays small.
 MAX_RECORDED_BODY = 16 * 1024
-REDACTED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+# As request.headers names them (title case).
+REDACTED_HEADERS = frozenset({"Authorization", "Cookie", "Proxy-Authorization"})
 
 
-def _decode(raw: bytes, mimetype: str | None) -> Any:
+def _decode(raw: bytes) -> Any:
     if not raw:
         return None
     if len(raw) > MAX_RECORDED_BODY:
@@ -42,8 +46,8 @@ def _decode(raw: bytes, mimetype: str | None) -> Any:
         return raw.decode("utf-8", "replace")
 
 
-def _recorded_response(raw: bytes, mimetype: str | None) -> Any:
-    return redact_credentials(_decode(raw, mimetype))
+def _recorded_response(raw: bytes) -> Any:
+    return redact_credentials(_decode(raw))
 
 
 # GET answers repeat byte for byte (the catalog above all): decoding and redacting
@@ -53,46 +57,71 @@ _recorded_get_response = functools.lru_cache(maxsize=8)(_recorded_response)
 SHARED_RESPONSE_MIN = 1024
 
 
-def _request_body() -> Any:
+def _response_bytes(response: Response) -> bytes:
+    # A body set from one bytes object (the catalog's, kept by the catalog) is that
+    # very object: its hash is computed once, not for every answer that repeats it.
+    chunks = response.response
+    if type(chunks) is list and len(chunks) == 1 and type(chunks[0]) is bytes:
+        return chunks[0]
+    return response.get_data()
+
+
+def _request_body(req: Request) -> Any:
     # A body over the size limit was refused unread (413): record its size only,
     # reading it now would raise the same error again.
-    length = request.content_length
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    length = req.content_length
+    limit = req.max_content_length
     if limit is not None and length is not None and length > limit:
         return {"truncated": True, "bytes": length}
     try:
-        raw = request.get_data(cache=True)
+        raw = req.get_data(cache=True)
     except RequestEntityTooLarge:
         return {"truncated": True, "bytes": length}
-    return _decode(raw, request.mimetype)
+    return _decode(raw)
 
 
-def record_request(response: Response) -> Response:
-    """``after_request`` hook of the journaled blueprints."""
-    rt = runtime()
+def _headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The request headers as werkzeug names them, with secrets redacted."""
+    headers = {}
+    for key, value in environ.items():
+        name = _header_name(key)
+        if name is not None and (value or key[:5] == "HTTP_"):
+            headers[name] = REDACTED if name in REDACTED_HEADERS else value
+    return headers
+
+
+@functools.lru_cache(maxsize=512)
+def _header_name(key: str) -> str | None:
+    """``HTTP_X_REQUEST_ID`` -> ``X-Request-Id`` (as ``request.headers`` has it), else None."""
+    if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+        return key[5:].replace("_", "-").title()
+    if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return key.replace("_", "-").title()
+    return None
+
+
+def _iso_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def record(rt: Runtime, req: Request, ctx: _AppCtxGlobals, response: Response) -> None:
+    """Write the journal entry of the request ``req`` answered by ``response``."""
     if rt.settings.journal_size == 0:
-        return response
-    # Every request is recorded: resolve the context proxies once, not per field.
-    req: Request = cast(Any, request)._get_current_object()
-    ctx: Any = cast(Any, g)._get_current_object()
+        return
     now = time.time()
     started = ctx.get("started")
     duration_ms = (time.perf_counter() - started) * 1000 if started is not None else None
-    headers = {
-        name: REDACTED if name.lower() in REDACTED_HEADERS else value
-        for name, value in req.headers.items()
-    }
-    body = _request_body()
+    body = _request_body(req)
     dropped = bool(ctx.get("dropped"))
     response_body = None
     if not dropped and not response.is_streamed:
-        raw = response.get_data()
+        raw = _response_bytes(response)
         if req.method == "GET" and len(raw) >= SHARED_RESPONSE_MIN:
-            response_body = _recorded_get_response(raw, response.mimetype)
+            response_body = _recorded_get_response(raw)
         else:
-            response_body = _recorded_response(raw, response.mimetype)
+            response_body = _recorded_response(raw)
     entry = {
-        "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "time": _iso_time(now),
         "epoch": now,
         "request_id": ctx.get("request_id"),
         "method": req.method,
@@ -101,7 +130,7 @@ def record_request(response: Response) -> Response:
         "operation": ctx.get("operation"),
         "instance_id": ctx.get("instance_id"),
         "binding_id": ctx.get("binding_id"),
-        "headers": headers,
+        "headers": _headers(req.environ),
         "originating_identity": ctx.get("originating_identity"),
         "body": redact(body),
         "status": None if dropped else response.status_code,
@@ -113,4 +142,10 @@ def record_request(response: Response) -> Response:
         rt.store.journal_append(entry, rt.settings.journal_size)
     except Exception:  # the answer matters more than its record
         log.warning("could not record the request in the journal", exc_info=True)
+
+
+def record_request(response: Response) -> Response:
+    """As an ``after_request`` hook (``/admin``, when its requests are journaled)."""
+    req, ctx = resolved()
+    record(runtime(), req, ctx, response)
     return response

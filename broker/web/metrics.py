@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, g
+from flask import Blueprint, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -26,7 +26,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from broker.runtime import Runtime, runtime
 
-__all__ = ["Metrics", "count_request", "metrics_blueprint"]
+__all__ = ["Metrics", "metrics_blueprint"]
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -109,12 +109,31 @@ class Metrics:
             registry=self.registry,
         )
         self.state = StateCollector(rt)
+        # Operations and statuses are few (ten operations, a handful of statuses each).
+        self._counters: dict[tuple[str, str], Any] = {}
+        self._latencies: dict[str, Any] = {}
 
     def observe(self, operation: str, status: int | None, seconds: float, fault: str | None) -> None:
-        self.requests.labels(operation, str(status) if status is not None else "dropped").inc()
-        self.latency.labels(operation).observe(seconds)
+        label = str(status) if status is not None else "dropped"
+        # The labelled children, remembered: labels() validates and locks every time.
+        counter = self._counters.get((operation, label))
+        if counter is None:
+            counter = self._counters[(operation, label)] = self.requests.labels(operation, label)
+        latency = self._latencies.get(operation)
+        if latency is None:
+            latency = self._latencies[operation] = self.latency.labels(operation)
+        counter.inc()
+        latency.observe(seconds)
         if fault:
             self.faults.labels(operation).inc()
+
+    def count(self, ctx: Any, response: Response) -> None:
+        """Count an answered OSB request; ``ctx`` is the request's ``g``."""
+        started = ctx.get("started")
+        if started is None:
+            return
+        status = None if ctx.get("dropped") else response.status_code
+        self.observe(ctx.get("operation") or "unknown", status, time.perf_counter() - started, ctx.get("fault"))
 
     def render(self) -> bytes:
         if self.multiprocess:
@@ -124,16 +143,6 @@ class Metrics:
             assert self.registry is not None
             per_request = self.registry
         return generate_latest(_Combined(per_request, self.state))
-
-
-def count_request(response: Response) -> Response:
-    """``after_request`` hook of the OSB blueprint."""
-    metrics: Metrics | None = runtime().metrics
-    started = g.get("started")
-    if metrics is not None and started is not None:
-        status = None if g.get("dropped") else response.status_code
-        metrics.observe(g.get("operation") or "unknown", status, time.perf_counter() - started, g.get("fault"))
-    return response
 
 
 @metrics_blueprint.get("/metrics")

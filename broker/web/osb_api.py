@@ -13,7 +13,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Request, Response
+from flask.ctx import _AppCtxGlobals
 from marshmallow import Schema
 
 from broker.faults.engine import RequestTarget
@@ -21,17 +22,15 @@ from broker.osb import schemas
 from broker.osb.context import Outcome, RequestInfo
 from broker.osb.errors import BadRequest, OSBError, Unauthorized
 from broker.osb.headers import check_api_version, parse_originating_identity
-from broker.runtime import runtime
+from broker.runtime import Runtime, runtime
 from broker.web.errors import json_response, render_osb_error
 from broker.web.fault_actions import apply_response_modifiers, fault_response, interrupt
-from broker.web.journal import record_request
-from broker.web.metrics import count_request
+from broker.web.journal import record
+from broker.web.request_context import resolved
 
 __all__ = ["osb"]
 
 osb = Blueprint("osb", __name__, url_prefix="/v2")
-osb.after_request(record_request)
-osb.after_request(count_request)
 
 STATUS = {"created": 201, "identical": 200, "accepted": 202, "done": 200}
 
@@ -55,29 +54,40 @@ LAST_OPERATION_RESPONSE = schemas.LastOperationSchema()
 
 @osb.before_request
 def check_request() -> None:
+    req, ctx = resolved()
     rt = runtime()
-    view_args = request.view_args or {}
-    g.operation = (request.endpoint or "").rpartition(".")[2] or None
-    g.instance_id = view_args.get("instance_id")
-    g.binding_id = view_args.get("binding_id")
+    view_args = req.view_args or {}
+    ctx.operation = (req.endpoint or "").rpartition(".")[2] or None
+    ctx.instance_id = view_args.get("instance_id")
+    ctx.binding_id = view_args.get("binding_id")
     rt.sync()
-    if not rt.osb_auth.accepts(request.headers.get("Authorization")):
+    environ = req.environ
+    if not rt.osb_auth.accepts(environ.get("HTTP_AUTHORIZATION")):
         raise Unauthorized(
             "missing or wrong credentials",
             headers={"WWW-Authenticate": rt.osb_auth.challenge},
         )
-    check_api_version(
-        request.headers.get("X-Broker-API-Version"), rt.settings.missing_version_status
-    )
-    identity = parse_originating_identity(request.headers.get("X-Broker-API-Originating-Identity"))
-    g.originating_identity = identity.to_dict() if identity else None
+    check_api_version(environ.get("HTTP_X_BROKER_API_VERSION"), rt.settings.missing_version_status)
+    identity = parse_originating_identity(environ.get("HTTP_X_BROKER_API_ORIGINATING_IDENTITY"))
+    ctx.originating_identity = identity.to_dict() if identity else None
 
 
-def json_body() -> dict[str, Any]:
-    mimetype = request.mimetype
+@osb.after_request
+def count_and_record(response: Response) -> Response:
+    """The metrics first (the answer is known), then the journal entry."""
+    req, ctx = resolved()
+    rt = runtime()
+    if rt.metrics is not None:
+        rt.metrics.count(ctx, response)
+    record(rt, req, ctx, response)
+    return response
+
+
+def json_body(req: Request) -> dict[str, Any]:
+    mimetype = req.mimetype
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise BadRequest(f"Content-Type must be application/json, got {mimetype!r}")
-    raw = request.get_data(cache=True)
+    raw = req.get_data(cache=True)
     if not raw.strip():
         raise BadRequest("request body is required (a JSON object)")
     try:
@@ -89,8 +99,8 @@ def json_body() -> dict[str, Any]:
     return data
 
 
-def accepts_incomplete() -> bool:
-    value = request.args.get("accepts_incomplete")
+def accepts_incomplete(req: Request) -> bool:
+    value = req.args.get("accepts_incomplete")
     if value is None or value.lower() == "false":
         return False
     if value.lower() == "true":
@@ -98,12 +108,12 @@ def accepts_incomplete() -> bool:
     raise BadRequest(f"accepts_incomplete must be true or false, got {value!r}")
 
 
-def request_info() -> RequestInfo:
+def request_info(req: Request, ctx: _AppCtxGlobals) -> RequestInfo:
     return RequestInfo(
-        accepts_incomplete=accepts_incomplete(),
-        originating_identity=g.get("originating_identity"),
-        async_result=g.get("async_result"),
-        fault=g.get("fault"),
+        accepts_incomplete=accepts_incomplete(req),
+        originating_identity=ctx.get("originating_identity"),
+        async_result=ctx.get("async_result"),
+        fault=ctx.get("fault"),
     )
 
 
@@ -118,12 +128,12 @@ def respond(outcome: Outcome, schema: Schema, accepted: Schema | None = None) ->
 # --- faults -------------------------------------------------------------------------
 
 
-def _requested_ids() -> tuple[str | None, str | None]:
-    service_id = request.args.get("service_id")
-    plan_id = request.args.get("plan_id")
-    if request.method in ("PUT", "PATCH"):
+def _requested_ids(req: Request) -> tuple[str | None, str | None]:
+    service_id = req.args.get("service_id")
+    plan_id = req.args.get("plan_id")
+    if req.method in ("PUT", "PATCH"):
         try:
-            body = json.loads(request.get_data(cache=True) or b"{}")
+            body = json.loads(req.get_data(cache=True) or b"{}")
         except (ValueError, UnicodeDecodeError):
             body = {}
         if isinstance(body, dict):
@@ -132,13 +142,12 @@ def _requested_ids() -> tuple[str | None, str | None]:
     return service_id, plan_id
 
 
-def _target() -> RequestTarget:
+def _target(rt: Runtime, req: Request, ctx: _AppCtxGlobals) -> RequestTarget:
     """What the request is about; its service and plan are worked out only if a rule asks."""
-    rt = runtime()
-    instance_id, binding_id = g.get("instance_id"), g.get("binding_id")
+    instance_id, binding_id = ctx.get("instance_id"), ctx.get("binding_id")
 
     def lookup() -> tuple[str | None, str | None]:
-        service_id, plan_id = _requested_ids()
+        service_id, plan_id = _requested_ids(req)
         if service_id is not None and plan_id is not None:
             return service_id, plan_id
         record: Any = None
@@ -150,7 +159,7 @@ def _target() -> RequestTarget:
             return service_id, plan_id
         return service_id or record.service_id, plan_id or record.plan_id
 
-    return RequestTarget(g.operation, instance_id, binding_id, None, None, lookup)
+    return RequestTarget(ctx.operation, instance_id, binding_id, None, None, lookup)
 
 
 def _names(
@@ -171,16 +180,24 @@ def _names(
     return service, plan
 
 
-def osb_operation(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Run a view under the fault rules: before it, instead of it, or after it."""
+View = Callable[..., Response]
+
+
+def osb_operation(view: View) -> Callable[..., Response]:
+    """Run a view under the fault rules: before it, instead of it, or after it.
+
+    The view is called as ``view(rt, req, ctx, **url_values)``: the runtime, the
+    request and ``g``, resolved once for the whole request.
+    """
 
     @wraps(view)
     def wrapper(**kwargs: Any) -> Response:
         rt = runtime()
-        rule = rt.faults.choose(_target(), _names) if rt.faults.active else None
+        req, ctx = resolved()
+        rule = rt.faults.choose(_target(rt, req, ctx), _names) if rt.faults.active else None
         if rule is None:
-            return view(**kwargs)
-        g.fault = rule.id
+            return view(rt, req, ctx, **kwargs)
+        ctx.fault = rule.id
         action = rule.action
         if rule.phase == "before":
             interrupted = interrupt(action)
@@ -188,9 +205,9 @@ def osb_operation(view: Callable[..., Response]) -> Callable[..., Response]:
                 return interrupted
             if "status" in action:
                 return fault_response(action)
-        g.async_result = action.get("async_result")
+        ctx.async_result = action.get("async_result")
         try:
-            response = view(**kwargs)
+            response = view(rt, req, ctx, **kwargs)
         except OSBError as error:
             response = render_osb_error(error)
         if rule.phase == "after":
@@ -205,13 +222,15 @@ def osb_operation(view: Callable[..., Response]) -> Callable[..., Response]:
 
 
 # --- the ten endpoints --------------------------------------------------------------
+# Each view receives (rt, req, ctx) from osb_operation, then its URL values.
+Ctx = _AppCtxGlobals
 
 
 @osb.get("/catalog", endpoint="catalog")
 @osb_operation
-def catalog() -> Response:
-    current = runtime().catalogs.catalog
-    if current.etag in request.if_none_match:
+def catalog(rt: Runtime, req: Request, ctx: Ctx) -> Response:
+    current = rt.catalogs.catalog
+    if current.etag in req.if_none_match:
         response = Response(status=304)
     else:
         response = Response(current.body, status=200, mimetype="application/json")
@@ -221,65 +240,65 @@ def catalog() -> Response:
 
 @osb.put("/service_instances/<instance_id>", endpoint="provision")
 @osb_operation
-def provision(instance_id: str) -> Response:
-    body = schemas.load_or_400(PROVISION_REQUEST, json_body(), "provision request")
-    outcome = runtime().broker.instances.provision(instance_id, body, request_info())
+def provision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
+    body = schemas.load_or_400(PROVISION_REQUEST, json_body(req), "provision request")
+    outcome = rt.broker.instances.provision(instance_id, body, request_info(req, ctx))
     return respond(outcome, PROVISION_RESPONSE)
 
 
 @osb.patch("/service_instances/<instance_id>", endpoint="update")
 @osb_operation
-def update(instance_id: str) -> Response:
-    body = schemas.load_or_400(UPDATE_REQUEST, json_body(), "update request")
-    outcome = runtime().broker.instances.update(instance_id, body, request_info())
+def update(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
+    body = schemas.load_or_400(UPDATE_REQUEST, json_body(req), "update request")
+    outcome = rt.broker.instances.update(instance_id, body, request_info(req, ctx))
     return respond(outcome, UPDATE_RESPONSE)
 
 
 @osb.delete("/service_instances/<instance_id>", endpoint="deprovision")
 @osb_operation
-def deprovision(instance_id: str) -> Response:
-    query = schemas.load_or_400(DELETE_QUERY, request.args.to_dict(), "query")
-    outcome = runtime().broker.instances.deprovision(instance_id, query, request_info())
+def deprovision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
+    query = schemas.load_or_400(DELETE_QUERY, req.args.to_dict(), "query")
+    outcome = rt.broker.instances.deprovision(instance_id, query, request_info(req, ctx))
     return respond(outcome, OPERATION_RESPONSE)
 
 
 @osb.get("/service_instances/<instance_id>", endpoint="fetch_instance")
 @osb_operation
-def fetch_instance(instance_id: str) -> Response:
-    schemas.load_or_400(FETCH_QUERY, request.args.to_dict(), "query")
-    outcome = runtime().broker.instances.fetch(instance_id)
+def fetch_instance(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
+    schemas.load_or_400(FETCH_QUERY, req.args.to_dict(), "query")
+    outcome = rt.broker.instances.fetch(instance_id)
     return respond(outcome, FETCH_INSTANCE_RESPONSE)
 
 
 @osb.get("/service_instances/<instance_id>/last_operation", endpoint="last_operation")
 @osb_operation
-def last_operation(instance_id: str) -> Response:
-    query = schemas.load_or_400(LAST_OPERATION_QUERY, request.args.to_dict(), "query")
-    outcome = runtime().broker.instances.last_operation(instance_id, query.get("operation"))
+def last_operation(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
+    query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
+    outcome = rt.broker.instances.last_operation(instance_id, query.get("operation"))
     return respond(outcome, LAST_OPERATION_RESPONSE)
 
 
 @osb.put("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="bind")
 @osb_operation
-def bind(instance_id: str, binding_id: str) -> Response:
-    body = schemas.load_or_400(BIND_REQUEST, json_body(), "bind request")
-    outcome = runtime().broker.bindings.bind(instance_id, binding_id, body, request_info())
+def bind(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str) -> Response:
+    body = schemas.load_or_400(BIND_REQUEST, json_body(req), "bind request")
+    outcome = rt.broker.bindings.bind(instance_id, binding_id, body, request_info(req, ctx))
     return respond(outcome, BIND_RESPONSE, accepted=OPERATION_RESPONSE)
 
 
 @osb.delete("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="unbind")
 @osb_operation
-def unbind(instance_id: str, binding_id: str) -> Response:
-    schemas.load_or_400(DELETE_QUERY, request.args.to_dict(), "query")
-    outcome = runtime().broker.bindings.unbind(instance_id, binding_id, request_info())
+def unbind(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str) -> Response:
+    schemas.load_or_400(DELETE_QUERY, req.args.to_dict(), "query")
+    outcome = rt.broker.bindings.unbind(instance_id, binding_id, request_info(req, ctx))
     return respond(outcome, OPERATION_RESPONSE)
 
 
 @osb.get("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="fetch_binding")
 @osb_operation
-def fetch_binding(instance_id: str, binding_id: str) -> Response:
-    schemas.load_or_400(FETCH_QUERY, request.args.to_dict(), "query")
-    outcome = runtime().broker.bindings.fetch(instance_id, binding_id)
+def fetch_binding(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str) -> Response:
+    schemas.load_or_400(FETCH_QUERY, req.args.to_dict(), "query")
+    outcome = rt.broker.bindings.fetch(instance_id, binding_id)
     return respond(outcome, FETCH_BINDING_RESPONSE)
 
 
@@ -288,9 +307,11 @@ def fetch_binding(instance_id: str, binding_id: str) -> Response:
     endpoint="binding_last_operation",
 )
 @osb_operation
-def binding_last_operation(instance_id: str, binding_id: str) -> Response:
-    query = schemas.load_or_400(LAST_OPERATION_QUERY, request.args.to_dict(), "query")
-    outcome = runtime().broker.bindings.last_operation(
+def binding_last_operation(
+    rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str
+) -> Response:
+    query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
+    outcome = rt.broker.bindings.last_operation(
         instance_id, binding_id, query.get("operation")
     )
     return respond(outcome, LAST_OPERATION_RESPONSE)
