@@ -56,10 +56,30 @@ class GroupCommit:
 
     def run(self, work: Work[T]) -> T:
         """Run ``work(connection)`` in a committed transaction and return its result."""
+        # Written out rather than with _lead(): this is every write's path, and a
+        # generator-based context manager costs as much as the bookkeeping itself.
         ticket: _Ticket[T] = _Ticket(work)
-        with self._lead(ticket) as batch:
-            if batch:
+        condition = self._condition
+        with condition:
+            self._queue.append(ticket)
+            while self._leading and not ticket.done:
+                condition.wait()
+            if ticket.done:
+                batch = None
+            else:
+                self._leading = True
+                batch, self._queue = self._queue, []
+        if batch is not None:
+            try:
                 self._commit(batch)
+            finally:
+                with condition:
+                    self._leading = False
+                    # Should a batch be left unfinished, it goes back to the next leader.
+                    unfinished = [item for item in batch if not item.done]
+                    if unfinished:
+                        self._queue[:0] = unfinished
+                    condition.notify_all()
         if ticket.error is not None:
             raise ticket.error
         return ticket.value  # type: ignore[return-value]
@@ -107,8 +127,10 @@ class GroupCommit:
 
     def _commit(self, batch: list[_Ticket[Any]]) -> None:
         db = self._connection()
+        fd = self._lock_descriptor()
         try:
-            with self._process_lock():
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
                 db.execute("BEGIN IMMEDIATE")
                 if len(batch) == 1:
                     batch[0].value = batch[0].work(db)
@@ -122,6 +144,8 @@ class GroupCommit:
                             ticket.error = exc
                         db.execute("RELEASE batched_write")
                 db.execute("COMMIT")
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
         except BaseException as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -133,8 +157,7 @@ class GroupCommit:
             for ticket in batch:
                 ticket.done = True
 
-    @contextmanager
-    def _process_lock(self) -> Iterator[None]:
+    def _lock_descriptor(self) -> int:
         # One descriptor per process: a forked child must not share the parent's
         # open file description (flock belongs to it) and so opens its own.
         if self._lock_pid != os.getpid():
@@ -142,6 +165,11 @@ class GroupCommit:
             self._lock_pid = os.getpid()
         fd = self._lock_fd
         assert fd is not None
+        return fd
+
+    @contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        fd = self._lock_descriptor()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield

@@ -8,6 +8,7 @@ shows exactly what is stored.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -28,6 +29,12 @@ OperationState = Literal["in progress", "succeeded", "failed"]
 R = TypeVar("R", bound="Record")
 
 
+@functools.cache
+def _field_names(cls: type) -> frozenset[str]:
+    # Every record read from a store goes through from_dict: look the fields up once.
+    return frozenset(f.name for f in dataclasses.fields(cls))
+
+
 class Record:
     kind: ClassVar[str]
 
@@ -36,7 +43,7 @@ class Record:
 
     @classmethod
     def from_dict(cls: type[R], data: dict[str, Any]) -> R:
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        names = _field_names(cls)
         return cls(**{key: value for key, value in data.items() if key in names})
 
     def evolve(self: R, **changes: Any) -> R:

@@ -44,6 +44,9 @@ class StripedLocks:
         self._stripes = stripes
         self._locks = [[threading.Lock() for _ in range(stripes)] for _ in NAMESPACES]
 
+    def mutex(self, space: int, stripe: int) -> threading.Lock:
+        return self._locks[space][stripe]
+
     @contextmanager
     def hold(self, key: str) -> Iterator[None]:
         space, stripe = stripe_of(key, self._stripes)
@@ -63,16 +66,45 @@ class StripedFileLocks:
         for paths in self._paths:
             for path in paths:
                 path.touch(exist_ok=True)
+        # One descriptor per stripe and process, opened on first use and kept: a
+        # forked child must not share its parent's (flock belongs to the open file
+        # description, so parent and child would not exclude each other).
+        self._pid: int | None = None
+        self._fds: dict[tuple[int, int], int] = {}
+        self._opening = threading.Lock()
+
+    def __del__(self) -> None:
+        fds = getattr(self, "_fds", {})
+        if getattr(self, "_pid", None) == os.getpid():
+            for fd in fds.values():
+                os.close(fd)
+
+    def _fd(self, space: int, stripe: int) -> int:
+        if self._pid != os.getpid():
+            with self._opening:
+                if self._pid != os.getpid():
+                    for fd in self._fds.values():  # the parent's, inherited by the fork
+                        os.close(fd)
+                    self._fds = {}
+                    self._pid = os.getpid()
+        fd = self._fds.get((space, stripe))
+        if fd is None:
+            with self._opening:
+                fd = self._fds.get((space, stripe))
+                if fd is None:
+                    fd = os.open(self._paths[space][stripe], os.O_RDWR | os.O_CLOEXEC)
+                    self._fds[(space, stripe)] = fd
+        return fd
 
     @contextmanager
     def hold(self, key: str) -> Iterator[None]:
-        # The thread lock first: flock would also exclude threads (each holds its own
-        # open file description), but queueing on a thread lock is cheaper.
-        with self._threads.hold(key):
-            space, stripe = stripe_of(key, self._stripes)
-            fd = os.open(self._paths[space][stripe], os.O_RDWR)
+        # The thread lock first: it makes this process's holder of the stripe the only
+        # user of the stripe's descriptor, and flock then excludes other processes.
+        space, stripe = stripe_of(key, self._stripes)
+        with self._threads.mutex(space, stripe):
+            fd = self._fd(space, stripe)
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
                 yield
             finally:
-                os.close(fd)
+                fcntl.flock(fd, fcntl.LOCK_UN)

@@ -67,6 +67,9 @@ def _response_bytes(response: Response) -> bytes:
 
 
 def _request_body(req: Request) -> Any:
+    environ = req.environ
+    if environ.get("CONTENT_LENGTH") in (None, "", "0") and "HTTP_TRANSFER_ENCODING" not in environ:
+        return None  # HTTP/1.1: a request with neither header has no body
     # A body over the size limit was refused unread (413): record its size only,
     # reading it now would raise the same error again.
     length = req.content_length
