@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 __all__ = [
+    "LineHandler",
     "REQUEST_ID",
     "SENSITIVE_KEYS",
     "JsonLineFormatter",
@@ -181,6 +182,35 @@ class JsonLineFormatter(logging.Formatter):
         return self._encoder.encode(line)
 
 
+class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that formats a record before it takes the handler's lock.
+
+    With many threads logging a line per request, only the write is serialised;
+    :class:`logging.StreamHandler` formats while holding the lock.
+    """
+
+    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        passed = self.filter(record)
+        if isinstance(passed, logging.LogRecord):  # a filter may hand back a new record
+            record = passed
+        if not passed:
+            return False
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return True
+        with self.lock:  # type: ignore[union-attr]
+            try:
+                self.stream.write(line)
+                self.stream.flush()
+            except RecursionError:
+                raise
+            except Exception:
+                self.handleError(record)
+        return True
+
+
 def _handlers(log_format: str) -> dict[str, Any]:
     if log_format == "json":
         formatter: dict[str, Any] = {"()": JsonLineFormatter}
@@ -198,7 +228,7 @@ def _handlers(log_format: str) -> dict[str, Any]:
         "formatters": {"default": formatter},
         "handlers": {
             "stderr": {
-                "class": "logging.StreamHandler",
+                "class": "broker.logs.LineHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": "default",
                 "filters": ["request_id", "redact"],

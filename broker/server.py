@@ -14,11 +14,24 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from broker.config import Settings
 from broker.logs import logging_config
 
-__all__ = ["BrokerServer", "bind_socket"]
+__all__ = ["BrokerServer", "QuietAccessLogger", "bind_socket"]
+
+
+class QuietAccessLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger without access lines.
+
+    The broker logs every request itself, with its request id. gunicorn would
+    otherwise build an access line for every request (its logging is configured
+    through ``logconfig_dict``) only for the ``gunicorn.access`` logger to drop it.
+    """
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        return None
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -56,6 +69,7 @@ class BrokerServer(BaseApplication):  # type: ignore[misc]
             "control_socket_disable": True,
             "logconfig_dict": logging_config(settings.log_format, settings.log_level),
             "accesslog": None,
+            "logger_class": QuietAccessLogger,
             "errorlog": "-",
             "loglevel": settings.log_level.lower(),
             # Our own limit applies (413 from the app); gunicorn only guards headers.

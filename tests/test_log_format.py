@@ -81,3 +81,6 @@ def test_every_request_is_logged_once_as_json_with_its_request_id(tmp_path: Path
     assert mine[0]["message"].startswith("GET /v2/catalog 200 ")
     assert (mine[0]["logger"], mine[0]["status"], mine[0]["operation"]) == ("broker.request", 200, "catalog")
     assert "broker:broker" not in server.log() and "YnJva2VyOmJyb2tlcg" not in server.log()
+    # gunicorn's own lines go through the same handler; its access lines never appear.
+    assert any(line["logger"] == "gunicorn.error" for line in lines)
+    assert not any(line["logger"] == "gunicorn.access" for line in lines)

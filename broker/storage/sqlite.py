@@ -2,7 +2,8 @@
 
 * WAL mode, so readers never wait for the writer; ``synchronous`` is a setting
   (FULL by default: every acknowledged change has reached the disk).
-* One connection per thread and process (re-opened after a fork).
+* Reads use one connection per thread and process (re-opened after a fork); every
+  write runs on one write connection per process and database (see ``_writers``).
 * The request journal lives in a second file next to the state
   (``broker.journal.db``) with ``synchronous=NORMAL``: recording a request must
   not cost an fsync, and losing the last journal lines on power loss is harmless.
@@ -227,22 +228,29 @@ class SQLiteStore:
         self.journal_path = self.path.with_name(self.path.stem + ".journal.db")
         self._synchronous = synchronous
         self._local = threading.local()
+        self._writer_mutex = threading.Lock()
+        self._writer_pid: int | None = None
+        self._writer_connections: tuple[sqlite3.Connection, sqlite3.Connection] | None = None
         self._responses = _SharedResponses()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             locks = self.path.with_name(self.path.name + ".locks")
             self._locks = StripedFileLocks(locks)
-            self._state_writes = GroupCommit(lambda: self._db, locks / "writer-state.lock")
+            self._state_writes = GroupCommit(
+                lambda: self._writers()[0], locks / "writer-state.lock"
+            )
             self._journal_writes = GroupCommit(
-                lambda: self._journal_db, locks / "writer-journal.lock"
+                lambda: self._writers()[1], locks / "writer-journal.lock"
             )
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
 
     # --- connections ------------------------------------------------------------------
-    def _connect(self, path: Path, synchronous: str) -> sqlite3.Connection:
-        connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    def _connect(self, path: Path, synchronous: str, shared: bool = False) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            path, timeout=30, isolation_level=None, check_same_thread=not shared
+        )
         _use_wal(connection, timeout=30)
         connection.execute(f"PRAGMA synchronous={synchronous}")
         connection.execute("PRAGMA busy_timeout=30000")
@@ -255,6 +263,26 @@ class SQLiteStore:
             local.state = self._connect(self.path, self._synchronous)
             local.journal = self._connect(self.journal_path, "NORMAL")
         return local.state, local.journal
+
+    def _writers(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+        """The process's write connections (state, journal), used by one thread at a time.
+
+        Every write runs on these, never on a reading thread's own connection: a
+        connection discards its page cache whenever another connection has written
+        since its last transaction, so one writer per process keeps its pages, and
+        the threads' reading connections are not invalidated by their own writes.
+        The group commits let one leader at a time use them.
+        """
+        if self._writer_pid != os.getpid():
+            with self._writer_mutex:
+                if self._writer_pid != os.getpid():
+                    self._writer_connections = (
+                        self._connect(self.path, self._synchronous, shared=True),
+                        self._connect(self.journal_path, "NORMAL", shared=True),
+                    )
+                    self._writer_pid = os.getpid()
+        assert self._writer_connections is not None
+        return self._writer_connections
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -298,6 +326,11 @@ class SQLiteStore:
             local.state.close()
             local.journal.close()
         local.pid = None
+        with self._writer_mutex:
+            if self._writer_pid == os.getpid() and self._writer_connections is not None:
+                for connection in self._writer_connections:
+                    connection.close()
+            self._writer_pid = self._writer_connections = None
 
     def lock(self, key: str) -> Any:
         return self._locks.hold(key)
