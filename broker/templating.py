@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from broker.credentials.randomness import random_text
+
 __all__ = ["GENERATORS", "VARIABLES", "TemplateError", "render", "template_problems"]
 
 PLACEHOLDER = re.compile(r"\$(\$|\{([a-z_]+)(?::(\d+))?\})")
@@ -51,16 +53,16 @@ class TemplateError(ValueError):
 
 
 def _hex(rng: random.Random, size: int | None) -> str:
-    return "".join(rng.choice("0123456789abcdef") for _ in range(size or 32))
+    return random_text(rng, "0123456789abcdef", size or 32)
 
 
 def _token(rng: random.Random, size: int | None) -> str:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    return "".join(rng.choice(alphabet) for _ in range(size or 24))
+    return random_text(rng, alphabet, size or 24)
 
 
 def _digits(rng: random.Random, size: int | None) -> str:
-    return "".join(rng.choice("0123456789") for _ in range(size or 12))
+    return random_text(rng, "0123456789", size or 12)
 
 
 def _uuid(rng: random.Random, _: int | None) -> str:

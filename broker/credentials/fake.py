@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from broker.config import Settings
 from broker.credentials.base import BindingRequest, BindResult, InstanceRequest
-from broker.credentials.randomness import rng_for
+from broker.credentials.randomness import random_text, rng_for
 
 __all__ = ["FakeBackend"]
 
@@ -82,9 +82,9 @@ class FakeBackend:
         host = str(options.get("host", f"{_identifier(request.instance.service_name)}.mockbroker.test"))
         port = int(options.get("port", DEFAULT_PORTS.get(scheme, 5432)))
         database = str(request.instance.state.get("database", "db"))
-        username = "u_" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(12))
+        username = "u_" + random_text(rng, "abcdefghijklmnopqrstuvwxyz0123456789", 12)
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-        password = "".join(rng.choice(alphabet) for _ in range(24))
+        password = random_text(rng, alphabet, 24)
         uri = f"{scheme}://{username}:{quote(password, safe='')}@{host}:{port}/{database}"
         credentials = {
             "type": scheme,

@@ -8,6 +8,7 @@ wire format is written down here and in ``/openapi.json``, not implied by code.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
@@ -53,10 +54,14 @@ class _Request(Schema):
     class Meta:
         unknown = EXCLUDE
 
+    @functools.cached_property
+    def _required(self) -> frozenset[str]:
+        return frozenset(name for name, field in self.fields.items() if field.required)
+
     @pre_load
     def _nulls_are_absent(self, data: Any, **_: Any) -> Any:
         if isinstance(data, dict):
-            required = {name for name, field in self.fields.items() if field.required}
+            required = self._required
             return {key: value for key, value in data.items() if value is not None or key in required}
         return data
 

@@ -83,17 +83,32 @@ def count_and_record(response: Response) -> Response:
     return response
 
 
-def json_body(req: Request) -> dict[str, Any]:
+UNPARSABLE = object()
+_NOT_YET = object()
+
+
+def parsed_body(req: Request, ctx: _AppCtxGlobals) -> Any:
+    """The body parsed as JSON, once per request (fault matching reads it too), or UNPARSABLE."""
+    parsed = ctx.get("parsed_body", _NOT_YET)
+    if parsed is _NOT_YET:
+        try:
+            parsed = json.loads(req.get_data(cache=True))
+        except (ValueError, UnicodeDecodeError):
+            parsed = UNPARSABLE
+        ctx.parsed_body = parsed
+    return parsed
+
+
+def json_body(req: Request, ctx: _AppCtxGlobals) -> dict[str, Any]:
     mimetype = req.mimetype
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise BadRequest(f"Content-Type must be application/json, got {mimetype!r}")
     raw = req.get_data(cache=True)
     if not raw.strip():
         raise BadRequest("request body is required (a JSON object)")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("request body is not valid JSON") from None
+    data = parsed_body(req, ctx)
+    if data is UNPARSABLE:
+        raise BadRequest("request body is not valid JSON")
     if not isinstance(data, dict):
         raise BadRequest(f"request body must be a JSON object, got {type(data).__name__}")
     return data
@@ -128,13 +143,12 @@ def respond(outcome: Outcome, schema: Schema, accepted: Schema | None = None) ->
 # --- faults -------------------------------------------------------------------------
 
 
-def _requested_ids(req: Request) -> tuple[str | None, str | None]:
+def _requested_ids(req: Request, ctx: _AppCtxGlobals) -> tuple[str | None, str | None]:
     service_id = req.args.get("service_id")
     plan_id = req.args.get("plan_id")
     if req.method in ("PUT", "PATCH"):
-        try:
-            body = json.loads(req.get_data(cache=True) or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        body = parsed_body(req, ctx)
+        if body is UNPARSABLE:
             body = {}
         if isinstance(body, dict):
             service_id = body.get("service_id") if isinstance(body.get("service_id"), str) else None
@@ -147,7 +161,7 @@ def _target(rt: Runtime, req: Request, ctx: _AppCtxGlobals) -> RequestTarget:
     instance_id, binding_id = ctx.get("instance_id"), ctx.get("binding_id")
 
     def lookup() -> tuple[str | None, str | None]:
-        service_id, plan_id = _requested_ids(req)
+        service_id, plan_id = _requested_ids(req, ctx)
         if service_id is not None and plan_id is not None:
             return service_id, plan_id
         record: Any = None
@@ -241,7 +255,7 @@ def catalog(rt: Runtime, req: Request, ctx: Ctx) -> Response:
 @osb.put("/service_instances/<instance_id>", endpoint="provision")
 @osb_operation
 def provision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
-    body = schemas.load_or_400(PROVISION_REQUEST, json_body(req), "provision request")
+    body = schemas.load_or_400(PROVISION_REQUEST, json_body(req, ctx), "provision request")
     outcome = rt.broker.instances.provision(instance_id, body, request_info(req, ctx))
     return respond(outcome, PROVISION_RESPONSE)
 
@@ -249,7 +263,7 @@ def provision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response
 @osb.patch("/service_instances/<instance_id>", endpoint="update")
 @osb_operation
 def update(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
-    body = schemas.load_or_400(UPDATE_REQUEST, json_body(req), "update request")
+    body = schemas.load_or_400(UPDATE_REQUEST, json_body(req, ctx), "update request")
     outcome = rt.broker.instances.update(instance_id, body, request_info(req, ctx))
     return respond(outcome, UPDATE_RESPONSE)
 
@@ -281,7 +295,7 @@ def last_operation(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Res
 @osb.put("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="bind")
 @osb_operation
 def bind(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str) -> Response:
-    body = schemas.load_or_400(BIND_REQUEST, json_body(req), "bind request")
+    body = schemas.load_or_400(BIND_REQUEST, json_body(req, ctx), "bind request")
     outcome = rt.broker.bindings.bind(instance_id, binding_id, body, request_info(req, ctx))
     return respond(outcome, BIND_RESPONSE, accepted=OPERATION_RESPONSE)
 
