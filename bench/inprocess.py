@@ -9,7 +9,8 @@ broker runs as ``mockbroker serve`` runs it: the SQLite store with
 metrics in multiprocess mode. The bare Flask app (:mod:`bench.bare`) answers the
 same requests with the broker's own bytes, as the bench's reference.
 
-``--profile catalog`` (or ``provision``, ``bind``, ``unbind``, ``deprovision``)
+``--breakdown`` adds the broker without its journal, without its log line and
+without both. ``--profile catalog`` (or ``provision``, ``bind``, ``unbind``, ``deprovision``)
 prints where a step's time goes (cProfile, by own time).
 """
 
@@ -48,6 +49,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--profile", choices=WORKLOADS, help="print a cProfile of one round of this request"
     )
     parser.add_argument("--log-level", default="INFO", help="broker log level (INFO)")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also measure the broker without its journal, without its request log line, "
+        "and without both (what each costs per request)",
+    )
     return parser.parse_args(argv)
 
 
@@ -145,19 +152,20 @@ def run_cycles(app: WsgiApp, cycles: list[dict[str, dict[str, Any]]]) -> dict[st
     return {step: total / len(cycles) for step, total in spent.items()}
 
 
-def build_broker(folder: Path, log_level: str) -> Any:
+def build_broker(folder: Path, log_level: str, **overrides: Any) -> Any:
     # As `mockbroker serve` does: multiprocess metrics (set before prometheus_client
     # is imported), JSON logs at the chosen level.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder / "metrics")
-    (folder / "metrics").mkdir()
-    if "prometheus_client" in sys.modules:
-        raise SystemExit("prometheus_client was imported before its multiprocess folder was set")
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder / "metrics")
+        (folder / "metrics").mkdir()
+        if "prometheus_client" in sys.modules:
+            raise SystemExit("prometheus_client was imported before its multiprocess folder was set")
     from broker.app import create_app
     from broker.config import Settings
     from broker.logs import configure_logging
 
     settings = Settings(data_dir=folder / "data", log_format="json", log_level=log_level)
-    app = create_app(settings)
+    app = create_app(settings, **overrides)
     configure_logging(settings.log_format, settings.log_level)
     devnull = open(os.devnull, "w")  # noqa: SIM115 (open for the life of the run)
     import logging
@@ -201,24 +209,32 @@ def main(argv: list[str] | None = None) -> int:
     from bench.bare import create_bare_app
 
     bare = create_bare_app(sample_answers(broker, requests))
-    apps: dict[str, WsgiApp] = {"bare": bare, "broker": broker}
+    # name -> (app, whether it logs each request)
+    variants: dict[str, tuple[WsgiApp, bool]] = {"bare": (bare, False), "broker": (broker, True)}
+    if args.breakdown:
+        quiet = build_broker(folder / "no-journal", args.log_level, journal_size=0)
+        variants["broker, no journal"] = (quiet, True)
+        variants["broker, no log line"] = (broker, False)
+        variants["broker, neither"] = (quiet, False)
     numbers: dict[str, dict[str, list[float]]] = {
-        name: {workload: [] for workload in WORKLOADS} for name in apps
+        name: {workload: [] for workload in WORKLOADS} for name in variants
     }
     counter = 0
+    import logging
 
-    def one_round(name: str, app: WsgiApp, profile: cProfile.Profile | None = None) -> None:
+    broker_logger = logging.getLogger("broker")
+    level = broker_logger.level
+
+    def one_round(name: str, app: WsgiApp, logs: bool) -> None:
         nonlocal counter
         catalog = requests.catalog(args.requests)
         cycles = [requests.cycle(counter + number) for number in range(args.cycles)]
         counter += args.cycles
-        if profile is not None:
-            profile.enable()
+        broker_logger.setLevel(level if logs else logging.WARNING)
         numbers[name]["catalog"].append(run_catalog(app, catalog))
         for step, seconds in run_cycles(app, cycles).items():
             numbers[name][step].append(seconds)
-        if profile is not None:
-            profile.disable()
+        broker_logger.setLevel(level)
 
     print(
         f"in-process CPU per request; {args.rounds} rounds of {args.requests} catalog "
@@ -226,12 +242,12 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     # Warm-up: caches, connections, code paths.
-    for name, app in apps.items():
+    for number, (name, (app, _)) in enumerate(variants.items()):
         call(app, environ("GET", "/v2/catalog"))
-        run_cycles(app, [requests.cycle(-2 - number) for number in range(50)])
+        run_cycles(app, [requests.cycle(-100 * number - 2 - n) for n in range(50)])
     for _ in range(args.rounds):
-        for name, app in apps.items():  # interleaved: drifts of the machine hit both
-            one_round(name, app)
+        for name, (app, logs) in variants.items():  # interleaved: drifts hit all alike
+            one_round(name, app, logs)
     print(render(numbers))
     if args.profile:
         profile = cProfile.Profile()
@@ -257,25 +273,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(numbers: dict[str, dict[str, list[float]]]) -> str:
-    lines = [
-        f"  {'request':<12} {'bare µs':>16} {'broker µs':>20} {'bare/broker':>12}",
-    ]
-    totals = {name: 0.0 for name in numbers}
-    for workload in WORKLOADS:
+    """Per request: median over the rounds and the lowest round (the least disturbed)."""
+    names = list(numbers)
+    lines = ["  µs of CPU per request: median (lowest round)"]
+    lines.append(f"  {'request':<12}" + "".join(f"{name:>22}" for name in names))
+    totals = {name: [0.0, 0.0] for name in names}
+    for workload in (*WORKLOADS, "cycle"):
         cells = []
-        medians = {}
-        for name in ("bare", "broker"):
-            values = [seconds * 1e6 for seconds in numbers[name][workload]]
-            medians[name] = statistics.median(values)
-            cells.append(f"{medians[name]:7.1f} [{min(values):.0f}-{max(values):.0f}]")
-            if workload in STEPS:
-                totals[name] += medians[name]
-        lines.append(
-            f"  {workload:<12} {cells[0]:>16} {cells[1]:>20} "
-            f"{medians['bare'] / medians['broker']:>12.2f}"
+        for name in names:
+            if workload == "cycle":
+                median, low = totals[name]
+            else:
+                values = [seconds * 1e6 for seconds in numbers[name][workload]]
+                median, low = statistics.median(values), min(values)
+                if workload in STEPS:
+                    totals[name][0] += median
+                    totals[name][1] += low
+            cells.append(f"{median:9.1f} ({low:7.1f})")
+        lines.append(f"  {workload:<12}" + "".join(f"{cell:>22}" for cell in cells))
+    for workload in ("catalog", "cycle"):
+        bare = totals["bare"][0] if workload == "cycle" else statistics.median(numbers["bare"][workload])
+        broker = (
+            totals["broker"][0] if workload == "cycle" else statistics.median(numbers["broker"][workload])
         )
-    lines.append(
-        f"  {'cycle (sum)':<12} {totals['bare']:>16.1f} {totals['broker']:>20.1f} "
-        f"{totals['bare'] / totals['broker']:>12.2f}"
-    )
+        lines.append(f"  {workload} bare/broker: {bare / broker:.2f}")
     return "\n".join(lines)
