@@ -253,3 +253,8 @@ def logging_config(log_format: str | None, level: str) -> dict[str, Any]:
 
 def configure_logging(log_format: str | None, level: str) -> None:
     logging.config.dictConfig(logging_config(log_format, level))
+    # Neither format shows threads or processes: don't collect them for every record
+    # (the logging HOWTO's "Optimization" switches).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
