@@ -42,7 +42,9 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench --in-process", description=__doc__)
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--requests", type=int, default=3000, help="catalog requests per round (3000)")
+    parser.add_argument(
+        "--requests", type=int, default=3000, help="catalog requests per round (3000)"
+    )
     parser.add_argument("--cycles", type=int, default=500, help="lifecycles per round (500)")
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds (5)")
     parser.add_argument(
@@ -159,7 +161,7 @@ def build_broker(folder: Path, log_level: str, **overrides: Any) -> Any:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder / "metrics")
         (folder / "metrics").mkdir()
         if "prometheus_client" in sys.modules:
-            raise SystemExit("prometheus_client was imported before its multiprocess folder was set")
+            raise SystemExit("prometheus_client was imported before its metrics folder was set")
     from broker.app import create_app
     from broker.config import Settings
     from broker.logs import configure_logging
@@ -242,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     # Warm-up: caches, connections, code paths.
-    for number, (name, (app, _)) in enumerate(variants.items()):
+    for number, (app, _) in enumerate(variants.values()):
         call(app, environ("GET", "/v2/catalog"))
         run_cycles(app, [requests.cycle(-100 * number - 2 - n) for n in range(50)])
     for _ in range(args.rounds):
@@ -292,9 +294,9 @@ def render(numbers: dict[str, dict[str, list[float]]]) -> str:
             cells.append(f"{median:9.1f} ({low:7.1f})")
         lines.append(f"  {workload:<12}" + "".join(f"{cell:>22}" for cell in cells))
     for workload in ("catalog", "cycle"):
-        bare = totals["bare"][0] if workload == "cycle" else statistics.median(numbers["bare"][workload])
-        broker = (
-            totals["broker"][0] if workload == "cycle" else statistics.median(numbers["broker"][workload])
+        bare, broker = (
+            totals[name][0] if workload == "cycle" else statistics.median(numbers[name][workload])
+            for name in ("bare", "broker")
         )
         lines.append(f"  {workload} bare/broker: {bare / broker:.2f}")
     return "\n".join(lines)

@@ -147,7 +147,7 @@ class JsonLineFormatter(logging.Formatter):
     text) when present; then every extra of the record (``extra=``, by the name it
     was given); last ``timestamp``, the record's time in ISO 8601 UTC. Values JSON
     cannot encode are written as text. Written by hand: it sits on the path of every
-    request, and a general-purpose JSON log formatter costs several times as much.
+    request, and the general-purpose formatter it replaces cost about twice as much.
     """
 
     _encoder = json.JSONEncoder(default=_json_default)
@@ -156,12 +156,14 @@ class JsonLineFormatter(logging.Formatter):
         fields = record.__dict__
         msg = record.msg
         if isinstance(msg, dict):
-            from_message = {RENAMED.get(key, key): value for key, value in msg.items()}
+            from_message: dict[Any, Any] = {
+                RENAMED.get(key, key): value for key, value in msg.items()
+            }
             record.message = ""
         else:
             from_message = {}
             record.message = record.getMessage()
-        line: dict[str, Any] = {
+        line: dict[Any, Any] = {
             "level": record.levelname,
             "logger": record.name,
             "request_id": fields.get("request_id"),
@@ -189,7 +191,7 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     :class:`logging.StreamHandler` formats while holding the lock.
     """
 
-    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+    def handle(self, record: logging.LogRecord) -> bool:
         passed = self.filter(record)
         if isinstance(passed, logging.LogRecord):  # a filter may hand back a new record
             record = passed

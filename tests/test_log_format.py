@@ -41,7 +41,8 @@ def test_secrets_in_extras_arguments_and_dict_messages_are_redacted() -> None:
     extras = json.loads(_line(_record("x", password="p", nested={"api_token": "t", "ok": [1]})))
     assert extras["password"] == REDACTED
     assert extras["nested"] == {"api_token": REDACTED, "ok": [1]}
-    message = json.loads(_line(_record("user %(user)s with %(password)s", ({"user": "u", "password": "p"},))))
+    arguments = ({"user": "u", "password": "p"},)
+    message = json.loads(_line(_record("user %(user)s with %(password)s", arguments)))
     assert message["message"] == f"user u with {REDACTED}"
     fields = json.loads(_line(_record({"event": "login", "secret": "s"})))
     assert (fields["message"], fields["event"], fields["secret"]) == ("", "login", REDACTED)
@@ -56,8 +57,10 @@ def test_an_exception_is_written_as_text_and_odd_values_do_not_break_the_line() 
             extra={"when": datetime(2026, 1, 1, tzinfo=UTC), "path": Path("/x"), "raw": b"\xff"},
         )
     line = json.loads(_line(record))
-    assert line["exc_info"].startswith("Traceback") and line["exc_info"].endswith("ValueError: boom")
-    assert (line["when"], line["path"], line["raw"]) == ("2026-01-01T00:00:00+00:00", "/x", "\ufffd")
+    assert line["exc_info"].startswith("Traceback")
+    assert line["exc_info"].endswith("ValueError: boom")
+    assert line["when"] == "2026-01-01T00:00:00+00:00"
+    assert (line["path"], line["raw"]) == ("/x", "\ufffd")
 
 
 def test_every_request_is_logged_once_as_json_with_its_request_id(tmp_path: Path) -> None:
@@ -79,7 +82,8 @@ def test_every_request_is_logged_once_as_json_with_its_request_id(tmp_path: Path
         "method", "path", "status", "duration_ms", "operation", "timestamp",
     ]
     assert mine[0]["message"].startswith("GET /v2/catalog 200 ")
-    assert (mine[0]["logger"], mine[0]["status"], mine[0]["operation"]) == ("broker.request", 200, "catalog")
+    assert (mine[0]["logger"], mine[0]["status"]) == ("broker.request", 200)
+    assert mine[0]["operation"] == "catalog"
     assert "broker:broker" not in server.log() and "YnJva2VyOmJyb2tlcg" not in server.log()
     # gunicorn's own lines go through the same handler; its access lines never appear.
     assert any(line["logger"] == "gunicorn.error" for line in lines)

@@ -87,14 +87,15 @@ class StripedFileLocks:
                         os.close(fd)
                     self._fds = {}
                     self._pid = os.getpid()
-        fd = self._fds.get((space, stripe))
-        if fd is None:
-            with self._opening:
-                fd = self._fds.get((space, stripe))
-                if fd is None:
-                    fd = os.open(self._paths[space][stripe], os.O_RDWR | os.O_CLOEXEC)
-                    self._fds[(space, stripe)] = fd
-        return fd
+        known = self._fds.get((space, stripe))
+        if known is not None:
+            return known
+        with self._opening:
+            opened = self._fds.get((space, stripe))
+            if opened is None:
+                opened = os.open(self._paths[space][stripe], os.O_RDWR | os.O_CLOEXEC)
+                self._fds[(space, stripe)] = opened
+            return opened
 
     @contextmanager
     def hold(self, key: str) -> Iterator[None]:

@@ -13,8 +13,8 @@ import functools
 import json
 import logging
 import time
-from datetime import UTC, datetime
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Request, Response

@@ -133,7 +133,8 @@ class Metrics:
         if started is None:
             return
         status = None if ctx.get("dropped") else response.status_code
-        self.observe(ctx.get("operation") or "unknown", status, time.perf_counter() - started, ctx.get("fault"))
+        seconds = time.perf_counter() - started
+        self.observe(ctx.get("operation") or "unknown", status, seconds, ctx.get("fault"))
 
     def render(self) -> bytes:
         if self.multiprocess:

@@ -310,7 +310,9 @@ def unbind(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: st
 
 @osb.get("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="fetch_binding")
 @osb_operation
-def fetch_binding(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str) -> Response:
+def fetch_binding(
+    rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str
+) -> Response:
     schemas.load_or_400(FETCH_QUERY, req.args.to_dict(), "query")
     outcome = rt.broker.bindings.fetch(instance_id, binding_id)
     return respond(outcome, FETCH_BINDING_RESPONSE)
