@@ -47,7 +47,11 @@ def create_app(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
-    app.extensions[EXTENSION] = build_runtime(settings, store=store_instance, backends=backends, clock=clock)
+    from broker.web.metrics import Metrics
+
+    rt = build_runtime(settings, store=store_instance, backends=backends, clock=clock)
+    rt.metrics = Metrics(rt)
+    app.extensions[EXTENSION] = rt
     register_request_context(app)
     register_guard(app)
     register_error_handlers(app)

@@ -83,6 +83,7 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
     except OSError as exc:
         _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
     port = sock.getsockname()[1]
+    _prepare_metrics_dir()
     settings = settings.replace(port=port)
     configure_logging(settings.log_format, settings.log_level)
     password = settings.password if settings.password_is_default else "(as configured)"
@@ -96,6 +97,21 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
         err=True,
     )
     BrokerServer(settings, sock).run()
+
+
+def _prepare_metrics_dir() -> None:
+    """Give the workers a shared, empty folder for Prometheus' per-process files."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = tempfile.mkdtemp(prefix="mockbroker-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    master = os.getpid()
+    atexit.register(lambda: os.getpid() == master and shutil.rmtree(folder, ignore_errors=True))
 
 
 @main.command("check-catalog")

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["REQUEST_ID", "configure_logging", "redact", "SENSITIVE_KEYS"]
+__all__ = ["REQUEST_ID", "SENSITIVE_KEYS", "configure_logging", "redact", "redact_credentials"]
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -57,6 +57,14 @@ def redact(value: Any) -> Any:
     return value
 
 
+def redact_credentials(body: Any) -> Any:
+    """Like :func:`redact`, but keep the keys of a ``credentials`` object visible."""
+    if isinstance(body, Mapping) and isinstance(body.get("credentials"), Mapping):
+        rest = redact({key: value for key, value in body.items() if key != "credentials"})
+        return {**rest, "credentials": {key: REDACTED for key in body["credentials"]}}
+    return redact(body)
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
@@ -82,9 +90,10 @@ def _handlers(log_format: str) -> dict[str, Any]:
     if log_format == "json":
         formatter = {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-            "timestamp": False,
+            "fmt": "%(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            # An ISO 8601 UTC "timestamp" field.
+            "timestamp": True,
         }
     else:
         formatter = {

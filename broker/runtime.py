@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from flask import Flask, current_app
 
 from broker.catalog.loader import bundled_catalog_paths, load_catalog
@@ -45,6 +46,8 @@ class Runtime:
     broker: ServiceBroker
     osb_auth: Authenticator
     admin_auth: Authenticator
+    # The web layer's Prometheus metrics (broker.web.metrics.Metrics), set by create_app.
+    metrics: Any = None
     started_at: float = field(default_factory=time.time)
     _generation: int | None = None
     _mutex: threading.Lock = field(default_factory=threading.Lock)

@@ -39,7 +39,6 @@ class Bindings:
         self, instance_id: str, binding_id: str, body: dict[str, Any], info: RequestInfo
     ) -> Outcome:
         ctx = self.ctx
-        ctx.service_and_plan(body["service_id"], body["plan_id"])
         context = body.get("context")
         ctx.check_context(context, info)
         bind_resource = dict(body.get("bind_resource") or {})

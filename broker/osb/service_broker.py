@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 from broker.osb.bindings import Bindings
 from broker.osb.completion import finish
 from broker.osb.context import BrokerContext
-from broker.osb.errors import Conflict, NotFound
+from broker.osb.errors import Conflict, NotFound, OSBError
 from broker.osb.instances import Instances
 from broker.storage.records import OperationRecord
 
@@ -28,14 +30,36 @@ class ServiceBroker:
         operation = store.get_operation(operation_id)
         if operation is None:
             raise NotFound(f"operation {operation_id!r} does not exist")
-        locks = [f"instance:{operation.instance_id}"]
-        if operation.binding_id:
-            locks.append(f"binding:{operation.binding_id}")
-        with store.lock(locks[0]):
-            if len(locks) > 1:
-                with store.lock(locks[1]):
-                    return self._finish(operation_id, state, description)
+        with ExitStack() as stack:
+            stack.enter_context(store.lock(f"instance:{operation.instance_id}"))
+            if operation.binding_id:
+                stack.enter_context(store.lock(f"binding:{operation.binding_id}"))
             return self._finish(operation_id, state, description)
+
+    def release_everything(self) -> list[str]:
+        """Undo every instance and binding at its credential backend (before a reset).
+
+        Best effort: a backend that fails is reported, not fatal, so a reset always
+        leaves the broker clean even when a database server went away.
+        """
+        ctx = self.ctx
+        problems: list[str] = []
+        for instance in ctx.store.list_instances():
+            resolved = ctx.catalogs.resolve(instance.plan_id)
+            if resolved is None:
+                continue
+            service, plan = resolved
+            with ctx.store.lock(f"instance:{instance.id}"):
+                for binding in ctx.store.bindings_of(instance.id):
+                    try:
+                        ctx.backend_unbind(instance, binding, service, plan)
+                    except OSBError as exc:
+                        problems.append(f"binding {binding.id}: {exc.description}")
+                try:
+                    ctx.backend_deprovision(instance, service, plan)
+                except OSBError as exc:
+                    problems.append(f"instance {instance.id}: {exc.description}")
+        return problems
 
     def _finish(self, operation_id: str, state: str, description: str | None) -> OperationRecord:
         operation = self.ctx.store.get_operation(operation_id)

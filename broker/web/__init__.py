@@ -8,9 +8,11 @@ __all__ = ["register_blueprints"]
 
 
 def register_blueprints(app: Flask) -> None:
+    from broker.web.admin import admin
     from broker.web.health import health
+    from broker.web.metrics import metrics_blueprint
     from broker.web.openapi import openapi
     from broker.web.osb_api import osb
 
-    for blueprint in (health, osb, openapi):
+    for blueprint in (health, osb, admin, openapi, metrics_blueprint):
         app.register_blueprint(blueprint)

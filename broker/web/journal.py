@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Response, g, request
 
-from broker.logs import REDACTED, redact
+from broker.logs import REDACTED, redact, redact_credentials
 from broker.runtime import runtime
 
 __all__ = ["MAX_RECORDED_BODY", "record_request"]
@@ -40,12 +40,6 @@ def _decode(raw: bytes, mimetype: str | None) -> Any:
         return raw.decode("utf-8", "replace")
 
 
-def _redact_response(body: Any) -> Any:
-    if isinstance(body, dict) and isinstance(body.get("credentials"), dict):
-        body = {**body, "credentials": {key: REDACTED for key in body["credentials"]}}
-    return redact(body)
-
-
 def record_request(response: Response) -> Response:
     """``after_request`` hook of the journaled blueprints."""
     rt = runtime()
@@ -62,7 +56,7 @@ def record_request(response: Response) -> Response:
     dropped = bool(g.get("dropped"))
     response_body = None
     if not dropped and not response.is_streamed:
-        response_body = _redact_response(_decode(response.get_data(), response.mimetype))
+        response_body = redact_credentials(_decode(response.get_data(), response.mimetype))
     entry = {
         "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "epoch": now,

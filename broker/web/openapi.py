@@ -46,10 +46,6 @@ INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": 
 BINDING_ID = {"name": "binding_id", "in": "path", "required": True, "schema": {"type": "string"}}
 ACCEPTS_INCOMPLETE = {"name": "accepts_incomplete", "in": "query", "schema": {"type": "boolean"}}
 
-# Extra path builders (the admin API adds its paths here at import of its module).
-EXTRA_PATHS: list[Any] = []
-
-
 def _query(*names: str, required: bool = False) -> list[dict[str, Any]]:
     return [{"name": name, "in": "query", "required": required, "schema": {"type": "string"}} for name in names]
 
@@ -167,6 +163,99 @@ def _osb_paths(spec: APISpec) -> None:
                                                                 "503": {"description": "Store or backend unavailable"}}}})
 
 
+def _json(schema: str | dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _admin_paths(spec: APISpec) -> None:
+    from broker.web import admin_schemas as admin
+    from broker.web.admin import JournalQuerySchema
+
+    for name, schema in (
+        # Nested schemas first, so the containers refer to these names.
+        ("Instance", admin.InstanceStateSchema),
+        ("Binding", admin.BindingStateSchema),
+        ("Operation", admin.OperationStateSchema),
+        ("JournalEntry", admin.JournalEntrySchema),
+        ("FaultRule", admin.FaultRuleViewSchema),
+        ("Reset", admin.ResetSchema),
+        ("State", admin.StateSchema),
+        ("Journal", admin.JournalSchema),
+        ("FaultList", admin.FaultListSchema),
+        ("FaultCreated", admin.FaultCreatedSchema),
+        ("Finish", admin.FinishSchema),
+        ("CatalogAccepted", admin.CatalogAcceptedSchema),
+    ):
+        spec.components.schema(name, schema=schema)
+    tags = ["Admin"]
+    error = {"description": "Invalid request", **_json("Error")}
+    journal_parameters = [
+        {"in": "query", "schema": JournalQuerySchema},
+    ]
+    spec.path(path="/admin/reset", operations={"post": {
+        "operationId": "admin_reset", "tags": tags,
+        "summary": "Forget state, fault rules, runtime catalogs (and the journal)",
+        "requestBody": {"required": False, **_json("Reset")},
+        "responses": {"200": {"description": "Reset done"}}}})
+    spec.path(path="/admin/state", operations={"get": {
+        "operationId": "admin_state", "tags": tags,
+        "parameters": [{"name": "credentials", "in": "query", "schema": {"type": "boolean"},
+                        "description": "Show credentials and secret parameters unredacted"}],
+        "responses": {"200": {"description": "Everything stored", **_json("State")}}}})
+    spec.path(path="/admin/requests", operations={
+        "get": {"operationId": "admin_requests", "tags": tags,
+                "summary": "The request journal, oldest first; wait=S long-polls",
+                "parameters": journal_parameters,
+                "responses": {"200": {"description": "Matching requests", **_json("Journal")}, "400": error}},
+        "delete": {"operationId": "admin_clear_requests", "tags": tags,
+                   "responses": {"200": {"description": "Journal cleared"}}}})
+    spec.path(path="/admin/requests.jsonl", operations={"get": {
+        "operationId": "admin_requests_jsonl", "tags": tags, "parameters": journal_parameters,
+        "responses": {"200": {"description": "One JSON object per line",
+                              "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}}}})
+    spec.path(path="/admin/faults", operations={
+        "get": {"operationId": "admin_faults", "tags": tags,
+                "responses": {"200": {"description": "Fault rules with counters", **_json("FaultList")}}},
+        "post": {"operationId": "admin_add_fault", "tags": tags,
+                 "requestBody": {"required": True, **_json("FaultRule")},
+                 "responses": {"201": {"description": "Rule added", **_json("FaultCreated")}, "400": error}},
+        "delete": {"operationId": "admin_delete_faults", "tags": tags,
+                   "responses": {"200": {"description": "All rules deleted"}}}})
+    rule_id = {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    spec.path(path="/admin/faults/{rule_id}", operations={
+        "get": {"operationId": "admin_fault", "tags": tags, "parameters": [rule_id],
+                "responses": {"200": {"description": "The rule", **_json("FaultRule")}, "404": error}},
+        "delete": {"operationId": "admin_delete_fault", "tags": tags, "parameters": [rule_id],
+                   "responses": {"200": {"description": "Deleted"}, "404": error}}})
+    operation_id = {"name": "operation", "in": "path", "required": True, "schema": {"type": "string"}}
+    spec.path(path="/admin/operations", operations={"get": {
+        "operationId": "admin_operations", "tags": tags,
+        "parameters": [{"name": "state", "in": "query", "schema": {"type": "string",
+                        "enum": ["in progress", "succeeded", "failed"]}}],
+        "responses": {"200": {"description": "Operations, oldest first"}}}})
+    spec.path(path="/admin/operations/{operation}", operations={
+        "get": {"operationId": "admin_operation", "tags": tags, "parameters": [operation_id],
+                "responses": {"200": {"description": "The operation", **_json("Operation")}, "404": error}},
+        "post": {"operationId": "admin_finish_operation", "tags": tags, "parameters": [operation_id],
+                 "summary": "Finish a running (e.g. manual) asynchronous operation",
+                 "requestBody": {"required": True, **_json("Finish")},
+                 "responses": {"200": {"description": "Finished", **_json("Operation")},
+                               "404": error, "409": error}}})
+    spec.path(path="/admin/catalog", operations={
+        "put": {"operationId": "admin_put_catalog", "tags": tags,
+                "summary": "Replace the catalog (JSON or YAML, checked like catalog files)",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "application/yaml": {"schema": {"type": "string"}}}},
+                "responses": {"200": {"description": "Accepted", **_json("CatalogAccepted")}, "400": error}},
+        "get": {"operationId": "admin_catalog", "tags": tags,
+                "responses": {"200": {"description": "The catalog being served", **_json("Catalog")}}}})
+    spec.path(path="/metrics", operations={"get": {
+        "operationId": "metrics", "tags": ["Health"],
+        "responses": {"200": {"description": "Prometheus text format",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
+
+
 def build_openapi() -> dict[str, Any]:
     spec = APISpec(
         title="mockbroker",
@@ -194,8 +283,7 @@ def build_openapi() -> dict[str, Any]:
     for name, schema in named.items():
         spec.components.schema(name, schema=schema)
     _osb_paths(spec)
-    for add_paths in EXTRA_PATHS:
-        add_paths(spec)
+    _admin_paths(spec)
     document = spec.to_dict()
     document["security"] = [{"basic": []}, {"bearer": []}]
     return document

@@ -25,11 +25,13 @@ from broker.runtime import runtime
 from broker.web.errors import json_response, render_osb_error
 from broker.web.fault_actions import apply_response_modifiers, fault_response, interrupt
 from broker.web.journal import record_request
+from broker.web.metrics import count_request
 
 __all__ = ["osb"]
 
 osb = Blueprint("osb", __name__, url_prefix="/v2")
 osb.after_request(record_request)
+osb.after_request(count_request)
 
 STATUS = {"created": 201, "identical": 200, "accepted": 202, "done": 200}
 

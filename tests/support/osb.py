@@ -53,7 +53,10 @@ class OSB:
             kwargs["headers"].setdefault("Content-Type", "application/json")
         if raw is not None:
             kwargs["content" if not hasattr(self.client, "application") else "data"] = raw
-        response = self.client.request(method, path, **kwargs)
+        if hasattr(self.client, "application"):  # Flask test client
+            response = self.client.open(path, method=method, **kwargs)
+        else:  # httpx.Client
+            response = self.client.request(method, path, **kwargs)
         text = response.get_data(as_text=True) if hasattr(response, "get_data") else response.text
         try:
             body = json.loads(text) if text else None
@@ -88,19 +91,21 @@ class OSB:
         raise LookupError(f"{service}/{plan} is not in the catalog")
 
     def provision(self, instance_id: str, service: str, plan: str, *, accepts_incomplete: bool = False,
-                  **fields: Any) -> Answer:
+                  headers: dict[str, str] | None = None, **fields: Any) -> Answer:
         service_id, plan_id = self.ids(service, plan)
         body = {"service_id": service_id, "plan_id": plan_id, "organization_guid": "org-1",
                 "space_guid": "space-1", **fields}
         query = {"accepts_incomplete": "true"} if accepts_incomplete else None
-        return self.put(f"/v2/service_instances/{instance_id}", body, query=query)
+        return self.put(f"/v2/service_instances/{instance_id}", body, query=query, headers=headers)
 
     def bind(self, instance_id: str, binding_id: str, service: str, plan: str, *,
-             accepts_incomplete: bool = False, **fields: Any) -> Answer:
+             accepts_incomplete: bool = False, headers: dict[str, str] | None = None,
+             **fields: Any) -> Answer:
         service_id, plan_id = self.ids(service, plan)
         query = {"accepts_incomplete": "true"} if accepts_incomplete else None
         return self.put(f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
-                        {"service_id": service_id, "plan_id": plan_id, **fields}, query=query)
+                        {"service_id": service_id, "plan_id": plan_id, **fields}, query=query,
+                        headers=headers)
 
     def deprovision(self, instance_id: str, service: str, plan: str, *, accepts_incomplete: bool = False) -> Answer:
         service_id, plan_id = self.ids(service, plan)

@@ -1,0 +1,668 @@
+"""An Open Service Broker API client (httpx, synchronous), plus mockbroker's admin API.
+
+::
+
+    from broker.client import OSBClient
+
+    with OSBClient("http://127.0.0.1:8080", username="broker", password="broker") as osb:
+        catalog = osb.catalog()
+        service, plan = catalog.plan("mock-database", "small")
+        answer = osb.provision("i-1", service["id"], plan["id"], organization_guid="org",
+                               space_guid="space", accepts_incomplete=True)
+        if answer.is_async:
+            osb.last_operation("i-1", operation=answer.operation)
+
+Every call answers a small dataclass (:mod:`broker.client_responses`) or raises one
+of the exceptions of :mod:`broker.client_errors`: a :class:`BrokerError` subclass for
+an error status (with the OSB ``error`` code), :class:`UnexpectedStatus` or
+:class:`MalformedResponse` for a success-family answer the call cannot use, and
+:class:`BrokerUnreachable` / :class:`BrokerTimeout` when no answer came at all.
+Deletes answer 410 as a normal :class:`OperationResponse` (``.gone``): for a delete,
+"does not exist" is as good as done.
+
+Tests can run the client against an in-process app with
+``transport=httpx.WSGITransport(app=create_app(...))``, or against canned answers
+with ``httpx.MockTransport``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+from marshmallow import Schema
+
+from broker import __version__
+from broker.client_errors import (
+    AsyncRequired,
+    BadRequest,
+    BrokerError,
+    BrokerTimeout,
+    BrokerUnreachable,
+    ClientError,
+    ConcurrencyError,
+    Conflict,
+    Forbidden,
+    Gone,
+    MaintenanceInfoConflict,
+    MalformedResponse,
+    NotFound,
+    OSBClientError,
+    PreconditionFailed,
+    RedirectionError,
+    RequestTimeout,
+    RequiresApp,
+    ServerError,
+    Unauthorized,
+    UnexpectedResponse,
+    UnexpectedStatus,
+    UnprocessableEntity,
+    broker_error,
+)
+from broker.client_responses import (
+    Answer,
+    BindBody,
+    BindingDetails,
+    BindResponse,
+    Catalog,
+    CatalogBody,
+    InstanceBody,
+    InstanceDetails,
+    InstanceDetailsBody,
+    InstanceResponse,
+    LastOperation,
+    LastOperationBody,
+    OperationBody,
+    OperationResponse,
+    ShapeError,
+    parse_body,
+    parse_retry_after,
+)
+
+__all__ = [
+    "Answer",
+    "AsyncRequired",
+    "BadRequest",
+    "BindResponse",
+    "BindingDetails",
+    "BrokerError",
+    "BrokerTimeout",
+    "BrokerUnreachable",
+    "Catalog",
+    "ClientError",
+    "ConcurrencyError",
+    "Conflict",
+    "Forbidden",
+    "Gone",
+    "InstanceDetails",
+    "InstanceResponse",
+    "LastOperation",
+    "MaintenanceInfoConflict",
+    "MalformedResponse",
+    "NotFound",
+    "OSBClient",
+    "OSBClientError",
+    "OperationResponse",
+    "OriginatingIdentity",
+    "PreconditionFailed",
+    "RedirectionError",
+    "RequestTimeout",
+    "RequiresApp",
+    "ServerError",
+    "Unauthorized",
+    "UnexpectedResponse",
+    "UnexpectedStatus",
+    "UnprocessableEntity",
+]
+
+A = TypeVar("A", bound=Answer)
+
+_INSTANCE = InstanceBody()
+_OPERATION = OperationBody()
+_BIND = BindBody()
+_INSTANCE_DETAILS = InstanceDetailsBody()
+_LAST_OPERATION = LastOperationBody()
+_CATALOG = CatalogBody()
+
+
+@dataclass(frozen=True)
+class OriginatingIdentity:
+    """``X-Broker-API-Originating-Identity: <platform> <base64(JSON value)>``."""
+
+    platform: str
+    value: Mapping[str, Any]
+
+    def header(self) -> str:
+        encoded = json.dumps(dict(self.value), separators=(",", ":")).encode()
+        return f"{self.platform} {base64.b64encode(encoded).decode()}"
+
+
+class OSBClient:
+    """Calls one broker's ``/v2`` endpoints and mockbroker's ``/admin`` API.
+
+    ``base_url`` is the broker's root (the client appends ``/v2/...``). Authenticate
+    with ``username``/``password`` (HTTP Basic) or ``token`` (Bearer). The admin API
+    uses ``admin_username``/``admin_password``, defaulting to the OSB credentials.
+    ``identity`` is sent as the originating identity on every call unless a call
+    passes its own. ``transport`` replaces the network (``httpx.WSGITransport``,
+    ``httpx.MockTransport``). The client is thread-safe; close it (or use ``with``).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        api_version: str = "2.17",
+        admin_username: str | None = None,
+        admin_password: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        identity: OriginatingIdentity | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        if token is not None and (username is not None or password is not None):
+            raise ValueError("give either username/password or a bearer token, not both")
+        self.base_url = base_url.rstrip("/")
+        self.api_version = api_version
+        self.identity = identity
+        self.timeout = timeout
+        self._auth = self._make_auth(username, password, token)
+        if admin_username is not None or admin_password is not None:
+            self._admin_auth = self._make_auth(
+                admin_username if admin_username is not None else username,
+                admin_password if admin_password is not None else password,
+                None,
+            )
+        else:
+            self._admin_auth = self._auth
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            verify=verify,
+            follow_redirects=False,
+            headers={"User-Agent": f"mockbroker-client/{__version__}"},
+        )
+
+    @staticmethod
+    def _make_auth(username: str | None, password: str | None, token: str | None) -> dict[str, str]:
+        if token is not None:
+            return {"Authorization": f"Bearer {token}"}
+        if username is None and password is None:
+            return {}
+        raw = f"{username or ''}:{password or ''}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+    def __repr__(self) -> str:
+        return f"OSBClient({self.base_url!r}, api_version={self.api_version!r})"
+
+    def __enter__(self) -> OSBClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        sent: dict[str, str] = dict(headers or {})
+        content = None
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":")).encode()
+            sent["Content-Type"] = "application/json"
+        query = {key: _query_value(value) for key, value in (params or {}).items() if value is not None}
+        try:
+            return self._http.request(
+                method,
+                path,
+                params=query or None,
+                content=content,
+                headers=sent,
+                timeout=timeout if timeout is not None else self.timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise BrokerTimeout(f"{method} {path}: no answer within the timeout ({exc})") from exc
+        except httpx.TransportError as exc:
+            raise BrokerUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+
+    def _osb_headers(
+        self, identity: OriginatingIdentity | None, extra: Mapping[str, str] | None
+    ) -> dict[str, str]:
+        headers = {**self._auth, "X-Broker-API-Version": self.api_version}
+        chosen = identity if identity is not None else self.identity
+        if chosen is not None:
+            headers["X-Broker-API-Originating-Identity"] = chosen.header()
+        headers.update(extra or {})
+        return headers
+
+    def _osb(
+        self,
+        answer: type[A],
+        method: str,
+        path: str,
+        *,
+        expected: tuple[int, ...],
+        schema: Schema,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        identity: OriginatingIdentity | None = None,
+        headers: Mapping[str, str] | None = None,
+        send_identity: bool = True,
+    ) -> A:
+        sent = self._osb_headers(identity if send_identity else None, headers)
+        if not send_identity:
+            sent.pop("X-Broker-API-Originating-Identity", None)
+        response = self._send(method, path, params=params, body=body, headers=sent)
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        parsed = _json_or_text(response)
+        raw = parsed.text if isinstance(parsed, _NotJSON) else parsed
+        if status not in expected:
+            if status < 300:
+                raise UnexpectedStatus(
+                    status, raw, f"{method} {path}: unexpected status {status} for this endpoint"
+                )
+            raise broker_error(status, raw, retry_after)
+        if status == 410:
+            # A delete of something that does not exist: the body does not matter.
+            return answer(status, raw, response.headers, retry_after)
+        if isinstance(parsed, _NotJSON):
+            raise MalformedResponse(status, parsed.text, f"{method} {path}: {status} body is not JSON")
+        try:
+            fields = parse_body(schema, parsed)
+        except ShapeError as exc:
+            raise MalformedResponse(status, parsed, f"{method} {path}: {status} body: {exc}") from None
+        return answer(status, parsed, response.headers, retry_after, **fields)
+
+    # --- the ten OSB endpoints ------------------------------------------------------------
+
+    def catalog(self, *, headers: Mapping[str, str] | None = None) -> Catalog:
+        """``GET /v2/catalog``."""
+        checked = self._osb(
+            Catalog, "GET", "/v2/catalog", expected=(200,), schema=_CATALOG, headers=headers,
+            send_identity=False,
+        )
+        # The schema checked the shape; keep every field of the services, not just those.
+        return dataclasses.replace(checked, services=list(checked.body["services"]))
+
+    def provision(
+        self,
+        instance_id: str,
+        service_id: str,
+        plan_id: str,
+        *,
+        organization_guid: str | None = None,
+        space_guid: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        maintenance_info: Mapping[str, Any] | None = None,
+        accepts_incomplete: bool = False,
+        identity: OriginatingIdentity | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> InstanceResponse:
+        """``PUT /v2/service_instances/:instance_id`` → 200, 201 or (async) 202."""
+        body = _without_none(
+            service_id=service_id,
+            plan_id=plan_id,
+            organization_guid=organization_guid,
+            space_guid=space_guid,
+            context=_dict(context),
+            parameters=_dict(parameters),
+            maintenance_info=_dict(maintenance_info),
+        )
+        return self._osb(
+            InstanceResponse, "PUT", f"/v2/service_instances/{instance_id}",
+            expected=(200, 201, 202) if accepts_incomplete else (200, 201),
+            schema=_INSTANCE, params=_incomplete(accepts_incomplete), body=body,
+            identity=identity, headers=headers,
+        )
+
+    def update(
+        self,
+        instance_id: str,
+        service_id: str,
+        *,
+        plan_id: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        previous_values: Mapping[str, Any] | None = None,
+        maintenance_info: Mapping[str, Any] | None = None,
+        accepts_incomplete: bool = False,
+        identity: OriginatingIdentity | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> InstanceResponse:
+        """``PATCH /v2/service_instances/:instance_id`` → 200 or (async) 202."""
+        body = _without_none(
+            service_id=service_id,
+            plan_id=plan_id,
+            parameters=_dict(parameters),
+            context=_dict(context),
+            previous_values=_dict(previous_values),
+            maintenance_info=_dict(maintenance_info),
+        )
+        return self._osb(
+            InstanceResponse, "PATCH", f"/v2/service_instances/{instance_id}",
+            expected=(200, 202) if accepts_incomplete else (200,),
+            schema=_INSTANCE, params=_incomplete(accepts_incomplete), body=body,
+            identity=identity, headers=headers,
+        )
+
+    def deprovision(
+        self,
+        instance_id: str,
+        service_id: str,
+        plan_id: str,
+        *,
+        accepts_incomplete: bool = False,
+        identity: OriginatingIdentity | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> OperationResponse:
+        """``DELETE /v2/service_instances/:instance_id`` → 200, 410 or (async) 202."""
+        params = {**_incomplete(accepts_incomplete), "service_id": service_id, "plan_id": plan_id}
+        return self._osb(
+            OperationResponse, "DELETE", f"/v2/service_instances/{instance_id}",
+            expected=(200, 202, 410) if accepts_incomplete else (200, 410),
+            schema=_OPERATION, params=params, identity=identity, headers=headers,
+        )
+
+    def fetch_instance(
+        self,
+        instance_id: str,
+        *,
+        service_id: str | None = None,
+        plan_id: str | None = None,
+        identity: OriginatingIdentity | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> InstanceDetails:
+        """``GET /v2/service_instances/:instance_id`` → 200."""
+        return self._osb(
+            InstanceDetails, "GET", f"/v2/service_instances/{instance_id}",
+            expected=(200,), schema=_INSTANCE_DETAILS,
+            params={"service_id": service_id, "plan_id": plan_id}, identity=identity, headers=headers,
+        )
+
+    def last_operation(
+        self,
+        instance_id: str,
+        *,
+        operation: str | None = None,
+        service_id: str | None = None,
+        plan_id: str | None = None,
+        identity: OriginatingIdentity | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> LastOperation:
+        """``GET /v2/service_instances/:instance_id/last_operation`` → 200 (410 raises :class:`Gone`)."""
+        return self._osb(
+            LastOperation, "GET", f"/v2/service_instances/{instance_id}/last_operation",
+            expected=(200,), schema=_LAST_OPERATION,
+            params={"service_id": service_id, "plan_id": plan_id, "operation": operation},
+            identity=identity, headers=headers,
+        )
+
+    def bind(
+        self,
+        instance_id: str,
+        binding_id: str,
+        service_id: str,
+        plan_id: str,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        bind_resource: Mapping[str, Any] | None = None,
+        app_guid: str | None = None,
+        predecessor_binding_id: str | None = None,
+        accepts_incomplete: bool = False,
+        identity: OriginatingIdentity | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> BindResponse:
+        """``PUT /v2/service_instances/:instance_id/service_bindings/:binding_id`` → 200, 201 or 202."""
+        body = _without_none(
+            service_id=service_id,
+            plan_id=plan_id,
+            parameters=_dict(parameters),
+            context=_dict(context),
+            bind_resource=_dict(bind_resource),
+            app_guid=app_guid,
+            predecessor_binding_id=predecessor_binding_id,
+        )
+        return self._osb(
+            BindResponse, "PUT", _binding_path(instance_id, binding_id),
+            expected=(200, 201, 202) if accepts_incomplete else (200, 201),
+            schema=_BIND, params=_incomplete(accepts_incomplete), body=body,
+            identity=identity, headers=headers,
+        )
+
+    def unbind(
+        self,
+        instance_id: str,
+        binding_id: str,
+        service_id: str,
+        plan_id: str,
+        *,
+        accepts_incomplete: bool = False,
+        identity: OriginatingIdentity | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> OperationResponse:
+        """``DELETE …/service_bindings/:binding_id`` → 200, 410 or (async) 202."""
+        params = {**_incomplete(accepts_incomplete), "service_id": service_id, "plan_id": plan_id}
+        return self._osb(
+            OperationResponse, "DELETE", _binding_path(instance_id, binding_id),
+            expected=(200, 202, 410) if accepts_incomplete else (200, 410),
+            schema=_OPERATION, params=params, identity=identity, headers=headers,
+        )
+
+    def fetch_binding(
+        self,
+        instance_id: str,
+        binding_id: str,
+        *,
+        service_id: str | None = None,
+        plan_id: str | None = None,
+        identity: OriginatingIdentity | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> BindingDetails:
+        """``GET …/service_bindings/:binding_id`` → 200."""
+        return self._osb(
+            BindingDetails, "GET", _binding_path(instance_id, binding_id),
+            expected=(200,), schema=_BIND,
+            params={"service_id": service_id, "plan_id": plan_id}, identity=identity, headers=headers,
+        )
+
+    def binding_last_operation(
+        self,
+        instance_id: str,
+        binding_id: str,
+        *,
+        operation: str | None = None,
+        service_id: str | None = None,
+        plan_id: str | None = None,
+        identity: OriginatingIdentity | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> LastOperation:
+        """``GET …/service_bindings/:binding_id/last_operation`` → 200 (410 raises :class:`Gone`)."""
+        return self._osb(
+            LastOperation, "GET", f"{_binding_path(instance_id, binding_id)}/last_operation",
+            expected=(200,), schema=_LAST_OPERATION,
+            params={"service_id": service_id, "plan_id": plan_id, "operation": operation},
+            identity=identity, headers=headers,
+        )
+
+    # --- mockbroker's admin API -----------------------------------------------------------
+
+    def _admin(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        expected: tuple[int, ...] = (200,),
+        timeout: float | None = None,
+    ) -> Any:
+        response = self._send(method, path, params=params, body=body, headers=self._admin_auth,
+                              timeout=timeout)
+        parsed = _json_or_text(response)
+        raw = parsed.text if isinstance(parsed, _NotJSON) else parsed
+        status = response.status_code
+        if status not in expected:
+            if status < 300:
+                raise UnexpectedStatus(status, raw, f"{method} {path}: unexpected status {status}")
+            raise broker_error(status, raw, parse_retry_after(response.headers.get("Retry-After")))
+        if status == 204 or not response.content:
+            return None
+        if isinstance(parsed, _NotJSON):
+            raise MalformedResponse(status, parsed.text, f"{method} {path}: {status} body is not JSON")
+        return parsed
+
+    def _admin_object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        found = self._admin(method, path, **kwargs)
+        if not isinstance(found, dict):
+            raise MalformedResponse(200, found, f"{method} {path}: expected a JSON object")
+        return found
+
+    def reset(self, *, keep_journal: bool = False) -> None:
+        """``POST /admin/reset``: forget every instance, binding, operation and runtime fault."""
+        self._admin("POST", "/admin/reset", body={"keep_journal": keep_journal}, expected=(200, 204))
+
+    def state(self, *, credentials: bool = False) -> dict[str, Any]:
+        """``GET /admin/state``: ``{"instances": [...], "bindings": [...], "operations": [...]}``."""
+        params = {"credentials": "true"} if credentials else None
+        return self._admin_object("GET", "/admin/state", params=params)
+
+    def requests(
+        self,
+        *,
+        operation: str | None = None,
+        instance_id: str | None = None,
+        binding_id: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+        since: int | str | datetime | None = None,
+        limit: int | None = None,
+        wait: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """``GET /admin/requests``: the journal, oldest first.
+
+        ``since`` is a journal id (exclusive) or a time; ``wait`` long-polls up to that
+        many seconds until at least one request matches.
+        """
+        params = {
+            "operation": operation,
+            "instance_id": instance_id,
+            "binding_id": binding_id,
+            "method": method,
+            "status": status,
+            "since": since.isoformat() if isinstance(since, datetime) else since,
+            "limit": limit,
+            "wait": wait,
+        }
+        timeout = self.timeout + wait if wait else None
+        found = self._admin_object("GET", "/admin/requests", params=params, timeout=timeout)
+        entries = found.get("requests")
+        if not isinstance(entries, list):
+            raise MalformedResponse(200, found, "GET /admin/requests: no requests list")
+        return entries
+
+    def add_fault(self, rule: Mapping[str, Any]) -> str:
+        """``POST /admin/faults``: install a fault rule; answers its id."""
+        found = self._admin_object("POST", "/admin/faults", body=dict(rule), expected=(200, 201))
+        rule_id = found.get("id")
+        if rule_id is None:
+            raise MalformedResponse(201, found, "POST /admin/faults: no id in the answer")
+        return str(rule_id)
+
+    def faults(self) -> list[dict[str, Any]]:
+        """``GET /admin/faults``: every rule with how often it was called and fired."""
+        found = self._admin_object("GET", "/admin/faults")
+        rules = found.get("faults")
+        if not isinstance(rules, list):
+            raise MalformedResponse(200, found, "GET /admin/faults: no faults list")
+        return rules
+
+    def delete_fault(self, rule_id: str) -> None:
+        """``DELETE /admin/faults/<id>``."""
+        self._admin("DELETE", f"/admin/faults/{rule_id}", expected=(200, 204))
+
+    def delete_faults(self) -> None:
+        """``DELETE /admin/faults``: remove every runtime rule."""
+        self._admin("DELETE", "/admin/faults", expected=(200, 204))
+
+    def finish_operation(
+        self, operation: str, state: str, description: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /admin/operations/<operation>``: finish a manual async operation.
+
+        ``state`` is ``"succeeded"`` or ``"failed"``; :class:`NotFound` for an unknown
+        operation, :class:`Conflict` if it already finished.
+        """
+        body = _without_none(state=state, description=description)
+        return self._admin_object("POST", f"/admin/operations/{operation}", body=body)
+
+    def put_catalog(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """``PUT /admin/catalog``: replace the catalog; :class:`BadRequest` lists every problem."""
+        return self._admin_object("PUT", "/admin/catalog", body=dict(document))
+
+
+# --- small pieces ---------------------------------------------------------------------------
+
+
+class _NotJSON:
+    """A body that did not parse as JSON (kept as text for error reports)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<not JSON: {self.text[:60]!r}>"
+
+
+def _json_or_text(response: httpx.Response) -> Any:
+    if not response.content:
+        return _NotJSON("")
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return _NotJSON(response.text)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _incomplete(accepts_incomplete: bool) -> dict[str, str]:
+    return {"accepts_incomplete": "true"} if accepts_incomplete else {}
+
+
+def _binding_path(instance_id: str, binding_id: str) -> str:
+    return f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}"
+
+
+def _dict(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return dict(value) if value is not None else None
+
+
+def _without_none(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}

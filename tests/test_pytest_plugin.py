@@ -1,0 +1,157 @@
+"""The pytest plugin, used the way a user would: from a separate test project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+USER_TESTS = '''
+import pytest
+from broker.client import OriginatingIdentity, ServerError
+
+
+def test_async_provision_manual_finish_and_flaky_binds(osb_broker):
+    service_id, plan_id = osb_broker.ids("mock-async", "manual")
+    alice = OriginatingIdentity("kubernetes", {"username": "alice", "uid": "42"})
+
+    answer = osb_broker.client.provision(
+        "inst-1", service_id, plan_id, organization_guid="org", space_guid="space",
+        context={"platform": "kubernetes", "namespace": "apps"},
+        accepts_incomplete=True, identity=alice,
+    )
+    assert answer.status == 202
+
+    put = osb_broker.wait_for_request(operation="provision", method="PUT")
+    assert put["instance_id"] == "inst-1"
+    assert put["originating_identity"] == {
+        "platform": "kubernetes", "value": {"username": "alice", "uid": "42"}}
+    assert osb_broker.client.last_operation("inst-1").state == "in progress"
+
+    osb_broker.finish_operation(answer.operation, "succeeded")
+    assert osb_broker.client.last_operation("inst-1").state == "succeeded"
+
+    rule = osb_broker.add_fault(operation="bind", times=2, status=500, description="flaky")
+    _, sync_plan = osb_broker.ids("mock-async", "manual")
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            bound = osb_broker.client.bind("inst-1", "bind-1", service_id, sync_plan,
+                                           accepts_incomplete=True)
+            break
+        except ServerError as error:
+            assert error.status == 500 and error.description == "flaky"
+    assert attempts == 3
+
+    binds = osb_broker.requests(operation="bind")
+    assert [(b["status"], b["fault"]) for b in binds] == [(500, rule), (500, rule), (202, None)]
+    assert osb_broker.wait_for_request(operation="bind", count=3)["status"] == 202
+    assert [f for f in osb_broker.faults() if f["id"] == rule][0]["fired"] == 2
+    osb_broker.finish_operation(bound.operation)
+    assert [b["id"] for b in osb_broker.state()["bindings"]] == ["bind-1"]
+
+
+def test_each_test_starts_from_a_clean_broker(osb_broker):
+    assert osb_broker.state() == {"instances": [], "bindings": [], "operations": []}
+    assert osb_broker.requests(operation="provision") == []
+    assert all(rule["origin"] == "catalog" for rule in osb_broker.faults())
+
+
+def test_the_handle_exposes_url_and_auth_for_any_http_client(osb_broker):
+    import httpx
+    answer = httpx.get(f"{osb_broker.url}/v2/catalog", auth=osb_broker.auth,
+                       headers={"X-Broker-API-Version": "2.17"})
+    assert answer.status_code == 200
+    assert {s["name"] for s in answer.json()["services"]} >= {"cloud-provider-service"}
+'''
+
+CUSTOM_CATALOG = """
+services:
+  - name: my-own-service
+    description: Declared by the project under test
+    bindable: true
+    plans:
+      - name: tiny
+        description: The only plan
+"""
+
+
+def test_a_separate_project_uses_the_plugin_end_to_end(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
+def test_catalogs_come_from_the_ini_option(pytester: pytest.Pytester) -> None:
+    (pytester.path / "catalogs").mkdir()
+    (pytester.path / "catalogs" / "mine.yaml").write_text(CUSTOM_CATALOG)
+    pytester.makeini("[pytest]\nosb_broker_catalogs = catalogs\n")
+    pytester.makepyfile(test_catalog="""
+        def test_only_my_service_is_served(osb_broker):
+            names = [s["name"] for s in osb_broker.client.catalog().services]
+            assert names == ["my-own-service"]
+    """)
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_catalogs_come_from_the_command_line_or_a_fixture_override(pytester: pytest.Pytester) -> None:
+    (pytester.path / "mine.yaml").write_text(CUSTOM_CATALOG)
+    pytester.makepyfile(test_catalog="""
+        def test_only_my_service_is_served(osb_broker):
+            assert [s["name"] for s in osb_broker.client.catalog().services] == ["my-own-service"]
+    """)
+    flag = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "--osb-broker-catalogs", "mine.yaml")
+    flag.assert_outcomes(passed=1)
+    pytester.makeconftest("""
+        import pathlib, pytest
+
+        @pytest.fixture(scope="session")
+        def osb_broker_catalogs():
+            return [pathlib.Path(__file__).parent / "mine.yaml"]
+    """)
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_it_works_under_xdist_with_one_broker_per_worker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_parallel="""
+        import os
+        import pytest
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_provision_in_parallel(osb_broker, n):
+            service_id, plan_id = osb_broker.ids("mock-async", "sync")
+            osb_broker.client.provision(f"same-id", service_id, plan_id, organization_guid="o",
+                                        space_guid=f"space-{n}")
+            # Each worker has its own broker and each test a reset one: no 409s.
+            assert [i["id"] for i in osb_broker.state()["instances"]] == ["same-id"]
+            print(os.environ.get("PYTEST_XDIST_WORKER"), osb_broker.url)
+    """)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-n", "2", "-s")
+    result.assert_outcomes(passed=6)
+
+
+def test_an_external_broker_is_used_when_its_url_is_given(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.servers import serve
+
+    pytester.makepyfile(test_external="""
+        def test_talks_to_the_external_broker(osb_broker):
+            import os
+            assert osb_broker.url == os.environ["OSB_BROKER_URL"]
+            service_id, plan_id = osb_broker.ids("mock-async", "sync")
+            assert osb_broker.client.provision("ext", service_id, plan_id, organization_guid="o",
+                                               space_guid="s").status == 201
+    """)
+    with serve(tmp_path, workers=1) as server:
+        monkeypatch.setenv("OSB_BROKER_URL", server.url)
+        result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=1)
+        import httpx
+
+        journal = httpx.get(f"{server.url}/admin/requests", params={"operation": "provision"},
+                            auth=("broker", "broker")).json()["requests"]
+        assert [entry["instance_id"] for entry in journal] == ["ext"]
