@@ -57,8 +57,19 @@ def engine() -> list[str]:
 def image(engine: list[str]) -> Iterator[str]:
     """The Dockerfile built under a tag of its own, removed afterwards."""
     tag = f"localhost/{unique_name('mockbroker-test')}:latest"
-    run([*engine, "build", "--tag", tag, "--build-arg", f"VERSION={__version__}",
-         "--build-arg", f"REVISION={git_revision()}", str(ROOT)])
+    run(
+        [
+            *engine,
+            "build",
+            "--tag",
+            tag,
+            "--build-arg",
+            f"VERSION={__version__}",
+            "--build-arg",
+            f"REVISION={git_revision()}",
+            str(ROOT),
+        ]
+    )
     try:
         yield tag
     finally:
@@ -74,7 +85,9 @@ def test_the_image_runs_as_a_fixed_non_root_user_with_labels_and_a_healthcheck(e
     config = inspected["Config"]
 
     assert config["User"] == "10001:10001"
-    assert run([*engine, "run", "--rm", "--entrypoint", "id", image]).stdout.startswith("uid=10001(mockbroker)")
+    assert run([*engine, "run", "--rm", "--entrypoint", "id", image]).stdout.startswith(
+        "uid=10001(mockbroker)"
+    )
     labels = config["Labels"]
     assert labels["org.opencontainers.image.title"] == "mockbroker"
     assert labels["org.opencontainers.image.version"] == __version__
@@ -104,7 +117,8 @@ def test_the_image_refuses_to_listen_with_the_default_password(engine, image):
 def catalog_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "catalogs"
     folder.mkdir()
-    (folder / "mounted.yaml").write_text(textwrap.dedent("""\
+    (folder / "mounted.yaml").write_text(
+        textwrap.dedent("""\
         services:
           - name: mounted-service
             description: Served from a catalog folder mounted into the container
@@ -113,7 +127,8 @@ def catalog_folder(tmp_path: Path) -> Path:
             plans:
               - name: only
                 description: Synchronous provisioning
-        """))
+        """)
+    )
     # pytest's temporary folders are private to root; the broker runs as uid 10001.
     for path in (tmp_path, folder):
         path.chmod(0o755)
@@ -137,14 +152,30 @@ def test_a_container_serves_a_mounted_catalog_and_keeps_state_in_its_volume(
     name = unique_name("mockbroker-test")
 
     def start() -> None:
-        run([*engine, "run", "--detach", "--name", name, "--env", "BROKER_PASSWORD=container-secret",
-             "--publish", f"127.0.0.1:{port}:8080",
-             "--volume", f"{catalog_folder}:/etc/mockbroker/catalogs:ro",
-             "--volume", f"{data_volume}:/var/lib/mockbroker", image])
+        run(
+            [
+                *engine,
+                "run",
+                "--detach",
+                "--name",
+                name,
+                "--env",
+                "BROKER_PASSWORD=container-secret",
+                "--publish",
+                f"127.0.0.1:{port}:8080",
+                "--volume",
+                f"{catalog_folder}:/etc/mockbroker/catalogs:ro",
+                "--volume",
+                f"{data_volume}:/var/lib/mockbroker",
+                image,
+            ]
+        )
 
         def healthy() -> bool:
             # The image's own HEALTHCHECK command, run now.
-            return run([*engine, "healthcheck", "run", name], check=False, timeout=60).returncode == 0
+            return (
+                run([*engine, "healthcheck", "run", name], check=False, timeout=60).returncode == 0
+            )
 
         wait_until(healthy, 90, lambda: run([*engine, "logs", name], check=False).stderr)
 
@@ -162,8 +193,12 @@ def test_a_container_serves_a_mounted_catalog_and_keeps_state_in_its_volume(
         assert httpx.get(f"{base}/v2/catalog", headers=OSB_HEADERS, timeout=10).status_code == 401
 
         service = catalog.json()["services"][0]
-        body = {"service_id": service["id"], "plan_id": service["plans"][0]["id"],
-                "organization_guid": "org", "space_guid": "space"}
+        body = {
+            "service_id": service["id"],
+            "plan_id": service["plans"][0]["id"],
+            "organization_guid": "org",
+            "space_guid": "space",
+        }
         created = httpx.put(instance, json=body, headers=auth, timeout=10)
         assert created.status_code == 201, created.text
 
@@ -216,28 +251,47 @@ def test_the_demo_app_logs_in_to_postgresql_with_the_bound_credentials(stack):
 def test_the_demo_broker_answers_the_catalog_only_with_credentials(stack):
     broker = stack.url("broker", 8080)
 
-    with_credentials = httpx.get(f"{broker}/v2/catalog", headers={"Authorization": basic("broker", DEMO_PASSWORD),
-                                                                  **OSB_HEADERS}, timeout=10)
+    with_credentials = httpx.get(
+        f"{broker}/v2/catalog",
+        headers={"Authorization": basic("broker", DEMO_PASSWORD), **OSB_HEADERS},
+        timeout=10,
+    )
     without = httpx.get(f"{broker}/v2/catalog", headers=OSB_HEADERS, timeout=10)
 
     context = stack.logs()
     assert with_credentials.status_code == 200, f"{with_credentials.text}\n{context}"
     services = {service["name"]: service for service in with_credentials.json()["services"]}
-    assert "service-plan-name" in [plan["name"] for plan in services["cloud-provider-service"]["plans"]]
+    assert "service-plan-name" in [
+        plan["name"] for plan in services["cloud-provider-service"]["plans"]
+    ]
     assert without.status_code == 401
     assert answers(f"{broker}/readyz"), context
 
 
 def test_the_demo_stack_publishes_nothing_but_loopback_ports(stack, engine):
-    names = run([*engine, "ps", "--all", "--filter", f"label=com.docker.compose.project={stack.project}",
-                 "--format", "{{.Names}}"]).stdout.split()
+    names = run(
+        [
+            *engine,
+            "ps",
+            "--all",
+            "--filter",
+            f"label=com.docker.compose.project={stack.project}",
+            "--format",
+            "{{.Names}}",
+        ]
+    ).stdout.split()
     published = []
     for name in names:
         info = json.loads(run([*engine, "inspect", name]).stdout)[0]
         for bindings in (info["NetworkSettings"]["Ports"] or {}).values():
-            published += [(name, binding["HostIp"], binding["HostPort"]) for binding in bindings or []]
+            published += [
+                (name, binding["HostIp"], binding["HostPort"]) for binding in bindings or []
+            ]
 
     assert len(names) == 6, names  # postgres, mariadb, redis, broker, controller, demo-app
-    assert {name for name, _, _ in published} == {f"{stack.project}-broker-1", f"{stack.project}-demo-app-1"}
+    assert {name for name, _, _ in published} == {
+        f"{stack.project}-broker-1",
+        f"{stack.project}-demo-app-1",
+    }
     assert all(host == "127.0.0.1" for _, host, _ in published), published
     assert not {port for _, _, port in published} & {"5432", "3306", "6379"}, published

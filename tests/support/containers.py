@@ -74,11 +74,22 @@ def free_port() -> int:
         return port
 
 
-def run(command: list[str], *, check: bool = True, timeout: float = COMMAND_TIMEOUT,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str],
+    *,
+    check: bool = True,
+    timeout: float = COMMAND_TIMEOUT,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run a command in the project root; on failure the message carries its output."""
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, **(env or {})})
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
     if check and result.returncode != 0:
         raise AssertionError(
             f"{shlex.join(command)} exited with {result.returncode}\n"
@@ -115,13 +126,17 @@ class Stack:
     project: str
     env: dict[str, str] = field(default_factory=dict)
 
-    def __call__(self, *args: str, check: bool = True, timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, check: bool = True, timeout: float = COMMAND_TIMEOUT
+    ) -> subprocess.CompletedProcess[str]:
         command = [*self.compose, "-p", self.project, "-f", str(ROOT / "docker-compose.yml"), *args]
         return run(command, check=check, timeout=timeout, env=self.env)
 
     def logs(self) -> str:
         result = self("logs", check=False, timeout=120)
-        return f"--- compose logs of {self.project}\n{result.stdout[-30000:]}\n{result.stderr[-5000:]}"
+        return (
+            f"--- compose logs of {self.project}\n{result.stdout[-30000:]}\n{result.stderr[-5000:]}"
+        )
 
     def url(self, service: str, port: int) -> str:
         # podman-compose prints "18080", Docker Compose "127.0.0.1:18080".

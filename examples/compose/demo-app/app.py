@@ -1,19 +1,23 @@
-"""The compose demo's consumer app: log in to a real database with bound credentials.
+"""The compose demo's consumer app: log in to real databases with bound credentials.
 
 The app knows nothing about the broker. Like a Pod in the Service Catalog
-walkthrough, it finds a secret folder mounted into it (one file per key, the
-layout of a Kubernetes secret volume) and the environment variable
-``PROVIDER_APPLICATION_CREDENTIALS`` pointing at the ``key.json`` file in it.
-On every request it reads the key, connects to the database the key describes
-with the username and password in it, runs a query as that user, and reports:
+walkthrough, it finds secret folders mounted into it (one file per key, the layout
+of a Kubernetes secret volume):
 
-    GET /         an HTML page: "connected" or what went wrong
-    GET /status   the same as JSON; 200 when the login worked, 503 otherwise
+* ``PROVIDER_APPLICATION_CREDENTIALS`` names a ``key.json`` file, a JSON object whose
+  connection data sits in a ``connection`` member (or at its top level);
+* ``EXTRA_SECRET_FOLDERS`` (``:``-separated, optional) names further secret folders
+  whose files are the credentials themselves (``uri``, ``host``, ``port``,
+  ``username``, ``password``, ``database``, ``key_prefix``).
 
-The key is a JSON object. Its connection data is read from a ``connection``
-member if there is one, else from the top level: ``uri`` (its scheme picks the
-driver: postgresql, mysql or redis) plus ``host``, ``port``, ``username``,
-``password`` and ``database``. Passwords are used, never shown.
+On every request it reads them again, logs in to each database with the username
+and password it found, runs a query as that user, and reports:
+
+    GET /         an HTML page: "connected" or what went wrong, per credential
+    GET /status   the same as JSON; 200 when every login worked, 503 otherwise
+
+The scheme of ``uri`` picks the driver: postgresql, mysql or redis. Passwords are
+used, never shown.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 KEY_VARIABLE = "PROVIDER_APPLICATION_CREDENTIALS"
+FOLDERS_VARIABLE = "EXTRA_SECRET_FOLDERS"
 CONNECT_TIMEOUT = 5
 
 
 class CredentialsProblem(Exception):
-    """The key file is missing or does not describe a database this app can reach."""
+    """The credentials are missing or do not describe a database this app can reach."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +53,50 @@ class Connection:
     username: str
     password: str
     database: str
+    key_prefix: str = ""
 
     @property
     def safe_uri(self) -> str:
         return f"{self.scheme}://{self.username}:***@{self.host}:{self.port}/{self.database}"
 
 
-def read_key(path: Path) -> dict[str, Any]:
+# --- where credentials come from ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """One mounted secret: a key.json file, or a folder of one file per key."""
+
+    path: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.path if self.path.is_dir() or not self.path.suffix else self.path.parent
+
+    def connection_data(self) -> dict[str, Any]:
+        if self.path.suffix == ".json":
+            key = read_json(self.path)
+            data = key.get("connection", key)
+            if not isinstance(data, dict):
+                raise CredentialsProblem(f"{self.path}: 'connection' is not a JSON object")
+            return data
+        if not self.path.is_dir():
+            raise CredentialsProblem(f"{self.path} is not a folder (is the secret volume mounted?)")
+        return {p.name: p.read_text(encoding="utf-8") for p in self.path.iterdir() if p.is_file()}
+
+    def files(self) -> dict[str, int]:
+        """Key name -> size in bytes of every file in the secret folder."""
+        try:
+            return {
+                p.name: p.stat().st_size
+                for p in sorted(self.folder.iterdir())
+                if p.is_file() and not p.name.startswith(".")
+            }
+        except OSError:
+            return {}
+
+
+def read_json(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -66,18 +108,17 @@ def read_key(path: Path) -> dict[str, Any]:
     return document
 
 
-def connection_from_key(key: dict[str, Any]) -> Connection:
-    data = key.get("connection", key)
-    if not isinstance(data, dict) or not data.get("uri"):
-        raise CredentialsProblem("the key has no connection uri (neither connection.uri nor uri)")
-    uri = urlsplit(str(data["uri"]))
+def connection_from(data: dict[str, Any]) -> Connection:
+    if not data.get("uri"):
+        raise CredentialsProblem("the credentials have no uri")
+    uri = urlsplit(str(data["uri"]).strip())
     scheme = {"postgres": "postgresql"}.get(uri.scheme, uri.scheme)
-    if scheme not in CONNECTORS:
-        raise CredentialsProblem(f"unsupported scheme {uri.scheme!r} (known: {', '.join(CONNECTORS)})")
+    if scheme not in VISITS:
+        raise CredentialsProblem(f"unsupported scheme {uri.scheme!r} (known: {', '.join(VISITS)})")
 
     def field(name: str, from_uri: Any) -> str:
         value = data.get(name, from_uri)
-        return "" if value is None else str(value)
+        return "" if value is None else str(value).strip()
 
     port = field("port", uri.port)
     return Connection(
@@ -85,8 +126,12 @@ def connection_from_key(key: dict[str, Any]) -> Connection:
         host=field("host", uri.hostname),
         port=int(port) if port else DEFAULT_PORTS[scheme],
         username=field("username", unquote(uri.username or "")),
-        password=field("password", unquote(uri.password or "")),
+        # A password is taken verbatim: surrounding spaces could be part of it.
+        password=str(data["password"])
+        if data.get("password") is not None
+        else unquote(uri.password or ""),
         database=field("database", uri.path.lstrip("/")),
+        key_prefix=field("key_prefix", ""),
     )
 
 
@@ -97,15 +142,25 @@ def visit_postgresql(conn: Connection) -> dict[str, Any]:
     import psycopg
 
     with psycopg.connect(
-        host=conn.host, port=conn.port, user=conn.username, password=conn.password,
-        dbname=conn.database, connect_timeout=CONNECT_TIMEOUT, application_name="demo-app",
+        host=conn.host,
+        port=conn.port,
+        user=conn.username,
+        password=conn.password,
+        dbname=conn.database,
+        connect_timeout=CONNECT_TIMEOUT,
+        application_name="demo-app",
     ) as db:
-        db.execute("CREATE TABLE IF NOT EXISTS demo_visits (id serial PRIMARY KEY, at timestamptz DEFAULT now())")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS demo_visits"
+            " (id serial PRIMARY KEY, at timestamptz DEFAULT now())"
+        )
         db.execute("INSERT INTO demo_visits DEFAULT VALUES")
-        user, database, version, visits = db.execute(
+        row = db.execute(
             "SELECT current_user, current_database(), current_setting('server_version'),"
             " (SELECT count(*) FROM demo_visits)"
         ).fetchone()
+    assert row is not None
+    user, database, version, visits = row
     return {"user": user, "database": database, "server_version": version, "visits": visits}
 
 
@@ -113,38 +168,67 @@ def visit_mysql(conn: Connection) -> dict[str, Any]:
     import pymysql
 
     db = pymysql.connect(
-        host=conn.host, port=conn.port, user=conn.username, password=conn.password,
-        database=conn.database, connect_timeout=CONNECT_TIMEOUT, autocommit=True,
+        host=conn.host,
+        port=conn.port,
+        user=conn.username,
+        password=conn.password,
+        database=conn.database,
+        connect_timeout=CONNECT_TIMEOUT,
+        autocommit=True,
     )
     try:
         with db.cursor() as cursor:
-            cursor.execute("CREATE TABLE IF NOT EXISTS demo_visits (id INT AUTO_INCREMENT PRIMARY KEY, at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)")
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS demo_visits"
+                " (id INT AUTO_INCREMENT PRIMARY KEY, at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)"
+            )
             cursor.execute("INSERT INTO demo_visits () VALUES ()")
-            cursor.execute("SELECT CURRENT_USER(), DATABASE(), VERSION(), (SELECT COUNT(*) FROM demo_visits)")
+            cursor.execute(
+                "SELECT CURRENT_USER(), DATABASE(), VERSION(), (SELECT COUNT(*) FROM demo_visits)"
+            )
             user, database, version, visits = cursor.fetchone()
     finally:
         db.close()
-    return {"user": user, "database": database, "server_version": version, "visits": visits}
+    return {
+        "user": user.split("@", 1)[0],
+        "database": database,
+        "server_version": version,
+        "visits": visits,
+    }
 
 
 def visit_redis(conn: Connection) -> dict[str, Any]:
     import redis
 
     client = redis.Redis(
-        host=conn.host, port=conn.port, username=conn.username or None, password=conn.password or None,
-        db=int(conn.database or 0), socket_timeout=CONNECT_TIMEOUT, socket_connect_timeout=CONNECT_TIMEOUT,
+        host=conn.host,
+        port=conn.port,
+        username=conn.username or None,
+        password=conn.password or None,
+        db=int(conn.database or 0),
+        socket_timeout=CONNECT_TIMEOUT,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        decode_responses=True,
     )
     try:
         user = client.execute_command("ACL", "WHOAMI")
-        visits = client.incr(f"{conn.username or 'demo'}:demo_visits")
-        version = client.info("server")["redis_version"]
+        # A bound user may only touch keys under its instance's prefix.
+        visits = client.incr(f"{conn.key_prefix}demo_visits")
+        hello = client.execute_command("HELLO", "2")
     finally:
         client.close()
-    return {"user": user.decode() if isinstance(user, bytes) else user, "database": conn.database or "0",
-            "server_version": version, "visits": visits}
+    if not isinstance(hello, dict):  # RESP2 answers a flat list of names and values
+        hello = dict(zip(hello[::2], hello[1::2], strict=False))
+    server_version = hello.get("version", "")
+    return {
+        "user": user,
+        "database": conn.database or "0",
+        "server_version": server_version,
+        "visits": visits,
+    }
 
 
-CONNECTORS: dict[str, Callable[[Connection], dict[str, Any]]] = {
+VISITS: dict[str, Callable[[Connection], dict[str, Any]]] = {
     "postgresql": visit_postgresql,
     "mysql": visit_mysql,
     "redis": visit_redis,
@@ -152,71 +236,86 @@ CONNECTORS: dict[str, Callable[[Connection], dict[str, Any]]] = {
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "redis": 6379}
 
 
-def secret_files(folder: Path) -> dict[str, int]:
-    """Key name -> size in bytes of every file in the mounted secret folder."""
-    try:
-        return {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
-    except OSError:
-        return {}
-
-
-def check(key_path: Path) -> tuple[HTTPStatus, dict[str, Any]]:
-    report: dict[str, Any] = {"key_file": str(key_path), "secret_files": secret_files(key_path.parent)}
+def check(source: Source) -> dict[str, Any]:
+    report: dict[str, Any] = {"source": str(source.path), "secret_files": source.files()}
     started = time.monotonic()
     try:
-        conn = connection_from_key(read_key(key_path))
+        conn = connection_from(source.connection_data())
         report["connection"] = conn.safe_uri
-        report.update(CONNECTORS[conn.scheme](conn))
+        report.update(VISITS[conn.scheme](conn))
     except CredentialsProblem as exc:
         report.update(status="error", error=str(exc))
-        return HTTPStatus.SERVICE_UNAVAILABLE, report
+        return report
     except Exception as exc:  # noqa: BLE001 - any driver error is the answer to report
         report.update(status="error", error=f"{type(exc).__name__}: {exc}".strip())
-        return HTTPStatus.SERVICE_UNAVAILABLE, report
+        return report
     report.update(status="connected", duration_ms=round((time.monotonic() - started) * 1000, 1))
-    return HTTPStatus.OK, report
+    return report
 
 
-def render_page(status: HTTPStatus, report: dict[str, Any]) -> str:
-    ok = status == HTTPStatus.OK
+def check_all(sources: list[Source]) -> tuple[HTTPStatus, dict[str, Any]]:
+    reports = [check(source) for source in sources]
+    ok = all(report["status"] == "connected" for report in reports)
+    summary = {"status": "connected" if ok else "error", "credentials": reports}
+    return (HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE), summary
+
+
+# --- HTTP ---------------------------------------------------------------------------
+
+
+def render_section(report: dict[str, Any]) -> str:
+    ok = report["status"] == "connected"
     headline = (
         f"connected to {report['connection']} as {report['user']}"
-        if ok else f"cannot use the bound credentials: {report.get('error')}"
+        if ok
+        else f"cannot use the credentials: {report.get('error')}"
     )
     rows = "".join(
         f"<tr><th>{html.escape(str(name))}</th><td>{html.escape(str(value))}</td></tr>"
-        for name, value in report.items() if name != "secret_files"
+        for name, value in report.items()
+        if name != "secret_files"
     )
-    files = "".join(
-        f"<li><code>{html.escape(name)}</code> ({size} bytes)</li>" for name, size in report["secret_files"].items()
-    ) or "<li>(none)</li>"
-    color = "#1a7f37" if ok else "#cf222e"
+    files = (
+        "".join(
+            f"<li><code>{html.escape(name)}</code> ({size} bytes)</li>"
+            for name, size in report["secret_files"].items()
+        )
+        or "<li>(none)</li>"
+    )
+    return (
+        f'<section class="{"ok" if ok else "error"}"><h2>{html.escape(headline)}</h2>'
+        f"<table>{rows}</table><p>Secret files:</p><ul>{files}</ul></section>"
+    )
+
+
+def render_page(summary: dict[str, Any]) -> str:
+    sections = "\n".join(render_section(report) for report in summary["credentials"])
+    status = summary["status"]
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>demo-app: {'connected' if ok else 'error'}</title>
-<style>body{{font-family:sans-serif;margin:2rem}}h1{{color:{color}}}th{{text-align:left;padding-right:1rem}}</style>
+<html lang="en"><head><meta charset="utf-8"><title>demo-app: {status}</title>
+<style>body{{font-family:sans-serif;margin:2rem}}.ok h2{{color:#1a7f37}}.error h2{{color:#cf222e}}
+th{{text-align:left;padding-right:1rem}}section{{margin-bottom:2rem}}</style>
 </head><body>
-<h1>{html.escape(headline)}</h1>
-<table>{rows}</table>
-<h2>Secret files in {html.escape(str(Path(report['key_file']).parent))}</h2>
-<ul>{files}</ul>
+<h1>demo-app: {html.escape(status)}</h1>
+{sections}
 </body></html>
 """
 
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "demo-app"
-    key_path: Path
+    sources: list[Source] = []
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server naming
         path = urlsplit(self.path).path
         if path not in ("/", "/status"):
             self.respond(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
             return
-        status, report = check(self.key_path)
+        status, summary = check_all(self.sources)
         if path == "/status":
-            self.respond(status, "application/json", json.dumps(report).encode() + b"\n")
+            self.respond(status, "application/json", json.dumps(summary).encode() + b"\n")
         else:
-            self.respond(status, "text/html; charset=utf-8", render_page(status, report).encode())
+            self.respond(status, "text/html; charset=utf-8", render_page(summary).encode())
 
     def respond(self, status: HTTPStatus, content_type: str, body: bytes) -> None:
         self.send_response(status)
@@ -230,18 +329,25 @@ class Handler(BaseHTTPRequestHandler):
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
-def main() -> None:
+def sources_from_environment() -> list[Source]:
     key = os.environ.get(KEY_VARIABLE)
     if not key:
         sys.exit(f"error: set {KEY_VARIABLE} to the key.json of the mounted secret")
-    Handler.key_path = Path(key)
+    folders = [part for part in os.environ.get(FOLDERS_VARIABLE, "").split(":") if part]
+    return [Source(Path(key)), *(Source(Path(folder)) for folder in folders)]
+
+
+def main() -> None:
+    Handler.sources = sources_from_environment()
     port = int(os.environ.get("PORT", "8000"))
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
     # PID 1 in a container gets no default SIGTERM action: stop at once on "down".
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"demo-app on port {port}, reading {key}", flush=True)
-    status, report = check(Handler.key_path)
-    print(f"first check: {report.get('status')} {report.get('connection', '')} {report.get('error', '')}".rstrip(), flush=True)
+    paths = ", ".join(str(source.path) for source in Handler.sources)
+    print(f"demo-app on port {port}, credentials from {paths}", flush=True)
+    for report in check_all(Handler.sources)[1]["credentials"]:
+        outcome = report.get("connection") or report.get("error", "")
+        print(f"{report['source']}: {report['status']} {outcome}", flush=True)
     server.serve_forever()
 
 
