@@ -65,6 +65,7 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
     from broker.logs import configure_logging
     from broker.runtime import load_configured_catalog
     from broker.server import BrokerServer, bind_socket
+    from broker.storage import StoreUnavailable, open_store, redacted_url
 
     try:
         settings = load_settings(config_file, catalogs=catalogs or None, **flags)
@@ -79,6 +80,13 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
     try:
+        # Opened once before listening: the schema is created or migrated here, and a
+        # store that cannot be used stops the server with the reason. The workers open
+        # their own connections after the fork.
+        open_store(settings.store_url, sqlite_synchronous=settings.sqlite_synchronous).close()
+    except StoreUnavailable as exc:
+        _fail(f"cannot use the state store: {exc}")
+    try:
         sock = bind_socket(settings.host, settings.port)
     except OSError as exc:
         _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
@@ -92,7 +100,7 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
         f"mockbroker {__version__} listening on {settings.base_url}\n"
         f"  OSB API:  {settings.base_url}/v2  user {settings.username!r}, password {password}\n"
         f"  catalog:  {len(catalog.services)} services, {plans} plans\n"
-        f"  store:    {settings.store_url}\n"
+        f"  store:    {redacted_url(settings.store_url)}\n"
         f"  workers:  {settings.effective_workers} x {settings.threads} threads",
         err=True,
     )
@@ -111,7 +119,12 @@ def _prepare_metrics_dir() -> None:
     folder = tempfile.mkdtemp(prefix="mockbroker-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     master = os.getpid()
-    atexit.register(lambda: os.getpid() == master and shutil.rmtree(folder, ignore_errors=True))
+
+    def remove() -> None:
+        if os.getpid() == master:  # not in forked workers
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
 
 
 @main.command("check-catalog")

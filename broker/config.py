@@ -180,7 +180,8 @@ def _optional_integer(minimum: int) -> Parser:
     def parse_optional(value: Any, where: str) -> int | None:
         if value is None or value == "":
             return None
-        return parse(value, where)
+        number: int = parse(value, where)
+        return number
 
     return parse_optional
 
@@ -213,7 +214,8 @@ def _optional_choice(*choices: str) -> Parser:
     def parse_optional(value: Any, where: str) -> str | None:
         if value is None or value == "" or value == "auto":
             return None
-        return parse(value, where)
+        text: str = parse(value, where)
+        return text
 
     return parse_optional
 

@@ -34,7 +34,7 @@ from broker.catalog.osb_fields import StrictBoolean
 __all__ = ["KnobsSchema", "build_knobs", "merge_knobs"]
 
 
-class FinishField(fields.Field):
+class FinishField(fields.Field):  # type: ignore[type-arg]
     """``manual``, ``never``, ``{polls: N}`` or ``{seconds: T}``."""
 
     default_error_messages = {

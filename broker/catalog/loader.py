@@ -33,7 +33,7 @@ from marshmallow import ValidationError
 
 from broker.catalog.knobs import KnobsSchema, build_knobs, merge_knobs
 from broker.catalog.model import OPERATIONS, Catalog, Knobs, Plan, Service
-from broker.catalog.osb_fields import CatalogFileSchema
+from broker.catalog.osb_fields import CatalogFileSchema, PlanSchema, ServiceSchema
 from broker.catalog.problems import CatalogError, Problem, flatten_messages, join_path
 from broker.templating import template_problems
 
@@ -185,15 +185,48 @@ class _Builder:
         if not isinstance(data, Mapping):
             self.problem(source, "", "a catalog file must be a mapping with a 'services' list")
             return
-        try:
-            CatalogFileSchema().load(data)
-        except ValidationError as exc:
-            for path, message in flatten_messages(exc.messages):
-                self.problem(source, path, message)
+        # Checked piece by piece, so one broken plan does not hide the problems of others.
+        envelope = {key: value for key, value in data.items() if key != "services"}
+        if not self.validate(source, "", CatalogFileSchema(exclude=("services",)), envelope):
+            return
+        services = data.get("services")
+        if not isinstance(services, list):
+            self.problem(source, "services", "is required: a list of services")
             return
         file_knobs = self.knob_level(source, "mockbroker", data.get("mockbroker"))
-        for index, service in enumerate(data["services"]):
-            self.add_service(document, f"services[{index}]", service, file_knobs)
+        for index, service in enumerate(services):
+            path = f"services[{index}]"
+            if not isinstance(service, Mapping):
+                self.problem(source, path, "a service must be a mapping")
+                continue
+            fields_only = {key: value for key, value in service.items() if key != "plans"}
+            service_ok = self.validate(source, path, ServiceSchema(exclude=("plans",)), fields_only)
+            plans = service.get("plans")
+            if not isinstance(plans, list) or not plans:
+                self.problem(source, f"{path}.plans", "a service needs a list of at least one plan")
+                continue
+            valid_plans = [
+                (number, plan)
+                for number, plan in enumerate(plans)
+                if self.validate(source, f"{path}.plans[{number}]", PlanSchema(), plan)
+            ]
+            if service_ok:
+                self.add_service(document, path, service, valid_plans, file_knobs)
+
+    def validate(self, source: str, path: str, schema: Any, data: Any) -> bool:
+        """Record every problem of ``data`` under ``path``; True if there is none."""
+        if not isinstance(data, Mapping):
+            self.problem(source, path, "must be a mapping")
+            return False
+        try:
+            schema.load(data)
+        except ValidationError as exc:
+            for where, message in flatten_messages(exc.messages, path):
+                if message == "Unknown field.":
+                    message = "unknown field (vendor extensions must start with 'x-')"
+                self.problem(source, where, message)
+            return False
+        return True
 
     def knob_level(self, source: str, path: str, raw: Any) -> dict[str, Any] | None:
         if raw is None:
@@ -215,6 +248,7 @@ class _Builder:
         document: CatalogDocument,
         path: str,
         raw: Mapping[str, Any],
+        valid_plans: list[tuple[int, Mapping[str, Any]]],
         file_knobs: dict[str, Any] | None,
     ) -> None:
         source = document.source
@@ -226,7 +260,7 @@ class _Builder:
 
         plans: list[Plan] = []
         plan_docs: list[dict[str, Any]] = []
-        for index, plan_raw in enumerate(raw["plans"]):
+        for index, plan_raw in valid_plans:
             plan_path = f"{path}.plans[{index}]"
             result = self.build_plan(
                 document, plan_path, raw, service_id, plan_raw, file_knobs, service_knobs

@@ -71,7 +71,7 @@ class _Strict(Schema):
         unknown = RAISE
 
 
-class OperationsField(fields.Field):
+class OperationsField(fields.Field):  # type: ignore[type-arg]
     default_error_messages = {
         "invalid": f"must be one of {', '.join(FAULT_OPERATIONS)} or a list of them",
     }

@@ -94,9 +94,10 @@ def _success_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Cha
             changes.append(Delete("binding", binding.id))
         ctx.backend_deprovision(instance, service, plan)
         return [*changes, Delete("instance", instance.id)]
-    binding = ctx.store.get_binding(operation.binding_id or "")
-    if binding is None:
+    stored = ctx.store.get_binding(operation.binding_id or "")
+    if stored is None:
         return []
+    binding = stored
     if kind == "bind":
         response, backend_state, expires_at = ctx.backend_bind(instance, binding, service, plan)
         return [

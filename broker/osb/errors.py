@@ -117,7 +117,7 @@ class PayloadTooLarge(OSBError):
 
 class UnprocessableEntity(OSBError):
     status = 422
-    code = None
+    code: ClassVar[str | None] = None
 
 
 class AsyncRequired(UnprocessableEntity):

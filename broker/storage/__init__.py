@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from broker.storage.base import Store, StoreUnavailable
+from broker.storage.urls import redacted_url
 
-__all__ = ["Store", "StoreUnavailable", "open_store"]
+__all__ = ["Store", "StoreUnavailable", "open_store", "redacted_url"]
 
 
 def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
@@ -18,7 +19,15 @@ def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
 
         return SQLiteStore(url, synchronous=sqlite_synchronous)
     if url.startswith(("postgresql://", "postgres://")):
-        from broker.storage.postgres import PostgresStore
+        try:
+            from broker.storage.postgres import PostgresStore
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("psycopg"):
+                raise
+            raise StoreUnavailable(
+                "postgresql:// stores need psycopg 3: pip install 'mockbroker[postgres]'"
+            ) from exc
 
-        return PostgresStore(url)
-    raise StoreUnavailable(f"unsupported store URL {url!r}")
+        store: Store = PostgresStore(url)
+        return store
+    raise StoreUnavailable(f"unsupported store URL {redacted_url(url)!r}")

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from broker.storage.base import Change, JournalQuery, StateCounts, iter_changes
-from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
+from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord, Record
 from broker.storage.striped_locks import StripedLocks
 
 __all__ = ["MemoryStore"]
+
+R = TypeVar("R", bound=Record)
+
+
+def _stored_copy(record: R | None) -> R | None:
+    if record is None:
+        return None
+    return type(record).from_dict(json.loads(json.dumps(record.to_dict())))
 
 
 class MemoryStore:
@@ -75,8 +84,15 @@ class MemoryStore:
             return [self._bindings[binding_id] for binding_id in ids]
 
     def apply(self, changes: Sequence[Change]) -> None:
+        # Records are stored as copies made through JSON, like the persistent stores do:
+        # a change that cannot be stored fails before anything is written, and a
+        # caller never shares a dict with the stored state.
+        prepared = [
+            (kind, record_id, _stored_copy(record))
+            for kind, record_id, record in iter_changes(changes)
+        ]
         with self._mutex:
-            for kind, record_id, record in iter_changes(changes):
+            for kind, record_id, record in prepared:
                 if kind == "instance":
                     self._put_or_delete(self._instances, record_id, record)
                 elif kind == "binding":

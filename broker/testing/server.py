@@ -39,7 +39,7 @@ class ThreadedBrokerServer:
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=_SocketExposingHandler, fd=fd
         )
-        self._server.daemon_threads = True
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, name="mockbroker", daemon=True)
 
     @classmethod

@@ -135,7 +135,7 @@ def state() -> Response:
 # --- journal ------------------------------------------------------------------------
 
 
-class SinceField(fields.Field):
+class SinceField(fields.Field):  # type: ignore[type-arg]
     """A journal id (exclusive) or an ISO 8601 time (inclusive)."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> tuple[str, float]:

@@ -9,6 +9,7 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from broker.osb.errors import OSBError, PayloadTooLarge
+from broker.storage.base import StoreUnavailable
 
 __all__ = ["json_response", "register_error_handlers"]
 
@@ -46,6 +47,17 @@ def register_error_handlers(app: Flask) -> None:
         if code == 405 and error.get_response().headers.get("Allow"):
             response.headers["Allow"] = error.get_response().headers["Allow"]
         return response
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(error: StoreUnavailable) -> Response:
+        # The reason names the database: logged and shown by /readyz, not sent here.
+        log.error("state store unavailable: %s", error)
+        return json_response(
+            {"error": "StoreUnavailable",
+             "description": "the broker's state store is unavailable; see /readyz for why"},
+            503,
+            {"Retry-After": "1"},
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

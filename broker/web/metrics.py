@@ -119,11 +119,11 @@ class Metrics:
     def render(self) -> bytes:
         if self.multiprocess:
             per_request = CollectorRegistry()
-            MultiProcessCollector(per_request)
+            MultiProcessCollector(per_request)  # type: ignore[no-untyped-call]
         else:
             assert self.registry is not None
             per_request = self.registry
-        return generate_latest(_Combined(per_request, self.state))  # type: ignore[arg-type]
+        return generate_latest(_Combined(per_request, self.state))
 
 
 def count_request(response: Response) -> Response:

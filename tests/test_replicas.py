@@ -1,0 +1,253 @@
+"""Three ``mockbroker serve`` processes on one PostgreSQL schema act as one broker.
+
+Each replica runs two gunicorn workers; requests are spread over the replicas and
+sent together, so every rule that must hold for one broker (one creator, 409 for a
+different body, fault counters, the journal) is checked across six processes.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.osb import OSB, Answer, basic
+from tests.support.postgres import fresh_schema
+from tests.support.servers import serve
+
+pytestmark = [pytest.mark.server, pytest.mark.postgres]
+
+REPLICAS = 3
+PARALLEL = 32
+ADMIN = {"BROKER_ADMIN_USERNAME": "admin", "BROKER_ADMIN_PASSWORD": "admin-secret"}
+
+
+@dataclass
+class Replicas:
+    osb: list[OSB]
+    admin: list[OSB]
+
+    def ids(self, service: str, plan: str) -> tuple[str, str]:
+        return self.osb[0].ids(service, plan)
+
+    def spread(self, calls: list[Callable[[OSB], Answer]]) -> list[Answer]:
+        """Run the calls at once, call ``n`` on replica ``n % 3``."""
+        start = threading.Barrier(len(calls))
+
+        def run(index: int) -> Answer:
+            start.wait()
+            return calls[index](self.osb[index % REPLICAS])
+
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            return list(pool.map(run, range(len(calls))))
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
+    with ExitStack() as stack:
+        url = stack.enter_context(fresh_schema("mbreplicas"))
+        servers = [
+            stack.enter_context(
+                serve(tmp_path_factory.mktemp(f"replica{n}"), "--store", url, env=ADMIN, workers=2)
+            )
+            for n in range(REPLICAS)
+        ]
+        clients = [
+            stack.enter_context(httpx.Client(base_url=server.url, timeout=60)) for server in servers
+        ]
+        yield Replicas(
+            osb=[OSB(client, auth=basic()) for client in clients],
+            admin=[
+                OSB(client, auth=basic("admin", "admin-secret"), version=None) for client in clients
+            ],
+        )
+
+
+@pytest.fixture
+def fresh(replicas: Replicas) -> Replicas:
+    """The replicas after ``POST /admin/reset`` (through the last one)."""
+    assert replicas.admin[-1].post("/admin/reset").status == 200
+    return replicas
+
+
+def instances_seen(admin: OSB) -> list[dict[str, Any]]:
+    answer = admin.get("/admin/state")
+    assert answer.status == 200, answer.text
+    return list(answer.json["instances"])
+
+
+def provision_body(service_id: str, plan_id: str, space: str = "space-1") -> dict[str, Any]:
+    return {
+        "service_id": service_id,
+        "plan_id": plan_id,
+        "organization_guid": "org-1",
+        "space_guid": space,
+    }
+
+
+def provisions(
+    service_id: str, plan_id: str, instance_id: str, *, accepts_incomplete: bool, differ: bool
+) -> list[Callable[[OSB], Answer]]:
+    query = {"accepts_incomplete": "true"} if accepts_incomplete else None
+
+    def call(number: int) -> Callable[[OSB], Answer]:
+        body = provision_body(service_id, plan_id, f"space-{number}" if differ else "space-1")
+        return lambda osb: osb.put(f"/v2/service_instances/{instance_id}", body, query=query)
+
+    return [call(number) for number in range(PARALLEL)]
+
+
+def statuses(answers: list[Answer]) -> Counter[int]:
+    return Counter(answer.status for answer in answers)
+
+
+def assert_one_instance_everywhere(replicas: Replicas, instance_id: str) -> None:
+    for admin in replicas.admin:
+        found = [item for item in instances_seen(admin) if item["id"] == instance_id]
+        assert len(found) == 1, (
+            f"{admin.client.base_url} shows {len(found)} instances {instance_id}"
+        )
+
+
+# --- one creator -------------------------------------------------------------------------
+def test_identical_sync_provisions_over_three_replicas_create_once(fresh: Replicas) -> None:
+    service_id, plan_id = fresh.ids("mock-async", "sync")
+    instance_id = str(uuid.uuid4())
+    answers = fresh.spread(
+        provisions(service_id, plan_id, instance_id, accepts_incomplete=False, differ=False)
+    )
+    assert statuses(answers) == {201: 1, 200: PARALLEL - 1}, [a.text for a in answers]
+    assert_one_instance_everywhere(fresh, instance_id)
+
+
+def test_different_sync_provisions_over_three_replicas_create_once_and_conflict(
+    fresh: Replicas,
+) -> None:
+    service_id, plan_id = fresh.ids("mock-async", "sync")
+    instance_id = str(uuid.uuid4())
+    answers = fresh.spread(
+        provisions(service_id, plan_id, instance_id, accepts_incomplete=False, differ=True)
+    )
+    assert statuses(answers) == {201: 1, 409: PARALLEL - 1}, [a.text for a in answers]
+    winner = next(number for number, answer in enumerate(answers) if answer.status == 201)
+    (stored,) = [item for item in instances_seen(fresh.admin[0]) if item["id"] == instance_id]
+    assert stored["space_guid"] == f"space-{winner}"
+    assert_one_instance_everywhere(fresh, instance_id)
+
+
+def test_identical_async_provisions_over_three_replicas_start_one_operation(
+    fresh: Replicas,
+) -> None:
+    service_id, plan_id = fresh.ids("mock-async", "manual")
+    instance_id = str(uuid.uuid4())
+    answers = fresh.spread(
+        provisions(service_id, plan_id, instance_id, accepts_incomplete=True, differ=False)
+    )
+    assert statuses(answers) == {202: PARALLEL}, [a.text for a in answers]
+    assert len({answer.json["operation"] for answer in answers}) == 1
+    assert_one_instance_everywhere(fresh, instance_id)
+    state = fresh.admin[1].get("/admin/state").json
+    started = [
+        item
+        for item in state["operations"]
+        if item["instance_id"] == instance_id and item["type"] == "provision"
+    ]
+    assert len(started) == 1
+
+
+def test_different_async_provisions_over_three_replicas_start_once_and_conflict(
+    fresh: Replicas,
+) -> None:
+    service_id, plan_id = fresh.ids("mock-async", "manual")
+    instance_id = str(uuid.uuid4())
+    answers = fresh.spread(
+        provisions(service_id, plan_id, instance_id, accepts_incomplete=True, differ=True)
+    )
+    assert statuses(answers) == {202: 1, 409: PARALLEL - 1}, [a.text for a in answers]
+    assert_one_instance_everywhere(fresh, instance_id)
+
+
+# --- fault counters and the journal --------------------------------------------------------
+def test_a_fault_rule_added_on_one_replica_fires_exactly_its_times_across_all(
+    fresh: Replicas,
+) -> None:
+    service_id, plan_id = fresh.ids("mock-async", "sync")
+    instance_id = str(uuid.uuid4())
+    assert (
+        fresh.osb[0]
+        .put(f"/v2/service_instances/{instance_id}", provision_body(service_id, plan_id))
+        .status
+        == 201
+    )
+    added = fresh.admin[0].post(
+        "/admin/faults",
+        {"match": {"operation": "bind"}, "trigger": {"times": 3}, "action": {"status": 500}},
+    )
+    assert added.status == 201, added.text
+    rule_id = added.json["id"]
+
+    binding_ids = [str(uuid.uuid4()) for _ in range(12)]
+
+    def bind(binding_id: str) -> Callable[[OSB], Answer]:
+        path = f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}"
+        return lambda osb: osb.put(path, {"service_id": service_id, "plan_id": plan_id})
+
+    answers = fresh.spread([bind(binding_id) for binding_id in binding_ids])
+    assert statuses(answers) == {500: 3, 201: 9}, [a.text for a in answers]
+
+    for admin in fresh.admin:
+        rules = {rule["id"]: rule for rule in admin.get("/admin/faults").json["faults"]}
+        assert rules[rule_id]["fired"] == 3
+        journal = admin.get("/admin/requests", query={"operation": "bind"}).json["requests"]
+        assert sorted(item["binding_id"] for item in journal) == sorted(binding_ids)
+        assert Counter(item["status"] for item in journal) == {500: 3, 201: 9}
+
+
+# --- manual operations and ConcurrencyError ----------------------------------------------
+def test_an_operation_started_on_one_replica_is_finished_and_polled_on_others(
+    fresh: Replicas,
+) -> None:
+    service_id, plan_id = fresh.ids("mock-async", "manual")
+    instance_id = str(uuid.uuid4())
+    started = fresh.osb[0].put(
+        f"/v2/service_instances/{instance_id}",
+        provision_body(service_id, plan_id),
+        query={"accepts_incomplete": "true"},
+    )
+    assert started.status == 202, started.text
+    operation = started.json["operation"]
+    assert fresh.osb[2].last_operation(instance_id, operation).json["state"] == "in progress"
+
+    finished = fresh.admin[1].post(f"/admin/operations/{operation}", {"state": "succeeded"})
+    assert finished.status == 200, finished.text
+    assert fresh.osb[2].last_operation(instance_id, operation).json["state"] == "succeeded"
+    again = fresh.admin[0].post(f"/admin/operations/{operation}", {"state": "failed"})
+    assert again.status == 409
+
+
+def test_a_deprovision_running_on_one_replica_makes_another_answer_concurrency_error(
+    fresh: Replicas,
+) -> None:
+    service_id, plan_id = fresh.ids("mock-async", "manual")
+    instance_id = str(uuid.uuid4())
+    body = provision_body(service_id, plan_id)
+    incomplete = {"accepts_incomplete": "true"}
+    operation = fresh.osb[0].put(f"/v2/service_instances/{instance_id}", body, query=incomplete)
+    fresh.admin[0].post(f"/admin/operations/{operation.json['operation']}", {"state": "succeeded"})
+
+    deleting = fresh.osb[1].delete(
+        f"/v2/service_instances/{instance_id}",
+        query={"service_id": service_id, "plan_id": plan_id, **incomplete},
+    )
+    assert deleting.status == 202, deleting.text
+    again = fresh.osb[2].put(f"/v2/service_instances/{instance_id}", body, query=incomplete)
+    assert again.status == 422, again.text
+    assert again.json["error"] == "ConcurrencyError"
