@@ -76,6 +76,15 @@ class Settings:
     postgres_url: str | None = field(default=None, repr=False)
     mysql_url: str | None = field(default=None, repr=False)
     redis_url: str | None = field(default=None, repr=False)
+    # Where clients reach those servers, when it differs from the admin URL (inside
+    # docker compose the broker uses postgres:5432, a host-side client 127.0.0.1:15432).
+    # Unset: the admin URL's host and port.
+    postgres_public_host: str | None = None
+    postgres_public_port: int | None = None
+    mysql_public_host: str | None = None
+    mysql_public_port: int | None = None
+    redis_public_host: str | None = None
+    redis_public_port: int | None = None
     # Whether the password was given explicitly (config, env or flag) rather than defaulted.
     password_is_default: bool = True
 
@@ -184,6 +193,13 @@ def _optional_integer(minimum: int) -> Parser:
         return number
 
     return parse_optional
+
+
+def _optional_port(value: Any, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    port: int = _integer(1, 65535)(value, where)
+    return port
 
 
 def _boolean(value: Any, where: str) -> bool:
@@ -306,6 +322,12 @@ PARSERS: dict[str, Parser] = {
     "postgres_url": _optional_text,
     "mysql_url": _optional_text,
     "redis_url": _optional_text,
+    "postgres_public_host": _optional_text,
+    "postgres_public_port": _optional_port,
+    "mysql_public_host": _optional_text,
+    "mysql_public_port": _optional_port,
+    "redis_public_host": _optional_text,
+    "redis_public_port": _optional_port,
 }
 
 

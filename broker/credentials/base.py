@@ -15,6 +15,14 @@ and stores whatever it returns together with the instance or binding:
 * Every method either completes or raises :class:`BackendError` after undoing
   whatever it had started: a failed call leaves nothing behind.
 
+A backend may also define the classmethod ``parameter_problems(options, purpose,
+parameters, instance_parameters) -> list[str]``: the broker calls it with the OSB
+checks, before anything is written, for ``purpose`` ``instance_create``,
+``instance_update`` (the instance's parameters after the update) and
+``binding_create`` (``instance_parameters`` are the instance's), and answers 400
+``InvalidParameters`` listing the problems. Backends that read the request
+parameters use it so bad input never reaches :meth:`CredentialBackend.bind`.
+
 Backends are registered under the entry-point group ``mockbroker.credential_backends``
 (name -> class), so a third party adds one by installing a package. A class is
 built once per application with :meth:`CredentialBackend.from_settings`.
@@ -60,6 +68,9 @@ class InstanceRequest:
     context: Mapping[str, Any] = field(default_factory=dict)
     # What provision() returned for this instance ({} before it ran).
     state: Mapping[str, Any] = field(default_factory=dict)
+    # Template variables of the instance (instance_id, service, plan,
+    # organization_guid, space_guid, namespace, base_url ...).
+    variables: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,8 @@ class BindingRequest:
     bind_resource: Mapping[str, Any] = field(default_factory=dict)
     # What bind() returned for this binding ({} before it ran).
     state: Mapping[str, Any] = field(default_factory=dict)
+    # The instance's template variables plus binding_id, app_guid and route.
+    variables: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import random
+import secrets
+import string
 
-__all__ = ["rng_for"]
+__all__ = ["new_password", "rng_for"]
+
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
 
 
 def rng_for(seed: str | None, *parts: str) -> random.Random:
@@ -16,3 +20,12 @@ def rng_for(seed: str | None, *parts: str) -> random.Random:
     if seed is None:
         return random.SystemRandom()
     return random.Random("/".join((seed, *parts)))
+
+
+def new_password(length: int = 32) -> str:
+    """A password for a real server account: always from the OS, never seeded.
+
+    Letters and digits only (190 bits at 32 characters), so the password needs no
+    quoting in a URI, a shell, a connection string or a Redis ACL rule.
+    """
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))

@@ -20,6 +20,11 @@ ENTRY_POINT_GROUP = "mockbroker.credential_backends"
 # checkout); the same names are declared as entry points in pyproject.toml.
 BUILTIN = {
     "fake": "broker.credentials.fake:FakeBackend",
+    "static": "broker.credentials.static:StaticBackend",
+    "parameters": "broker.credentials.parameters:ParametersBackend",
+    "postgres": "broker.credentials.postgres:PostgresBackend",
+    "mysql": "broker.credentials.mysql:MySQLBackend",
+    "redis": "broker.credentials.redis:RedisBackend",
 }
 
 
@@ -59,12 +64,29 @@ class BackendRegistry:
             self._instances[name] = backend
         return backend
 
-    def option_problems(self, name: str, options: Mapping[str, Any]) -> list[tuple[str, str]] | None:
+    def option_problems(
+        self, name: str, options: Mapping[str, Any]
+    ) -> list[tuple[str, str]] | None:
         """Problems of a plan's backend options; ``None`` if no backend has that name."""
         cls = self._classes.get(name)
         if cls is None:
             return None
         problems: list[tuple[str, str]] = cls.option_problems(options)
+        return problems
+
+    def parameter_problems(
+        self,
+        name: str,
+        options: Mapping[str, Any],
+        purpose: str,
+        parameters: Mapping[str, Any],
+        instance_parameters: Mapping[str, Any],
+    ) -> list[str]:
+        """What the backend's optional ``parameter_problems`` hook finds ([] without one)."""
+        hook = getattr(self._classes.get(name), "parameter_problems", None)
+        if hook is None:
+            return []
+        problems: list[str] = hook(options, purpose, parameters, instance_parameters)
         return problems
 
     def register(self, name: str, backend: CredentialBackend) -> None:

@@ -66,6 +66,7 @@ class Bindings:
             if plan.knobs.requires_app and not app_guid:
                 raise RequiresApp("this plan requires an app: send bind_resource.app_guid")
             ctx.validate_parameters(plan, "binding_create", parameters)
+            ctx.check_backend_parameters(plan, "binding_create", parameters, instance.parameters)
             if predecessor_id is not None:
                 self._check_predecessor(instance, plan, predecessor_id)
             behaviour = plan.knobs.bind

@@ -151,6 +151,25 @@ class BrokerContext:
             error="InvalidParameters",
         )
 
+    def check_backend_parameters(
+        self,
+        plan: Plan,
+        purpose: str,
+        parameters: Mapping[str, Any],
+        instance_parameters: Mapping[str, Any] | None = None,
+    ) -> None:
+        """400 when the plan's credential backend cannot use these parameters."""
+        credentials = plan.knobs.credentials
+        problems = self.backends.parameter_problems(
+            credentials.backend, credentials.options, purpose, parameters, instance_parameters or {}
+        )
+        if problems:
+            raise BadRequest(
+                f"parameters cannot be used by the {credentials.backend} credential backend: "
+                + "; ".join(problems),
+                error="InvalidParameters",
+            )
+
     def goes_async(self, behaviour: OperationBehaviour, info: RequestInfo, operation: str) -> bool:
         if behaviour.mode == "sync":
             return False
@@ -257,18 +276,26 @@ class BrokerContext:
             parameters=instance.parameters,
             context=instance.context,
             state=instance.backend_state or {},
+            variables=self.instance_variables(instance, service, plan),
         )
 
     def binding_request(
         self, instance: InstanceRecord, binding: BindingRecord, service: Service, plan: Plan
     ) -> BindingRequest:
+        instance_request = self.instance_request(instance, service, plan)
         return BindingRequest(
-            instance=self.instance_request(instance, service, plan),
+            instance=instance_request,
             binding_id=binding.id,
             parameters=binding.parameters,
             context=binding.context,
             bind_resource=binding.bind_resource,
             state=binding.backend_state or {},
+            variables={
+                **instance_request.variables,
+                "binding_id": binding.id,
+                "app_guid": binding.app_guid,
+                "route": binding.bind_resource.get("route"),
+            },
         )
 
     def backend_provision(self, instance: InstanceRecord, service: Service, plan: Plan) -> dict[str, Any]:

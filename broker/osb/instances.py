@@ -77,6 +77,7 @@ class Instances:
                 return self._provision_again(existing, digest)
             ctx.check_maintenance(plan, maintenance)
             ctx.validate_parameters(plan, "instance_create", parameters)
+            ctx.check_backend_parameters(plan, "instance_create", parameters)
             behaviour = plan.knobs.provision
             goes_async = ctx.goes_async(behaviour, info, "provision")
             now = ctx.clock()
@@ -190,6 +191,7 @@ class Instances:
             if parameters is not None:
                 replace = current.knobs.parameters_on_update == "replace"
                 new_parameters = dict(parameters) if replace else {**instance.parameters, **parameters}
+                ctx.check_backend_parameters(target, "instance_update", new_parameters)
             new_maintenance = {"version": maintenance} if maintenance else instance.maintenance_info
             payload: dict[str, Any] = {
                 "plan_id": target.id,

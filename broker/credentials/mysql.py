@@ -1,0 +1,327 @@
+"""``mysql``: a MariaDB/MySQL database per instance, a user per binding.
+
+============  ===============================================================
+provision     ``CREATE DATABASE`` (utf8mb4)
+bind          ``CREATE USER`` with a generated password, then ``GRANT ALL`` on
+              that database only (no ``GRANT OPTION``, nothing global)
+unbind        ``ACCOUNT LOCK``, kill the user's sessions, ``DROP USER``
+deprovision   kill the sessions using the database, ``DROP DATABASE``
+============  ===============================================================
+
+The admin connection is the ``mysql_url`` setting (``BROKER_MYSQL_URL``, e.g.
+``mysql://root:secret@127.0.0.1:3306/``): an account with ``CREATE``, ``DROP``,
+``CREATE USER``, ``PROCESS``, ``CONNECTION ADMIN``/``SUPER`` and ``ALL … WITH GRANT
+OPTION`` (``root`` has them), on MariaDB 10.4+ or MySQL 5.7+. Account names and
+passwords travel as escaped literals; database names are derived from the OSB ids
+(:mod:`broker.credentials.naming`) and backquoted. In ``GRANT``, ``_`` is escaped
+because MySQL reads it as a wildcard in database names.
+
+Options: ``host``, ``port`` (written into credentials), ``name_prefix`` (default
+``mb_``), ``user_host`` (the host part of created accounts, default ``%``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from marshmallow import fields, validate
+
+from broker.config import Settings
+from broker.credentials.base import (
+    BackendError,
+    BackendUnavailable,
+    BindingRequest,
+    BindResult,
+    InstanceRequest,
+)
+from broker.credentials.endpoints import Endpoint, credential_uri
+from broker.credentials.naming import derived_name
+from broker.credentials.options import ServerOptions, schema_problems
+from broker.credentials.randomness import new_password
+from broker.credentials.rollback import undo_then_fail
+
+if TYPE_CHECKING:
+    import pymysql
+
+__all__ = ["MySQLBackend", "database_name", "user_name"]
+
+DATABASE_LIMIT = 64
+# MySQL 5.7+/8 accept 32 characters in a user name (MariaDB 80).
+USER_LIMIT = 32
+DEFAULT_PREFIX = "mb_"
+DEFAULT_PORT = 3306
+DEFAULT_USER_HOST = "%"
+CONNECT_TIMEOUT = 5
+QUERY_TIMEOUT = 30
+SCHEMES = ("mysql", "mariadb", "mysql+pymysql")
+UNKNOWN_THREAD = 1094
+DATABASE_EXISTS = 1007
+USER_OPERATION_FAILED = 1396
+
+
+# ALTER USER … ACCOUNT LOCK appeared in MariaDB 10.4 and MySQL 5.7.
+MINIMUM_MARIADB = (10, 4)
+MINIMUM_MYSQL = (5, 7)
+
+
+def server_version(text: str) -> tuple[int, int]:
+    """``(major, minor)`` of a ``SELECT VERSION()`` answer such as ``10.11.6-MariaDB-0``."""
+    numbers = [int(part) for part in re.findall(r"\d+", text.split("-")[0])[:2]]
+    return (numbers + [0, 0])[0], (numbers + [0, 0])[1]
+
+
+class MySQLOptions(ServerOptions):
+    user_host = fields.String(validate=validate.Length(min=1, max=255))
+
+
+def database_name(instance_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The database of an instance."""
+    return derived_name(prefix, instance_id, limit=DATABASE_LIMIT)
+
+
+def user_name(instance_id: str, binding_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The account of a binding."""
+    return derived_name(prefix, instance_id, binding_id, limit=USER_LIMIT)
+
+
+def quoted(identifier: str) -> str:
+    """A backquoted identifier."""
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def grant_pattern(database: str) -> str:
+    """A derived database name (``[a-z0-9_]``) as a literal ``GRANT … ON`` target.
+
+    ``GRANT`` reads ``_`` in a database name as "any character"; escaped, it only
+    matches itself.
+    """
+    return quoted(database.replace("_", "\\_"))
+
+
+def _driver() -> Any:
+    try:
+        import pymysql
+    except ImportError:
+        raise BackendUnavailable(
+            "the mysql backend needs PyMySQL: pip install 'mockbroker[mysql]'"
+        ) from None
+    return pymysql
+
+
+def _reason(exc: Exception) -> str:
+    """The server's message of a PyMySQL error (``args`` is ``(code, message)``)."""
+    if len(exc.args) >= 2 and isinstance(exc.args[1], str):
+        return exc.args[1]
+    return str(exc) or type(exc).__name__
+
+
+def _code(exc: Exception) -> int | None:
+    code = exc.args[0] if exc.args else None
+    return code if isinstance(code, int) else None
+
+
+class MySQLBackend:
+    name: ClassVar[str] = "mysql"
+
+    def __init__(
+        self, url: str | None, public_host: str | None = None, public_port: int | None = None
+    ) -> None:
+        self._url = url
+        self._public_host = public_host
+        self._public_port = public_port
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MySQLBackend:
+        return cls(settings.mysql_url, settings.mysql_public_host, settings.mysql_public_port)
+
+    @classmethod
+    def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return schema_problems(MySQLOptions(), options)
+
+    # --- connections ------------------------------------------------------------------
+    def _admin(self) -> tuple[Endpoint, dict[str, Any]]:
+        """The admin endpoint and PyMySQL connect arguments from the URL."""
+        if self._url is None:
+            raise BackendUnavailable("BROKER_MYSQL_URL is not set")
+        parts = urlsplit(self._url)
+        try:
+            port = parts.port or DEFAULT_PORT
+        except ValueError:
+            raise BackendUnavailable("BROKER_MYSQL_URL has an invalid port") from None
+        if parts.scheme not in SCHEMES:
+            raise BackendUnavailable(
+                f"BROKER_MYSQL_URL must start with {', '.join(s + '://' for s in SCHEMES)}"
+            )
+        endpoint = Endpoint(parts.hostname or "localhost", port)
+        arguments = {
+            "host": endpoint.host,
+            "port": endpoint.port,
+            "user": unquote(parts.username or "root"),
+            "password": unquote(parts.password or ""),
+        }
+        return endpoint, arguments
+
+    @contextmanager
+    def _connect(self) -> Iterator[pymysql.cursors.Cursor]:
+        pymysql = _driver()
+        endpoint, arguments = self._admin()
+        try:
+            connection = pymysql.connect(
+                **arguments,
+                autocommit=True,
+                charset="utf8mb4",
+                connect_timeout=CONNECT_TIMEOUT,
+                read_timeout=QUERY_TIMEOUT,
+                write_timeout=QUERY_TIMEOUT,
+            )
+        except pymysql.Error as exc:
+            raise BackendUnavailable(
+                f"cannot connect to MySQL at {endpoint.netloc}: {_reason(exc)}"
+            ) from None
+        try:
+            with connection.cursor() as cursor:
+                yield cursor
+        finally:
+            connection.close()
+
+    def check(self) -> None:
+        pymysql = _driver()
+        with self._connect() as admin:
+            try:
+                admin.execute("SELECT VERSION()")
+                row = admin.fetchone()
+            except pymysql.Error as exc:
+                raise BackendUnavailable(f"cannot query MySQL: {_reason(exc)}") from None
+        version = str(row[0]) if row else ""
+        if server_version(version) < (
+            MINIMUM_MARIADB if "mariadb" in version.lower() else MINIMUM_MYSQL
+        ):
+            raise BackendUnavailable(
+                f"MariaDB 10.4 or MySQL 5.7 or later is required (server is {version})"
+            )
+
+    # --- instances --------------------------------------------------------------------
+    def provision(self, request: InstanceRequest) -> dict[str, Any]:
+        pymysql = _driver()
+        database = database_name(request.instance_id, self._prefix(request.options))
+        with self._connect() as admin:
+            try:
+                admin.execute(f"CREATE DATABASE {quoted(database)} CHARACTER SET utf8mb4")
+            except pymysql.Error as exc:
+                if _code(exc) == DATABASE_EXISTS:
+                    raise BackendError(
+                        f"database {database} already exists on the server and was not made "
+                        "for this request; it is left untouched"
+                    ) from None
+                raise BackendError(f"cannot create database {database}: {_reason(exc)}") from None
+        return {"database": database}
+
+    def deprovision(self, request: InstanceRequest) -> None:
+        pymysql = _driver()
+        database = self._database_of(request)
+        with self._connect() as admin:
+            try:
+                self._kill(admin, self._threads(admin, "DB", database))
+                admin.execute(f"DROP DATABASE IF EXISTS {quoted(database)}")
+            except pymysql.Error as exc:
+                raise BackendError(f"cannot drop database {database}: {_reason(exc)}") from None
+
+    # --- bindings ---------------------------------------------------------------------
+    def bind(self, request: BindingRequest) -> BindResult:
+        pymysql = _driver()
+        options = request.instance.options
+        database = self._database_of(request.instance)
+        user = user_name(request.instance.instance_id, request.binding_id, self._prefix(options))
+        account = (user, str(options.get("user_host", DEFAULT_USER_HOST)))
+        password = new_password()
+        with self._connect() as admin:
+            try:
+                admin.execute("CREATE USER %s@%s IDENTIFIED BY %s", (*account, password))
+            except pymysql.Error as exc:
+                if _code(exc) == USER_OPERATION_FAILED:
+                    raise BackendError(
+                        f"user {user} already exists on the server and was not made for this "
+                        "request; it is left untouched"
+                    ) from None
+                # A server message may quote the statement, password included.
+                reason = _reason(exc).replace(password, "[redacted]")
+                raise BackendError(f"cannot create user {user}: {reason}") from None
+            try:
+                target = grant_pattern(database)
+                admin.execute(f"GRANT ALL PRIVILEGES ON {target}.* TO %s@%s", account)
+            except pymysql.Error as exc:
+                raise undo_then_fail(
+                    f"cannot grant user {user} database {database}: {_reason(exc)}; "
+                    "the user was dropped again",
+                    lambda: self._drop_user(admin, account),
+                ) from None
+        endpoint = self._admin()[0].public(self._public_host, self._public_port, options)
+        credentials = {
+            "type": "mysql",
+            "provider": "mockbroker",
+            "uri": credential_uri("mysql", user, password, endpoint, database),
+            "host": endpoint.host,
+            "port": endpoint.port,
+            "username": user,
+            "password": password,
+            "database": database,
+        }
+        return BindResult(credentials=credentials, state={"user": user, "user_host": account[1]})
+
+    def unbind(self, request: BindingRequest) -> None:
+        pymysql = _driver()
+        options = request.instance.options
+        user = str(
+            request.state.get("user")
+            or user_name(request.instance.instance_id, request.binding_id, self._prefix(options))
+        )
+        user_host = options.get("user_host", DEFAULT_USER_HOST)
+        account = (user, str(request.state.get("user_host", user_host)))
+        with self._connect() as admin:
+            try:
+                self._drop_user(admin, account)
+            except pymysql.Error as exc:
+                raise BackendError(f"cannot drop user {user}: {_reason(exc)}") from None
+
+    def _drop_user(self, admin: pymysql.cursors.Cursor, account: tuple[str, str]) -> None:
+        """Lock the account, end its sessions, drop it (unlocked again if dropping fails)."""
+        pymysql = _driver()
+        admin.execute("ALTER USER IF EXISTS %s@%s ACCOUNT LOCK", account)
+        try:
+            self._kill(admin, self._threads(admin, "USER", account[0]))
+            admin.execute("DROP USER IF EXISTS %s@%s", account)
+        except pymysql.Error:
+            admin.execute("ALTER USER IF EXISTS %s@%s ACCOUNT UNLOCK", account)
+            raise
+
+    @staticmethod
+    def _threads(admin: pymysql.cursors.Cursor, column: str, value: str) -> list[int]:
+        """Ids of the sessions whose ``column`` (``USER`` or ``DB``) is ``value``."""
+        query = f"SELECT ID FROM information_schema.PROCESSLIST WHERE {column} = %s"
+        admin.execute(query, (value,))
+        return [int(row[0]) for row in admin.fetchall()]
+
+    @staticmethod
+    def _kill(admin: pymysql.cursors.Cursor, threads: list[int]) -> None:
+        pymysql = _driver()
+        for thread in threads:
+            try:
+                admin.execute("KILL CONNECTION %s", (int(thread),))
+            except pymysql.Error as exc:
+                if _code(exc) != UNKNOWN_THREAD:  # it ended on its own meanwhile
+                    raise
+
+    # --- helpers ----------------------------------------------------------------------
+    @staticmethod
+    def _prefix(options: Mapping[str, Any]) -> str:
+        return str(options.get("name_prefix", DEFAULT_PREFIX))
+
+    def _database_of(self, request: InstanceRequest) -> str:
+        return str(
+            request.state.get("database")
+            or database_name(request.instance_id, self._prefix(request.options))
+        )

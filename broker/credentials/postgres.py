@@ -1,0 +1,317 @@
+"""``postgres``: a PostgreSQL database per instance, a login role per binding.
+
+============  ===============================================================
+provision     ``CREATE DATABASE``; revoke ``CONNECT``/``TEMPORARY`` on it and
+              every privilege on its ``public`` schema from ``PUBLIC``
+bind          ``CREATE ROLE … LOGIN`` with a generated password, granted
+              ``CONNECT``/``TEMPORARY`` on that database and ``USAGE``/``CREATE``
+              on its ``public`` schema, nothing else
+unbind        ``NOLOGIN``, terminate the role's sessions, then in one
+              transaction ``DROP OWNED BY`` and ``DROP ROLE``
+deprovision   ``DROP DATABASE … WITH (FORCE)`` (ends its sessions first)
+============  ===============================================================
+
+The admin connection is the ``postgres_url`` setting (``BROKER_POSTGRES_URL``):
+a superuser, or a role with ``CREATEDB``, ``CREATEROLE`` and ``pg_signal_backend``,
+on PostgreSQL 13 or later. Every statement is composed with :mod:`psycopg.sql`
+(DDL takes no bound parameters); names are derived from the OSB ids
+(:mod:`broker.credentials.naming`) and quoted all the same. The password never
+reaches the server in clear: the role gets a SCRAM verifier computed here.
+
+Options: ``host``, ``port`` (written into credentials), ``name_prefix``
+(default ``mb_``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from broker.config import Settings
+from broker.credentials.base import (
+    BackendError,
+    BackendUnavailable,
+    BindingRequest,
+    BindResult,
+    InstanceRequest,
+)
+from broker.credentials.endpoints import Endpoint, credential_uri
+from broker.credentials.naming import derived_name
+from broker.credentials.options import ServerOptions, schema_problems
+from broker.credentials.randomness import new_password
+from broker.credentials.rollback import undo_then_fail
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresBackend", "database_name", "role_name"]
+
+# PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes.
+IDENTIFIER_LIMIT = 63
+DEFAULT_PREFIX = "mb_"
+DEFAULT_PORT = 5432
+CONNECT_TIMEOUT = 5
+# DROP OWNED waits for locks held by sessions that are still ending.
+LOCK_TIMEOUT = "10s"
+MINIMUM_VERSION = 130000
+
+
+def database_name(instance_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The database of an instance."""
+    return derived_name(prefix, instance_id, limit=IDENTIFIER_LIMIT)
+
+
+def role_name(instance_id: str, binding_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The login role of a binding."""
+    return derived_name(prefix, instance_id, binding_id, limit=IDENTIFIER_LIMIT)
+
+
+def _driver() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise BackendUnavailable(
+            "the postgres backend needs psycopg: pip install 'mockbroker[postgres]'"
+        ) from None
+    return psycopg
+
+
+def _reason(exc: Exception) -> str:
+    """The server's message without the libpq hints (one line)."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    text = primary or str(exc) or type(exc).__name__
+    return text.strip().splitlines()[0].removeprefix("connection failed: ")
+
+
+class PostgresBackend:
+    name: ClassVar[str] = "postgres"
+
+    def __init__(
+        self, url: str | None, public_host: str | None = None, public_port: int | None = None
+    ) -> None:
+        self._url = url
+        self._public_host = public_host
+        self._public_port = public_port
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PostgresBackend:
+        return cls(
+            settings.postgres_url, settings.postgres_public_host, settings.postgres_public_port
+        )
+
+    @classmethod
+    def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return schema_problems(ServerOptions(), options)
+
+    # --- connections ------------------------------------------------------------------
+    def _admin_endpoint(self) -> Endpoint:
+        psycopg = _driver()
+        if self._url is None:
+            raise BackendUnavailable("BROKER_POSTGRES_URL is not set")
+        try:
+            params = psycopg.conninfo.conninfo_to_dict(self._url)
+        except psycopg.Error:
+            raise BackendUnavailable("BROKER_POSTGRES_URL is not a valid PostgreSQL URL") from None
+        host = str(params.get("host") or "localhost").split(",")[0]
+        if host.startswith("/"):  # a Unix socket directory means this machine
+            host = "localhost"
+        port = str(params.get("port") or DEFAULT_PORT).split(",")[0]
+        return Endpoint(host, int(port) if port.isdigit() else DEFAULT_PORT)
+
+    @contextmanager
+    def _connect(self, database: str | None = None) -> Iterator[psycopg.Connection[Any]]:
+        """An autocommit connection as the admin role (to ``database`` if given)."""
+        psycopg = _driver()
+        where = self._admin_endpoint().netloc
+        extra = {"dbname": database} if database else {}
+        try:
+            connection = psycopg.connect(
+                self._url,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT,
+                application_name="mockbroker",
+                **extra,
+            )
+        except psycopg.Error as exc:
+            raise BackendUnavailable(
+                f"cannot connect to PostgreSQL at {where}: {_reason(exc)}"
+            ) from None
+        with connection:
+            connection.execute(
+                psycopg.sql.SQL("SET lock_timeout = {}").format(psycopg.sql.Literal(LOCK_TIMEOUT))
+            )
+            yield connection
+
+    def check(self) -> None:
+        psycopg = _driver()
+        with self._connect() as admin:
+            try:
+                row = admin.execute(
+                    "SELECT current_user, current_setting('server_version_num')::int,"
+                    " rolsuper, rolcreatedb, rolcreaterole"
+                    " FROM pg_roles WHERE rolname = current_user"
+                ).fetchone()
+            except psycopg.Error as exc:
+                raise BackendUnavailable(f"cannot query PostgreSQL: {_reason(exc)}") from None
+        assert row is not None
+        user, version, superuser, createdb, createrole = row
+        if version < MINIMUM_VERSION:
+            raise BackendUnavailable(f"PostgreSQL 13 or later is required (server is {version})")
+        if not superuser and not (createdb and createrole):
+            raise BackendUnavailable(
+                f"role {user} cannot create databases and roles (needs SUPERUSER, "
+                "or CREATEDB and CREATEROLE)"
+            )
+
+    # --- instances --------------------------------------------------------------------
+    def provision(self, request: InstanceRequest) -> dict[str, Any]:
+        psycopg = _driver()
+        sql = psycopg.sql
+        database = database_name(request.instance_id, self._prefix(request.options))
+        name = sql.Identifier(database)
+        with self._connect() as admin:
+            try:
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+            except psycopg.errors.DuplicateDatabase:
+                raise BackendError(
+                    f"database {database} already exists on the server and was not made for "
+                    "this request; it is left untouched"
+                ) from None
+            except psycopg.Error as exc:
+                raise BackendError(f"cannot create database {database}: {_reason(exc)}") from None
+            try:
+                admin.execute(
+                    sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(name)
+                )
+                with self._connect(database) as inside:
+                    # The PostgreSQL 15 default, made explicit for older servers.
+                    inside.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+            except (psycopg.Error, BackendError) as exc:
+                raise undo_then_fail(
+                    f"cannot restrict access to database {database}: {_reason(exc)}; "
+                    "the database was dropped again",
+                    lambda: self._drop_database(admin, database),
+                ) from None
+        return {"database": database}
+
+    def deprovision(self, request: InstanceRequest) -> None:
+        psycopg = _driver()
+        database = self._database_of(request)
+        with self._connect() as admin:
+            try:
+                self._drop_database(admin, database)
+            except psycopg.Error as exc:
+                raise BackendError(f"cannot drop database {database}: {_reason(exc)}") from None
+
+    @staticmethod
+    def _drop_database(admin: psycopg.Connection[Any], database: str) -> None:
+        sql = _driver().sql
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
+
+    # --- bindings ---------------------------------------------------------------------
+    def bind(self, request: BindingRequest) -> BindResult:
+        psycopg = _driver()
+        sql = psycopg.sql
+        options = request.instance.options
+        database = self._database_of(request.instance)
+        role = role_name(request.instance.instance_id, request.binding_id, self._prefix(options))
+        password = new_password()
+        with self._connect() as admin:
+            try:
+                verifier = admin.pgconn.encrypt_password(password.encode(), role.encode()).decode()
+                with admin.transaction():
+                    admin.execute(
+                        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                            sql.Identifier(role), sql.Literal(verifier)
+                        )
+                    )
+                    admin.execute(
+                        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+                            sql.Identifier(database), sql.Identifier(role)
+                        )
+                    )
+            except psycopg.errors.DuplicateObject:
+                raise BackendError(
+                    f"role {role} already exists on the server and was not made for this "
+                    "request; it is left untouched"
+                ) from None
+            except psycopg.Error as exc:
+                raise BackendError(f"cannot create role {role}: {_reason(exc)}") from None
+            try:
+                with self._connect(database) as inside:
+                    grant = sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}")
+                    inside.execute(grant.format(sql.Identifier(role)))
+            except (psycopg.Error, BackendError) as exc:
+                raise undo_then_fail(
+                    f"cannot grant role {role} the public schema of database {database}: "
+                    f"{_reason(exc)}; the role was dropped again",
+                    lambda: self._drop_role(admin, role, database),
+                ) from None
+        endpoint = self._admin_endpoint().public(self._public_host, self._public_port, options)
+        credentials = {
+            "type": "postgresql",
+            "provider": "mockbroker",
+            "uri": credential_uri("postgresql", role, password, endpoint, database),
+            "host": endpoint.host,
+            "port": endpoint.port,
+            "username": role,
+            "password": password,
+            "database": database,
+        }
+        return BindResult(credentials=credentials, state={"role": role})
+
+    def unbind(self, request: BindingRequest) -> None:
+        psycopg = _driver()
+        options = request.instance.options
+        role = str(
+            request.state.get("role")
+            or role_name(request.instance.instance_id, request.binding_id, self._prefix(options))
+        )
+        database = self._database_of(request.instance)
+        with self._connect() as admin:
+            try:
+                self._drop_role(admin, role, database)
+            except (psycopg.Error, BackendError) as exc:
+                raise BackendError(f"cannot drop role {role}: {_reason(exc)}") from None
+
+    def _drop_role(self, admin: psycopg.Connection[Any], role: str, database: str) -> None:
+        """Lock the role out, end its sessions, drop what it owns and the role itself.
+
+        Dropping happens in one transaction inside the instance's database (where the
+        role's objects live; ``DROP OWNED`` there also revokes its database grants),
+        so a failure leaves the role as it was, able to log in again.
+        """
+        psycopg = _driver()
+        sql = psycopg.sql
+        name = sql.Identifier(role)
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
+            return
+        admin.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(name))
+        try:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+            )
+            exists = admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+            ).fetchone()
+            with self._connect(database if exists else None) as inside, inside.transaction():
+                inside.execute(sql.SQL("DROP OWNED BY {}").format(name))
+                inside.execute(sql.SQL("DROP ROLE {}").format(name))
+        except (psycopg.Error, BackendError):
+            admin.execute(sql.SQL("ALTER ROLE {} LOGIN").format(name))
+            raise
+
+    # --- helpers ----------------------------------------------------------------------
+    @staticmethod
+    def _prefix(options: Mapping[str, Any]) -> str:
+        return str(options.get("name_prefix", DEFAULT_PREFIX))
+
+    def _database_of(self, request: InstanceRequest) -> str:
+        return str(
+            request.state.get("database")
+            or database_name(request.instance_id, self._prefix(request.options))
+        )
