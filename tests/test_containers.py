@@ -229,23 +229,65 @@ def stack() -> Iterator[Stack]:
         deployed.down()
 
 
-def test_the_demo_app_logs_in_to_postgresql_with_the_bound_credentials(stack):
+def issued_credentials(broker: str) -> dict[str, dict]:
+    """Service name -> the credentials the broker issued for its binding."""
+    auth = {"Authorization": basic("broker", DEMO_PASSWORD)}
+    catalog = httpx.get(f"{broker}/v2/catalog", headers={**auth, **OSB_HEADERS}, timeout=10)
+    names = {service["id"]: service["name"] for service in catalog.json()["services"]}
+    state = httpx.get(
+        f"{broker}/admin/state", params={"credentials": "true"}, headers=auth, timeout=10
+    )
+    assert state.status_code == 200, state.text
+    return {
+        names[binding["service_id"]]: binding["response"]["credentials"]
+        for binding in state.json()["bindings"]
+    }
+
+
+def test_the_demo_app_logs_in_to_every_database_as_the_account_its_binding_got(stack):
     demo = stack.url("demo-app", 8000)
 
-    response = httpx.get(f"{demo}/status", timeout=30)
-    report = response.json()
-    context = f"{report}\n{stack.logs()}"
-    assert response.status_code == 200, context
-    assert report["status"] == "connected", context
-    assert report["connection"].startswith("postgresql://"), context
-    # The binding's own account, not the broker's admin role.
-    assert report["user"] not in ("mockbroker", "postgres"), context
-    assert {"key.json", "username", "password", "uri"} <= set(report["secret_files"]), context
+    with stack.explained():
+        issued = issued_credentials(stack.url("broker", 8080))
+        response = httpx.get(f"{demo}/status", timeout=30)
+        summary = response.json()
+        assert response.status_code == 200, summary
+        assert summary["status"] == "connected", summary
+        reports = {report["source"]: report for report in summary["credentials"]}
+        key, orders, cache = (
+            reports["/var/secrets/provider/key.json"],
+            reports["/var/secrets/orders-db"],
+            reports["/var/secrets/cache"],
+        )
+        # The walkthrough's key.json: a PostgreSQL role of the binding's own.
+        assert key["connection"].startswith("postgresql://"), key
+        assert key["user"] == issued["cloud-provider-service"]["username"], (key, issued)
+        assert key["database"] == issued["cloud-provider-service"]["database"], (key, issued)
+        assert {"key.json", "username", "password", "uri"} <= set(key["secret_files"]), key
+        assert orders["connection"].startswith("mysql://"), orders
+        assert orders["user"] == issued["mock-mariadb"]["username"], (orders, issued)
+        assert cache["connection"].startswith("redis://"), cache
+        assert cache["user"] == issued["mock-redis"]["username"], (cache, issued)
+        for report in (key, orders, cache):
+            assert report["user"] not in ("mockbroker", "root", "default"), report
+            assert report["visits"] >= 1, report
 
-    page = httpx.get(demo, timeout=30)
-    assert page.status_code == 200, context
-    assert f"connected to postgresql://{report['user']}:***@" in page.text, context
-    assert "demo-postgres-password" not in page.text
+        page = httpx.get(demo, timeout=30)
+        assert page.status_code == 200
+        assert f"connected to postgresql://{key['user']}:***@postgres:5432/" in page.text
+        for credentials in issued.values():
+            assert credentials["password"] not in page.text
+
+
+def test_the_demo_broker_keeps_its_state_in_postgresql(stack, engine):
+    query = "SELECT count(*) FROM mockbroker.bindings"
+    psql = ["psql", "-U", "mockbroker", "-d", "mockbroker", "-Atc", query]
+
+    with stack.explained():
+        issued = issued_credentials(stack.url("broker", 8080))
+        rows = run([*engine, "exec", f"{stack.project}-postgres-1", *psql])
+        assert set(issued) == {"cloud-provider-service", "mock-mariadb", "mock-redis"}
+        assert rows.stdout.strip() == "3"
 
 
 def test_the_demo_broker_answers_the_catalog_only_with_credentials(stack):
@@ -258,40 +300,31 @@ def test_the_demo_broker_answers_the_catalog_only_with_credentials(stack):
     )
     without = httpx.get(f"{broker}/v2/catalog", headers=OSB_HEADERS, timeout=10)
 
-    context = stack.logs()
-    assert with_credentials.status_code == 200, f"{with_credentials.text}\n{context}"
-    services = {service["name"]: service for service in with_credentials.json()["services"]}
-    assert "service-plan-name" in [
-        plan["name"] for plan in services["cloud-provider-service"]["plans"]
-    ]
-    assert without.status_code == 401
-    assert answers(f"{broker}/readyz"), context
+    with stack.explained():
+        assert with_credentials.status_code == 200, with_credentials.text
+        services = {service["name"]: service for service in with_credentials.json()["services"]}
+        plans = [plan["name"] for plan in services["cloud-provider-service"]["plans"]]
+        assert plans == ["service-plan-name"]
+        assert without.status_code == 401
+        assert answers(f"{broker}/readyz")
 
 
 def test_the_demo_stack_publishes_nothing_but_loopback_ports(stack, engine):
+    label = f"label=com.docker.compose.project={stack.project}"
     names = run(
-        [
-            *engine,
-            "ps",
-            "--all",
-            "--filter",
-            f"label=com.docker.compose.project={stack.project}",
-            "--format",
-            "{{.Names}}",
-        ]
+        [*engine, "ps", "--all", "--filter", label, "--format", "{{.Names}}"]
     ).stdout.split()
-    published = []
+    published = set()
     for name in names:
-        info = json.loads(run([*engine, "inspect", name]).stdout)[0]
-        for bindings in (info["NetworkSettings"]["Ports"] or {}).values():
-            published += [
-                (name, binding["HostIp"], binding["HostPort"]) for binding in bindings or []
-            ]
+        ports = json.loads(run([*engine, "inspect", name]).stdout)[0]["NetworkSettings"]["Ports"]
+        for bindings in (ports or {}).values():
+            published |= {(name, bound["HostIp"], bound["HostPort"]) for bound in bindings or []}
 
-    assert len(names) == 6, names  # postgres, mariadb, redis, broker, controller, demo-app
+    # postgres, mariadb, redis, broker, controller (exited), demo-app
+    assert len(names) == 6, names
     assert {name for name, _, _ in published} == {
         f"{stack.project}-broker-1",
         f"{stack.project}-demo-app-1",
     }
-    assert all(host == "127.0.0.1" for _, host, _ in published), published
+    assert {host for _, host, _ in published} == {"127.0.0.1"}, published
     assert not {port for _, _, port in published} & {"5432", "3306", "6379"}, published

@@ -16,7 +16,8 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,14 @@ class Stack:
         return (
             f"--- compose logs of {self.project}\n{result.stdout[-30000:]}\n{result.stderr[-5000:]}"
         )
+
+    @contextmanager
+    def explained(self) -> Iterator[None]:
+        """Append every service's log to an assertion that fails inside."""
+        try:
+            yield
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from None
 
     def url(self, service: str, port: int) -> str:
         # podman-compose prints "18080", Docker Compose "127.0.0.1:18080".
