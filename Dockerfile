@@ -21,10 +21,18 @@ ARG PYTHON_IMAGE=python:3.12-slim
 
 FROM ${PYTHON_IMAGE} AS wheel
 WORKDIR /src
-COPY pyproject.toml README.md ./
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# The build backend (build-system.requires) in a layer of its own, reused by every
+# build until pyproject.toml changes.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; \
+print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires']))" \
+        > /tmp/build-requirements.txt \
+ && pip install --requirement /tmp/build-requirements.txt
+COPY README.md ./
 COPY broker/ broker/
 COPY catalogs/ catalogs/
-RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
+RUN pip wheel --no-deps --no-build-isolation --wheel-dir /dist .
 
 
 FROM ${PYTHON_IMAGE} AS venv
@@ -33,6 +41,8 @@ FROM ${PYTHON_IMAGE} AS venv
 ARG EXTRAS="postgres mysql redis"
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/mockbroker
+# The dependencies first, read from pyproject.toml: a change of the code alone
+# reuses this layer.
 COPY pyproject.toml /tmp/pyproject.toml
 RUN python -c "import sys, tomllib; \
 project = tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']; \
@@ -42,23 +52,10 @@ print('\n'.join(project['dependencies'] + [dep for name in sys.argv[1:] for dep 
  && /opt/mockbroker/bin/pip install --requirement /tmp/requirements.txt
 COPY --from=wheel /dist/ /tmp/dist/
 RUN /opt/mockbroker/bin/pip install --no-deps /tmp/dist/*.whl \
- && /opt/mockbroker/bin/pip check \
- && find /opt/mockbroker -depth -type d -name __pycache__ -exec rm -rf '{}' +
+ && /opt/mockbroker/bin/pip check
 
 
 FROM ${PYTHON_IMAGE}
-ARG VERSION=unknown
-ARG REVISION=unknown
-ARG CREATED=unknown
-LABEL org.opencontainers.image.title="mockbroker" \
-      org.opencontainers.image.description="A mock Open Service Broker API (2.13-2.17) server for testing platforms and apps. Set BROKER_PASSWORD: the default password is refused off loopback." \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.source="https://github.com/mockbroker/mockbroker" \
-      org.opencontainers.image.documentation="https://github.com/mockbroker/mockbroker#readme"
-
 # A fixed UID/GID so volumes and Kubernetes securityContext (runAsNonRoot) can rely on it.
 RUN groupadd --gid 10001 mockbroker \
  && useradd --no-log-init --uid 10001 --gid 10001 --home-dir /var/lib/mockbroker \
@@ -89,3 +86,16 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
 
 ENTRYPOINT ["mockbroker"]
 CMD ["serve"]
+
+# Last, so that builds differing only in these arguments share every layer above.
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="mockbroker" \
+      org.opencontainers.image.description="A mock Open Service Broker API (2.13-2.17) server for testing platforms and apps. Set BROKER_PASSWORD: the default password is refused off loopback." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/mockbroker/mockbroker" \
+      org.opencontainers.image.documentation="https://github.com/mockbroker/mockbroker#readme"
