@@ -162,5 +162,13 @@ def openapi(output: Any) -> None:
     output.write("\n")
 
 
+def _add_controller() -> None:
+    from broker.controller.cli import ctl
+
+    main.add_command(ctl)
+
+
+_add_controller()
+
 if __name__ == "__main__":
     main()

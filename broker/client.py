@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -167,7 +168,7 @@ class OSBClient:
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         identity: OriginatingIdentity | None = None,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
     ) -> None:
         if token is not None and (username is not None or password is not None):
             raise ValueError("give either username/password or a bearer token, not both")
@@ -231,7 +232,9 @@ class OSBClient:
         if body is not None:
             content = json.dumps(body, separators=(",", ":")).encode()
             sent["Content-Type"] = "application/json"
-        query = {key: _query_value(value) for key, value in (params or {}).items() if value is not None}
+        query = {
+            key: _query_value(value) for key, value in (params or {}).items() if value is not None
+        }
         try:
             return self._http.request(
                 method,
@@ -288,11 +291,15 @@ class OSBClient:
             # A delete of something that does not exist: the body does not matter.
             return answer(status, raw, response.headers, retry_after)
         if isinstance(parsed, _NotJSON):
-            raise MalformedResponse(status, parsed.text, f"{method} {path}: {status} body is not JSON")
+            raise MalformedResponse(
+                status, parsed.text, f"{method} {path}: {status} body is not JSON"
+            )
         try:
             fields = parse_body(schema, parsed)
         except ShapeError as exc:
-            raise MalformedResponse(status, parsed, f"{method} {path}: {status} body: {exc}") from None
+            raise MalformedResponse(
+                status, parsed, f"{method} {path}: {status} body: {exc}"
+            ) from None
         return answer(status, parsed, response.headers, retry_after, **fields)
 
     # --- the ten OSB endpoints ------------------------------------------------------------
@@ -300,7 +307,12 @@ class OSBClient:
     def catalog(self, *, headers: Mapping[str, str] | None = None) -> Catalog:
         """``GET /v2/catalog``."""
         checked = self._osb(
-            Catalog, "GET", "/v2/catalog", expected=(200,), schema=_CATALOG, headers=headers,
+            Catalog,
+            "GET",
+            "/v2/catalog",
+            expected=(200,),
+            schema=_CATALOG,
+            headers=headers,
             send_identity=False,
         )
         # The schema checked the shape; keep every field of the services, not just those.
@@ -332,10 +344,15 @@ class OSBClient:
             maintenance_info=_dict(maintenance_info),
         )
         return self._osb(
-            InstanceResponse, "PUT", f"/v2/service_instances/{instance_id}",
+            InstanceResponse,
+            "PUT",
+            f"/v2/service_instances/{instance_id}",
             expected=(200, 201, 202) if accepts_incomplete else (200, 201),
-            schema=_INSTANCE, params=_incomplete(accepts_incomplete), body=body,
-            identity=identity, headers=headers,
+            schema=_INSTANCE,
+            params=_incomplete(accepts_incomplete),
+            body=body,
+            identity=identity,
+            headers=headers,
         )
 
     def update(
@@ -362,10 +379,15 @@ class OSBClient:
             maintenance_info=_dict(maintenance_info),
         )
         return self._osb(
-            InstanceResponse, "PATCH", f"/v2/service_instances/{instance_id}",
+            InstanceResponse,
+            "PATCH",
+            f"/v2/service_instances/{instance_id}",
             expected=(200, 202) if accepts_incomplete else (200,),
-            schema=_INSTANCE, params=_incomplete(accepts_incomplete), body=body,
-            identity=identity, headers=headers,
+            schema=_INSTANCE,
+            params=_incomplete(accepts_incomplete),
+            body=body,
+            identity=identity,
+            headers=headers,
         )
 
     def deprovision(
@@ -381,9 +403,14 @@ class OSBClient:
         """``DELETE /v2/service_instances/:instance_id`` → 200, 410 or (async) 202."""
         params = {**_incomplete(accepts_incomplete), "service_id": service_id, "plan_id": plan_id}
         return self._osb(
-            OperationResponse, "DELETE", f"/v2/service_instances/{instance_id}",
+            OperationResponse,
+            "DELETE",
+            f"/v2/service_instances/{instance_id}",
             expected=(200, 202, 410) if accepts_incomplete else (200, 410),
-            schema=_OPERATION, params=params, identity=identity, headers=headers,
+            schema=_OPERATION,
+            params=params,
+            identity=identity,
+            headers=headers,
         )
 
     def fetch_instance(
@@ -397,9 +424,14 @@ class OSBClient:
     ) -> InstanceDetails:
         """``GET /v2/service_instances/:instance_id`` → 200."""
         return self._osb(
-            InstanceDetails, "GET", f"/v2/service_instances/{instance_id}",
-            expected=(200,), schema=_INSTANCE_DETAILS,
-            params={"service_id": service_id, "plan_id": plan_id}, identity=identity, headers=headers,
+            InstanceDetails,
+            "GET",
+            f"/v2/service_instances/{instance_id}",
+            expected=(200,),
+            schema=_INSTANCE_DETAILS,
+            params={"service_id": service_id, "plan_id": plan_id},
+            identity=identity,
+            headers=headers,
         )
 
     def last_operation(
@@ -412,12 +444,16 @@ class OSBClient:
         identity: OriginatingIdentity | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> LastOperation:
-        """``GET /v2/service_instances/:instance_id/last_operation`` → 200 (410 raises :class:`Gone`)."""
+        """``GET /v2/service_instances/:instance_id/last_operation`` → 200 (410: :class:`Gone`)."""
         return self._osb(
-            LastOperation, "GET", f"/v2/service_instances/{instance_id}/last_operation",
-            expected=(200,), schema=_LAST_OPERATION,
+            LastOperation,
+            "GET",
+            f"/v2/service_instances/{instance_id}/last_operation",
+            expected=(200,),
+            schema=_LAST_OPERATION,
             params={"service_id": service_id, "plan_id": plan_id, "operation": operation},
-            identity=identity, headers=headers,
+            identity=identity,
+            headers=headers,
         )
 
     def bind(
@@ -436,7 +472,7 @@ class OSBClient:
         identity: OriginatingIdentity | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> BindResponse:
-        """``PUT /v2/service_instances/:instance_id/service_bindings/:binding_id`` → 200, 201 or 202."""
+        """``PUT …/service_instances/:instance_id/service_bindings/:binding_id`` → 200, 201, 202."""
         body = _without_none(
             service_id=service_id,
             plan_id=plan_id,
@@ -447,10 +483,15 @@ class OSBClient:
             predecessor_binding_id=predecessor_binding_id,
         )
         return self._osb(
-            BindResponse, "PUT", _binding_path(instance_id, binding_id),
+            BindResponse,
+            "PUT",
+            _binding_path(instance_id, binding_id),
             expected=(200, 201, 202) if accepts_incomplete else (200, 201),
-            schema=_BIND, params=_incomplete(accepts_incomplete), body=body,
-            identity=identity, headers=headers,
+            schema=_BIND,
+            params=_incomplete(accepts_incomplete),
+            body=body,
+            identity=identity,
+            headers=headers,
         )
 
     def unbind(
@@ -467,9 +508,14 @@ class OSBClient:
         """``DELETE …/service_bindings/:binding_id`` → 200, 410 or (async) 202."""
         params = {**_incomplete(accepts_incomplete), "service_id": service_id, "plan_id": plan_id}
         return self._osb(
-            OperationResponse, "DELETE", _binding_path(instance_id, binding_id),
+            OperationResponse,
+            "DELETE",
+            _binding_path(instance_id, binding_id),
             expected=(200, 202, 410) if accepts_incomplete else (200, 410),
-            schema=_OPERATION, params=params, identity=identity, headers=headers,
+            schema=_OPERATION,
+            params=params,
+            identity=identity,
+            headers=headers,
         )
 
     def fetch_binding(
@@ -484,9 +530,14 @@ class OSBClient:
     ) -> BindingDetails:
         """``GET …/service_bindings/:binding_id`` → 200."""
         return self._osb(
-            BindingDetails, "GET", _binding_path(instance_id, binding_id),
-            expected=(200,), schema=_BIND,
-            params={"service_id": service_id, "plan_id": plan_id}, identity=identity, headers=headers,
+            BindingDetails,
+            "GET",
+            _binding_path(instance_id, binding_id),
+            expected=(200,),
+            schema=_BIND,
+            params={"service_id": service_id, "plan_id": plan_id},
+            identity=identity,
+            headers=headers,
         )
 
     def binding_last_operation(
@@ -500,12 +551,16 @@ class OSBClient:
         identity: OriginatingIdentity | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> LastOperation:
-        """``GET …/service_bindings/:binding_id/last_operation`` → 200 (410 raises :class:`Gone`)."""
+        """``GET …/service_bindings/:binding_id/last_operation`` → 200 (410: :class:`Gone`)."""
         return self._osb(
-            LastOperation, "GET", f"{_binding_path(instance_id, binding_id)}/last_operation",
-            expected=(200,), schema=_LAST_OPERATION,
+            LastOperation,
+            "GET",
+            f"{_binding_path(instance_id, binding_id)}/last_operation",
+            expected=(200,),
+            schema=_LAST_OPERATION,
             params={"service_id": service_id, "plan_id": plan_id, "operation": operation},
-            identity=identity, headers=headers,
+            identity=identity,
+            headers=headers,
         )
 
     # --- mockbroker's admin API -----------------------------------------------------------
@@ -520,8 +575,9 @@ class OSBClient:
         expected: tuple[int, ...] = (200,),
         timeout: float | None = None,
     ) -> Any:
-        response = self._send(method, path, params=params, body=body, headers=self._admin_auth,
-                              timeout=timeout)
+        response = self._send(
+            method, path, params=params, body=body, headers=self._admin_auth, timeout=timeout
+        )
         parsed = _json_or_text(response)
         raw = parsed.text if isinstance(parsed, _NotJSON) else parsed
         status = response.status_code
@@ -532,7 +588,9 @@ class OSBClient:
         if status == 204 or not response.content:
             return None
         if isinstance(parsed, _NotJSON):
-            raise MalformedResponse(status, parsed.text, f"{method} {path}: {status} body is not JSON")
+            raise MalformedResponse(
+                status, parsed.text, f"{method} {path}: {status} body is not JSON"
+            )
         return parsed
 
     def _admin_object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -543,10 +601,12 @@ class OSBClient:
 
     def reset(self, *, keep_journal: bool = False) -> None:
         """``POST /admin/reset``: forget every instance, binding, operation and runtime fault."""
-        self._admin("POST", "/admin/reset", body={"keep_journal": keep_journal}, expected=(200, 204))
+        self._admin(
+            "POST", "/admin/reset", body={"keep_journal": keep_journal}, expected=(200, 204)
+        )
 
     def state(self, *, credentials: bool = False) -> dict[str, Any]:
-        """``GET /admin/state``: ``{"instances": [...], "bindings": [...], "operations": [...]}``."""
+        """``GET /admin/state``: ``{"instances": […], "bindings": […], "operations": […]}``."""
         params = {"credentials": "true"} if credentials else None
         return self._admin_object("GET", "/admin/state", params=params)
 

@@ -22,9 +22,9 @@
     │   │       └── MaintenanceInfoConflict error "MaintenanceInfoConflict"
     │   └── ServerError                 5xx
     ├── UnexpectedResponse              a success-family answer the call cannot use
-    │   ├── UnexpectedStatus            a 1xx/2xx code the endpoint does not define (204 to a provision)
-    │   └── MalformedResponse           a defined success code whose body is not JSON or has the wrong shape
-    └── BrokerUnreachable               no HTTP answer: connection refused, reset, DNS, protocol error
+    │   ├── UnexpectedStatus            a 2xx the endpoint does not define (204 to a provision)
+    │   └── MalformedResponse           a defined success code with a body of the wrong shape
+    └── BrokerUnreachable               no HTTP answer: refused, reset, DNS, protocol error
         └── BrokerTimeout               no answer within the timeout
 
 A platform needs exactly these distinctions: Kubernetes Service Catalog, for
@@ -107,7 +107,9 @@ class BrokerError(OSBClientError):
         """``Status: 500; ErrorMessage: X; Description: Y`` (the shape platforms log)."""
         parts = [f"Status: {self.status}"]
         parts.append(f"ErrorMessage: {self.error if self.error is not None else '<nil>'}")
-        parts.append(f"Description: {self.description if self.description is not None else '<nil>'}")
+        parts.append(
+            f"Description: {self.description if self.description is not None else '<nil>'}"
+        )
         return "; ".join(parts)
 
 
@@ -185,7 +187,7 @@ class UnexpectedResponse(OSBClientError):
 
 
 class UnexpectedStatus(UnexpectedResponse):
-    """A status the endpoint does not define (e.g. 204 to a provision, 202 without accepts_incomplete)."""
+    """A status the endpoint does not define (204 to a provision; 202 if not accepts_incomplete)."""
 
 
 class MalformedResponse(UnexpectedResponse):

@@ -112,8 +112,12 @@ def _describe(messages: Any, prefix: str = "") -> str:
     if isinstance(messages, dict):
         return "; ".join(_describe(value, f"{prefix}{key}.") for key, value in messages.items())
     if isinstance(messages, list):
-        text = ", ".join(str(message) for message in messages if not isinstance(message, (dict, list)))
-        nested = [_describe(message, prefix) for message in messages if isinstance(message, (dict, list))]
+        text = ", ".join(
+            str(message) for message in messages if not isinstance(message, (dict, list))
+        )
+        nested = [
+            _describe(message, prefix) for message in messages if isinstance(message, (dict, list))
+        ]
         return "; ".join(filter(None, [f"{prefix.rstrip('.')}: {text}" if text else "", *nested]))
     return f"{prefix.rstrip('.')}: {messages}"
 

@@ -11,6 +11,9 @@ from flask.testing import FlaskClient
 
 from broker.app import create_app
 from broker.config import Settings
+from broker.runtime import runtime
+from broker.storage import Store
+from tests.support.clock import FakeClock
 from tests.support.osb import OSB, basic
 
 pytest_plugins: list[str] = []
@@ -30,6 +33,12 @@ def settings(tmp_path: Path) -> Settings:
         admin_password="admin-secret",
         password_is_default=True,
     )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A hand-moved clock; a module that needs it overrides ``app`` to pass it in."""
+    return FakeClock()
 
 
 @pytest.fixture
@@ -53,3 +62,9 @@ def osb(client: FlaskClient) -> OSB:
 def admin(client: FlaskClient) -> OSB:
     """Caller with the admin credentials (admin/admin-secret)."""
     return OSB(client, auth=basic("admin", "admin-secret"), version=None)
+
+
+@pytest.fixture
+def store(app: Flask) -> Store:
+    """The application's state store, to check what a request left behind."""
+    return runtime(app).store

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from broker.app import create_app
 from broker.config import Settings
-from broker.credentials.postgres import PostgresBackend, database_name, role_name
+from broker.credentials.postgres import PostgresBackend, database_name, owner_name, role_name
 from tests.support.leftovers import Leftovers, PostgresServer, recorded, unique
 from tests.support.osb import OSB
 from tests.support.services import service_url
@@ -88,10 +88,9 @@ def test_a_binding_connects_and_keeps_its_own_data(osb: OSB, made: Leftovers) ->
         connection.commit()
     with psycopg.connect(credentials["uri"]) as connection:
         assert connection.execute("SELECT body FROM notes").fetchall() == [("kept",)]
-        assert connection.execute("SELECT current_user, current_database()").fetchone() == (
-            role,
-            database,
-        )
+        assert connection.execute(
+            "SELECT session_user, current_user, current_database()"
+        ).fetchone() == (role, owner_name(instance_id), database)
 
 
 def test_a_binding_cannot_connect_to_another_instances_database(osb: OSB, made: Leftovers) -> None:
@@ -109,18 +108,28 @@ def test_a_binding_cannot_connect_to_another_instances_database(osb: OSB, made: 
         )
 
 
-def test_a_binding_cannot_touch_other_roles_objects_or_administer_the_server(
+def test_bindings_of_one_instance_share_its_data_and_it_outlives_them(
     osb: OSB, made: Leftovers
 ) -> None:
     instance_id = provisioned(osb, made)
-    _, first = bound(osb, made, instance_id)
+    first_id, first = bound(osb, made, instance_id)
     _, second = bound(osb, made, instance_id)
     with psycopg.connect(first["uri"], autocommit=True) as connection:
-        connection.execute("CREATE TABLE private (x int)")
+        connection.execute("CREATE TABLE shared (x int)")
+        connection.execute("INSERT INTO shared VALUES (1)")
 
     with psycopg.connect(second["uri"], autocommit=True) as connection:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            connection.execute("SELECT * FROM private")
+        connection.execute("INSERT INTO shared VALUES (2)")
+    assert osb.unbind(instance_id, first_id, SERVICE, "standard").status == 200
+    _, third = bound(osb, made, instance_id)
+    with psycopg.connect(third["uri"], autocommit=True) as connection:
+        assert connection.execute("SELECT x FROM shared ORDER BY x").fetchall() == [(1,), (2,)]
+
+
+def test_a_binding_cannot_administer_the_server(osb: OSB, made: Leftovers) -> None:
+    instance_id = provisioned(osb, made)
+    _, credentials = bound(osb, made, instance_id)
+    with psycopg.connect(credentials["uri"], autocommit=True) as connection:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             connection.execute("CREATE DATABASE escape")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -163,6 +172,7 @@ def test_deprovisioning_drops_the_database_and_the_role_of_every_binding(
     assert answer.status == 200, answer.json
     assert not server.has_database(database_name(instance_id))
     assert [role for role in roles if server.has_role(role)] == []
+    assert not server.has_role(owner_name(instance_id))
     assert recorded(app) == (set(), set())
     assert osb.get(f"/v2/service_instances/{instance_id}").status == 404
 
@@ -316,7 +326,7 @@ def test_a_bind_that_fails_after_creating_the_role_drops_it_again(
     assert_failed(
         answer,
         "postgres backend could not bind",
-        'schema "public" does not exist',
+        "public schema is not owned by the instance",
         "the role was dropped again",
     )
     assert not server.has_role(role_name(instance_id, binding_id))

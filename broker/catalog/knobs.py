@@ -38,7 +38,8 @@ class FinishField(fields.Field):  # type: ignore[type-arg]
     """``manual``, ``never``, ``{polls: N}`` or ``{seconds: T}``."""
 
     default_error_messages = {
-        "invalid": "must be 'manual', 'never', {polls: N} or {seconds: T}",
+        # Doubled braces: marshmallow formats error messages with str.format.
+        "invalid": "must be 'manual', 'never', {{polls: N}} or {{seconds: T}}",
     }
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Finish:

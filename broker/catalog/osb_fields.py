@@ -47,6 +47,12 @@ class StrictBoolean(fields.Boolean):
     truthy = {True}
     falsy = {False}
 
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        # 1 == True in Python, so the truthy/falsy sets alone let 1 and 0.0 through.
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
 
 class NonEmptyString(fields.String):
     def __init__(self, **kwargs: Any) -> None:
@@ -58,19 +64,23 @@ class _AuthoringSchema(Schema):
         unknown = RAISE
 
     @pre_load
-    def _extensions_and_typos(self, data: Any, **_: Any) -> Any:
+    def _vendor_extensions(self, data: Any, **_: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        typos = {key: MISSPELLINGS[key] for key in data if key in MISSPELLINGS}
-        if typos:
-            raise ValidationError(
-                {key: [f"unknown field; did you mean {right!r}?"] for key, right in typos.items()}
-            )
         return {
             key: value
             for key, value in data.items()
             if not (isinstance(key, str) and key.startswith("x-"))
         }
+
+    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
+        # A known misspelling is reported as such, next to every other problem of
+        # the same mapping (raising early in pre_load would hide those).
+        if isinstance(error.messages, dict) and isinstance(data, dict):
+            for key, right in MISSPELLINGS.items():
+                if key in data and key in error.messages:
+                    error.messages[key] = [f"unknown field; did you mean {right!r}?"]
+        raise error
 
 
 class MaintenanceInfoSchema(_AuthoringSchema):

@@ -1,14 +1,17 @@
 """``postgres``: a PostgreSQL database per instance, a login role per binding.
 
 ============  ===============================================================
-provision     ``CREATE DATABASE``; revoke ``CONNECT``/``TEMPORARY`` on it and
-              every privilege on its ``public`` schema from ``PUBLIC``
-bind          ``CREATE ROLE … LOGIN`` with a generated password, granted
-              ``CONNECT``/``TEMPORARY`` on that database and ``USAGE``/``CREATE``
-              on its ``public`` schema, nothing else
+provision     a ``NOLOGIN`` owner role for the instance, ``CREATE DATABASE …
+              OWNER`` it, the ``public`` schema handed to it; ``CONNECT``,
+              ``TEMPORARY`` and every ``public`` privilege revoked from ``PUBLIC``
+bind          ``CREATE ROLE … LOGIN IN ROLE <owner>`` with a generated password,
+              whose sessions act as the owner (``SET role``): every binding of
+              the instance shares its tables, and they outlive the binding
 unbind        ``NOLOGIN``, terminate the role's sessions, then in one
-              transaction ``DROP OWNED BY`` and ``DROP ROLE``
-deprovision   ``DROP DATABASE … WITH (FORCE)`` (ends its sessions first)
+              transaction ``REASSIGN OWNED`` to the owner, ``DROP OWNED BY``
+              and ``DROP ROLE``
+deprovision   ``DROP DATABASE … WITH (FORCE)`` (ends its sessions first), then
+              the owner role
 ============  ===============================================================
 
 The admin connection is the ``postgres_url`` setting (``BROKER_POSTGRES_URL``):
@@ -45,7 +48,7 @@ from broker.credentials.rollback import undo_then_fail
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["PostgresBackend", "database_name", "role_name"]
+__all__ = ["PostgresBackend", "database_name", "owner_name", "role_name"]
 
 # PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes.
 IDENTIFIER_LIMIT = 63
@@ -65,6 +68,11 @@ def database_name(instance_id: str, prefix: str = DEFAULT_PREFIX) -> str:
 def role_name(instance_id: str, binding_id: str, prefix: str = DEFAULT_PREFIX) -> str:
     """The login role of a binding."""
     return derived_name(prefix, instance_id, binding_id, limit=IDENTIFIER_LIMIT)
+
+
+def owner_name(instance_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The (NOLOGIN) role that owns an instance's database and everything in it."""
+    return derived_name(f"{prefix}owner_", instance_id, limit=IDENTIFIER_LIMIT)
 
 
 def _driver() -> Any:
@@ -169,18 +177,40 @@ class PostgresBackend:
     def provision(self, request: InstanceRequest) -> dict[str, Any]:
         psycopg = _driver()
         sql = psycopg.sql
-        database = database_name(request.instance_id, self._prefix(request.options))
+        prefix = self._prefix(request.options)
+        database = database_name(request.instance_id, prefix)
+        owner = owner_name(request.instance_id, prefix)
         name = sql.Identifier(database)
         with self._connect() as admin:
             try:
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-            except psycopg.errors.DuplicateDatabase:
+                with admin.transaction():
+                    admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(owner)))
+                    # A non-superuser admin may only give a database to a role it is in.
+                    admin.execute(
+                        sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(owner))
+                    )
+            except psycopg.errors.DuplicateObject:
                 raise BackendError(
-                    f"database {database} already exists on the server and was not made for "
-                    "this request; it is left untouched"
+                    f"role {owner} already exists on the server and was not made for this "
+                    "request; it is left untouched"
                 ) from None
             except psycopg.Error as exc:
-                raise BackendError(f"cannot create database {database}: {_reason(exc)}") from None
+                raise BackendError(f"cannot create role {owner}: {_reason(exc)}") from None
+            try:
+                admin.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(name, sql.Identifier(owner))
+                )
+            except psycopg.errors.DuplicateDatabase:
+                raise undo_then_fail(
+                    f"database {database} already exists on the server and was not made for "
+                    "this request; it is left untouched",
+                    lambda: self._drop_owner(admin, owner),
+                ) from None
+            except psycopg.Error as exc:
+                raise undo_then_fail(
+                    f"cannot create database {database}: {_reason(exc)}",
+                    lambda: self._drop_owner(admin, owner),
+                ) from None
             try:
                 admin.execute(
                     sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(name)
@@ -188,20 +218,25 @@ class PostgresBackend:
                 with self._connect(database) as inside:
                     # The PostgreSQL 15 default, made explicit for older servers.
                     inside.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+                    inside.execute(
+                        sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(owner))
+                    )
             except (psycopg.Error, BackendError) as exc:
                 raise undo_then_fail(
                     f"cannot restrict access to database {database}: {_reason(exc)}; "
                     "the database was dropped again",
-                    lambda: self._drop_database(admin, database),
+                    lambda: (self._drop_database(admin, database), self._drop_owner(admin, owner)),
                 ) from None
-        return {"database": database}
+        return {"database": database, "owner": owner}
 
     def deprovision(self, request: InstanceRequest) -> None:
         psycopg = _driver()
         database = self._database_of(request)
+        owner = self._owner_of(request)
         with self._connect() as admin:
             try:
                 self._drop_database(admin, database)
+                self._drop_owner(admin, owner)
             except psycopg.Error as exc:
                 raise BackendError(f"cannot drop database {database}: {_reason(exc)}") from None
 
@@ -212,12 +247,18 @@ class PostgresBackend:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
         )
 
+    @staticmethod
+    def _drop_owner(admin: psycopg.Connection[Any], owner: str) -> None:
+        sql = _driver().sql
+        admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(owner)))
+
     # --- bindings ---------------------------------------------------------------------
     def bind(self, request: BindingRequest) -> BindResult:
         psycopg = _driver()
         sql = psycopg.sql
         options = request.instance.options
         database = self._database_of(request.instance)
+        owner = self._owner_of(request.instance)
         role = role_name(request.instance.instance_id, request.binding_id, self._prefix(options))
         password = new_password()
         with self._connect() as admin:
@@ -225,13 +266,15 @@ class PostgresBackend:
                 verifier = admin.pgconn.encrypt_password(password.encode(), role.encode()).decode()
                 with admin.transaction():
                     admin.execute(
-                        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                            sql.Identifier(role), sql.Literal(verifier)
+                        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                            sql.Identifier(role), sql.Literal(verifier), sql.Identifier(owner)
                         )
                     )
+                    # Sessions act as the owner: what one binding creates, every
+                    # binding of the instance can use, and it outlives the binding.
                     admin.execute(
-                        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
-                            sql.Identifier(database), sql.Identifier(role)
+                        sql.SQL("ALTER ROLE {} SET role = {}").format(
+                            sql.Identifier(role), sql.Literal(owner)
                         )
                     )
             except psycopg.errors.DuplicateObject:
@@ -243,13 +286,19 @@ class PostgresBackend:
                 raise BackendError(f"cannot create role {role}: {_reason(exc)}") from None
             try:
                 with self._connect(database) as inside:
-                    grant = sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}")
-                    inside.execute(grant.format(sql.Identifier(role)))
+                    # Proves the owner still holds the schema (and that the role works).
+                    found = inside.execute(
+                        "SELECT pg_has_role(%s, nspowner, 'MEMBER') FROM pg_namespace "
+                        "WHERE nspname = 'public'",
+                        (role,),
+                    ).fetchone()
+                    if not found or not found[0]:
+                        raise BackendError("its public schema is not owned by the instance")
             except (psycopg.Error, BackendError) as exc:
                 raise undo_then_fail(
-                    f"cannot grant role {role} the public schema of database {database}: "
+                    f"cannot give role {role} the public schema of database {database}: "
                     f"{_reason(exc)}; the role was dropped again",
-                    lambda: self._drop_role(admin, role, database),
+                    lambda: self._drop_role(admin, role, database, owner),
                 ) from None
         endpoint = self._admin_endpoint().public(self._public_host, self._public_port, options)
         credentials = {
@@ -272,18 +321,23 @@ class PostgresBackend:
             or role_name(request.instance.instance_id, request.binding_id, self._prefix(options))
         )
         database = self._database_of(request.instance)
+        owner = self._owner_of(request.instance)
         with self._connect() as admin:
             try:
-                self._drop_role(admin, role, database)
+                self._drop_role(admin, role, database, owner)
             except (psycopg.Error, BackendError) as exc:
                 raise BackendError(f"cannot drop role {role}: {_reason(exc)}") from None
 
-    def _drop_role(self, admin: psycopg.Connection[Any], role: str, database: str) -> None:
-        """Lock the role out, end its sessions, drop what it owns and the role itself.
+    def _drop_role(
+        self, admin: psycopg.Connection[Any], role: str, database: str, owner: str
+    ) -> None:
+        """Lock the role out, end its sessions, hand what it owns to the instance's
+        owner, and drop the role.
 
-        Dropping happens in one transaction inside the instance's database (where the
-        role's objects live; ``DROP OWNED`` there also revokes its database grants),
-        so a failure leaves the role as it was, able to log in again.
+        This happens in one transaction inside the instance's database (where the
+        role's objects live; ``DROP OWNED`` there also revokes its grants), so a
+        failure leaves the role as it was, able to log in again. The data stays: an
+        app that ran ``RESET ROLE`` and created tables as itself loses nothing either.
         """
         psycopg = _driver()
         sql = psycopg.sql
@@ -298,7 +352,14 @@ class PostgresBackend:
             exists = admin.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
             ).fetchone()
+            owner_exists = admin.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,)
+            ).fetchone()
             with self._connect(database if exists else None) as inside, inside.transaction():
+                if exists and owner_exists:
+                    inside.execute(
+                        sql.SQL("REASSIGN OWNED BY {} TO {}").format(name, sql.Identifier(owner))
+                    )
                 inside.execute(sql.SQL("DROP OWNED BY {}").format(name))
                 inside.execute(sql.SQL("DROP ROLE {}").format(name))
         except (psycopg.Error, BackendError):
@@ -309,6 +370,12 @@ class PostgresBackend:
     @staticmethod
     def _prefix(options: Mapping[str, Any]) -> str:
         return str(options.get("name_prefix", DEFAULT_PREFIX))
+
+    def _owner_of(self, request: InstanceRequest) -> str:
+        return str(
+            request.state.get("owner")
+            or owner_name(request.instance_id, self._prefix(request.options))
+        )
 
     def _database_of(self, request: InstanceRequest) -> str:
         return str(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from broker.osb.completion import advance
-from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint
+from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint, still_running
 from broker.osb.errors import (
     BadRequest,
     ConcurrencyError,
@@ -60,7 +60,7 @@ class Bindings:
             if existing is not None and existing.instance_id != instance_id:
                 raise Conflict(f"binding {binding_id} already exists for instance {existing.instance_id}")
             if existing is not None and existing.state != "failed":
-                return self._bind_again(existing, digest)
+                return self._bind_again(existing, digest, info)
             if not plan.bindable:
                 raise BadRequest(f"plan {plan.name!r} is not bindable")
             if plan.knobs.requires_app and not app_guid:
@@ -111,8 +111,8 @@ class Bindings:
             raise UnprocessableEntity(f"instance {instance_id} failed to provision and cannot be bound")
         if body["service_id"] != instance.service_id or body["plan_id"] != instance.plan_id:
             raise BadRequest(
-                f"service_id/plan_id do not match instance {instance_id} "
-                f"(service {instance.service_id}, plan {instance.plan_id})"
+                f"service_id {body['service_id']!r} and plan_id {body['plan_id']!r} do not match "
+                f"instance {instance_id} (service {instance.service_id}, plan {instance.plan_id})"
             )
         return instance
 
@@ -130,13 +130,13 @@ class Bindings:
             raise BadRequest(f"predecessor binding {predecessor_id} has expired")
 
     @staticmethod
-    def _bind_again(existing: BindingRecord, digest: str) -> Outcome:
+    def _bind_again(existing: BindingRecord, digest: str, info: RequestInfo) -> Outcome:
         if existing.state == "unbinding":
             raise ConcurrencyError(f"binding {existing.id} is being deleted")
         if existing.fingerprint != digest:
             raise Conflict(f"binding {existing.id} already exists with different parameters")
         if existing.state == "binding":
-            return Outcome("accepted", {"operation": existing.operation})
+            return still_running(info, {"operation": existing.operation}, f"binding {existing.id}")
         return Outcome("identical", existing.response)
 
     # --- DELETE …/service_bindings/:binding_id ----------------------------------------
@@ -147,8 +147,15 @@ class Bindings:
             if binding is None or binding.instance_id != instance_id:
                 raise Gone(f"binding {binding_id} of instance {instance_id} does not exist")
             if binding.state == "unbinding":
-                return Outcome("accepted", {"operation": binding.operation})
+                return still_running(
+                    info, {"operation": binding.operation}, f"the unbind of binding {binding_id}"
+                )
             service, plan = ctx.plan_of(binding.plan_id)
+            if binding.state == "failed":
+                # Nothing was bound: the platform's orphan mitigation must succeed,
+                # whatever the plan declares for deleting a real binding.
+                ctx.store.apply([Delete("binding", binding_id)])
+                return Outcome("done", {})
             behaviour = plan.knobs.unbind
             goes_async = ctx.goes_async(behaviour, info, "unbind")
             if not goes_async:

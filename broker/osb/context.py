@@ -30,7 +30,7 @@ from broker.storage.base import Store
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.templating import TemplateError, render
 
-__all__ = ["BrokerContext", "Outcome", "RequestInfo", "fingerprint", "iso_time"]
+__all__ = ["BrokerContext", "Outcome", "RequestInfo", "fingerprint", "iso_time", "still_running"]
 
 OutcomeKind = Literal["created", "identical", "accepted", "done"]
 
@@ -53,6 +53,20 @@ class Outcome:
     kind: OutcomeKind
     body: dict[str, Any] = field(default_factory=dict)
     retry_after: int | None = None
+
+
+def still_running(info: RequestInfo, body: dict[str, Any], what: str) -> Outcome:
+    """The answer to a repeat of a request whose asynchronous operation still runs.
+
+    OSB: 202 with the same operation, but a 202 only ever goes to a caller that
+    sent ``accepts_incomplete=true``; any other caller learns it must poll.
+    """
+    if not info.accepts_incomplete:
+        raise AsyncRequired(
+            f"{what} is still in progress asynchronously: "
+            "repeat the request with accepts_incomplete=true, or poll last_operation"
+        )
+    return Outcome("accepted", body)
 
 
 def fingerprint(**attributes: Any) -> str:

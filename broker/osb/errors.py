@@ -10,7 +10,7 @@
     ├── Gone                      410  does not exist (DELETE, async delete finished)
     ├── PayloadTooLarge           413  body over the configured limit
     ├── PreconditionFailed        412  X-Broker-API-Version missing or unsupported
-    ├── UnprocessableEntity       422  generic "cannot do that" (no OSB code)
+    ├── UnprocessableEntity       422  generic "cannot do that" (UnprocessableEntity)
     │   ├── AsyncRequired         422  AsyncRequired
     │   ├── ConcurrencyError      422  ConcurrencyError
     │   ├── RequiresApp           422  RequiresApp
@@ -32,6 +32,7 @@ __all__ = [
     "BadRequest",
     "ConcurrencyError",
     "Conflict",
+    "Forbidden",
     "Gone",
     "MaintenanceInfoConflict",
     "NotFound",
@@ -90,6 +91,11 @@ class Unauthorized(OSBError):
     code = "Unauthorized"
 
 
+class Forbidden(OSBError):
+    status = 403
+    code = "Forbidden"
+
+
 class NotFound(OSBError):
     status = 404
     code = "NotFound"
@@ -117,7 +123,9 @@ class PayloadTooLarge(OSBError):
 
 class UnprocessableEntity(OSBError):
     status = 422
-    code: ClassVar[str | None] = None
+    # OSB mandates no code here; one is sent anyway so every error body has both
+    # "error" and "description" (subclasses carry the codes the spec defines).
+    code: ClassVar[str | None] = "UnprocessableEntity"
 
 
 class AsyncRequired(UnprocessableEntity):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from broker.osb.completion import advance, finish
-from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint
+from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint, still_running
 from broker.osb.errors import (
     BadRequest,
     ConcurrencyError,
@@ -74,7 +74,7 @@ class Instances:
         with ctx.store.lock(_lock(instance_id)):
             existing = ctx.store.get_instance(instance_id)
             if existing is not None and existing.state != "failed":
-                return self._provision_again(existing, digest)
+                return self._provision_again(existing, digest, info)
             ctx.check_maintenance(plan, maintenance)
             ctx.validate_parameters(plan, "instance_create", parameters)
             ctx.check_backend_parameters(plan, "instance_create", parameters)
@@ -109,7 +109,7 @@ class Instances:
             ctx.store.apply([Put(instance.evolve(operation=operation.id)), Put(operation)])
             return Outcome("accepted", {**self._provision_body(instance), "operation": operation.id})
 
-    def _provision_again(self, existing: InstanceRecord, digest: str) -> Outcome:
+    def _provision_again(self, existing: InstanceRecord, digest: str, info: RequestInfo) -> Outcome:
         if existing.state == "deprovisioning":
             raise ConcurrencyError(f"instance {existing.id} is being deprovisioned")
         if existing.fingerprint != digest:
@@ -120,7 +120,11 @@ class Instances:
             )
         body = self._provision_body(existing)
         if existing.state == "provisioning":
-            return Outcome("accepted", {**body, "operation": existing.operation})
+            return still_running(
+                info,
+                {**body, "operation": existing.operation},
+                f"provisioning of instance {existing.id}",
+            )
         return Outcome("identical", body)
 
     @staticmethod
@@ -159,7 +163,9 @@ class Instances:
             if instance.state == "updating":
                 running = ctx.store.get_operation(instance.operation or "")
                 if running is not None and running.payload.get("request") == request_digest:
-                    return Outcome("accepted", {"operation": running.id})
+                    return still_running(
+                        info, {"operation": running.id}, f"the update of instance {instance_id}"
+                    )
                 raise ConcurrencyError(f"instance {instance_id} is being updated")
             if instance.state in ("provisioning", "deprovisioning"):
                 raise ConcurrencyError(f"instance {instance_id} is being {instance.state[:-3]}ed")
@@ -185,7 +191,8 @@ class Instances:
             if context_only and not service.allow_context_updates:
                 raise UnprocessableEntity(
                     f"service {service.name!r} does not accept context-only updates "
-                    "(allow_context_updates is not true)"
+                    "(allow_context_updates is not true)",
+                    error="ContextUpdateNotSupported",
                 )
             new_parameters = instance.parameters
             if parameters is not None:
@@ -235,10 +242,19 @@ class Instances:
             if instance is None:
                 raise Gone(f"instance {instance_id} does not exist")
             if instance.state == "deprovisioning":
-                return Outcome("accepted", {"operation": instance.operation})
+                return still_running(
+                    info,
+                    {"operation": instance.operation},
+                    f"deprovisioning of instance {instance_id}",
+                )
             if instance.state == "updating":
                 raise ConcurrencyError(f"instance {instance_id} is being updated")
             service, plan = ctx.plan_of(instance.plan_id)
+            if instance.state == "failed":
+                # Nothing was provisioned: the platform's orphan mitigation must succeed,
+                # whatever the plan declares for deleting a real instance.
+                ctx.store.apply(self._remove(instance, service, plan))
+                return Outcome("done", {})
             behaviour = plan.knobs.deprovision
             goes_async = ctx.goes_async(behaviour, info, "deprovision")
             if not goes_async:

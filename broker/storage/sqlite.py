@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -103,6 +104,21 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
+def _use_wal(connection: sqlite3.Connection, timeout: float) -> None:
+    # Switching a file to WAL needs an exclusive lock, and SQLite reports "database is
+    # locked" at once, without waiting, while another process is switching it too:
+    # that is every gunicorn worker opening a new store at the same moment.
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -126,7 +142,7 @@ class SQLiteStore:
     # --- connections ------------------------------------------------------------------
     def _connect(self, path: Path, synchronous: str) -> sqlite3.Connection:
         connection = sqlite3.connect(path, timeout=30, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
+        _use_wal(connection, timeout=30)
         connection.execute(f"PRAGMA synchronous={synchronous}")
         connection.execute("PRAGMA busy_timeout=30000")
         return connection

@@ -15,7 +15,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from broker.logs import REDACTED, redact, redact_credentials
 from broker.runtime import runtime
@@ -40,6 +41,20 @@ def _decode(raw: bytes, mimetype: str | None) -> Any:
         return raw.decode("utf-8", "replace")
 
 
+def _request_body() -> Any:
+    # A body over the size limit was refused unread (413): record its size only,
+    # reading it now would raise the same error again.
+    length = request.content_length
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and length is not None and length > limit:
+        return {"truncated": True, "bytes": length}
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return {"truncated": True, "bytes": length}
+    return _decode(raw, request.mimetype)
+
+
 def record_request(response: Response) -> Response:
     """``after_request`` hook of the journaled blueprints."""
     rt = runtime()
@@ -52,7 +67,7 @@ def record_request(response: Response) -> Response:
         name: REDACTED if name.lower() in REDACTED_HEADERS else value
         for name, value in request.headers.items()
     }
-    body = _decode(request.get_data(cache=True), request.mimetype)
+    body = _request_body()
     dropped = bool(g.get("dropped"))
     response_body = None
     if not dropped and not response.is_streamed:

@@ -128,3 +128,32 @@ class OSB:
         if binding_id is not None:
             path += f"/service_bindings/{binding_id}"
         return self.get(f"{path}/last_operation", query={"operation": operation} if operation else None)
+
+    def poll(self, instance_id: str, operation: str | None = None, binding_id: str | None = None,
+             limit: int = 20) -> Answer:
+        """Poll last_operation until it is no longer "in progress" (at most ``limit`` polls)."""
+        for _ in range(limit):
+            answer = self.last_operation(instance_id, operation, binding_id)
+            if answer.status != 200 or answer.json["state"] != "in progress":
+                return answer
+        raise AssertionError(f"still in progress after {limit} polls: {answer.json}")
+
+
+def expect_error(answer: Answer, status: int, error: str | None = None, *fragments: str) -> dict[str, Any]:
+    """Assert an OSB error answer: the status, ``{"error", "description"}`` and nothing else.
+
+    ``instance_usable``/``update_repeatable`` are refused here; tests of failed
+    updates and deprovisions check those fields themselves. Every fragment must
+    appear in the description.
+    """
+    assert answer.status == status, f"expected {status}, got {answer.status}: {answer.text}"
+    body = answer.json
+    assert isinstance(body, dict), f"error body is not a JSON object: {answer.text!r}"
+    assert set(body) == {"error", "description"}, f"unexpected error fields: {body}"
+    assert isinstance(body["error"], str) and body["error"][:1].isupper() and body["error"].isalnum()
+    assert isinstance(body["description"], str) and body["description"]
+    if error is not None:
+        assert body["error"] == error, body
+    for fragment in fragments:
+        assert fragment in body["description"], f"{fragment!r} not in {body['description']!r}"
+    return body

@@ -1,0 +1,73 @@
+"""What binding and unbinding share: the instance, its class, plan and broker, retries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from broker.controller.conditions import epoch_of
+from broker.controller.kinds import ObjectKey
+from broker.controller.work import Work
+
+__all__ = [
+    "catalog_refs",
+    "clear_operation",
+    "instance_name",
+    "instance_of",
+    "too_old",
+    "wait_and_retry",
+]
+
+
+def instance_of(work: Work) -> dict[str, Any] | None:
+    return work.state.get(
+        ObjectKey("ServiceInstance", work.namespace, work.spec["instanceRef"]["name"])
+    )
+
+
+def instance_name(work: Work) -> str:
+    return f"{work.namespace}/{work.spec['instanceRef']['name']}"
+
+
+def wait_and_retry(work: Work, reason: str, message: str, *, bounded: bool = False) -> None:
+    work.condition("Ready", "False", reason, message, "Warning")
+    work.failed_once()
+    if bounded and work.retries_exhausted():
+        work.condition(
+            "Failed",
+            "True",
+            "ErrorReconciliationRetryTimeout",
+            "Stopping reconciliation retries because too much time has elapsed",
+            "Warning",
+        )
+        work.status["reconciledGeneration"] = work.generation
+        clear_operation(work)
+        work.settle()
+    work.save()
+
+
+def clear_operation(work: Work) -> None:
+    for name in ("currentOperation", "operationStartTime", "inProgressProperties"):
+        work.status.pop(name, None)
+
+
+def catalog_refs(
+    work: Work, instance: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+    spec = instance["spec"]
+    class_ref = (spec.get("clusterServiceClassRef") or {}).get("name")
+    plan_ref = (spec.get("clusterServicePlanRef") or {}).get("name")
+    cls = work.state.get(ObjectKey("ClusterServiceClass", "", class_ref)) if class_ref else None
+    plan = work.state.get(ObjectKey("ClusterServicePlan", "", plan_ref)) if plan_ref else None
+    if cls is None or plan is None:
+        return None
+    broker = work.state.get(
+        ObjectKey("ClusterServiceBroker", "", str(cls["spec"].get("clusterServiceBrokerName")))
+    )
+    if broker is None:
+        return None
+    return cls, plan, broker
+
+
+def too_old(work: Work) -> bool:
+    started = epoch_of(work.status.get("operationStartTime"))
+    return started > 0 and work.now - started > work.controller.settings.retry_duration

@@ -1,0 +1,164 @@
+"""Unbinding (on deletion, or as a binding's orphan mitigation): the Secret goes first,
+then the broker is called; 410 counts as done; failures are retried."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from broker.client import (
+    OSBClientError,
+)
+from broker.controller.binding_secrets import delete_owned_secret
+from broker.controller.binding_steps import (
+    catalog_refs,
+    clear_operation,
+    instance_name,
+    instance_of,
+    too_old,
+)
+from broker.controller.conditions import rfc3339
+from broker.controller.engine import AuthError
+from broker.controller.instance_steps import describe_class, identity_of
+from broker.controller.kinds import ObjectKey
+from broker.controller.store import State
+from broker.controller.work import Work
+
+__all__ = [
+    "nudge_instance",
+    "unbind",
+]
+
+
+def unbind(work: Work) -> None:
+    status = work.status
+    mitigating = bool(status.get("orphanMitigationInProgress"))
+    if work.deleting and not work.has_finalizer:
+        return
+    if status.get("unbindStatus") == "Failed":
+        work.settle()
+        work.save()
+        return
+    binding = work.obj
+    if not mitigating and status.get("unbindStatus") in (None, "", "NotRequired", "Succeeded"):
+        work.also(lambda state: delete_owned_secret(state, binding))
+        work.also(lambda state: nudge_instance(state, binding))
+        work.drop_finalizer()
+        work.save()
+        return
+    # The Secret goes first, and the in-flight status is saved before the broker is called.
+    work.also(lambda state: delete_owned_secret(state, binding))
+    if status.get("currentOperation") != "Unbind":
+        status["currentOperation"] = "Unbind"
+        status["operationStartTime"] = rfc3339(work.now)
+    work.condition(
+        "Ready",
+        "False",
+        "UnbindingRequestInFlight",
+        "Unbind request for ServiceBinding in-flight to Broker",
+    )
+    work.save()
+    if work.gone:
+        return
+    instance = instance_of(work)
+    if instance is None:
+        _unbind_retry(
+            work,
+            "ReferencesNonexistentInstance",
+            f'References a non-existent ServiceInstance "{instance_name(work)}"',
+        )
+        return
+    if (instance.get("status") or {}).get("asyncOpInProgress"):
+        _unbind_retry(
+            work,
+            "ErrorAsyncOperationInProgress",
+            f'trying to unbind to ServiceInstance "{instance_name(work)}" '
+            "that has ongoing asynchronous operation",
+        )
+        return
+    plan_id = ((instance.get("status") or {}).get("externalProperties") or {}).get(
+        "clusterServicePlanExternalID"
+    )
+    refs = catalog_refs(work, instance)
+    if plan_id is None or refs is None:
+        _unbind_retry(
+            work,
+            "UnbindingRequestInFlight",
+            "Unbind request for ServiceBinding in-flight to Broker",
+        )
+        return
+    cls, _, broker = refs
+    try:
+        client = work.controller.client_for(broker)
+        client.unbind(
+            instance["spec"]["externalID"],
+            work.spec["externalID"],
+            cls["spec"]["externalID"],
+            plan_id,
+            identity=identity_of(work.spec),
+        )
+    except (AuthError, OSBClientError) as exc:
+        _unbind_failed(
+            work,
+            f'Error unbinding from ServiceInstance "{instance_name(work)}" '
+            f"of {describe_class(cls)} "
+            f'at ClusterServiceBroker "{broker["metadata"]["name"]}": {exc}',
+        )
+        return
+    status["unbindStatus"] = "Succeeded"
+    status.pop("externalProperties", None)
+    clear_operation(work)
+    if mitigating:
+        status["orphanMitigationInProgress"] = False
+        work.condition(
+            "Ready",
+            "False",
+            "OrphanMitigationSuccessful",
+            "Orphan mitigation was completed successfully",
+            "Normal",
+        )
+        work.settle()
+        work.save()
+        return
+    work.condition(
+        "Ready", "False", "UnboundSuccessfully", "The binding was deleted successfully", "Normal"
+    )
+    work.also(lambda state: nudge_instance(state, binding))
+    work.drop_finalizer()
+    work.save()
+
+
+def _unbind_retry(work: Work, reason: str, message: str) -> None:
+    work.condition("Ready", "False", reason, message, "Warning")
+    work.failed_once()
+    work.save()
+
+
+def _unbind_failed(work: Work, message: str) -> None:
+    work.condition("Ready", "Unknown", "UnbindCallFailed", message, "Warning")
+    delay = work.failed_once()
+    if too_old(work):
+        work.condition(
+            "Failed",
+            "True",
+            "ErrorReconciliationRetryTimeout",
+            "Stopping reconciliation retries because too much time has elapsed",
+            "Warning",
+        )
+        work.status["unbindStatus"] = "Failed"
+        work.settle()
+    else:
+        work.event(
+            "Warning",
+            "RetryBackoff",
+            f"Delaying unbind retry, next attempt will be after {rfc3339(work.now + delay)}",
+        )
+    work.save()
+
+
+def nudge_instance(state: State, binding: dict[str, Any]) -> None:
+    """An instance waiting for its bindings to go can try again now."""
+    key = ObjectKey(
+        "ServiceInstance", binding["metadata"]["namespace"], binding["spec"]["instanceRef"]["name"]
+    )
+    if state.get(key) is not None:
+        state.schedule(key).pop("due", None)

@@ -1,0 +1,179 @@
+"""Polling last_operation of an asynchronous provision, update or deprovision, with
+backoff (or the broker's Retry-After) until it succeeds, fails or takes too long."""
+
+from __future__ import annotations
+
+from broker.client import (
+    BadRequest,
+    Gone,
+    OSBClientError,
+)
+from broker.controller.engine import AuthError
+from broker.controller.instance_deletion import (
+    delete_ids,
+    deprovision_failed,
+    deprovisioned,
+    start_orphan_mitigation,
+)
+from broker.controller.instance_provision import provisioned
+from broker.controller.instance_steps import (
+    ASYNC,
+    RETRY_TIMEOUT,
+    clear_operation,
+    identity_of,
+    operation_too_old,
+    retry_timeout,
+)
+from broker.controller.instance_update import updated
+from broker.controller.kinds import ObjectKey
+from broker.controller.work import Work
+
+__all__ = [
+    "async_failed",
+    "poll_instance",
+    "poll_later",
+    "poll_terminal",
+]
+
+
+def poll_instance(work: Work) -> None:
+    status = work.status
+    deleting_op = status.get("currentOperation") == "Deprovision" or bool(
+        status.get("orphanMitigationInProgress")
+    )
+    operation = "Deprovision" if deleting_op else str(status.get("currentOperation") or "Provision")
+    cls, broker, _ = delete_ids(work)
+    plan_ref = (work.spec.get("clusterServicePlanRef") or {}).get("name")
+    plan = work.state.get(ObjectKey("ClusterServicePlan", "", plan_ref)) if plan_ref else None
+    plan_id = (
+        plan["spec"]["externalID"]
+        if plan is not None
+        else (status.get("inProgressProperties") or {}).get("clusterServicePlanExternalID")
+    )
+    if cls is None or broker is None:
+        poll_later(
+            work,
+            "ErrorPollingLastOperation",
+            "Error polling last operation: the class or broker of this instance cannot be found",
+        )
+        return
+    if operation_too_old(work):
+        status["asyncOpInProgress"] = False
+        if deleting_op:
+            deprovision_failed(
+                work,
+                "DeprovisionCallFailed",
+                "The asynchronous deprovision did not finish in time",
+                bool(status.get("orphanMitigationInProgress")),
+            )
+        elif operation == "Provision":
+            # An async provision that never finished may have left something behind.
+            work.condition(
+                "Failed", "True", "ErrorReconciliationRetryTimeout", RETRY_TIMEOUT, "Warning"
+            )
+            start_orphan_mitigation(work, "ErrorReconciliationRetryTimeout", RETRY_TIMEOUT)
+        else:
+            retry_timeout(work)
+        return
+    try:
+        client = work.controller.client_for(broker)
+        answer = client.last_operation(
+            work.spec["externalID"],
+            operation=status.get("lastOperation"),
+            service_id=cls["spec"]["externalID"],
+            plan_id=plan_id,
+            identity=identity_of(work.spec),
+        )
+    except AuthError as exc:
+        poll_later(work, "ErrorPollingLastOperation", f"Error polling last operation: {exc}")
+        return
+    except Gone as exc:
+        if deleting_op:
+            deprovisioned(work)
+        else:
+            poll_later(work, "ErrorPollingLastOperation", f"Error polling last operation: {exc}")
+        return
+    except BadRequest as exc:
+        poll_terminal(work, operation, deleting_op, f"Error polling last operation: {exc}")
+        return
+    except OSBClientError as exc:
+        poll_later(work, "ErrorPollingLastOperation", f"Error polling last operation: {exc}")
+        return
+    if answer.state == "succeeded":
+        status["asyncOpInProgress"] = False
+        if deleting_op:
+            deprovisioned(work)
+        elif operation == "Update":
+            updated(work)
+        else:
+            provisioned(work)
+    elif answer.state == "failed":
+        async_failed(
+            work, operation, deleting_op, answer.description or "(no description provided)"
+        )
+    else:
+        if answer.description and answer.state == "in progress":
+            reason, message = ASYNC[operation]
+            work.condition("Ready", "False", reason, f"{message} ({answer.description})", "Normal")
+        polls = int(work.schedule.get("polls", 0)) + 1
+        work.schedule["polls"] = polls
+        work.due_in(work.controller.settings.poll_delay(polls, answer.retry_after))
+        work.save()
+
+
+def poll_later(work: Work, reason: str, message: str) -> None:
+    work.condition("Ready", "False", reason, message, "Warning")
+    polls = int(work.schedule.get("polls", 0)) + 1
+    work.schedule["polls"] = polls
+    work.due_in(work.controller.settings.poll_delay(polls, None))
+    work.save()
+
+
+def poll_terminal(work: Work, operation: str, deleting_op: bool, message: str) -> None:
+    status = work.status
+    status["asyncOpInProgress"] = False
+    if deleting_op:
+        deprovision_failed(
+            work, "DeprovisionCallFailed", message, bool(status.get("orphanMitigationInProgress"))
+        )
+        return
+    work.condition("Ready", "False", "ErrorPollingLastOperation", message, "Warning")
+    work.condition("Failed", "True", "ErrorPollingLastOperation", message)
+    if operation == "Provision":
+        start_orphan_mitigation(work, "ErrorPollingLastOperation", message)
+        return
+    clear_operation(work)
+    work.settle()
+    work.save()
+
+
+def async_failed(work: Work, operation: str, deleting_op: bool, description: str) -> None:
+    status = work.status
+    status["asyncOpInProgress"] = False
+    status.pop("lastOperation", None)
+    if deleting_op:
+        deprovision_failed(
+            work,
+            "DeprovisionCallFailed",
+            f"Deprovision call failed: {description}",
+            bool(status.get("orphanMitigationInProgress")),
+        )
+        return
+    if operation == "Update":
+        message = f"Update call failed: {description}"
+        work.condition("Ready", "False", "UpdateInstanceCallFailed", message, "Warning")
+        work.condition("Failed", "True", "UpdateInstanceCallFailed", message)
+        clear_operation(work)
+        work.settle()
+        work.save()
+        return
+    message = f"Provision call failed: {description}"
+    work.condition("Ready", "False", "ProvisionCallFailed", message, "Warning")
+    work.condition("Failed", "True", "ProvisionCallFailed", message)
+    # Failed=True stays: after orphan mitigation the instance is not provisioned again.
+    if work.controller.settings.orphan_mitigation:
+        start_orphan_mitigation(work, "ProvisionCallFailed", message)
+    else:
+        clear_operation(work)
+        work.settle()
+        work.save()

@@ -1,0 +1,140 @@
+"""Updating a provisioned ServiceInstance: a PATCH with previous_values, the plan only if
+it changed, the parameters only if their checksum did. Updates never mitigate orphans."""
+
+from __future__ import annotations
+
+from broker.client import (
+    BadRequest,
+    BrokerError,
+    BrokerUnreachable,
+    UnexpectedResponse,
+)
+from broker.controller.instance_steps import (
+    already_processed,
+    begin_operation,
+    broker_client,
+    clear_operation,
+    context_of,
+    describe_class,
+    describe_plan,
+    go_async,
+    http_detail,
+    identity_of,
+    in_progress_properties,
+    resolve,
+    retry_later,
+    retry_timeout,
+    start_generation,
+)
+from broker.controller.work import Work
+
+__all__ = [
+    "update_instance",
+    "updated",
+]
+
+
+def update_instance(work: Work) -> None:
+    if already_processed(work):
+        work.settle()
+        work.save()
+        return
+    start_generation(work)
+    refs = resolve(work)
+    if refs is None:
+        return
+    external = work.status.get("externalProperties") or {}
+    plan_changes = refs.plan["spec"]["externalID"] != external.get("clusterServicePlanExternalID")
+    if plan_changes:
+        for entry, describe in ((refs.cls, describe_class), (refs.plan, describe_plan)):
+            if entry.get("status", {}).get("removedFromBrokerCatalog"):
+                reason = (
+                    "ReferencesDeletedServiceClass"
+                    if entry is refs.cls
+                    else "ReferencesDeletedServicePlan"
+                )
+                retry_later(
+                    work, reason, f"{describe(entry)} has been deleted; cannot provision.", "update"
+                )
+                return
+    client = broker_client(work, refs)
+    prepared = in_progress_properties(work, refs) if client is not None else None
+    if client is None or prepared is None:
+        return
+    properties, parameters = prepared
+    if work.retries_exhausted():
+        retry_timeout(work)
+        return
+    begin_operation(
+        work,
+        "Update",
+        properties,
+        "UpdateInstanceRequestInFlight",
+        "Update request for ServiceInstance in-flight to Broker",
+    )
+    if work.gone:
+        return
+    changed_parameters = properties.get("parameterChecksum") != external.get("parameterChecksum")
+    try:
+        answer = client.update(
+            work.spec["externalID"],
+            refs.cls["spec"]["externalID"],
+            plan_id=refs.plan["spec"]["externalID"] if plan_changes else None,
+            parameters=(parameters or {}) if changed_parameters else None,
+            context=context_of(work),
+            previous_values={
+                "plan_id": external.get("clusterServicePlanExternalID"),
+                "service_id": refs.cls["spec"]["externalID"],
+            },
+            accepts_incomplete=True,
+            identity=identity_of(work.spec),
+        )
+    except BadRequest as exc:
+        message = (
+            "ServiceBroker returned a failure for update call; update will not be retried: "
+            f"{http_detail(refs, 'updating', exc)}"
+        )
+        work.condition("Ready", "False", "UpdateInstanceCallFailed", message, "Warning")
+        work.condition("Failed", "True", "UpdateInstanceCallFailed", message)
+        clear_operation(work)
+        work.settle()
+        work.save()
+        return
+    except BrokerUnreachable as exc:
+        retry_later(
+            work,
+            "ErrorCallingUpdateInstance",
+            "The update call failed and will be retried: Error "
+            f"communicating with broker for updating: {exc}",
+            "update",
+        )
+        return
+    except (BrokerError, UnexpectedResponse) as exc:
+        retry_later(
+            work,
+            "UpdateInstanceCallFailed",
+            "ServiceBroker returned a failure for update call; update "
+            f"will be retried: {http_detail(refs, 'updating', exc)}",
+            "update",
+        )
+        return
+    if answer.is_async:
+        go_async(work, answer.operation, answer.retry_after)
+        return
+    updated(work)
+
+
+def updated(work: Work) -> None:
+    status = work.status
+    status["externalProperties"] = status.get("inProgressProperties")
+    status["reconciledGeneration"] = status.get("observedGeneration", work.generation)
+    clear_operation(work)
+    work.condition(
+        "Ready",
+        "True",
+        "InstanceUpdatedSuccessfully",
+        "The instance was updated successfully",
+        "Normal",
+    )
+    work.settle()
+    work.save()

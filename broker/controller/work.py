@@ -1,0 +1,212 @@
+"""One object being reconciled: a working copy, its events and schedule, and how it is saved.
+
+The controller never writes an object wholesale. :meth:`Work.save` re-reads the
+object under the store's write lock and takes from the working copy only what
+the controller owns (the status, the refs it resolved, its finalizer, labels it
+adds), so a user's ``apply`` or ``delete`` between the read and the save is kept.
+Whatever must be persisted *before* a broker call (the ``*RequestInFlight``
+status) is saved before that call.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from broker.controller.admission import collect_garbage
+from broker.controller.conditions import drop_condition, is_true, rfc3339, set_condition
+from broker.controller.kinds import FINALIZER, ObjectKey, key_of
+from broker.controller.store import State
+
+if TYPE_CHECKING:
+    from broker.controller.engine import Controller
+
+__all__ = ["Work"]
+
+Write = Callable[[State], None]
+# Fields of the schedule entry that describe one generation's retries and polls.
+COUNTERS = ("failures", "retryStart", "polls")
+
+
+class Work:
+    def __init__(self, controller: Controller, obj: dict[str, Any]) -> None:
+        self.controller = controller
+        self.obj = copy.deepcopy(obj)
+        self.key: ObjectKey = key_of(obj)
+        self.status: dict[str, Any] = self.obj.setdefault("status", {})
+        self.schedule: dict[str, Any] = controller.state.peek_schedule(self.key)
+        generation = self.generation
+        if self.schedule.get("generation") != generation:
+            for name in COUNTERS:
+                self.schedule.pop(name, None)
+            self.schedule["generation"] = generation
+        self._events: list[dict[str, Any]] = []
+        self._spec: dict[str, Any] = {}
+        self._labels: dict[str, str] = {}
+        self._writes: list[Write] = []
+        self._drop_finalizer = False
+        self.gone = False
+        self._saved_status = copy.deepcopy(self.status)
+        self._saved_schedule = dict(self.schedule)
+
+    # --- reading -------------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return self.controller.clock()
+
+    @property
+    def state(self) -> State:
+        return self.controller.state
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = self.obj.setdefault("spec", {})
+        return spec
+
+    @property
+    def name(self) -> str:
+        return str(self.obj["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.obj["metadata"].get("namespace") or "")
+
+    @property
+    def generation(self) -> int:
+        return int(self.obj["metadata"].get("generation", 1))
+
+    @property
+    def deleting(self) -> bool:
+        return bool(self.obj["metadata"].get("deletionTimestamp"))
+
+    @property
+    def has_finalizer(self) -> bool:
+        return FINALIZER in (self.obj["metadata"].get("finalizers") or [])
+
+    def is_true(self, kind: str) -> bool:
+        return is_true(self.status, kind)
+
+    # --- changing ------------------------------------------------------------------------
+
+    def condition(
+        self, kind: str, value: str, reason: str, message: str, event: str | None = None
+    ) -> None:
+        """Set a condition; ``event`` ("Normal"/"Warning") also records it as an event."""
+        set_condition(self.status, kind, value, reason, message, self.now)
+        if event is not None:
+            self.event(event, reason, message)
+
+    def drop_condition(self, kind: str) -> None:
+        drop_condition(self.status, kind)
+
+    def event(self, kind: str, reason: str, message: str) -> None:
+        stamp = rfc3339(self.now)
+        self._events.append(
+            {
+                "type": kind,
+                "reason": reason,
+                "message": message,
+                "firstTimestamp": stamp,
+                "lastTimestamp": stamp,
+                "source": "service-catalog-controller-manager",
+            }
+        )
+
+    def set_spec(self, **fields: Any) -> None:
+        """Spec fields the controller owns (resolved refs); kept only for this generation."""
+        self.spec.update(fields)
+        self._spec.update(fields)
+
+    def set_label(self, name: str, value: str) -> None:
+        self.obj["metadata"].setdefault("labels", {})[name] = value
+        self._labels[name] = value
+
+    def also(self, write: Write) -> None:
+        """Another change to make in the same store write as this object's save."""
+        self._writes.append(write)
+
+    def drop_finalizer(self) -> None:
+        self._drop_finalizer = True
+        finalizers = [
+            name for name in self.obj["metadata"].get("finalizers") or [] if name != FINALIZER
+        ]
+        self.obj["metadata"]["finalizers"] = finalizers
+
+    def due_in(self, seconds: float) -> None:
+        self.schedule["due"] = self.now + max(seconds, 0.0)
+
+    def settle(self) -> None:
+        """Nothing to do until something changes: forget the retry and poll counters."""
+        for name in ("due", *COUNTERS):
+            self.schedule.pop(name, None)
+
+    def failed_once(self) -> float:
+        """Count a failure; answers the backoff before the next attempt."""
+        failures = int(self.schedule.get("failures", 0)) + 1
+        self.schedule["failures"] = failures
+        self.schedule.setdefault("retryStart", self.now)
+        delay = self.controller.settings.retry_delay(failures)
+        self.due_in(delay)
+        return delay
+
+    def retries_exhausted(self) -> bool:
+        start = self.schedule.get("retryStart")
+        return (
+            start is not None and self.now - float(start) > self.controller.settings.retry_duration
+        )
+
+    def save(self) -> None:
+        """Persist the controller-owned parts of the working copy, atomically."""
+        if self.gone:
+            return
+        if self._unchanged():
+            return
+        controller = self.controller
+        with controller.store.write() as state:
+            current = state.get(self.key)
+            if current is None or current["metadata"].get("uid") != self.obj["metadata"].get("uid"):
+                self.gone = True
+                return
+            updated = copy.deepcopy(current)
+            updated["status"] = copy.deepcopy(self.status)
+            if self._spec and updated["metadata"].get("generation") == self.generation:
+                updated.setdefault("spec", {}).update(copy.deepcopy(self._spec))
+            if self._labels:
+                updated["metadata"].setdefault("labels", {}).update(self._labels)
+            if self._drop_finalizer:
+                updated["metadata"]["finalizers"] = [
+                    name
+                    for name in updated["metadata"].get("finalizers") or []
+                    if name != FINALIZER
+                ]
+            for write in self._writes:
+                write(state)
+            for event in self._events:
+                state.add_event(self.key, event)
+            if updated["metadata"].get("deletionTimestamp") and not updated["metadata"].get(
+                "finalizers"
+            ):
+                state.remove(self.key)
+                collect_garbage(state)
+                self.gone = True
+            else:
+                if updated != current:
+                    # The working copy stays as read: the pass keeps the generation it began.
+                    state.put(updated)
+                state.set_schedule(self.key, self.schedule)
+            controller.volumes.sync(state, set(state.touched_secrets))
+        controller.adopt(state)
+        controller.report(self.key, self._events)
+        self._events, self._writes, self._spec, self._labels = [], [], {}, {}
+        self._drop_finalizer = False
+        self._saved_status = copy.deepcopy(self.status)
+        self._saved_schedule = dict(self.schedule)
+
+    def _unchanged(self) -> bool:
+        return (
+            not (self._events or self._writes or self._spec or self._labels or self._drop_finalizer)
+            and self.status == self._saved_status
+            and self.schedule == self._saved_schedule
+        )

@@ -1,0 +1,180 @@
+"""The dashboard pages: server-rendered HTML over the runtime, plus their static files.
+
+Pages only read (store, catalog, fault rules, all through :func:`broker.runtime.runtime`).
+Everything that changes state — finishing an operation, adding or removing a fault
+rule — is done by the page's script through the admin JSON API, so the dashboard
+can do nothing the API cannot. The same page is fetched again by the script to
+refresh its live regions, which keeps the HTML rendered in one place (here).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+
+from broker import __version__
+from broker.faults.rules import FAULT_OPERATIONS
+from broker.runtime import Runtime, runtime
+from broker.storage.base import Store
+from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
+from broker.web.dashboard import presenters
+
+__all__ = ["dashboard"]
+
+dashboard = Blueprint(
+    "dashboard",
+    __name__,
+    url_prefix="/dashboard",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+# How many operations the pages read from the store, and how many finished ones they show.
+OPERATIONS_READ = 1000
+RECENT_OPERATIONS = 15
+# The newest instances and bindings shown; the page is fetched again on every change,
+# so it stays small however many there are (GET /admin/state has them all).
+TABLE_ROWS = 200
+
+# The page runs only its own script and stylesheet; nothing inline, nothing from elsewhere.
+# Instance ids, parameters and request paths are attacker-controlled strings: the
+# templates escape them, and this policy stops anything that slipped through from running.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dashboard.before_request
+def follow_changes() -> None:
+    # Catalog pushes and fault rules written by other processes.
+    runtime().sync()
+
+
+@dashboard.after_request
+def protect(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _split(
+    store: Store,
+    recent: list[OperationRecord],
+    records: Iterable[InstanceRecord | BindingRecord],
+) -> tuple[list[OperationRecord], list[OperationRecord]]:
+    """``(running, finished)`` operations, oldest first.
+
+    ``recent`` is the newest operations the store lists; an operation a record still
+    points at but that is older than those (a manual one waiting for hours while
+    others came and went) is read on its own, so no running operation is left out.
+    """
+    known = {operation.id for operation in recent}
+    running = [operation for operation in recent if not operation.finished]
+    for record in records:
+        if record.operation and record.operation not in known:
+            known.add(record.operation)
+            operation = store.get_operation(record.operation)
+            if operation is not None and not operation.finished:
+                running.append(operation)
+    running.sort(key=lambda operation: operation.started_at)
+    finished = [operation for operation in recent if operation.finished]
+    return running, finished
+
+
+def _page(rt: Runtime) -> dict[str, Any]:
+    """What every page shows in its header."""
+    catalog = rt.catalogs.catalog
+    return {
+        "version": __version__,
+        "osb_url": rt.settings.base_url + "/v2",
+        "store": presenters.store_label(rt.store.url),
+        "started": presenters.timestamp(rt.started_at),
+        "uptime": _duration(time.time() - rt.started_at),
+        "services_count": len(catalog.services),
+        "plans_count": len(catalog.plans),
+        "admin_base": request.script_root + "/admin",
+    }
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
+@dashboard.get("")
+def index() -> Response:
+    rt = runtime()
+    store = rt.store
+    catalog = rt.catalogs.catalog
+    instances = sorted(store.list_instances(), key=lambda record: record.created_at, reverse=True)
+    bindings = sorted(store.list_bindings(), key=lambda record: record.created_at, reverse=True)
+    per_instance = Counter(binding.instance_id for binding in bindings)
+    running, finished = _split(
+        store, store.list_operations(limit=OPERATIONS_READ), [*instances, *bindings]
+    )
+    html = render_template(
+        "dashboard/index.html",
+        page=_page(rt),
+        counts={"instances": len(instances), "bindings": len(bindings), "running": len(running)},
+        instances=[
+            presenters.instance_row(rt.catalogs, record, per_instance[record.id])
+            for record in instances[:TABLE_ROWS]
+        ],
+        bindings=presenters.binding_rows(rt.catalogs, bindings[:TABLE_ROWS]),
+        running=presenters.operation_rows(running[-TABLE_ROWS:]),
+        finished=presenters.operation_rows(finished[-RECENT_OPERATIONS:]),
+        faults=presenters.fault_rows(store.fault_list(), catalog.services),
+        services=presenters.service_rows(catalog.services),
+        fault_operations=FAULT_OPERATIONS,
+        plan_names=sorted({plan.name for plan in catalog.plans}),
+    )
+    return Response(html, mimetype="text/html")
+
+
+@dashboard.get("/instances/<instance_id>")
+def instance(instance_id: str) -> Response:
+    """One instance; 404 (still a page) when it does not exist or no longer does."""
+    rt = runtime()
+    store = rt.store
+    record = store.get_instance(instance_id)
+    bindings = sorted(
+        store.bindings_of(instance_id) if record is not None else [],
+        key=lambda binding: binding.created_at,
+        reverse=True,
+    )
+    operations = [
+        operation
+        for operation in store.list_operations(limit=OPERATIONS_READ)
+        if operation.instance_id == instance_id
+    ]
+    running, finished = _split(store, operations, [record, *bindings] if record else [])
+    html = render_template(
+        "dashboard/instance.html",
+        page=_page(rt),
+        instance_id=instance_id,
+        instance=presenters.instance_row(rt.catalogs, record, len(bindings)) if record else None,
+        bindings=presenters.binding_rows(rt.catalogs, bindings),
+        running=presenters.operation_rows(running),
+        finished=presenters.operation_rows(finished),
+    )
+    return Response(html, status=200 if record is not None else 404, mimetype="text/html")
