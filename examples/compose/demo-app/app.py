@@ -155,13 +155,21 @@ def visit_postgresql(conn: Connection) -> dict[str, Any]:
             " (id serial PRIMARY KEY, at timestamptz DEFAULT now())"
         )
         db.execute("INSERT INTO demo_visits DEFAULT VALUES")
+        # session_user is the login; current_user the role it acts as (a broker may
+        # have the login SET ROLE to a role owning the database).
         row = db.execute(
-            "SELECT current_user, current_database(), current_setting('server_version'),"
-            " (SELECT count(*) FROM demo_visits)"
+            "SELECT session_user, current_user, current_database(),"
+            " current_setting('server_version'), (SELECT count(*) FROM demo_visits)"
         ).fetchone()
     assert row is not None
-    user, database, version, visits = row
-    return {"user": user, "database": database, "server_version": version, "visits": visits}
+    user, role, database, version, visits = row
+    return {
+        "user": user,
+        "acting_as": role,
+        "database": database,
+        "server_version": version,
+        "visits": visits,
+    }
 
 
 def visit_mysql(conn: Connection) -> dict[str, Any]:
