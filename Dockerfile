@@ -1,6 +1,6 @@
 # mockbroker container image.
 #
-#   docker build -t mockbroker .
+#   docker build -t mockbroker .            (make image: the same, with version labels)
 #   docker run --rm -p 127.0.0.1:8080:8080 -e BROKER_PASSWORD=change-me mockbroker
 #
 # The broker listens on 0.0.0.0:8080 inside the container, and it refuses a non-loopback
@@ -87,15 +87,11 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
 ENTRYPOINT ["mockbroker"]
 CMD ["serve"]
 
-# Last, so that builds differing only in these arguments share every layer above.
-ARG VERSION=unknown
-ARG REVISION=unknown
-ARG CREATED=unknown
+# Static labels; the version, revision and creation time are given at build time with
+# --label (make image does), because podman's layer cache ignores changed build
+# arguments in LABEL instructions.
 LABEL org.opencontainers.image.title="mockbroker" \
       org.opencontainers.image.description="A mock Open Service Broker API (2.13-2.17) server for testing platforms and apps. Set BROKER_PASSWORD: the default password is refused off loopback." \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/mockbroker/mockbroker" \
       org.opencontainers.image.documentation="https://github.com/mockbroker/mockbroker#readme"

@@ -57,19 +57,9 @@ def engine() -> list[str]:
 def image(engine: list[str]) -> Iterator[str]:
     """The Dockerfile built under a tag of its own, removed afterwards."""
     tag = f"localhost/{unique_name('mockbroker-test')}:latest"
-    run(
-        [
-            *engine,
-            "build",
-            "--tag",
-            tag,
-            "--build-arg",
-            f"VERSION={__version__}",
-            "--build-arg",
-            f"REVISION={git_revision()}",
-            str(ROOT),
-        ]
-    )
+    labels = {"version": __version__, "revision": git_revision()}  # as make image sets them
+    flags = [f"--label=org.opencontainers.image.{key}={value}" for key, value in labels.items()]
+    run([*engine, "build", "--tag", tag, *flags, str(ROOT)])
     try:
         yield tag
     finally:
