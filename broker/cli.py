@@ -22,7 +22,24 @@ Invalid catalogs stop the server before it listens, with every problem listed.
 """
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """Adds ``ctl`` (the controller) on first use: ``serve`` must start fast."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "ctl"})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "ctl":
+            from broker.controller.cli import ctl
+
+            return ctl
+        return super().get_command(ctx, name)
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="mockbroker")
 def main() -> None:
     """mockbroker: a mock Open Service Broker API server for testing platforms and apps.
@@ -60,41 +77,41 @@ def _fail(message: str) -> None:
 @click.option("--log-format", type=click.Choice(["json", "text"]), help="Log line format.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> None:
+    from broker.app import create_app
     from broker.catalog.problems import CatalogError
-    from broker.credentials.registry import BackendRegistry
     from broker.logs import configure_logging
-    from broker.runtime import load_configured_catalog
+    from broker.runtime import runtime
     from broker.server import BrokerServer, bind_socket
-    from broker.storage import StoreUnavailable, open_store, redacted_url
+    from broker.storage import StoreUnavailable, redacted_url
 
     try:
         settings = load_settings(config_file, catalogs=catalogs or None, **flags)
         settings.check_serving()
     except SettingsError as exc:
         _fail(str(exc))
+    # Before anything imports prometheus_client: the workers share this folder.
+    _prepare_metrics_dir()
     try:
-        catalog = load_configured_catalog(settings, BackendRegistry(settings))
+        sock = bind_socket(settings.host, settings.port)
+    except OSError as exc:
+        _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
+    settings = settings.replace(port=sock.getsockname()[1])
+    try:
+        # Built once here and inherited by every worker (gunicorn preload): the
+        # catalogs are checked and the store schema is created or migrated before
+        # anything listens, and workers start in milliseconds. Each worker opens its
+        # own store connections after the fork.
+        app = create_app(settings)
     except CatalogError as exc:
         click.secho("error: the catalogs are invalid:", fg="red", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
-    try:
-        # Opened once before listening: the schema is created or migrated here, and a
-        # store that cannot be used stops the server with the reason. The workers open
-        # their own connections after the fork.
-        open_store(settings.store_url, sqlite_synchronous=settings.sqlite_synchronous).close()
     except StoreUnavailable as exc:
         _fail(f"cannot use the state store: {exc}")
-    try:
-        sock = bind_socket(settings.host, settings.port)
-    except OSError as exc:
-        _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
-    port = sock.getsockname()[1]
-    _prepare_metrics_dir()
-    settings = settings.replace(port=port)
     configure_logging(settings.log_format, settings.log_level)
     password = settings.password if settings.password_is_default else "(as configured)"
+    catalog = runtime(app).catalogs.catalog
     plans = sum(len(service.plans) for service in catalog.services)
     click.echo(
         f"mockbroker {__version__} listening on {settings.base_url}\n"
@@ -104,7 +121,7 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
         f"  workers:  {settings.effective_workers} x {settings.threads} threads",
         err=True,
     )
-    BrokerServer(settings, sock).run()
+    BrokerServer(settings, sock, app).run()
 
 
 def _prepare_metrics_dir() -> None:
@@ -161,14 +178,6 @@ def openapi(output: Any) -> None:
     json.dump(build_openapi(), output, indent=2)
     output.write("\n")
 
-
-def _add_controller() -> None:
-    from broker.controller.cli import ctl
-
-    main.add_command(ctl)
-
-
-_add_controller()
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ one place that guarantees they never reach a log.
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import logging.config
 import sys
@@ -38,6 +39,9 @@ REDACTED = "[redacted]"
 STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
+# The same few keys come back in every request and log record: remember the verdicts
+# (bounded, so arbitrary keys sent by clients cannot grow it without limit).
+@functools.lru_cache(maxsize=4096)
 def is_sensitive(key: str) -> bool:
     lowered = key.lower()
     return lowered in SENSITIVE_KEYS or any(
@@ -45,15 +49,23 @@ def is_sensitive(key: str) -> bool:
     )
 
 
+# Values that contain nothing to redact; checked by exact type, before a recursive call.
+SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def redact(value: Any) -> Any:
     """A copy of ``value`` with every sensitive key's value replaced."""
     if isinstance(value, Mapping):
         return {
-            key: REDACTED if isinstance(key, str) and is_sensitive(key) else redact(item)
+            key: REDACTED
+            if isinstance(key, str) and is_sensitive(key)
+            else item
+            if type(item) in SCALARS
+            else redact(item)
             for key, item in value.items()
         }
     if isinstance(value, (list, tuple)):
-        return [redact(item) for item in value]
+        return [item if type(item) in SCALARS else redact(item) for item in value]
     return value
 
 

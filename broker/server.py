@@ -1,9 +1,9 @@
-"""Serving with gunicorn: our settings in, our app factory per worker.
+"""Serving with gunicorn: our settings and our application, built once.
 
-The listening socket is bound here, in the master, before gunicorn starts: port 0
-works (the real port is known and printed), and gunicorn takes the socket over as
-``fd://N``. Workers build their own application after the fork, so every worker
-opens its own store connections.
+The listening socket is bound in the master before gunicorn starts: port 0 works
+(the real port is known and printed), and gunicorn takes the socket over as
+``fd://N``. The application is built in the master too and inherited by the
+workers (``preload_app``); stores open fresh connections in each worker process.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import socket
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from broker.config import Settings
@@ -32,9 +33,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 class BrokerServer(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings, sock: socket.socket) -> None:
+    def __init__(self, settings: Settings, sock: socket.socket, app: Flask) -> None:
         self.settings = settings
         self.sock = sock
+        self.application = app
         super().__init__()
 
     def load_config(self) -> None:
@@ -48,6 +50,7 @@ class BrokerServer(BaseApplication):  # type: ignore[misc]
             "graceful_timeout": 10,
             "keepalive": 5,
             "proc_name": "mockbroker",
+            "preload_app": True,
             # Several brokers may run side by side (tests, replicas): no shared
             # control socket in the home folder.
             "control_socket_disable": True,
@@ -62,7 +65,5 @@ class BrokerServer(BaseApplication):  # type: ignore[misc]
         for key, value in options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Any:
-        from broker.app import create_app
-
-        return create_app(self.settings)
+    def load(self) -> Flask:
+        return self.application

@@ -92,10 +92,16 @@ class FaultEngine:
     ) -> FaultRule | None:
         """Count the call on every matching rule; return the first that fires."""
         chosen: FaultRule | None = None
+        resolved = None
         for rule in self._rules:
+            operations = rule.match.get("operation")
+            if operations is not None and target.operation not in operations:
+                continue  # the cheap test first: most rules are about other operations
             service = plan = None
             if "service" in rule.match or "plan" in rule.match:
-                service, plan = names(*target.ids())
+                if resolved is None:
+                    resolved = names(*target.ids())
+                service, plan = resolved
             if not rule.matches(
                 target.operation,
                 service=service,

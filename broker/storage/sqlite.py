@@ -7,16 +7,23 @@
   (``broker.journal.db``) with ``synchronous=NORMAL``: recording a request must
   not cost an fsync, and losing the last journal lines on power loss is harmless.
 * Cross-process per-key locks are ``flock(2)`` stripes in ``broker.db.locks/``.
+* Journal entries that repeat a response already recorded (the catalog, mostly)
+  store it once, in ``journal_responses``; queries put it back in place.
+* Writes are group-committed (:mod:`broker.storage.group_commit`): concurrent
+  writers share one transaction and one sync, and each returns after its commit.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import sqlite3
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +36,7 @@ from broker.storage.base import (
     StoreUnavailable,
     iter_changes,
 )
+from broker.storage.group_commit import GroupCommit
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.storage.striped_locks import StripedFileLocks
 
@@ -90,9 +98,21 @@ CREATE TABLE IF NOT EXISTS journal (
     instance_id TEXT,
     binding_id TEXT,
     status INTEGER,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    response_digest TEXT
 );
+CREATE TABLE IF NOT EXISTS journal_responses (
+    digest TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+)
 """
+
+# Entries whose response is the very object recorded before (the journal hands out
+# one object per repeated GET answer, e.g. the catalog) keep the response once, in
+# journal_responses, keyed by digest; their own row has "response": null and the
+# digest. Unreferenced shared responses are swept every SWEEP_EVERY entries.
+SHARED_RESPONSES_REMEMBERED = 16
+SWEEP_EVERY = 1000
 
 JOURNAL_COLUMNS = ("operation", "instance_id", "binding_id", "method", "status")
 
@@ -123,6 +143,81 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+FIELD_NAMES = {
+    cls: tuple(field.name for field in dataclasses.fields(cls))
+    for cls in (InstanceRecord, BindingRecord, OperationRecord)
+}
+
+
+def _record_json(record: InstanceRecord | BindingRecord | OperationRecord) -> str:
+    # The JSON of record.to_dict() without its deep copy (the values are only read).
+    return _dumps({name: getattr(record, name) for name in FIELD_NAMES[type(record)]})
+
+
+def _statement(kind: str, record_id: str, record: Any) -> tuple[str, tuple[Any, ...]]:
+    """The statement that writes (or, for ``None``, deletes) one record."""
+    if record is None:
+        table = {"instance": "instances", "binding": "bindings"}.get(kind, "operations")
+        return f"DELETE FROM {table} WHERE id = ?", (record_id,)
+    if isinstance(record, InstanceRecord):
+        return (
+            "INSERT OR REPLACE INTO instances (id, service_id, plan_id, created_at, data) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (record.id, record.service_id, record.plan_id, record.created_at, _record_json(record)),
+        )
+    if isinstance(record, BindingRecord):
+        return (
+            "INSERT OR REPLACE INTO bindings (id, instance_id, service_id, plan_id, created_at, "
+            "data) VALUES (?, ?, ?, ?, ?, ?)",
+            (record.id, record.instance_id, record.service_id, record.plan_id, record.created_at,
+             _record_json(record)),
+        )
+    return (
+        "INSERT INTO operations (id, instance_id, binding_id, type, state, data) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+        "state = excluded.state, data = excluded.data",
+        (record.id, record.instance_id, record.binding_id, record.type, record.state,
+         _record_json(record)),
+    )
+
+
+class _SharedResponses:
+    """Recognises a response object recorded before and encodes it once.
+
+    Identity, not equality: the journal passes the same (never changed) object for a
+    repeated answer. A strong reference is kept with each id, so an id cannot be
+    reused by another object while it is remembered.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._seen: OrderedDict[int, Any] = OrderedDict()
+        self._encoded: dict[int, tuple[Any, tuple[str, str]]] = {}
+
+    def encoded(self, response: Any) -> tuple[str, str] | None:
+        """``(digest, JSON text)`` when ``response`` was seen before, else ``None``."""
+        if not isinstance(response, (dict, list)):
+            return None
+        key = id(response)
+        with self._mutex:
+            known = self._encoded.get(key)
+            if known is not None and known[0] is response:
+                return known[1]
+            if self._seen.get(key) is not response:
+                self._seen[key] = response
+                if len(self._seen) > SHARED_RESPONSES_REMEMBERED:
+                    self._seen.popitem(last=False)
+                return None
+            del self._seen[key]
+        text = _dumps(response)
+        shared = (hashlib.sha256(text.encode()).hexdigest()[:32], text)
+        with self._mutex:
+            if len(self._encoded) >= SHARED_RESPONSES_REMEMBERED:
+                self._encoded.clear()
+            self._encoded[key] = (response, shared)
+        return shared
+
+
 class SQLiteStore:
     def __init__(self, url: str, synchronous: str = "FULL") -> None:
         if not url.startswith("sqlite:///"):
@@ -132,9 +227,15 @@ class SQLiteStore:
         self.journal_path = self.path.with_name(self.path.stem + ".journal.db")
         self._synchronous = synchronous
         self._local = threading.local()
+        self._responses = _SharedResponses()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._locks = StripedFileLocks(self.path.with_name(self.path.name + ".locks"))
+            locks = self.path.with_name(self.path.name + ".locks")
+            self._locks = StripedFileLocks(locks)
+            self._state_writes = GroupCommit(lambda: self._db, locks / "writer-state.lock")
+            self._journal_writes = GroupCommit(
+                lambda: self._journal_db, locks / "writer-journal.lock"
+            )
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
@@ -164,15 +265,10 @@ class SQLiteStore:
         return self._connections()[1]
 
     @contextmanager
-    def _write(self, connection: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
-        db = connection or self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+    def _write(self, journal: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction of the calling thread, in turn with the group commits."""
+        with (self._journal_writes if journal else self._state_writes).exclusive() as db:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def _migrate(self) -> None:
         with self._write() as db:
@@ -183,8 +279,11 @@ class SQLiteStore:
                 )
             _run_script(db, STATE_SCHEMA)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        with self._write(self._journal_db) as journal:
+        with self._write(journal=True) as journal:
             _run_script(journal, JOURNAL_SCHEMA)
+            columns = {row[1] for row in journal.execute("PRAGMA table_info(journal)")}
+            if "response_digest" not in columns:  # a journal written by an older version
+                journal.execute("ALTER TABLE journal ADD COLUMN response_digest TEXT")
 
     # --- lifecycle / coordination -----------------------------------------------------
     def check(self) -> None:
@@ -245,35 +344,17 @@ class SQLiteStore:
         return [BindingRecord.from_dict(json.loads(row[0])) for row in rows]
 
     def apply(self, changes: Sequence[Change]) -> None:
-        with self._write() as db:
-            for kind, record_id, record in iter_changes(changes):
-                if record is None:
-                    table = {"instance": "instances", "binding": "bindings"}.get(
-                        kind, "operations"
-                    )
-                    db.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))
-                elif isinstance(record, InstanceRecord):
-                    db.execute(
-                        "INSERT OR REPLACE INTO instances (id, service_id, plan_id, created_at, "
-                        "data) VALUES (?, ?, ?, ?, ?)",
-                        (record.id, record.service_id, record.plan_id, record.created_at,
-                         _dumps(record.to_dict())),
-                    )
-                elif isinstance(record, BindingRecord):
-                    db.execute(
-                        "INSERT OR REPLACE INTO bindings (id, instance_id, service_id, plan_id, "
-                        "created_at, data) VALUES (?, ?, ?, ?, ?, ?)",
-                        (record.id, record.instance_id, record.service_id, record.plan_id,
-                         record.created_at, _dumps(record.to_dict())),
-                    )
-                else:
-                    db.execute(
-                        "INSERT INTO operations (id, instance_id, binding_id, type, state, data) "
-                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                        "state = excluded.state, data = excluded.data",
-                        (record.id, record.instance_id, record.binding_id, record.type,
-                         record.state, _dumps(record.to_dict())),
-                    )
+        # Statements are built (records encoded) before the transaction: the time
+        # spent holding the write lock is only SQLite's.
+        statements = [
+            _statement(kind, record_id, record) for kind, record_id, record in iter_changes(changes)
+        ]
+
+        def write(db: sqlite3.Connection) -> None:
+            for sql, parameters in statements:
+                db.execute(sql, parameters)
+
+        self._state_writes.run(write)
 
     def list_instances(self) -> list[InstanceRecord]:
         rows = self._db.execute("SELECT data FROM instances ORDER BY created_at").fetchall()
@@ -323,45 +404,73 @@ class SQLiteStore:
 
     # --- journal ----------------------------------------------------------------------
     def journal_append(self, entry: dict[str, Any], limit: int) -> int:
-        with self._write(self._journal_db) as db:
+        shared = self._responses.encoded(entry.get("response"))
+        if shared is None:
+            data, digest = _dumps(entry), None
+        else:
+            digest, text = shared
+            data = _dumps({**entry, "response": None})
+        row = (entry["epoch"], entry.get("method"), entry.get("operation"),
+               entry.get("instance_id"), entry.get("binding_id"), entry.get("status"),
+               data, digest)
+
+        def append(db: sqlite3.Connection) -> int:
+            if shared is not None:
+                db.execute("INSERT OR IGNORE INTO journal_responses (digest, data) VALUES (?, ?)",
+                           shared)
             cursor = db.execute(
                 "INSERT INTO journal (epoch, method, operation, instance_id, binding_id, status, "
-                "data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (entry["epoch"], entry.get("method"), entry.get("operation"),
-                 entry.get("instance_id"), entry.get("binding_id"), entry.get("status"),
-                 _dumps(entry)),
+                "data, response_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
             )
             entry_id = int(cursor.lastrowid or 0)
             db.execute("DELETE FROM journal WHERE id <= ?", (entry_id - limit,))
-        return entry_id
+            if entry_id % SWEEP_EVERY == 0:
+                db.execute(
+                    "DELETE FROM journal_responses WHERE digest NOT IN "
+                    "(SELECT response_digest FROM journal WHERE response_digest IS NOT NULL)"
+                )
+            return entry_id
+
+        return self._journal_writes.run(append)
 
     def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
         where, args = [], []
         for column in JOURNAL_COLUMNS:
             value = getattr(query, column)
             if value is not None:
-                where.append(f"{column} = ?")
+                where.append(f"journal.{column} = ?")
                 args.append(value)
         if query.since_id is not None:
-            where.append("id > ?")
+            where.append("journal.id > ?")
             args.append(query.since_id)
         if query.since_time is not None:
-            where.append("epoch >= ?")
+            where.append("journal.epoch >= ?")
             args.append(query.since_time)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         forward = query.since_id is not None or query.since_time is not None
         order = "ASC" if forward else "DESC"
         rows = self._journal_db.execute(
-            f"SELECT id, data FROM journal {clause} ORDER BY id {order} LIMIT ?",
+            "SELECT journal.id, journal.data, journal_responses.data FROM journal "
+            "LEFT JOIN journal_responses ON journal_responses.digest = journal.response_digest "
+            f"{clause} ORDER BY journal.id {order} LIMIT ?",
             (*args, query.limit),
         ).fetchall()
         if not forward:
             rows.reverse()
-        return [{**json.loads(data), "id": entry_id} for entry_id, data in rows]
+        entries = []
+        for entry_id, data, response in rows:
+            entry = json.loads(data)
+            if response is not None:
+                entry["response"] = json.loads(response)  # keeps the key where it was
+            entry["id"] = entry_id
+            entries.append(entry)
+        return entries
 
     def journal_clear(self) -> None:
-        with self._write(self._journal_db) as db:
+        with self._write(journal=True) as db:
             db.execute("DELETE FROM journal")
+            db.execute("DELETE FROM journal_responses")
 
     # --- faults -----------------------------------------------------------------------
     def fault_add(self, rule: dict[str, Any]) -> str:

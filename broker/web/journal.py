@@ -9,13 +9,14 @@ and every value under ``credentials`` in a response is replaced, keeping the key
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from flask import Response, current_app, g, request
+from flask import Request, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from broker.logs import REDACTED, redact, redact_credentials
@@ -41,6 +42,17 @@ def _decode(raw: bytes, mimetype: str | None) -> Any:
         return raw.decode("utf-8", "replace")
 
 
+def _recorded_response(raw: bytes, mimetype: str | None) -> Any:
+    return redact_credentials(_decode(raw, mimetype))
+
+
+# GET answers repeat byte for byte (the catalog above all): decoding and redacting
+# the same bytes once is enough. The result is shared between entries, never
+# changed, and stores may recognise it to keep one copy (see SQLiteStore).
+_recorded_get_response = functools.lru_cache(maxsize=8)(_recorded_response)
+SHARED_RESPONSE_MIN = 1024
+
+
 def _request_body() -> Any:
     # A body over the size limit was refused unread (413): record its size only,
     # reading it now would raise the same error again.
@@ -60,35 +72,42 @@ def record_request(response: Response) -> Response:
     rt = runtime()
     if rt.settings.journal_size == 0:
         return response
+    # Every request is recorded: resolve the context proxies once, not per field.
+    req: Request = cast(Any, request)._get_current_object()
+    ctx: Any = cast(Any, g)._get_current_object()
     now = time.time()
-    started = g.get("started")
+    started = ctx.get("started")
     duration_ms = (time.perf_counter() - started) * 1000 if started is not None else None
     headers = {
         name: REDACTED if name.lower() in REDACTED_HEADERS else value
-        for name, value in request.headers.items()
+        for name, value in req.headers.items()
     }
     body = _request_body()
-    dropped = bool(g.get("dropped"))
+    dropped = bool(ctx.get("dropped"))
     response_body = None
     if not dropped and not response.is_streamed:
-        response_body = redact_credentials(_decode(response.get_data(), response.mimetype))
+        raw = response.get_data()
+        if req.method == "GET" and len(raw) >= SHARED_RESPONSE_MIN:
+            response_body = _recorded_get_response(raw, response.mimetype)
+        else:
+            response_body = _recorded_response(raw, response.mimetype)
     entry = {
         "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "epoch": now,
-        "request_id": g.get("request_id"),
-        "method": request.method,
-        "path": request.path,
-        "query": request.args.to_dict(),
-        "operation": g.get("operation"),
-        "instance_id": g.get("instance_id"),
-        "binding_id": g.get("binding_id"),
+        "request_id": ctx.get("request_id"),
+        "method": req.method,
+        "path": req.path,
+        "query": req.args.to_dict(),
+        "operation": ctx.get("operation"),
+        "instance_id": ctx.get("instance_id"),
+        "binding_id": ctx.get("binding_id"),
         "headers": headers,
-        "originating_identity": g.get("originating_identity"),
+        "originating_identity": ctx.get("originating_identity"),
         "body": redact(body),
         "status": None if dropped else response.status_code,
         "response": response_body,
         "duration_ms": round(duration_ms, 3) if duration_ms is not None else None,
-        "fault": g.get("fault"),
+        "fault": ctx.get("fault"),
     }
     try:
         rt.store.journal_append(entry, rt.settings.journal_size)

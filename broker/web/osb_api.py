@@ -118,8 +118,7 @@ def respond(outcome: Outcome, schema: Schema, accepted: Schema | None = None) ->
 # --- faults -------------------------------------------------------------------------
 
 
-def _target() -> RequestTarget:
-    rt = runtime()
+def _requested_ids() -> tuple[str | None, str | None]:
     service_id = request.args.get("service_id")
     plan_id = request.args.get("plan_id")
     if request.method in ("PUT", "PATCH"):
@@ -130,17 +129,28 @@ def _target() -> RequestTarget:
         if isinstance(body, dict):
             service_id = body.get("service_id") if isinstance(body.get("service_id"), str) else None
             plan_id = body.get("plan_id") if isinstance(body.get("plan_id"), str) else None
+    return service_id, plan_id
+
+
+def _target() -> RequestTarget:
+    """What the request is about; its service and plan are worked out only if a rule asks."""
+    rt = runtime()
     instance_id, binding_id = g.get("instance_id"), g.get("binding_id")
 
     def lookup() -> tuple[str | None, str | None]:
+        service_id, plan_id = _requested_ids()
+        if service_id is not None and plan_id is not None:
+            return service_id, plan_id
         record: Any = None
         if binding_id is not None:
             record = rt.store.get_binding(binding_id)
         if record is None and instance_id is not None:
             record = rt.store.get_instance(instance_id)
-        return (record.service_id, record.plan_id) if record is not None else (None, None)
+        if record is None:
+            return service_id, plan_id
+        return service_id or record.service_id, plan_id or record.plan_id
 
-    return RequestTarget(g.operation, instance_id, binding_id, service_id, plan_id, lookup)
+    return RequestTarget(g.operation, instance_id, binding_id, None, None, lookup)
 
 
 def _names(

@@ -1,0 +1,51 @@
+"""The benchmark's own parts: the bare reference app, the store fill and the statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.bare import ROUTES, create_bare_app
+from bench.fill import fill_instances
+from bench.report import percentile
+from broker.storage.sqlite import SQLiteStore
+
+LUA = Path(__file__).resolve().parent.parent / "bench" / "lua"
+
+
+def test_the_bare_app_answers_the_bench_routes_with_the_given_bytes() -> None:
+    statuses = [200, 201, 202, 200, 201]
+    answers = {
+        name: {"status": statuses[index], "body": f'{{"n":{index}}}'}
+        for index, name in enumerate(ROUTES)
+    }
+    client = create_bare_app(answers).test_client()
+    for index, (name, (method, rule)) in enumerate(ROUTES.items()):
+        path = rule.replace("<instance_id>", "i-1").replace("<binding_id>", "b-1")
+        answer = client.open(path, method=method)
+        expected = (statuses[index], f'{{"n":{index}}}')
+        assert (answer.status_code, answer.get_data(as_text=True)) == expected
+        assert answer.mimetype == "application/json", name
+
+
+def test_the_fill_stores_instances_the_broker_can_read(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'broker.db'}"
+    fill_instances(url, 7001, service_id="svc", plan_id="plan")
+    store = SQLiteStore(url)
+    assert len(store.list_instances()) == 7001
+    found = store.get_instance("bench-fill-0007000")
+    assert found is not None and (found.service_id, found.plan_id, found.state) == (
+        "svc",
+        "plan",
+        "ready",
+    )
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    ordered = [float(value) for value in range(1, 101)]
+    assert percentile(ordered, 0.50) == 50.0
+    assert percentile(ordered, 0.99) == 99.0
+    assert percentile([3.0], 0.99) == 3.0
+
+
+def test_the_lua_scripts_are_shipped() -> None:
+    assert {path.name for path in LUA.glob("*.lua")} == {"catalog.lua", "lifecycle.lua"}
