@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from broker.controller.conditions import epoch_of
 from broker.controller.kinds import ObjectKey
 from broker.controller.work import Work
 
@@ -13,7 +12,6 @@ __all__ = [
     "clear_operation",
     "instance_name",
     "instance_of",
-    "too_old",
     "wait_and_retry",
 ]
 
@@ -32,13 +30,7 @@ def wait_and_retry(work: Work, reason: str, message: str, *, bounded: bool = Fal
     work.condition("Ready", "False", reason, message, "Warning")
     work.failed_once()
     if bounded and work.retries_exhausted():
-        work.condition(
-            "Failed",
-            "True",
-            "ErrorReconciliationRetryTimeout",
-            "Stopping reconciliation retries because too much time has elapsed",
-            "Warning",
-        )
+        work.retry_timeout_condition()
         work.status["reconciledGeneration"] = work.generation
         clear_operation(work)
         work.settle()
@@ -66,8 +58,3 @@ def catalog_refs(
     if broker is None:
         return None
     return cls, plan, broker
-
-
-def too_old(work: Work) -> bool:
-    started = epoch_of(work.status.get("operationStartTime"))
-    return started > 0 and work.now - started > work.controller.settings.retry_duration

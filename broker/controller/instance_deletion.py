@@ -16,7 +16,6 @@ from broker.controller.instance_steps import (
     Refs,
     clear_operation,
     identity_of,
-    operation_too_old,
     status_text,
 )
 from broker.controller.kinds import ObjectKey
@@ -203,7 +202,7 @@ def go_async_delete(work: Work, operation: str | None, retry_after: float | None
 def deprovision_failed(work: Work, reason: str, message: str, mitigating: bool) -> None:
     work.condition("Ready", "Unknown", reason, message, "Warning")
     delay = work.failed_once()
-    if operation_too_old(work):
+    if work.operation_too_old():
         work.status["deprovisionStatus"] = "Failed"
         if mitigating:
             work.condition(
@@ -214,20 +213,10 @@ def deprovision_failed(work: Work, reason: str, message: str, mitigating: bool) 
                 "Warning",
             )
         else:
-            work.condition(
-                "Failed",
-                "True",
-                "ErrorReconciliationRetryTimeout",
-                "Stopping reconciliation retries because too much time has elapsed",
-                "Warning",
-            )
+            work.retry_timeout_condition()
         work.settle()
     else:
-        work.event(
-            "Warning",
-            "RetryBackoff",
-            f"Delaying deprovision retry, next attempt will be after {rfc3339(work.now + delay)}",
-        )
+        work.backoff_event("deprovision", delay)
     work.save()
 
 
@@ -254,11 +243,7 @@ def deprovisioned(work: Work) -> None:
             # The provision failed in a retriable way: provision again after the backoff.
             delay = work.controller.settings.retry_delay(int(work.schedule.get("failures", 1)))
             work.due_in(delay)
-            work.event(
-                "Warning",
-                "RetryBackoff",
-                f"Delaying provision retry, next attempt will be after {rfc3339(work.now + delay)}",
-            )
+            work.backoff_event("provision", delay)
         work.save()
         return
     work.condition(

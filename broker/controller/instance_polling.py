@@ -18,15 +18,13 @@ from broker.controller.instance_deletion import (
 from broker.controller.instance_provision import provisioned
 from broker.controller.instance_steps import (
     ASYNC,
-    RETRY_TIMEOUT,
     clear_operation,
     identity_of,
-    operation_too_old,
     retry_timeout,
 )
 from broker.controller.instance_update import updated
 from broker.controller.kinds import ObjectKey
-from broker.controller.work import Work
+from broker.controller.work import RETRY_TIMEOUT, Work
 
 __all__ = [
     "async_failed",
@@ -57,7 +55,7 @@ def poll_instance(work: Work) -> None:
             "Error polling last operation: the class or broker of this instance cannot be found",
         )
         return
-    if operation_too_old(work):
+    if work.operation_too_old():
         status["asyncOpInProgress"] = False
         if deleting_op:
             deprovision_failed(
@@ -68,9 +66,7 @@ def poll_instance(work: Work) -> None:
             )
         elif operation == "Provision":
             # An async provision that never finished may have left something behind.
-            work.condition(
-                "Failed", "True", "ErrorReconciliationRetryTimeout", RETRY_TIMEOUT, "Warning"
-            )
+            work.retry_timeout_condition()
             start_orphan_mitigation(work, "ErrorReconciliationRetryTimeout", RETRY_TIMEOUT)
         else:
             retry_timeout(work)

@@ -13,7 +13,7 @@ from broker.client import (
     OSBClientError,
     UnexpectedResponse,
 )
-from broker.controller.conditions import epoch_of, rfc3339
+from broker.controller.conditions import rfc3339
 from broker.controller.engine import AuthError
 from broker.controller.go_json import go_json
 from broker.controller.kinds import ObjectKey
@@ -24,7 +24,6 @@ from broker.controller.work import Work
 __all__ = [
     "ASYNC",
     "CLASS_STYLES",
-    "RETRY_TIMEOUT",
     "Refs",
     "already_processed",
     "begin_operation",
@@ -38,7 +37,6 @@ __all__ = [
     "identity_of",
     "in_progress_properties",
     "namespace_uid",
-    "operation_too_old",
     "resolve",
     "retry_later",
     "retry_timeout",
@@ -122,20 +120,13 @@ def retry_later(
     if bounded and work.retries_exhausted():
         retry_timeout(work)
         return
-    work.event(
-        "Warning",
-        "RetryBackoff",
-        f"Delaying {operation} retry, next attempt will be after {rfc3339(work.now + delay)}",
-    )
+    work.backoff_event(operation, delay)
     work.save()
-
-
-RETRY_TIMEOUT = "Stopping reconciliation retries because too much time has elapsed"
 
 
 def retry_timeout(work: Work) -> None:
     """The retry window has passed: a terminal Failed=True, the operation abandoned."""
-    work.condition("Failed", "True", "ErrorReconciliationRetryTimeout", RETRY_TIMEOUT, "Warning")
+    work.retry_timeout_condition()
     if work.status.get("currentOperation") == "Deprovision":
         work.status["deprovisionStatus"] = "Failed"
     clear_operation(work)
@@ -323,8 +314,3 @@ def status_text(error: OSBClientError) -> str:
             "ResponseError: <nil>"
         )
     return str(error)
-
-
-def operation_too_old(work: Work) -> bool:
-    started = epoch_of(work.status.get("operationStartTime"))
-    return started > 0 and work.now - started > work.controller.settings.retry_duration

@@ -15,18 +15,25 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from broker.controller.admission import collect_garbage
-from broker.controller.conditions import drop_condition, is_true, rfc3339, set_condition
+from broker.controller.conditions import (
+    drop_condition,
+    epoch_of,
+    is_true,
+    rfc3339,
+    set_condition,
+)
 from broker.controller.kinds import FINALIZER, ObjectKey, key_of
 from broker.controller.store import State
 
 if TYPE_CHECKING:
     from broker.controller.engine import Controller
 
-__all__ = ["Work"]
+__all__ = ["RETRY_TIMEOUT", "Work"]
 
 Write = Callable[[State], None]
 # Fields of the schedule entry that describe one generation's retries and polls.
 COUNTERS = ("failures", "retryStart", "polls")
+RETRY_TIMEOUT = "Stopping reconciliation retries because too much time has elapsed"
 
 
 class Work:
@@ -155,6 +162,24 @@ class Work:
         start = self.schedule.get("retryStart")
         return (
             start is not None and self.now - float(start) > self.controller.settings.retry_duration
+        )
+
+    def operation_too_old(self) -> bool:
+        """The current operation started longer ago than the retry window."""
+        started = epoch_of(self.status.get("operationStartTime"))
+        return started > 0 and self.now - started > self.controller.settings.retry_duration
+
+    def retry_timeout_condition(self) -> None:
+        """The terminal ``Failed=True``: the retry window has passed."""
+        reason = "ErrorReconciliationRetryTimeout"
+        self.condition("Failed", "True", reason, RETRY_TIMEOUT, "Warning")
+
+    def backoff_event(self, operation: str, delay: float) -> None:
+        """The ``RetryBackoff`` event of an ``operation`` tried again after ``delay`` seconds."""
+        self.event(
+            "Warning",
+            "RetryBackoff",
+            f"Delaying {operation} retry, next attempt will be after {rfc3339(self.now + delay)}",
         )
 
     def save(self) -> None:
