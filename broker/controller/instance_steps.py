@@ -37,6 +37,7 @@ __all__ = [
     "identity_of",
     "in_progress_properties",
     "namespace_uid",
+    "references_deleted",
     "resolve",
     "retry_later",
     "retry_timeout",
@@ -215,6 +216,21 @@ def resolve(work: Work) -> Refs | None:
     work.status["userSpecifiedClassName"] = f"ClusterServiceClass/{spec[class_field]}"
     work.status["userSpecifiedPlanName"] = str(spec.get(plan_field, ""))
     return Refs(cls, plan, broker)
+
+
+def references_deleted(work: Work, refs: Refs, operation: str = "provision") -> bool:
+    """Retry later (and answer True) if the class or plan has left the broker's catalog."""
+    for entry, describe in ((refs.cls, describe_class), (refs.plan, describe_plan)):
+        if entry.get("status", {}).get("removedFromBrokerCatalog"):
+            reason = (
+                "ReferencesDeletedServiceClass"
+                if entry is refs.cls
+                else "ReferencesDeletedServicePlan"
+            )
+            message = f"{describe(entry)} has been deleted; cannot provision."
+            retry_later(work, reason, message, operation)
+            return True
+    return False
 
 
 def broker_client(work: Work, refs: Refs) -> OSBClient | None:

@@ -15,12 +15,11 @@ from broker.controller.instance_steps import (
     broker_client,
     clear_operation,
     context_of,
-    describe_class,
-    describe_plan,
     go_async,
     http_detail,
     identity_of,
     in_progress_properties,
+    references_deleted,
     resolve,
     retry_later,
     retry_timeout,
@@ -45,18 +44,8 @@ def update_instance(work: Work) -> None:
         return
     external = work.status.get("externalProperties") or {}
     plan_changes = refs.plan["spec"]["externalID"] != external.get("clusterServicePlanExternalID")
-    if plan_changes:
-        for entry, describe in ((refs.cls, describe_class), (refs.plan, describe_plan)):
-            if entry.get("status", {}).get("removedFromBrokerCatalog"):
-                reason = (
-                    "ReferencesDeletedServiceClass"
-                    if entry is refs.cls
-                    else "ReferencesDeletedServicePlan"
-                )
-                retry_later(
-                    work, reason, f"{describe(entry)} has been deleted; cannot provision.", "update"
-                )
-                return
+    if plan_changes and references_deleted(work, refs, "update"):
+        return
     client = broker_client(work, refs)
     prepared = in_progress_properties(work, refs) if client is not None else None
     if client is None or prepared is None:
