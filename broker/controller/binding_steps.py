@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from broker.controller.kinds import ObjectKey
+from broker.controller.references import broker_of, class_of, plan_of
 from broker.controller.work import Work
 
 __all__ = [
@@ -45,16 +46,10 @@ def clear_operation(work: Work) -> None:
 def catalog_refs(
     work: Work, instance: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
-    spec = instance["spec"]
-    class_ref = (spec.get("clusterServiceClassRef") or {}).get("name")
-    plan_ref = (spec.get("clusterServicePlanRef") or {}).get("name")
-    cls = work.state.get(ObjectKey("ClusterServiceClass", "", class_ref)) if class_ref else None
-    plan = work.state.get(ObjectKey("ClusterServicePlan", "", plan_ref)) if plan_ref else None
+    cls, plan = class_of(work.state, instance["spec"]), plan_of(work.state, instance["spec"])
     if cls is None or plan is None:
         return None
-    broker = work.state.get(
-        ObjectKey("ClusterServiceBroker", "", str(cls["spec"].get("clusterServiceBrokerName")))
-    )
+    broker = broker_of(work.state, cls)
     if broker is None:
         return None
     return cls, plan, broker

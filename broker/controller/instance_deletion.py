@@ -18,7 +18,7 @@ from broker.controller.instance_steps import (
     identity_of,
     status_text,
 )
-from broker.controller.kinds import ObjectKey
+from broker.controller.references import broker_of, class_of, plan_of
 from broker.controller.work import Work
 
 __all__ = [
@@ -63,21 +63,13 @@ def bindings_of(work: Work) -> list[dict[str, Any]]:
 
 def delete_ids(work: Work) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
     """(class, broker, plan id) for a DELETE, from the properties Service Catalog would use."""
-    state, status, spec = work.state, work.status, work.spec
-    cls = None
-    class_ref = (spec.get("clusterServiceClassRef") or {}).get("name")
-    if class_ref:
-        cls = state.get(ObjectKey("ClusterServiceClass", "", class_ref))
-    broker = None
-    if cls is not None:
-        broker = state.get(
-            ObjectKey("ClusterServiceBroker", "", str(cls["spec"].get("clusterServiceBrokerName")))
-        )
+    state, status = work.state, work.status
+    cls = class_of(state, work.spec)
+    broker = broker_of(state, cls) if cls is not None else None
     if status.get("currentOperation") or status.get("orphanMitigationInProgress"):
         plan_id = (status.get("inProgressProperties") or {}).get("clusterServicePlanExternalID")
     elif status.get("provisionStatus") != "Provisioned":
-        plan_ref = (spec.get("clusterServicePlanRef") or {}).get("name")
-        plan = state.get(ObjectKey("ClusterServicePlan", "", plan_ref)) if plan_ref else None
+        plan = plan_of(state, work.spec)
         plan_id = plan["spec"]["externalID"] if plan is not None else None
     else:
         plan_id = (status.get("externalProperties") or {}).get("clusterServicePlanExternalID")

@@ -23,7 +23,7 @@ from broker.controller.instance_steps import (
     retry_timeout,
 )
 from broker.controller.instance_update import updated
-from broker.controller.kinds import ObjectKey
+from broker.controller.references import plan_of
 from broker.controller.work import RETRY_TIMEOUT, Work
 
 __all__ = [
@@ -41,8 +41,7 @@ def poll_instance(work: Work) -> None:
     )
     operation = "Deprovision" if deleting_op else str(status.get("currentOperation") or "Provision")
     cls, broker, _ = delete_ids(work)
-    plan_ref = (work.spec.get("clusterServicePlanRef") or {}).get("name")
-    plan = work.state.get(ObjectKey("ClusterServicePlan", "", plan_ref)) if plan_ref else None
+    plan = plan_of(work.state, work.spec)
     plan_id = (
         plan["spec"]["externalID"]
         if plan is not None

@@ -19,6 +19,7 @@ from broker.controller.go_json import go_json
 from broker.controller.kinds import ObjectKey
 from broker.controller.names import label_value
 from broker.controller.parameters import ParameterError, build_parameters
+from broker.controller.references import broker_of
 from broker.controller.work import Work
 
 __all__ = [
@@ -190,13 +191,13 @@ def resolve(work: Work) -> Refs | None:
         )
         return None
     plan = plans[0]
-    broker_name = cls["spec"].get("clusterServiceBrokerName")
-    broker = state.get(ObjectKey("ClusterServiceBroker", "", str(broker_name)))
+    broker = broker_of(state, cls)
     if broker is None:
         retry_later(
             work,
             "ReferencesNonexistentBroker",
-            f'The instance references a non-existent broker "{broker_name}"',
+            "The instance references a non-existent broker "
+            f'"{cls["spec"].get("clusterServiceBrokerName")}"',
             bounded=False,
         )
         return None
