@@ -136,10 +136,7 @@ class Work:
 
     def drop_finalizer(self) -> None:
         self._drop_finalizer = True
-        finalizers = [
-            name for name in self.obj["metadata"].get("finalizers") or [] if name != FINALIZER
-        ]
-        self.obj["metadata"]["finalizers"] = finalizers
+        self.obj["metadata"]["finalizers"] = _without_finalizer(self.obj["metadata"])
 
     def due_in(self, seconds: float) -> None:
         self.schedule["due"] = self.now + max(seconds, 0.0)
@@ -201,11 +198,7 @@ class Work:
             if self._labels:
                 updated["metadata"].setdefault("labels", {}).update(self._labels)
             if self._drop_finalizer:
-                updated["metadata"]["finalizers"] = [
-                    name
-                    for name in updated["metadata"].get("finalizers") or []
-                    if name != FINALIZER
-                ]
+                updated["metadata"]["finalizers"] = _without_finalizer(updated["metadata"])
             for write in self._writes:
                 write(state)
             for event in self._events:
@@ -235,3 +228,7 @@ class Work:
             and self.status == self._saved_status
             and self.schedule == self._saved_schedule
         )
+
+
+def _without_finalizer(metadata: dict[str, Any]) -> list[str]:
+    return [name for name in metadata.get("finalizers") or [] if name != FINALIZER]
