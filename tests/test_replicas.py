@@ -21,13 +21,12 @@ import pytest
 
 from tests.support.osb import OSB, Answer, basic
 from tests.support.postgres import fresh_schema
-from tests.support.servers import serve
+from tests.support.servers import ADMIN_ENV, serve
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 REPLICAS = 3
 PARALLEL = 32
-ADMIN = {"BROKER_ADMIN_USERNAME": "admin", "BROKER_ADMIN_PASSWORD": "admin-secret"}
 
 
 @dataclass
@@ -56,7 +55,9 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
         url = stack.enter_context(fresh_schema("mbreplicas"))
         servers = [
             stack.enter_context(
-                serve(tmp_path_factory.mktemp(f"replica{n}"), "--store", url, env=ADMIN, workers=2)
+                serve(
+                    tmp_path_factory.mktemp(f"replica{n}"), "--store", url, env=ADMIN_ENV, workers=2
+                )
             )
             for n in range(REPLICAS)
         ]
