@@ -18,14 +18,7 @@ BINDING = "/v2/service_instances/body-0/service_bindings/body-b"
 
 
 def provision_body(osb: OSB, **fields: Any) -> dict[str, Any]:
-    service_id, plan_id = osb.ids("mock-database", "small")
-    return {
-        "service_id": service_id,
-        "plan_id": plan_id,
-        "organization_guid": "org",
-        "space_guid": "space",
-        **fields,
-    }
+    return osb.provision_body("mock-database", "small", **fields)
 
 
 # --- not a JSON object ----------------------------------------------------------------

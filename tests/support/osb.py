@@ -92,12 +92,16 @@ class OSB:
                         return offering["id"], candidate["id"]
         raise LookupError(f"{service}/{plan} is not in the catalog")
 
+    def provision_body(self, service: str, plan: str, **fields: Any) -> dict[str, Any]:
+        """A provision body for a service and plan by name (in org-1, space-1), plus ``fields``."""
+        service_id, plan_id = self.ids(service, plan)
+        return {"service_id": service_id, "plan_id": plan_id, "organization_guid": "org-1",
+                "space_guid": "space-1", **fields}
+
     def provision(self, instance_id: str, service: str, plan: str, *,
                   accepts_incomplete: bool = False, headers: dict[str, str] | None = None,
                   **fields: Any) -> Answer:
-        service_id, plan_id = self.ids(service, plan)
-        body = {"service_id": service_id, "plan_id": plan_id, "organization_guid": "org-1",
-                "space_guid": "space-1", **fields}
+        body = self.provision_body(service, plan, **fields)
         query = {"accepts_incomplete": "true"} if accepts_incomplete else None
         return self.put(f"/v2/service_instances/{instance_id}", body, query=query, headers=headers)
 
