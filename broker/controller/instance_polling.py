@@ -22,7 +22,7 @@ from broker.controller.instance_steps import (
     identity_of,
     retry_timeout,
 )
-from broker.controller.instance_update import updated
+from broker.controller.instance_update import update_failed, updated
 from broker.controller.references import plan_of
 from broker.controller.work import RETRY_TIMEOUT, Work
 
@@ -155,12 +155,7 @@ def async_failed(work: Work, operation: str, deleting_op: bool, description: str
         )
         return
     if operation == "Update":
-        message = f"Update call failed: {description}"
-        work.condition("Ready", "False", "UpdateInstanceCallFailed", message, "Warning")
-        work.condition("Failed", "True", "UpdateInstanceCallFailed", message)
-        clear_operation(work)
-        work.settle()
-        work.save()
+        update_failed(work, f"Update call failed: {description}")
         return
     message = f"Provision call failed: {description}"
     work.condition("Ready", "False", "ProvisionCallFailed", message, "Warning")

@@ -28,6 +28,7 @@ from broker.controller.instance_steps import (
 from broker.controller.work import Work
 
 __all__ = [
+    "update_failed",
     "update_instance",
     "updated",
 ]
@@ -79,15 +80,11 @@ def update_instance(work: Work) -> None:
             identity=identity_of(work.spec),
         )
     except BadRequest as exc:
-        message = (
+        update_failed(
+            work,
             "ServiceBroker returned a failure for update call; update will not be retried: "
-            f"{http_detail(refs, 'updating', exc)}"
+            f"{http_detail(refs, 'updating', exc)}",
         )
-        work.condition("Ready", "False", "UpdateInstanceCallFailed", message, "Warning")
-        work.condition("Failed", "True", "UpdateInstanceCallFailed", message)
-        clear_operation(work)
-        work.settle()
-        work.save()
         return
     except BrokerUnreachable as exc:
         retry_later(
@@ -111,6 +108,15 @@ def update_instance(work: Work) -> None:
         go_async(work, answer.operation, answer.retry_after)
         return
     updated(work)
+
+
+def update_failed(work: Work, message: str) -> None:
+    """A terminal update failure (Failed=True); the instance keeps what it had."""
+    work.condition("Ready", "False", "UpdateInstanceCallFailed", message, "Warning")
+    work.condition("Failed", "True", "UpdateInstanceCallFailed", message)
+    clear_operation(work)
+    work.settle()
+    work.save()
 
 
 def updated(work: Work) -> None:
