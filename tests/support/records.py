@@ -7,10 +7,9 @@ from typing import Any
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 
 
-def instance(
-    instance_id: str = "inst-1", *, created_at: float = 1000.0, **fields: Any
-) -> InstanceRecord:
-    values: dict[str, Any] = {
+def _common(created_at: float, fields: dict[str, Any]) -> dict[str, Any]:
+    """What instances and bindings both hold, with ``fields`` laid over it."""
+    return {
         "service_id": "svc-1",
         "plan_id": "plan-1",
         "state": "ready",
@@ -19,7 +18,12 @@ def instance(
         "updated_at": created_at,
         **fields,
     }
-    return InstanceRecord(id=instance_id, **values)
+
+
+def instance(
+    instance_id: str = "inst-1", *, created_at: float = 1000.0, **fields: Any
+) -> InstanceRecord:
+    return InstanceRecord(id=instance_id, **_common(created_at, fields))
 
 
 def binding(
@@ -29,16 +33,7 @@ def binding(
     created_at: float = 1000.0,
     **fields: Any,
 ) -> BindingRecord:
-    values: dict[str, Any] = {
-        "service_id": "svc-1",
-        "plan_id": "plan-1",
-        "state": "ready",
-        "fingerprint": "fp",
-        "created_at": created_at,
-        "updated_at": created_at,
-        **fields,
-    }
-    return BindingRecord(id=binding_id, instance_id=instance_id, **values)
+    return BindingRecord(id=binding_id, instance_id=instance_id, **_common(created_at, fields))
 
 
 def operation(
