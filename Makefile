@@ -7,14 +7,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
+# podman if installed, else docker (make image CONTAINER_ENGINE=docker to choose).
+CONTAINER_ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
+IMAGE ?= mockbroker
 
-.PHONY: run test install install-test browser-deps lint bench openapi clean help
+.PHONY: run test install install-test browser-deps lint bench openapi image clean help
 
 help:
 	@echo "make run      serve the bundled catalogs on http://127.0.0.1:8080 (user broker / broker)"
 	@echo "make test     install test dependencies and run the whole suite"
 	@echo "make bench    compare the broker with a bare Flask app under gunicorn"
 	@echo "make lint     ruff and mypy"
+	@echo "make image    build the container image $(IMAGE):latest with version labels"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +62,15 @@ bench: install-test
 
 openapi: install
 	$(BIN)/mockbroker openapi
+
+# The version, revision and build time go in as --label: podman's layer cache would
+# keep a stale value from a build argument in a LABEL instruction.
+image:
+	$(CONTAINER_ENGINE) build --tag $(IMAGE):latest \
+		--label org.opencontainers.image.version=$$(sed -n 's/^__version__ = "\(.*\)"$$/\1/p' broker/__init__.py) \
+		--label org.opencontainers.image.revision=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+		--label org.opencontainers.image.created=$$(date -u +%Y-%m-%dT%H:%M:%SZ) \
+		.
 
 clean:
 	rm -rf $(VENV) .mockbroker .pytest_cache build dist *.egg-info

@@ -277,30 +277,63 @@ class OSBClient:
         if not send_identity:
             sent.pop("X-Broker-API-Originating-Identity", None)
         response = self._send(method, path, params=params, body=body, headers=sent)
+        parsed = _expected(method, path, response, expected, " for this endpoint")
         status = response.status_code
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        parsed = _json_or_text(response)
-        raw = parsed.text if isinstance(parsed, _NotJSON) else parsed
-        if status not in expected:
-            if status < 300:
-                raise UnexpectedStatus(
-                    status, raw, f"{method} {path}: unexpected status {status} for this endpoint"
-                )
-            raise broker_error(status, raw, retry_after)
         if status == 410:
             # A delete of something that does not exist: the body does not matter.
-            return answer(status, raw, response.headers, retry_after)
-        if isinstance(parsed, _NotJSON):
-            raise MalformedResponse(
-                status, parsed.text, f"{method} {path}: {status} body is not JSON"
-            )
+            return answer(status, _raw(parsed), response.headers, retry_after)
+        document = _json(method, path, status, parsed)
         try:
-            fields = parse_body(schema, parsed)
+            fields = parse_body(schema, document)
         except ShapeError as exc:
             raise MalformedResponse(
-                status, parsed, f"{method} {path}: {status} body: {exc}"
+                status, document, f"{method} {path}: {status} body: {exc}"
             ) from None
-        return answer(status, parsed, response.headers, retry_after, **fields)
+        return answer(status, document, response.headers, retry_after, **fields)
+
+    def _delete(
+        self,
+        path: str,
+        service_id: str,
+        plan_id: str,
+        accepts_incomplete: bool,
+        identity: OriginatingIdentity | None,
+        headers: Mapping[str, str] | None,
+    ) -> OperationResponse:
+        """A deprovision or an unbind: 200, 410 or (async) 202."""
+        params = {**_incomplete(accepts_incomplete), "service_id": service_id, "plan_id": plan_id}
+        return self._osb(
+            OperationResponse,
+            "DELETE",
+            path,
+            expected=(200, 202, 410) if accepts_incomplete else (200, 410),
+            schema=_OPERATION,
+            params=params,
+            identity=identity,
+            headers=headers,
+        )
+
+    def _poll(
+        self,
+        path: str,
+        operation: str | None,
+        service_id: str | None,
+        plan_id: str | None,
+        identity: OriginatingIdentity | None,
+        headers: Mapping[str, str] | None,
+    ) -> LastOperation:
+        """A last_operation poll of an instance or a binding: 200."""
+        return self._osb(
+            LastOperation,
+            "GET",
+            f"{path}/last_operation",
+            expected=(200,),
+            schema=_LAST_OPERATION,
+            params={"service_id": service_id, "plan_id": plan_id, "operation": operation},
+            identity=identity,
+            headers=headers,
+        )
 
     # --- the ten OSB endpoints ------------------------------------------------------------
 
@@ -346,7 +379,7 @@ class OSBClient:
         return self._osb(
             InstanceResponse,
             "PUT",
-            f"/v2/service_instances/{instance_id}",
+            _instance_path(instance_id),
             expected=(200, 201, 202) if accepts_incomplete else (200, 201),
             schema=_INSTANCE,
             params=_incomplete(accepts_incomplete),
@@ -381,7 +414,7 @@ class OSBClient:
         return self._osb(
             InstanceResponse,
             "PATCH",
-            f"/v2/service_instances/{instance_id}",
+            _instance_path(instance_id),
             expected=(200, 202) if accepts_incomplete else (200,),
             schema=_INSTANCE,
             params=_incomplete(accepts_incomplete),
@@ -401,17 +434,8 @@ class OSBClient:
         headers: Mapping[str, str] | None = None,
     ) -> OperationResponse:
         """``DELETE /v2/service_instances/:instance_id`` → 200, 410 or (async) 202."""
-        params = {**_incomplete(accepts_incomplete), "service_id": service_id, "plan_id": plan_id}
-        return self._osb(
-            OperationResponse,
-            "DELETE",
-            f"/v2/service_instances/{instance_id}",
-            expected=(200, 202, 410) if accepts_incomplete else (200, 410),
-            schema=_OPERATION,
-            params=params,
-            identity=identity,
-            headers=headers,
-        )
+        path = _instance_path(instance_id)
+        return self._delete(path, service_id, plan_id, accepts_incomplete, identity, headers)
 
     def fetch_instance(
         self,
@@ -426,7 +450,7 @@ class OSBClient:
         return self._osb(
             InstanceDetails,
             "GET",
-            f"/v2/service_instances/{instance_id}",
+            _instance_path(instance_id),
             expected=(200,),
             schema=_INSTANCE_DETAILS,
             params={"service_id": service_id, "plan_id": plan_id},
@@ -445,16 +469,8 @@ class OSBClient:
         headers: Mapping[str, str] | None = None,
     ) -> LastOperation:
         """``GET /v2/service_instances/:instance_id/last_operation`` → 200 (410: :class:`Gone`)."""
-        return self._osb(
-            LastOperation,
-            "GET",
-            f"/v2/service_instances/{instance_id}/last_operation",
-            expected=(200,),
-            schema=_LAST_OPERATION,
-            params={"service_id": service_id, "plan_id": plan_id, "operation": operation},
-            identity=identity,
-            headers=headers,
-        )
+        path = _instance_path(instance_id)
+        return self._poll(path, operation, service_id, plan_id, identity, headers)
 
     def bind(
         self,
@@ -506,17 +522,8 @@ class OSBClient:
         headers: Mapping[str, str] | None = None,
     ) -> OperationResponse:
         """``DELETE …/service_bindings/:binding_id`` → 200, 410 or (async) 202."""
-        params = {**_incomplete(accepts_incomplete), "service_id": service_id, "plan_id": plan_id}
-        return self._osb(
-            OperationResponse,
-            "DELETE",
-            _binding_path(instance_id, binding_id),
-            expected=(200, 202, 410) if accepts_incomplete else (200, 410),
-            schema=_OPERATION,
-            params=params,
-            identity=identity,
-            headers=headers,
-        )
+        path = _binding_path(instance_id, binding_id)
+        return self._delete(path, service_id, plan_id, accepts_incomplete, identity, headers)
 
     def fetch_binding(
         self,
@@ -552,16 +559,8 @@ class OSBClient:
         headers: Mapping[str, str] | None = None,
     ) -> LastOperation:
         """``GET …/service_bindings/:binding_id/last_operation`` → 200 (410: :class:`Gone`)."""
-        return self._osb(
-            LastOperation,
-            "GET",
-            f"{_binding_path(instance_id, binding_id)}/last_operation",
-            expected=(200,),
-            schema=_LAST_OPERATION,
-            params={"service_id": service_id, "plan_id": plan_id, "operation": operation},
-            identity=identity,
-            headers=headers,
-        )
+        path = _binding_path(instance_id, binding_id)
+        return self._poll(path, operation, service_id, plan_id, identity, headers)
 
     # --- mockbroker's admin API -----------------------------------------------------------
 
@@ -578,20 +577,10 @@ class OSBClient:
         response = self._send(
             method, path, params=params, body=body, headers=self._admin_auth, timeout=timeout
         )
-        parsed = _json_or_text(response)
-        raw = parsed.text if isinstance(parsed, _NotJSON) else parsed
-        status = response.status_code
-        if status not in expected:
-            if status < 300:
-                raise UnexpectedStatus(status, raw, f"{method} {path}: unexpected status {status}")
-            raise broker_error(status, raw, parse_retry_after(response.headers.get("Retry-After")))
-        if status == 204 or not response.content:
+        parsed = _expected(method, path, response, expected, "")
+        if response.status_code == 204 or not response.content:
             return None
-        if isinstance(parsed, _NotJSON):
-            raise MalformedResponse(
-                status, parsed.text, f"{method} {path}: {status} body is not JSON"
-            )
-        return parsed
+        return _json(method, path, response.status_code, parsed)
 
     def _admin_object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         found = self._admin(method, path, **kwargs)
@@ -706,6 +695,39 @@ def _json_or_text(response: httpx.Response) -> Any:
         return _NotJSON(response.text)
 
 
+def _raw(parsed: Any) -> Any:
+    """What an exception or a 410 answer carries as the body: the JSON, or the text."""
+    return parsed.text if isinstance(parsed, _NotJSON) else parsed
+
+
+def _expected(
+    method: str, path: str, response: httpx.Response, expected: tuple[int, ...], note: str
+) -> Any:
+    """The parsed body (:class:`_NotJSON` if it is not JSON) of an answer with an expected status.
+
+    Any other 2xx raises :class:`UnexpectedStatus` (its message ends with ``note``), any
+    other status the matching :class:`BrokerError`.
+    """
+    status = response.status_code
+    parsed = _json_or_text(response)
+    if status in expected:
+        return parsed
+    if status < 300:
+        raise UnexpectedStatus(
+            status, _raw(parsed), f"{method} {path}: unexpected status {status}{note}"
+        )
+    raise broker_error(
+        status, _raw(parsed), parse_retry_after(response.headers.get("Retry-After"))
+    )
+
+
+def _json(method: str, path: str, status: int, parsed: Any) -> Any:
+    """The JSON body of an expected answer; :class:`MalformedResponse` if it was not JSON."""
+    if isinstance(parsed, _NotJSON):
+        raise MalformedResponse(status, parsed.text, f"{method} {path}: {status} body is not JSON")
+    return parsed
+
+
 def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -716,8 +738,12 @@ def _incomplete(accepts_incomplete: bool) -> dict[str, str]:
     return {"accepts_incomplete": "true"} if accepts_incomplete else {}
 
 
+def _instance_path(instance_id: str) -> str:
+    return f"/v2/service_instances/{instance_id}"
+
+
 def _binding_path(instance_id: str, binding_id: str) -> str:
-    return f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}"
+    return f"{_instance_path(instance_id)}/service_bindings/{binding_id}"
 
 
 def _dict(value: Mapping[str, Any] | None) -> dict[str, Any] | None:

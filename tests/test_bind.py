@@ -243,8 +243,7 @@ def test_an_async_only_bind_answers_422_async_required(osb: OSB, store: Store, q
 
 def test_a_failed_async_bind_reports_failed_and_can_be_retried(osb: OSB, store: Store) -> None:
     osb.provision("b-26", "mock-async", "sync")
-    service_id, failing = osb.ids("mock-async", "failing")
-    osb.patch("/v2/service_instances/b-26", {"service_id": service_id, "plan_id": failing})
+    osb.change_plan("b-26", "mock-async", "failing")
     first = bind(osb, "b-26", "b-26-a", "mock-async", "failing", query=ASYNC)
     final = osb.poll("b-26", first.json["operation"], binding_id="b-26-a")
     assert final.json == {"state": "failed", "description": "Could not create the user"}
@@ -258,8 +257,7 @@ def test_a_failed_sync_bind_answers_the_declared_error_without_instance_fields(
     osb: OSB, store: Store
 ) -> None:
     osb.provision("b-27", "mock-async", "sync")
-    service_id, failing = osb.ids("mock-async", "failing-sync")
-    osb.patch("/v2/service_instances/b-27", {"service_id": service_id, "plan_id": failing})
+    osb.change_plan("b-27", "mock-async", "failing-sync")
     answer = bind(osb, "b-27", "b-27-a", "mock-async", "failing-sync")
     expect_error(answer, 500, None, "The mock cloud could not create a user")
     assert store.get_binding("b-27-a") is None

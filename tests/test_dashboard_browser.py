@@ -134,6 +134,16 @@ def text_of(driver: Any, css: str) -> str:
     return " ".join(element.text for element in elements)
 
 
+def form_notice_saying(driver: Any, word: str, what: str) -> str:
+    """The fault form's notice, once it says ``word``."""
+
+    def said(d: Any) -> str:
+        text = text_of(d, "[data-notice=fault-form]")
+        return text if word in text else ""
+
+    return wait_for(driver, said, what)
+
+
 def css_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -223,14 +233,7 @@ def test_the_dashboard_follows_and_drives_the_broker_in_a_real_browser(
     form.find_element(By.NAME, "status").send_keys("503")
     form.find_element(By.NAME, "description").send_keys("Injected from the dashboard")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    notice = wait_for(
-        browser,
-        lambda d: (
-            "added" in text_of(d, "[data-notice=fault-form]")
-            and text_of(d, "[data-notice=fault-form]")
-        ),
-        "the rule to be added",
-    )
+    notice = form_notice_saying(browser, "added", "the rule to be added")
     rules = admin.get("/admin/faults").json["faults"]
     added = [rule for rule in rules if rule.get("origin") == "admin"]
     assert len(added) == 1
@@ -255,14 +258,7 @@ def test_the_dashboard_follows_and_drives_the_broker_in_a_real_browser(
         '{"match": {"operation": "teleport"}, "action": {"status": 500}}'
     )
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    refused = wait_for(
-        browser,
-        lambda d: (
-            "refused" in text_of(d, "[data-notice=fault-form]")
-            and text_of(d, "[data-notice=fault-form]")
-        ),
-        "the refusal",
-    )
+    refused = form_notice_saying(browser, "refused", "the refusal")
     assert "400" in refused and "teleport" in refused
     assert len(admin.get("/admin/faults").json["faults"]) == len(rules)
 

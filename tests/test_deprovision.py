@@ -131,8 +131,7 @@ def test_a_failed_async_deprovision_keeps_the_instance_and_says_it_is_usable(
     osb: OSB, store: Store
 ) -> None:
     osb.provision("d-15", "mock-async", "sync")
-    service_id, failing = osb.ids("mock-async", "failing")
-    osb.patch("/v2/service_instances/d-15", {"service_id": service_id, "plan_id": failing})
+    osb.change_plan("d-15", "mock-async", "failing")
     answer = osb.deprovision("d-15", "mock-async", "failing", accepts_incomplete=True)
     final = osb.poll("d-15", answer.json["operation"])
     assert final.json == {
@@ -148,8 +147,7 @@ def test_a_failed_sync_deprovision_answers_an_error_and_keeps_the_instance(
     osb: OSB, store: Store
 ) -> None:
     osb.provision("d-16", "mock-async", "sync")
-    service_id, failing = osb.ids("mock-async", "failing")
-    osb.patch("/v2/service_instances/d-16", {"service_id": service_id, "plan_id": failing})
+    osb.change_plan("d-16", "mock-async", "failing")
     answer = osb.deprovision("d-16", "mock-async", "failing")
     assert answer.status == 500
     assert answer.json["description"] == "Deletion blocked by the mock cloud"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.osb import OSB, basic
-from tests.support.servers import RunningServer, serve
+from tests.support.servers import ADMIN_ENV, RunningServer, serve
 
 pytestmark = pytest.mark.server
 
@@ -18,12 +18,7 @@ ADMIN = basic("admin", "admin-secret")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    tmp = tmp_path_factory.mktemp("faults")
-    with serve(
-        tmp,
-        env={"BROKER_ADMIN_USERNAME": "admin", "BROKER_ADMIN_PASSWORD": "admin-secret"},
-        workers=2,
-    ) as running:
+    with serve(tmp_path_factory.mktemp("faults"), env=ADMIN_ENV, workers=2) as running:
         yield running
 
 
@@ -64,17 +59,20 @@ def test_a_rule_without_trigger_fires_on_every_matching_call(osb: OSB, admin: OS
 
 
 def test_times_fails_the_first_n_calls_then_lets_them_through(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "provision"}, "trigger": {"times": 2}, "action": {"status": 500}})
+    add_fault(admin, {"match": {"operation": "provision"}, "trigger": {"times": 2},
+                      "action": {"status": 500}})
     assert provision_statuses(osb, 4) == [500, 500, 201, 201]
 
 
 def test_nth_fires_only_on_that_call(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "provision"}, "trigger": {"nth": 3}, "action": {"status": 500}})
+    add_fault(admin, {"match": {"operation": "provision"}, "trigger": {"nth": 3},
+                      "action": {"status": 500}})
     assert provision_statuses(osb, 5) == [201, 201, 500, 201, 201]
 
 
 def test_after_fires_on_every_call_after_the_nth(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "provision"}, "trigger": {"after": 2}, "action": {"status": 500}})
+    add_fault(admin, {"match": {"operation": "provision"}, "trigger": {"after": 2},
+                      "action": {"status": 500}})
     assert provision_statuses(osb, 5) == [201, 201, 500, 500, 500]
 
 
@@ -128,7 +126,8 @@ def test_an_error_action_answers_the_osb_error_it_describes(osb: OSB, admin: OSB
         "status": 422, "error": "ConcurrencyError", "description": "busy elsewhere",
         "instance_usable": True, "update_repeatable": False}})
     service_id, plan_id = osb.ids("mock-async", "sync")
-    answer = osb.patch("/v2/service_instances/upd", {"service_id": service_id, "parameters": {"a": 1}})
+    answer = osb.patch("/v2/service_instances/upd",
+                       {"service_id": service_id, "parameters": {"a": 1}})
     assert answer.status == 422
     assert answer.json == {"error": "ConcurrencyError", "description": "busy elsewhere",
                            "instance_usable": True, "update_repeatable": False}
@@ -141,7 +140,9 @@ def test_a_fault_before_the_broker_acts_leaves_no_state(osb: OSB, admin: OSB) ->
     assert admin.get("/admin/state").json["instances"] == []
 
 
-def test_a_fault_after_the_broker_acted_keeps_the_state_for_orphan_mitigation(osb: OSB, admin: OSB) -> None:
+def test_a_fault_after_the_broker_acted_keeps_the_state_for_orphan_mitigation(
+    osb: OSB, admin: OSB
+) -> None:
     add_fault(admin, {"match": {"operation": "provision"}, "trigger": {"times": 1},
                       "action": {"status": 500, "phase": "after"}})
     assert osb.provision("orphan", "mock-async", "sync").status == 500
@@ -159,14 +160,16 @@ def test_delay_ms_slows_the_answer_down(osb: OSB, admin: OSB) -> None:
 
 
 def test_a_malformed_body_is_not_json(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "provision"}, "action": {"status": 201, "body": "malformed"}})
+    add_fault(admin, {"match": {"operation": "provision"},
+                      "action": {"status": 201, "body": "malformed"}})
     answer = osb.provision("bad-body", "mock-async", "sync")
     assert answer.status == 201
     assert answer.json is None and answer.text.startswith("{")
 
 
 def test_an_empty_body_and_a_wrong_success_code(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "provision"}, "action": {"status": 204, "body": "empty"}})
+    add_fault(admin, {"match": {"operation": "provision"},
+                      "action": {"status": 204, "body": "empty"}})
     answer = osb.provision("wrong-code", "mock-async", "sync")
     assert answer.status == 204
     assert answer.text == ""
@@ -231,12 +234,15 @@ def test_a_fault_is_recorded_in_the_journal_and_metrics(osb: OSB, admin: OSB) ->
     statuses = [osb.bind("j", "jb", "mock-async", "sync").status for _ in range(3)]
     assert statuses == [500, 500, 201]
     binds = admin.get("/admin/requests", query={"operation": "bind"}).json["requests"]
-    assert [(b["status"], b["fault"]) for b in binds] == [(500, rule_id), (500, rule_id), (201, None)]
+    assert [(b["status"], b["fault"]) for b in binds] == [
+        (500, rule_id), (500, rule_id), (201, None)
+    ]
     assert 'mockbroker_faults_fired_total{operation="bind"} 2.0' in admin.get("/metrics").text
 
 
 def test_invalid_rules_are_rejected_with_the_path_of_the_problem(admin: OSB) -> None:
-    answer = admin.post("/admin/faults", {"match": {"operation": "provison"}, "action": {"status": 99}})
+    answer = admin.post("/admin/faults",
+                        {"match": {"operation": "provison"}, "action": {"status": 99}})
     assert answer.status == 400
     assert answer.json["error"] == "InvalidFaultRule"
     assert "match.operation" in answer.json["description"]
@@ -247,7 +253,10 @@ def test_invalid_rules_are_rejected_with_the_path_of_the_problem(admin: OSB) -> 
 
 
 def test_catalog_declared_faults_apply_and_a_reset_restores_them(osb: OSB, admin: OSB) -> None:
-    statuses = [osb.provision(f"flaky-{n}", "mock-flaky", "provision-fails-500-3x").status for n in range(4)]
+    statuses = [
+        osb.provision(f"flaky-{n}", "mock-flaky", "provision-fails-500-3x").status
+        for n in range(4)
+    ]
     assert statuses == [500, 500, 500, 201]
     admin.post("/admin/reset")
     assert osb.provision("flaky-again", "mock-flaky", "provision-fails-500-3x").status == 500

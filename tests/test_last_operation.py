@@ -147,8 +147,7 @@ def test_instance_usable_and_update_repeatable_never_appear_for_provision_or_bin
     osb.provision("lo-17", "mock-async", "failing", accepts_incomplete=True)
     assert set(osb.poll("lo-17").json) == {"state", "description"}
     osb.provision("lo-18", "mock-async", "sync")
-    service_id, failing = osb.ids("mock-async", "failing")
-    osb.patch("/v2/service_instances/lo-18", {"service_id": service_id, "plan_id": failing})
+    osb.change_plan("lo-18", "mock-async", "failing")
     osb.bind("lo-18", "lo-18-a", "mock-async", "failing", accepts_incomplete=True)
     assert set(osb.poll("lo-18", None, "lo-18-a").json) == {"state", "description"}
 

@@ -14,13 +14,15 @@ from broker.app import create_app
 from broker.config import Settings
 from broker.credentials.mysql import MySQLBackend, database_name, user_name
 from tests.support.leftovers import Leftovers, MySQLServer, recorded, unique
-from tests.support.osb import OSB, Answer
+from tests.support.osb import OSB
+from tests.support.real_services import RealService, assert_backend_failed
 from tests.support.services import service_url
 
 pytestmark = pytest.mark.mysql
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "real" / "mariadb.yaml"
 SERVICE = "mock-mariadb"
+MARIADB = RealService(SERVICE, "my")
 ACCESS_DENIED = (1044, 1045, 1142)
 
 
@@ -41,23 +43,8 @@ def server(mysql_url: str) -> MySQLServer:
 
 @pytest.fixture
 def made(mysql_url: str) -> Iterator[Leftovers]:
-    leftovers = Leftovers(MySQLBackend(mysql_url))
-    yield leftovers
-    leftovers.remove()
-
-
-def provisioned(osb: OSB, made: Leftovers) -> str:
-    instance_id = made.instance(unique("my"))
-    answer = osb.provision(instance_id, SERVICE, "standard")
-    assert answer.status == 201, answer.json
-    return instance_id
-
-
-def bound(osb: OSB, made: Leftovers, instance_id: str) -> tuple[str, dict[str, Any]]:
-    binding_id = made.binding(instance_id, unique("bind"))
-    answer = osb.bind(instance_id, binding_id, SERVICE, "standard")
-    assert answer.status == 201, answer.json
-    return binding_id, answer.json["credentials"]
+    with Leftovers(MySQLBackend(mysql_url)) as leftovers:
+        yield leftovers
 
 
 def login(credentials: dict[str, Any], **overrides: Any) -> pymysql.connections.Connection[Any]:
@@ -73,8 +60,8 @@ def login(credentials: dict[str, Any], **overrides: Any) -> pymysql.connections.
 
 
 def test_a_binding_connects_and_keeps_its_own_data(osb: OSB, made: Leftovers) -> None:
-    instance_id = provisioned(osb, made)
-    binding_id, credentials = bound(osb, made, instance_id)
+    instance_id = MARIADB.provisioned(osb, made)
+    binding_id, credentials = MARIADB.bound(osb, made, instance_id)
 
     database = database_name(instance_id)
     user = user_name(instance_id, binding_id)
@@ -101,9 +88,9 @@ def test_a_binding_connects_and_keeps_its_own_data(osb: OSB, made: Leftovers) ->
 def test_a_binding_cannot_reach_another_instances_database(
     osb: OSB, made: Leftovers, server: MySQLServer
 ) -> None:
-    mine = provisioned(osb, made)
-    theirs = provisioned(osb, made)
-    _, credentials = bound(osb, made, mine)
+    mine = MARIADB.provisioned(osb, made)
+    theirs = MARIADB.provisioned(osb, made)
+    _, credentials = MARIADB.bound(osb, made, mine)
     server.execute(f"CREATE TABLE `{database_name(theirs)}`.secrets (x int)")
 
     with pytest.raises(pymysql.err.OperationalError) as refused:
@@ -125,8 +112,8 @@ def test_a_binding_cannot_reach_another_instances_database(
 def test_unbinding_ends_open_sessions_and_the_user_can_no_longer_log_in(
     osb: OSB, made: Leftovers, server: MySQLServer, app: Flask
 ) -> None:
-    instance_id = provisioned(osb, made)
-    binding_id, credentials = bound(osb, made, instance_id)
+    instance_id = MARIADB.provisioned(osb, made)
+    binding_id, credentials = MARIADB.bound(osb, made, instance_id)
     session = login(credentials)
 
     answer = osb.unbind(instance_id, binding_id, SERVICE, "standard")
@@ -147,10 +134,10 @@ def test_unbinding_ends_open_sessions_and_the_user_can_no_longer_log_in(
 def test_deprovisioning_drops_the_database_and_the_user_of_every_binding(
     osb: OSB, made: Leftovers, server: MySQLServer, app: Flask
 ) -> None:
-    instance_id = provisioned(osb, made)
+    instance_id = MARIADB.provisioned(osb, made)
     users = []
     for _ in range(2):
-        _, credentials = bound(osb, made, instance_id)
+        _, credentials = MARIADB.bound(osb, made, instance_id)
         users.append(credentials["username"])
         login(credentials).close()
     assert server.has_database(database_name(instance_id))
@@ -166,8 +153,8 @@ def test_deprovisioning_drops_the_database_and_the_user_of_every_binding(
 def test_unbind_and_deprovision_succeed_when_the_server_holds_nothing_anymore(
     osb: OSB, made: Leftovers, server: MySQLServer
 ) -> None:
-    instance_id = provisioned(osb, made)
-    binding_id, credentials = bound(osb, made, instance_id)
+    instance_id = MARIADB.provisioned(osb, made)
+    binding_id, credentials = MARIADB.bound(osb, made, instance_id)
     server.execute("DROP USER %s@'%%'", (credentials["username"],))
     server.execute(f"DROP DATABASE `{credentials['database']}`")
 
@@ -191,13 +178,6 @@ def test_odd_instance_ids_get_a_safe_database_name(
 # --- failures leave nothing behind ----------------------------------------------------
 
 
-def assert_failed(answer: Answer, *fragments: str) -> None:
-    assert answer.status == 500, answer.json
-    assert answer.json["error"] == "BackendError"
-    for fragment in fragments:
-        assert fragment in answer.json["description"]
-
-
 def test_an_unreachable_server_fails_the_provision_and_records_nothing(
     settings: Settings, server: MySQLServer
 ) -> None:
@@ -206,7 +186,7 @@ def test_an_unreachable_server_fails_the_provision_and_records_nothing(
 
     answer = OSB(app.test_client()).provision(instance_id, SERVICE, "standard")
 
-    assert_failed(
+    assert_backend_failed(
         answer, "mysql backend could not provision", "cannot connect to MySQL at 127.0.0.1:1"
     )
     assert recorded(app) == (set(), set())
@@ -224,7 +204,7 @@ def test_an_existing_database_of_the_same_name_fails_the_provision_and_is_left_a
 
         answer = osb.provision(instance_id, SERVICE, "standard")
 
-        assert_failed(answer, f"database {database} already exists")
+        assert_backend_failed(answer, f"database {database} already exists")
         assert recorded(app) == (set(), set())
         assert server.execute(f"SELECT count(*) FROM `{database}`.precious") == [(0,)]
     finally:
@@ -247,13 +227,13 @@ def test_a_bind_that_fails_after_creating_the_user_drops_it_again(
     name, url = granting_admin
     app = create_app(settings.replace(mysql_url=url))
     osb = OSB(app.test_client())
-    instance_id = provisioned(osb, made)
+    instance_id = MARIADB.provisioned(osb, made)
     server.execute("REVOKE GRANT OPTION ON *.* FROM %s@'%%'", (name,))
     binding_id = made.binding(instance_id, unique("bind"))
 
     answer = osb.bind(instance_id, binding_id, SERVICE, "standard")
 
-    assert_failed(
+    assert_backend_failed(
         answer, "mysql backend could not bind", "Access denied", "the user was dropped again"
     )
     assert not server.has_user(user_name(instance_id, binding_id))

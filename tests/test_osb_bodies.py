@@ -18,14 +18,7 @@ BINDING = "/v2/service_instances/body-0/service_bindings/body-b"
 
 
 def provision_body(osb: OSB, **fields: Any) -> dict[str, Any]:
-    service_id, plan_id = osb.ids("mock-database", "small")
-    return {
-        "service_id": service_id,
-        "plan_id": plan_id,
-        "organization_guid": "org",
-        "space_guid": "space",
-        **fields,
-    }
+    return osb.provision_body("mock-database", "small", **fields)
 
 
 # --- not a JSON object ----------------------------------------------------------------
@@ -157,16 +150,22 @@ def test_null_optional_fields_count_as_absent(osb: OSB) -> None:
 # --- empty strings are missing --------------------------------------------------------
 
 
+def given(body: dict[str, Any], field: str, value: str | None) -> dict[str, Any]:
+    """``body`` with ``field`` set to ``value``, or without it for ``"absent"``."""
+    changed = dict(body)
+    if value == "absent":
+        changed.pop(field, None)
+    else:
+        changed[field] = value
+    return changed
+
+
 @pytest.mark.parametrize("field", ["service_id", "plan_id", "organization_guid", "space_guid"])
 @pytest.mark.parametrize("value", ["", None, "absent"])
 def test_a_provision_without_a_required_field_answers_400(
     osb: OSB, store: Store, field: str, value: str | None
 ) -> None:
-    body = provision_body(osb)
-    if value == "absent":
-        del body[field]
-    else:
-        body[field] = value
+    body = given(provision_body(osb), field, value)
     expect_error(osb.put(INSTANCE, body), 400, "BadRequest", field)
     assert store.get_instance("body-1") is None
 
@@ -185,11 +184,7 @@ def test_a_bind_without_a_required_field_answers_400(
 ) -> None:
     osb.provision("body-0", "mock-database", "small")
     service_id, plan_id = osb.ids("mock-database", "small")
-    body: dict[str, Any] = {"service_id": service_id, "plan_id": plan_id}
-    if value == "absent":
-        del body[field]
-    else:
-        body[field] = value
+    body = given({"service_id": service_id, "plan_id": plan_id}, field, value)
     expect_error(osb.put(BINDING, body), 400, "BadRequest", field)
     assert store.get_binding("body-b") is None
 
@@ -199,9 +194,7 @@ def test_an_update_without_service_id_answers_400(
     osb: OSB, store: Store, value: str | None
 ) -> None:
     osb.provision("body-0", "mock-database", "small")
-    body: dict[str, Any] = {"parameters": {"storage_gb": 3}}
-    if value != "absent":
-        body["service_id"] = value
+    body = given({"parameters": {"storage_gb": 3}}, "service_id", value)
     expect_error(osb.patch("/v2/service_instances/body-0", body), 400, "BadRequest", "service_id")
     assert store.get_instance("body-0").parameters == {}  # type: ignore[union-attr]
 

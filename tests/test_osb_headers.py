@@ -96,14 +96,9 @@ def test_every_osb_endpoint_checks_the_version(osb: OSB, store: Store) -> None:
 
 
 def test_a_refused_version_leaves_no_instance_behind(osb: OSB, store: Store) -> None:
-    service_id, plan_id = osb.ids("mock-database", "small")
-    body = {
-        "service_id": service_id,
-        "plan_id": plan_id,
-        "organization_guid": "o",
-        "space_guid": "s",
-    }
-    answer = osb.put("/v2/service_instances/v-1", body, headers={"X-Broker-API-Version": "2.12"})
+    answer = osb.provision(
+        "v-1", "mock-database", "small", headers={"X-Broker-API-Version": "2.12"}
+    )
     assert answer.status == 412
     assert store.get_instance("v-1") is None
 
@@ -160,16 +155,12 @@ def test_the_originating_identity_is_kept_with_the_instance(
     header = identity(
         "kubernetes", username="alice", uid="1000", groups=["admins"], extra={"k": ["v"]}
     )
-    service_id, plan_id = osb.ids("mock-database", "small")
-    body = {
-        "service_id": service_id,
-        "plan_id": plan_id,
-        "organization_guid": "o",
-        "space_guid": "s",
-        "context": {"platform": "kubernetes", "namespace": "dev"},
-    }
-    answer = osb.put(
-        "/v2/service_instances/oi-1", body, headers={"X-Broker-API-Originating-Identity": header}
+    answer = osb.provision(
+        "oi-1",
+        "mock-database",
+        "small",
+        headers={"X-Broker-API-Originating-Identity": header},
+        context={"platform": "kubernetes", "namespace": "dev"},
     )
     assert answer.status == 201
     expected = {
@@ -189,10 +180,11 @@ def test_the_originating_identity_is_kept_with_the_instance(
 
 def test_the_originating_identity_is_kept_with_the_binding(osb: OSB, store: Store) -> None:
     osb.provision("oi-2", "mock-database", "small")
-    service_id, plan_id = osb.ids("mock-database", "small")
-    answer = osb.put(
-        "/v2/service_instances/oi-2/service_bindings/oi-b",
-        {"service_id": service_id, "plan_id": plan_id},
+    answer = osb.bind(
+        "oi-2",
+        "oi-b",
+        "mock-database",
+        "small",
         headers={"X-Broker-API-Originating-Identity": CF_IDENTITY},
     )
     assert answer.status == 201
@@ -207,16 +199,10 @@ def test_the_originating_identity_is_kept_with_the_binding(osb: OSB, store: Stor
 def test_unpadded_base64_in_the_originating_identity_is_accepted(osb: OSB, store: Store) -> None:
     encoded = base64.b64encode(json.dumps({"user_id": "u1"}).encode()).decode().rstrip("=")
     assert len(encoded) % 4  # really unpadded
-    service_id, plan_id = osb.ids("mock-database", "small")
-    body = {
-        "service_id": service_id,
-        "plan_id": plan_id,
-        "organization_guid": "o",
-        "space_guid": "s",
-    }
-    answer = osb.put(
-        "/v2/service_instances/oi-3",
-        body,
+    answer = osb.provision(
+        "oi-3",
+        "mock-database",
+        "small",
         headers={"X-Broker-API-Originating-Identity": f"cloudfoundry {encoded}"},
     )
     assert answer.status == 201
@@ -243,33 +229,20 @@ def _b64(raw: bytes) -> str:
 def test_a_malformed_originating_identity_answers_400_and_changes_nothing(
     osb: OSB, store: Store, header: str
 ) -> None:
-    service_id, plan_id = osb.ids("mock-database", "small")
-    body = {
-        "service_id": service_id,
-        "plan_id": plan_id,
-        "organization_guid": "o",
-        "space_guid": "s",
-    }
-    answer = osb.put(
-        "/v2/service_instances/oi-bad", body, headers={"X-Broker-API-Originating-Identity": header}
+    answer = osb.provision(
+        "oi-bad", "mock-database", "small", headers={"X-Broker-API-Originating-Identity": header}
     )
     expect_error(answer, 400, "BadRequest", "X-Broker-API-Originating-Identity")
     assert store.get_instance("oi-bad") is None
 
 
 def test_the_context_platform_must_match_the_originating_identity(osb: OSB, store: Store) -> None:
-    service_id, plan_id = osb.ids("mock-database", "small")
-    body = {
-        "service_id": service_id,
-        "plan_id": plan_id,
-        "organization_guid": "o",
-        "space_guid": "s",
-        "context": {"platform": "cloudfoundry"},
-    }
-    answer = osb.put(
-        "/v2/service_instances/oi-4",
-        body,
+    answer = osb.provision(
+        "oi-4",
+        "mock-database",
+        "small",
         headers={"X-Broker-API-Originating-Identity": identity("kubernetes")},
+        context={"platform": "cloudfoundry"},
     )
     expect_error(answer, 400, "BadRequest", "cloudfoundry", "kubernetes")
     assert store.get_instance("oi-4") is None

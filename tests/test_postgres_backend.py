@@ -16,12 +16,14 @@ from broker.config import Settings
 from broker.credentials.postgres import PostgresBackend, database_name, owner_name, role_name
 from tests.support.leftovers import Leftovers, PostgresServer, recorded, unique
 from tests.support.osb import OSB
+from tests.support.real_services import RealService, assert_backend_failed
 from tests.support.services import service_url
 
 pytestmark = pytest.mark.postgres
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "real" / "postgresql.yaml"
 SERVICE = "mock-postgresql"
+POSTGRESQL = RealService(SERVICE, "pg")
 
 
 @pytest.fixture
@@ -41,28 +43,13 @@ def server(postgres_url: str) -> PostgresServer:
 
 @pytest.fixture
 def made(postgres_url: str) -> Iterator[Leftovers]:
-    leftovers = Leftovers(PostgresBackend(postgres_url))
-    yield leftovers
-    leftovers.remove()
-
-
-def provisioned(osb: OSB, made: Leftovers, plan: str = "standard") -> str:
-    instance_id = made.instance(unique("pg"))
-    answer = osb.provision(instance_id, SERVICE, plan)
-    assert answer.status == 201, answer.json
-    return instance_id
-
-
-def bound(osb: OSB, made: Leftovers, instance_id: str) -> tuple[str, dict]:
-    binding_id = made.binding(instance_id, unique("bind"))
-    answer = osb.bind(instance_id, binding_id, SERVICE, "standard")
-    assert answer.status == 201, answer.json
-    return binding_id, answer.json["credentials"]
+    with Leftovers(PostgresBackend(postgres_url)) as leftovers:
+        yield leftovers
 
 
 def test_a_binding_connects_and_keeps_its_own_data(osb: OSB, made: Leftovers) -> None:
-    instance_id = provisioned(osb, made)
-    binding_id, credentials = bound(osb, made, instance_id)
+    instance_id = POSTGRESQL.provisioned(osb, made)
+    binding_id, credentials = POSTGRESQL.bound(osb, made, instance_id)
 
     database = database_name(instance_id)
     role = role_name(instance_id, binding_id)
@@ -94,9 +81,9 @@ def test_a_binding_connects_and_keeps_its_own_data(osb: OSB, made: Leftovers) ->
 
 
 def test_a_binding_cannot_connect_to_another_instances_database(osb: OSB, made: Leftovers) -> None:
-    mine = provisioned(osb, made)
-    theirs = provisioned(osb, made)
-    _, credentials = bound(osb, made, mine)
+    mine = POSTGRESQL.provisioned(osb, made)
+    theirs = POSTGRESQL.provisioned(osb, made)
+    _, credentials = POSTGRESQL.bound(osb, made, mine)
 
     with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
         psycopg.connect(
@@ -111,9 +98,9 @@ def test_a_binding_cannot_connect_to_another_instances_database(osb: OSB, made: 
 def test_bindings_of_one_instance_share_its_data_and_it_outlives_them(
     osb: OSB, made: Leftovers
 ) -> None:
-    instance_id = provisioned(osb, made)
-    first_id, first = bound(osb, made, instance_id)
-    _, second = bound(osb, made, instance_id)
+    instance_id = POSTGRESQL.provisioned(osb, made)
+    first_id, first = POSTGRESQL.bound(osb, made, instance_id)
+    _, second = POSTGRESQL.bound(osb, made, instance_id)
     with psycopg.connect(first["uri"], autocommit=True) as connection:
         connection.execute("CREATE TABLE shared (x int)")
         connection.execute("INSERT INTO shared VALUES (1)")
@@ -121,14 +108,14 @@ def test_bindings_of_one_instance_share_its_data_and_it_outlives_them(
     with psycopg.connect(second["uri"], autocommit=True) as connection:
         connection.execute("INSERT INTO shared VALUES (2)")
     assert osb.unbind(instance_id, first_id, SERVICE, "standard").status == 200
-    _, third = bound(osb, made, instance_id)
+    _, third = POSTGRESQL.bound(osb, made, instance_id)
     with psycopg.connect(third["uri"], autocommit=True) as connection:
         assert connection.execute("SELECT x FROM shared ORDER BY x").fetchall() == [(1,), (2,)]
 
 
 def test_a_binding_cannot_administer_the_server(osb: OSB, made: Leftovers) -> None:
-    instance_id = provisioned(osb, made)
-    _, credentials = bound(osb, made, instance_id)
+    instance_id = POSTGRESQL.provisioned(osb, made)
+    _, credentials = POSTGRESQL.bound(osb, made, instance_id)
     with psycopg.connect(credentials["uri"], autocommit=True) as connection:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             connection.execute("CREATE DATABASE escape")
@@ -139,8 +126,8 @@ def test_a_binding_cannot_administer_the_server(osb: OSB, made: Leftovers) -> No
 def test_unbinding_ends_open_sessions_and_the_role_can_no_longer_log_in(
     osb: OSB, made: Leftovers, server: PostgresServer, app: Flask
 ) -> None:
-    instance_id = provisioned(osb, made)
-    binding_id, credentials = bound(osb, made, instance_id)
+    instance_id = POSTGRESQL.provisioned(osb, made)
+    binding_id, credentials = POSTGRESQL.bound(osb, made, instance_id)
     session = psycopg.connect(credentials["uri"], autocommit=True)
 
     answer = osb.unbind(instance_id, binding_id, SERVICE, "standard")
@@ -158,10 +145,10 @@ def test_unbinding_ends_open_sessions_and_the_role_can_no_longer_log_in(
 def test_deprovisioning_drops_the_database_and_the_role_of_every_binding(
     osb: OSB, made: Leftovers, server: PostgresServer, app: Flask
 ) -> None:
-    instance_id = provisioned(osb, made)
+    instance_id = POSTGRESQL.provisioned(osb, made)
     roles = []
     for _ in range(2):
-        _, credentials = bound(osb, made, instance_id)
+        _, credentials = POSTGRESQL.bound(osb, made, instance_id)
         roles.append(credentials["username"])
         with psycopg.connect(credentials["uri"], autocommit=True) as connection:
             connection.execute(f"CREATE TABLE t_{len(roles)} (x int)")
@@ -180,8 +167,8 @@ def test_deprovisioning_drops_the_database_and_the_role_of_every_binding(
 def test_unbind_and_deprovision_succeed_when_the_server_holds_nothing_anymore(
     osb: OSB, made: Leftovers, server: PostgresServer
 ) -> None:
-    instance_id = provisioned(osb, made)
-    binding_id, credentials = bound(osb, made, instance_id)
+    instance_id = POSTGRESQL.provisioned(osb, made)
+    binding_id, credentials = POSTGRESQL.bound(osb, made, instance_id)
     server.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(credentials["database"])))
     server.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(credentials["username"])))
 
@@ -225,8 +212,8 @@ def test_the_public_host_and_port_settings_go_into_credentials(
             settings.replace(postgres_public_host="localhost", postgres_public_port=5432)
         ).test_client()
     )
-    instance_id = provisioned(osb, made)
-    _, credentials = bound(osb, made, instance_id)
+    instance_id = POSTGRESQL.provisioned(osb, made)
+    _, credentials = POSTGRESQL.bound(osb, made, instance_id)
 
     assert (credentials["host"], credentials["port"]) == ("localhost", 5432)
     assert "@localhost:5432/" in credentials["uri"]
@@ -235,13 +222,6 @@ def test_the_public_host_and_port_settings_go_into_credentials(
 
 
 # --- failures leave nothing behind ----------------------------------------------------
-
-
-def assert_failed(answer, *fragments: str) -> None:
-    assert answer.status == 500, answer.json
-    assert answer.json["error"] == "BackendError"
-    for fragment in fragments:
-        assert fragment in answer.json["description"]
 
 
 def test_an_unreachable_server_fails_the_provision_and_records_nothing(
@@ -253,7 +233,7 @@ def test_an_unreachable_server_fails_the_provision_and_records_nothing(
 
     answer = osb.provision(instance_id, SERVICE, "standard")
 
-    assert_failed(
+    assert_backend_failed(
         answer,
         "postgres backend could not provision",
         "cannot connect to PostgreSQL at 127.0.0.1:1",
@@ -273,7 +253,7 @@ def test_an_existing_database_of_the_same_name_fails_the_provision_and_is_left_a
 
         answer = osb.provision(instance_id, SERVICE, "standard")
 
-        assert_failed(answer, f"database {database} already exists")
+        assert_backend_failed(answer, f"database {database} already exists")
         assert recorded(app) == (set(), set())
         assert server.execute("SELECT count(*) FROM precious", database=database) == [(0,)]
     finally:
@@ -309,7 +289,7 @@ def test_a_provision_that_fails_after_creating_the_database_drops_it_again(
 
     answer = osb.provision(instance_id, SERVICE, "standard")
 
-    assert_failed(answer, "too many connections", "the database was dropped again")
+    assert_backend_failed(answer, "too many connections", "the database was dropped again")
     assert not server.has_database(database_name(instance_id))
     assert recorded(app) == (set(), set())
 
@@ -317,13 +297,13 @@ def test_a_provision_that_fails_after_creating_the_database_drops_it_again(
 def test_a_bind_that_fails_after_creating_the_role_drops_it_again(
     osb: OSB, made: Leftovers, server: PostgresServer, app: Flask
 ) -> None:
-    instance_id = provisioned(osb, made)
+    instance_id = POSTGRESQL.provisioned(osb, made)
     server.execute("DROP SCHEMA public CASCADE", database=database_name(instance_id))
     binding_id = made.binding(instance_id, unique("bind"))
 
     answer = osb.bind(instance_id, binding_id, SERVICE, "standard")
 
-    assert_failed(
+    assert_backend_failed(
         answer,
         "postgres backend could not bind",
         "public schema is not owned by the instance",
@@ -362,8 +342,8 @@ def test_readyz_says_why_the_postgres_backend_is_not_ready(settings: Settings) -
 def test_an_admin_reset_removes_every_database_and_role_the_broker_made(
     osb: OSB, admin: OSB, made: Leftovers, server: PostgresServer, app: Flask
 ) -> None:
-    instance_id = provisioned(osb, made)
-    _, credentials = bound(osb, made, instance_id)
+    instance_id = POSTGRESQL.provisioned(osb, made)
+    _, credentials = POSTGRESQL.bound(osb, made, instance_id)
 
     answer = admin.post("/admin/reset", {})
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -21,9 +22,9 @@ from broker.runtime import runtime
 from broker.storage import StoreUnavailable, open_store
 from broker.storage.base import Put
 from broker.storage.postgres import SCHEMA_VERSION, PostgresStore, parse_postgres_url
-from broker.storage.records import BindingRecord, InstanceRecord
 from tests.support.osb import OSB, basic
 from tests.support.postgres import fresh_schema
+from tests.support.records import binding, instance
 from tests.support.services import service_url
 
 pytestmark = pytest.mark.postgres
@@ -54,8 +55,15 @@ def schema_of(url: str) -> str:
     return parse_postgres_url(url)[1]
 
 
-def with_application_name(url: str, name: str) -> str:
-    return f"{url}&application_name={name}"
+@contextmanager
+def named_store(url: str) -> Iterator[tuple[PostgresStore, str]]:
+    """A store whose sessions carry an application_name of their own, and that name."""
+    name = f"mbtest_{schema_of(url)}"
+    opened = PostgresStore(f"{url}&application_name={name}")
+    try:
+        yield opened, name
+    finally:
+        opened.close()
 
 
 def sessions_named(name: str) -> int:
@@ -63,15 +71,9 @@ def sessions_named(name: str) -> int:
     return int(rows[0][0])  # type: ignore[call-overload]
 
 
-def instance(instance_id: str = "inst-1") -> InstanceRecord:
-    return InstanceRecord(
-        id=instance_id,
-        service_id="s",
-        plan_id="p",
-        state="ready",
-        fingerprint="f",
-        created_at=1.0,
-        updated_at=1.0,
+def end_sessions_named(name: str) -> None:
+    admin_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", name
     )
 
 
@@ -170,16 +172,7 @@ def test_two_schemas_on_one_database_are_two_brokers(store: PostgresStore) -> No
 
 def test_a_change_the_database_refuses_rolls_back_the_whole_apply(store: PostgresStore) -> None:
     store.apply([Put(instance())])
-    refused = BindingRecord(
-        id="b-1",
-        instance_id=None,
-        service_id="s",
-        plan_id="p",  # type: ignore[arg-type]
-        state="ready",
-        fingerprint="f",
-        created_at=1.0,
-        updated_at=1.0,
-    )
+    refused = binding("b-1", instance_id=None)  # type: ignore[arg-type]
     with pytest.raises(psycopg.errors.NotNullViolation):
         store.apply([Put(instance().evolve(state="updating")), Put(refused)])
     assert store.get_instance("inst-1").state == "ready"  # type: ignore[union-attr]
@@ -223,33 +216,20 @@ def test_check_says_when_the_tables_are_gone(store: PostgresStore, url: str) -> 
 
 
 def test_a_connection_the_server_ended_is_replaced(url: str) -> None:
-    name = f"mbtest_{schema_of(url)}"
-    opened = PostgresStore(with_application_name(url, name))
-    try:
+    with named_store(url) as (opened, name):
         opened.apply([Put(instance())])
-        terminate = (
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
-        )
-        admin_sql(terminate, name)
+        end_sessions_named(name)
         assert opened.get_instance("inst-1") is not None  # a read gets one fresh try
-        admin_sql(terminate, name)
+        end_sessions_named(name)
         opened.check()
         opened.apply([Put(instance("inst-2"))])
         assert opened.get_instance("inst-2") is not None
-    finally:
-        opened.close()
 
 
 def test_a_lost_connection_while_holding_a_lock_stops_the_thread_until_released(url: str) -> None:
-    name = f"mbtest_{schema_of(url)}"
-    opened = PostgresStore(with_application_name(url, name))
-    try:
+    with named_store(url) as (opened, name):
         with opened.lock("instance:inst-1"):
-            admin_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %s",
-                name,
-            )
+            end_sessions_named(name)
             with pytest.raises(StoreUnavailable):
                 opened.get_instance("inst-1")
             # No write without the lock: the thread stays refused until it lets go.
@@ -258,14 +238,10 @@ def test_a_lost_connection_while_holding_a_lock_stops_the_thread_until_released(
         assert opened.get_instance("inst-1") is None
         opened.apply([Put(instance())])
         assert opened.get_instance("inst-1") is not None
-    finally:
-        opened.close()
 
 
 def test_connections_of_finished_threads_are_closed(url: str) -> None:
-    name = f"mbtest_{schema_of(url)}"
-    opened = PostgresStore(with_application_name(url, name))
-    try:
+    with named_store(url) as (opened, name):
         for _ in range(5):
             thread = threading.Thread(target=opened.generation)
             thread.start()
@@ -273,8 +249,6 @@ def test_connections_of_finished_threads_are_closed(url: str) -> None:
         opened.generation()
         # The migration's connection (this thread) and the last thread's at most.
         assert sessions_named(name) <= 2
-    finally:
-        opened.close()
     assert sessions_named(name) == 0
 
 

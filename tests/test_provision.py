@@ -13,14 +13,7 @@ from tests.support.osb import OSB, expect_error
 def body_for(
     osb: OSB, service: str = "mock-database", plan: str = "small", **fields: Any
 ) -> dict[str, Any]:
-    service_id, plan_id = osb.ids(service, plan)
-    return {
-        "service_id": service_id,
-        "plan_id": plan_id,
-        "organization_guid": "org-1",
-        "space_guid": "space-1",
-        **fields,
-    }
+    return osb.provision_body(service, plan, **fields)
 
 
 def test_a_new_synchronous_provision_answers_201_with_the_dashboard_url(

@@ -26,12 +26,11 @@ CLIENTS = 6
 @pytest.fixture
 def served(tmp_path: Path):
     url = service_url("postgres")
-    made = Leftovers(PostgresBackend(url))
-    try:
-        with serve(tmp_path, "--catalog", str(CATALOG), env={"BROKER_POSTGRES_URL": url}) as server:
-            yield server.url, PostgresServer(url), made
-    finally:
-        made.remove()
+    with (
+        Leftovers(PostgresBackend(url)) as made,
+        serve(tmp_path, "--catalog", str(CATALOG), env={"BROKER_POSTGRES_URL": url}) as server,
+    ):
+        yield server.url, PostgresServer(url), made
 
 
 def test_parallel_lifecycles_each_get_their_own_working_database_and_leave_nothing(served) -> None:

@@ -64,93 +64,93 @@ def assert_forgotten(osb: OSB, admin: OSB, instance_id: str, binding_id: str) ->
 @pytest.mark.postgres
 def test_a_served_broker_hands_out_working_postgres_roles_and_removes_them(tmp_path: Path) -> None:
     url = service_url("postgres")
-    server, made = PostgresServer(url), Leftovers(PostgresBackend(url))
-    try:
-        with broker(
+    server = PostgresServer(url)
+    with (
+        Leftovers(PostgresBackend(url)) as made,
+        broker(
             tmp_path,
             "postgresql.yaml",
             BROKER_POSTGRES_URL=url,
             BROKER_POSTGRES_PUBLIC_HOST="localhost",
-        ) as (osb, admin):
-            instance_id, binding_id, credentials = life_cycle(osb, made, "mock-postgresql")
-            with psycopg.connect(credentials["uri"], autocommit=True) as connection:
-                connection.execute("CREATE TABLE visits (n int)")
-                connection.execute("INSERT INTO visits VALUES (1)")
-                assert connection.execute("SELECT sum(n) FROM visits").fetchone() == (1,)
+        ) as (osb, admin),
+    ):
+        instance_id, binding_id, credentials = life_cycle(osb, made, "mock-postgresql")
+        with psycopg.connect(credentials["uri"], autocommit=True) as connection:
+            connection.execute("CREATE TABLE visits (n int)")
+            connection.execute("INSERT INTO visits VALUES (1)")
+            assert connection.execute("SELECT sum(n) FROM visits").fetchone() == (1,)
 
-            assert osb.unbind(instance_id, binding_id, "mock-postgresql", "standard").status == 200
-            with pytest.raises(psycopg.OperationalError):
-                psycopg.connect(credentials["uri"])
-            assert osb.deprovision(instance_id, "mock-postgresql", "standard").status == 200
+        assert osb.unbind(instance_id, binding_id, "mock-postgresql", "standard").status == 200
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(credentials["uri"])
+        assert osb.deprovision(instance_id, "mock-postgresql", "standard").status == 200
 
-            assert not server.has_database(credentials["database"])
-            assert not server.has_role(credentials["username"])
-            assert_forgotten(osb, admin, instance_id, binding_id)
-    finally:
-        made.remove()
+        assert not server.has_database(credentials["database"])
+        assert not server.has_role(credentials["username"])
+        assert_forgotten(osb, admin, instance_id, binding_id)
 
 
 @pytest.mark.mysql
 def test_a_served_broker_hands_out_working_mariadb_users_and_removes_them(tmp_path: Path) -> None:
     url = service_url("mysql")
-    server, made = MySQLServer(url), Leftovers(MySQLBackend(url))
-    try:
-        with broker(
+    server = MySQLServer(url)
+    with (
+        Leftovers(MySQLBackend(url)) as made,
+        broker(
             tmp_path, "mariadb.yaml", BROKER_MYSQL_URL=url, BROKER_MYSQL_PUBLIC_HOST="localhost"
-        ) as (osb, admin):
-            instance_id, binding_id, credentials = life_cycle(osb, made, "mock-mariadb")
-            login = {
-                "host": credentials["host"],
-                "port": credentials["port"],
-                "user": credentials["username"],
-                "password": credentials["password"],
-                "database": credentials["database"],
-            }
-            connection = pymysql.connect(**login, autocommit=True)
-            with connection.cursor() as cursor:
-                cursor.execute("CREATE TABLE visits (n int)")
-                cursor.execute("INSERT INTO visits VALUES (1)")
-                cursor.execute("SELECT sum(n) FROM visits")
-                assert cursor.fetchone()[0] == 1
-            connection.close()
+        ) as (osb, admin),
+    ):
+        instance_id, binding_id, credentials = life_cycle(osb, made, "mock-mariadb")
+        login = {
+            "host": credentials["host"],
+            "port": credentials["port"],
+            "user": credentials["username"],
+            "password": credentials["password"],
+            "database": credentials["database"],
+        }
+        connection = pymysql.connect(**login, autocommit=True)
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE visits (n int)")
+            cursor.execute("INSERT INTO visits VALUES (1)")
+            cursor.execute("SELECT sum(n) FROM visits")
+            assert cursor.fetchone()[0] == 1
+        connection.close()
 
-            assert osb.unbind(instance_id, binding_id, "mock-mariadb", "standard").status == 200
-            with pytest.raises(pymysql.err.OperationalError):
-                pymysql.connect(**login)
-            assert osb.deprovision(instance_id, "mock-mariadb", "standard").status == 200
+        assert osb.unbind(instance_id, binding_id, "mock-mariadb", "standard").status == 200
+        with pytest.raises(pymysql.err.OperationalError):
+            pymysql.connect(**login)
+        assert osb.deprovision(instance_id, "mock-mariadb", "standard").status == 200
 
-            assert not server.has_database(credentials["database"])
-            assert not server.has_user(credentials["username"])
-            assert_forgotten(osb, admin, instance_id, binding_id)
-    finally:
-        made.remove()
+        assert not server.has_database(credentials["database"])
+        assert not server.has_user(credentials["username"])
+        assert_forgotten(osb, admin, instance_id, binding_id)
 
 
 @pytest.mark.redis
 def test_a_served_broker_hands_out_working_redis_users_and_removes_them(tmp_path: Path) -> None:
     url = service_url("redis")
-    server, made = RedisServer(url), Leftovers(RedisBackend(url))
-    try:
-        with broker(
+    server = RedisServer(url)
+    with (
+        Leftovers(RedisBackend(url)) as made,
+        broker(
             tmp_path, "redis.yaml", BROKER_REDIS_URL=url, BROKER_REDIS_PUBLIC_HOST="localhost"
-        ) as (osb, admin):
-            instance_id, binding_id, credentials = life_cycle(osb, made, "mock-redis")
-            prefix = credentials["key_prefix"]
-            with redis.Redis.from_url(credentials["uri"], decode_responses=True) as client:
-                assert client.incr(f"{prefix}visits") == 1
-                with pytest.raises(redis.exceptions.NoPermissionError):
-                    client.get("visits")
+        ) as (osb, admin),
+    ):
+        instance_id, binding_id, credentials = life_cycle(osb, made, "mock-redis")
+        prefix = credentials["key_prefix"]
+        with redis.Redis.from_url(credentials["uri"], decode_responses=True) as client:
+            assert client.incr(f"{prefix}visits") == 1
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                client.get("visits")
 
-            assert osb.unbind(instance_id, binding_id, "mock-redis", "standard").status == 200
-            with pytest.raises(redis.exceptions.AuthenticationError):
-                redis.Redis.from_url(credentials["uri"]).ping()
-            assert osb.deprovision(instance_id, "mock-redis", "standard").status == 200
+        assert osb.unbind(instance_id, binding_id, "mock-redis", "standard").status == 200
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            redis.Redis.from_url(credentials["uri"]).ping()
+        assert osb.deprovision(instance_id, "mock-redis", "standard").status == 200
 
-            assert server.keys_under(prefix) == []
-            assert server.acl_user(credentials["username"]) is None
-            assert_forgotten(osb, admin, instance_id, binding_id)
-    finally:
-        made.remove()
+        assert server.keys_under(prefix) == []
+        assert server.acl_user(credentials["username"]) is None
+        assert_forgotten(osb, admin, instance_id, binding_id)
 
 
 def test_a_served_broker_binds_static_and_user_provided_credentials(tmp_path: Path) -> None:

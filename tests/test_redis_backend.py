@@ -15,13 +15,15 @@ from broker.app import create_app
 from broker.config import Settings
 from broker.credentials.redis import RedisBackend, key_prefix, user_name
 from tests.support.leftovers import Leftovers, RedisServer, recorded, unique
-from tests.support.osb import OSB, Answer
+from tests.support.osb import OSB
+from tests.support.real_services import RealService, assert_backend_failed
 from tests.support.services import service_url
 
 pytestmark = pytest.mark.redis
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "real" / "redis.yaml"
 SERVICE = "mock-redis"
+REDIS = RealService(SERVICE, "rd")
 
 
 @pytest.fixture
@@ -41,23 +43,8 @@ def server(redis_url: str) -> RedisServer:
 
 @pytest.fixture
 def made(redis_url: str) -> Iterator[Leftovers]:
-    leftovers = Leftovers(RedisBackend(redis_url))
-    yield leftovers
-    leftovers.remove()
-
-
-def provisioned(osb: OSB, made: Leftovers) -> str:
-    instance_id = made.instance(unique("rd"))
-    answer = osb.provision(instance_id, SERVICE, "standard")
-    assert answer.status == 201, answer.json
-    return instance_id
-
-
-def bound(osb: OSB, made: Leftovers, instance_id: str) -> tuple[str, dict[str, Any]]:
-    binding_id = made.binding(instance_id, unique("bind"))
-    answer = osb.bind(instance_id, binding_id, SERVICE, "standard")
-    assert answer.status == 201, answer.json
-    return binding_id, answer.json["credentials"]
+    with Leftovers(RedisBackend(redis_url)) as leftovers:
+        yield leftovers
 
 
 def login(credentials: dict[str, Any]) -> redis.Redis:
@@ -65,8 +52,8 @@ def login(credentials: dict[str, Any]) -> redis.Redis:
 
 
 def test_a_binding_keeps_its_own_keys_and_channels(osb: OSB, made: Leftovers) -> None:
-    instance_id = provisioned(osb, made)
-    binding_id, credentials = bound(osb, made, instance_id)
+    instance_id = REDIS.provisioned(osb, made)
+    binding_id, credentials = REDIS.bound(osb, made, instance_id)
 
     prefix = key_prefix(instance_id)
     user = user_name(instance_id, binding_id)
@@ -91,10 +78,10 @@ def test_a_binding_keeps_its_own_keys_and_channels(osb: OSB, made: Leftovers) ->
 def test_a_binding_cannot_read_another_instances_keys_or_leave_its_prefix(
     osb: OSB, made: Leftovers, server: RedisServer
 ) -> None:
-    mine = provisioned(osb, made)
-    theirs = provisioned(osb, made)
-    _, credentials = bound(osb, made, mine)
-    _, other = bound(osb, made, theirs)
+    mine = REDIS.provisioned(osb, made)
+    theirs = REDIS.provisioned(osb, made)
+    _, credentials = REDIS.bound(osb, made, mine)
+    _, other = REDIS.bound(osb, made, theirs)
     with login(other) as client:
         client.set(f"{key_prefix(theirs)}secret", "theirs")
 
@@ -120,8 +107,8 @@ def test_a_binding_cannot_read_another_instances_keys_or_leave_its_prefix(
 def test_unbinding_closes_the_users_connections_and_it_can_no_longer_log_in(
     osb: OSB, made: Leftovers, server: RedisServer, app: Flask
 ) -> None:
-    instance_id = provisioned(osb, made)
-    binding_id, credentials = bound(osb, made, instance_id)
+    instance_id = REDIS.provisioned(osb, made)
+    binding_id, credentials = REDIS.bound(osb, made, instance_id)
     session = redis.Redis.from_url(credentials["uri"], single_connection_client=True)
     session.ping()
 
@@ -141,10 +128,10 @@ def test_unbinding_closes_the_users_connections_and_it_can_no_longer_log_in(
 def test_deprovisioning_deletes_every_key_of_the_instance_and_only_those(
     osb: OSB, made: Leftovers, server: RedisServer, app: Flask
 ) -> None:
-    instance_id = provisioned(osb, made)
-    neighbour = provisioned(osb, made)
-    _, credentials = bound(osb, made, instance_id)
-    _, other = bound(osb, made, neighbour)
+    instance_id = REDIS.provisioned(osb, made)
+    neighbour = REDIS.provisioned(osb, made)
+    _, credentials = REDIS.bound(osb, made, instance_id)
+    _, other = REDIS.bound(osb, made, neighbour)
     prefix = key_prefix(instance_id)
     with login(credentials) as client:
         client.mset({f"{prefix}key:{n}": n for n in range(2500)})  # several SCAN rounds
@@ -163,8 +150,8 @@ def test_deprovisioning_deletes_every_key_of_the_instance_and_only_those(
 def test_unbind_and_deprovision_succeed_when_the_server_holds_nothing_anymore(
     osb: OSB, made: Leftovers, server: RedisServer
 ) -> None:
-    instance_id = provisioned(osb, made)
-    binding_id, credentials = bound(osb, made, instance_id)
+    instance_id = REDIS.provisioned(osb, made)
+    binding_id, credentials = REDIS.bound(osb, made, instance_id)
     with server.client() as admin:
         admin.execute_command("ACL", "DELUSER", credentials["username"])
 
@@ -203,19 +190,12 @@ def test_catalog_options_set_the_address_and_the_name_prefix(
 # --- failures leave nothing behind ----------------------------------------------------
 
 
-def assert_failed(answer: Answer, *fragments: str) -> None:
-    assert answer.status == 500, answer.json
-    assert answer.json["error"] == "BackendError"
-    for fragment in fragments:
-        assert fragment in answer.json["description"]
-
-
 def test_an_unreachable_server_fails_the_provision_and_records_nothing(settings: Settings) -> None:
     app = create_app(settings.replace(redis_url="redis://127.0.0.1:1/0"))
 
     answer = OSB(app.test_client()).provision(unique("rd-unreachable"), SERVICE, "standard")
 
-    assert_failed(
+    assert_backend_failed(
         answer, "redis backend could not provision", "cannot connect to Redis at 127.0.0.1:1"
     )
     assert recorded(app) == (set(), set())
@@ -224,7 +204,7 @@ def test_an_unreachable_server_fails_the_provision_and_records_nothing(settings:
 def test_an_existing_acl_user_of_the_same_name_fails_the_bind_and_is_left_alone(
     osb: OSB, made: Leftovers, server: RedisServer, app: Flask
 ) -> None:
-    instance_id = provisioned(osb, made)
+    instance_id = REDIS.provisioned(osb, made)
     binding_id = made.binding(instance_id, unique("bind"))
     user = user_name(instance_id, binding_id)
     with server.client() as admin:
@@ -232,7 +212,7 @@ def test_an_existing_acl_user_of_the_same_name_fails_the_bind_and_is_left_alone(
 
     answer = osb.bind(instance_id, binding_id, SERVICE, "standard")
 
-    assert_failed(answer, f"ACL user {user} already exists")
+    assert_backend_failed(answer, f"ACL user {user} already exists")
     existing = server.acl_user(user)
     assert existing is not None
     assert "~precious:*" in str(existing)
@@ -257,12 +237,12 @@ def test_a_bind_refused_by_the_server_creates_no_user_and_no_binding(
 ) -> None:
     app = create_app(settings.replace(redis_url=admin_without_setuser))
     osb = OSB(app.test_client())
-    instance_id = provisioned(osb, made)
+    instance_id = REDIS.provisioned(osb, made)
     binding_id = made.binding(instance_id, unique("bind"))
 
     answer = osb.bind(instance_id, binding_id, SERVICE, "standard")
 
-    assert_failed(
+    assert_backend_failed(
         answer, "redis backend could not bind", "cannot create ACL user", "no permissions"
     )
     assert server.acl_user(user_name(instance_id, binding_id)) is None

@@ -21,13 +21,12 @@ import pytest
 
 from tests.support.osb import OSB, Answer, basic
 from tests.support.postgres import fresh_schema
-from tests.support.servers import serve
+from tests.support.servers import ADMIN_ENV, serve
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 REPLICAS = 3
 PARALLEL = 32
-ADMIN = {"BROKER_ADMIN_USERNAME": "admin", "BROKER_ADMIN_PASSWORD": "admin-secret"}
 
 
 @dataclass
@@ -56,7 +55,9 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
         url = stack.enter_context(fresh_schema("mbreplicas"))
         servers = [
             stack.enter_context(
-                serve(tmp_path_factory.mktemp(f"replica{n}"), "--store", url, env=ADMIN, workers=2)
+                serve(
+                    tmp_path_factory.mktemp(f"replica{n}"), "--store", url, env=ADMIN_ENV, workers=2
+                )
             )
             for n in range(REPLICAS)
         ]
@@ -78,10 +79,11 @@ def fresh(replicas: Replicas) -> Replicas:
     return replicas
 
 
-def instances_seen(admin: OSB) -> list[dict[str, Any]]:
+def instances_seen(admin: OSB, instance_id: str) -> list[dict[str, Any]]:
+    """The records of ``instance_id`` in one replica's ``GET /admin/state``."""
     answer = admin.get("/admin/state")
     assert answer.status == 200, answer.text
-    return list(answer.json["instances"])
+    return [item for item in answer.json["instances"] if item["id"] == instance_id]
 
 
 def provision_body(service_id: str, plan_id: str, space: str = "space-1") -> dict[str, Any]:
@@ -93,16 +95,23 @@ def provision_body(service_id: str, plan_id: str, space: str = "space-1") -> dic
     }
 
 
-def provisions(
-    service_id: str, plan_id: str, instance_id: str, *, accepts_incomplete: bool, differ: bool
-) -> list[Callable[[OSB], Answer]]:
+def provisions_at_once(
+    replicas: Replicas, plan: str, *, accepts_incomplete: bool, differ: bool
+) -> tuple[str, list[Answer]]:
+    """PARALLEL provisions of one new instance of mock-async ``plan``, spread over the
+    replicas; with ``differ``, provision ``n`` asks for space ``space-n``.
+
+    Answers the instance id and the answers in call order.
+    """
+    service_id, plan_id = replicas.ids("mock-async", plan)
+    instance_id = str(uuid.uuid4())
     query = {"accepts_incomplete": "true"} if accepts_incomplete else None
 
     def call(number: int) -> Callable[[OSB], Answer]:
         body = provision_body(service_id, plan_id, f"space-{number}" if differ else "space-1")
         return lambda osb: osb.put(f"/v2/service_instances/{instance_id}", body, query=query)
 
-    return [call(number) for number in range(PARALLEL)]
+    return instance_id, replicas.spread([call(number) for number in range(PARALLEL)])
 
 
 def statuses(answers: list[Answer]) -> Counter[int]:
@@ -111,7 +120,7 @@ def statuses(answers: list[Answer]) -> Counter[int]:
 
 def assert_one_instance_everywhere(replicas: Replicas, instance_id: str) -> None:
     for admin in replicas.admin:
-        found = [item for item in instances_seen(admin) if item["id"] == instance_id]
+        found = instances_seen(admin, instance_id)
         assert len(found) == 1, (
             f"{admin.client.base_url} shows {len(found)} instances {instance_id}"
         )
@@ -119,10 +128,8 @@ def assert_one_instance_everywhere(replicas: Replicas, instance_id: str) -> None
 
 # --- one creator -------------------------------------------------------------------------
 def test_identical_sync_provisions_over_three_replicas_create_once(fresh: Replicas) -> None:
-    service_id, plan_id = fresh.ids("mock-async", "sync")
-    instance_id = str(uuid.uuid4())
-    answers = fresh.spread(
-        provisions(service_id, plan_id, instance_id, accepts_incomplete=False, differ=False)
+    instance_id, answers = provisions_at_once(
+        fresh, "sync", accepts_incomplete=False, differ=False
     )
     assert statuses(answers) == {201: 1, 200: PARALLEL - 1}, [a.text for a in answers]
     assert_one_instance_everywhere(fresh, instance_id)
@@ -131,14 +138,10 @@ def test_identical_sync_provisions_over_three_replicas_create_once(fresh: Replic
 def test_different_sync_provisions_over_three_replicas_create_once_and_conflict(
     fresh: Replicas,
 ) -> None:
-    service_id, plan_id = fresh.ids("mock-async", "sync")
-    instance_id = str(uuid.uuid4())
-    answers = fresh.spread(
-        provisions(service_id, plan_id, instance_id, accepts_incomplete=False, differ=True)
-    )
+    instance_id, answers = provisions_at_once(fresh, "sync", accepts_incomplete=False, differ=True)
     assert statuses(answers) == {201: 1, 409: PARALLEL - 1}, [a.text for a in answers]
     winner = next(number for number, answer in enumerate(answers) if answer.status == 201)
-    (stored,) = [item for item in instances_seen(fresh.admin[0]) if item["id"] == instance_id]
+    (stored,) = instances_seen(fresh.admin[0], instance_id)
     assert stored["space_guid"] == f"space-{winner}"
     assert_one_instance_everywhere(fresh, instance_id)
 
@@ -146,10 +149,8 @@ def test_different_sync_provisions_over_three_replicas_create_once_and_conflict(
 def test_identical_async_provisions_over_three_replicas_start_one_operation(
     fresh: Replicas,
 ) -> None:
-    service_id, plan_id = fresh.ids("mock-async", "manual")
-    instance_id = str(uuid.uuid4())
-    answers = fresh.spread(
-        provisions(service_id, plan_id, instance_id, accepts_incomplete=True, differ=False)
+    instance_id, answers = provisions_at_once(
+        fresh, "manual", accepts_incomplete=True, differ=False
     )
     assert statuses(answers) == {202: PARALLEL}, [a.text for a in answers]
     assert len({answer.json["operation"] for answer in answers}) == 1
@@ -166,10 +167,8 @@ def test_identical_async_provisions_over_three_replicas_start_one_operation(
 def test_different_async_provisions_over_three_replicas_start_once_and_conflict(
     fresh: Replicas,
 ) -> None:
-    service_id, plan_id = fresh.ids("mock-async", "manual")
-    instance_id = str(uuid.uuid4())
-    answers = fresh.spread(
-        provisions(service_id, plan_id, instance_id, accepts_incomplete=True, differ=True)
+    instance_id, answers = provisions_at_once(
+        fresh, "manual", accepts_incomplete=True, differ=True
     )
     assert statuses(answers) == {202: 1, 409: PARALLEL - 1}, [a.text for a in answers]
     assert_one_instance_everywhere(fresh, instance_id)

@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -67,21 +66,10 @@ def statuses(answers: list[Answer]) -> Counter[int]:
     return Counter(answer.status for answer in answers)
 
 
-def provision_body(osb: OSB, service: str, plan: str, **fields: Any) -> dict[str, Any]:
-    service_id, plan_id = osb.ids(service, plan)
-    return {
-        "service_id": service_id,
-        "plan_id": plan_id,
-        "organization_guid": "org",
-        "space_guid": "space",
-        **fields,
-    }
-
-
 def test_identical_parallel_provisions_create_one_instance(
     server: RunningServer, osb: OSB, store: SQLiteStore
 ) -> None:
-    body = provision_body(osb, "mock-database", "small", parameters={"storage_gb": 7})
+    body = osb.provision_body("mock-database", "small", parameters={"storage_gb": 7})
     answers = all_at_once(server, lambda caller, _: caller.put("/v2/service_instances/cc-p1", body))
     assert statuses(answers) == {201: 1, 200: PARALLEL - 1}
     assert len({answer.text for answer in answers}) == 1
@@ -92,7 +80,7 @@ def test_identical_parallel_provisions_create_one_instance(
 def test_identical_parallel_async_provisions_start_one_operation(
     server: RunningServer, osb: OSB, store: SQLiteStore
 ) -> None:
-    body = provision_body(osb, "mock-async", "polls")
+    body = osb.provision_body("mock-async", "polls")
     answers = all_at_once(
         server,
         lambda caller, _: caller.put(
@@ -109,7 +97,7 @@ def test_conflicting_parallel_provisions_have_one_winner(
     server: RunningServer, osb: OSB, store: SQLiteStore
 ) -> None:
     bodies = [
-        provision_body(osb, "mock-database", "small", parameters={"storage_gb": index + 1})
+        osb.provision_body("mock-database", "small", parameters={"storage_gb": index + 1})
         for index in range(PARALLEL)
     ]
     answers = all_at_once(

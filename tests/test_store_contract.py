@@ -20,9 +20,9 @@ import pytest
 
 from broker.storage import Store, open_store
 from broker.storage.base import Delete, JournalQuery, Put
-from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from tests.support import store_workers
 from tests.support.postgres import fresh_schema
+from tests.support.records import binding, instance, operation
 
 ALL_STORES = [
     pytest.param("memory", id="memory"),
@@ -62,60 +62,6 @@ def shared_stores(test: Any) -> Any:
 
 
 # --- records ---------------------------------------------------------------------------
-def instance(
-    instance_id: str = "inst-1", *, created_at: float = 1000.0, **fields: Any
-) -> InstanceRecord:
-    values: dict[str, Any] = {
-        "service_id": "svc-1",
-        "plan_id": "plan-1",
-        "state": "ready",
-        "fingerprint": "fp",
-        "created_at": created_at,
-        "updated_at": created_at,
-        **fields,
-    }
-    return InstanceRecord(id=instance_id, **values)
-
-
-def binding(
-    binding_id: str = "bind-1",
-    instance_id: str = "inst-1",
-    *,
-    created_at: float = 1000.0,
-    **fields: Any,
-) -> BindingRecord:
-    values: dict[str, Any] = {
-        "service_id": "svc-1",
-        "plan_id": "plan-1",
-        "state": "ready",
-        "fingerprint": "fp",
-        "created_at": created_at,
-        "updated_at": created_at,
-        **fields,
-    }
-    return BindingRecord(id=binding_id, instance_id=instance_id, **values)
-
-
-def operation(
-    operation_id: str,
-    instance_id: str = "inst-1",
-    binding_id: str | None = None,
-    *,
-    type: str = "provision",
-    state: str = "in progress",
-    **fields: Any,
-) -> OperationRecord:
-    return OperationRecord(
-        id=operation_id,
-        type=type,
-        instance_id=instance_id,
-        binding_id=binding_id,
-        state=state,
-        started_at=1000.0,
-        **fields,
-    )  # type: ignore[arg-type]
-
-
 def entry(**fields: Any) -> dict[str, Any]:
     return {
         "epoch": time.time(),

@@ -108,8 +108,7 @@ def test_an_async_only_unbind_answers_422_async_required(osb: OSB, store: Store)
 
 def test_a_failed_binding_can_always_be_unbound(osb: OSB, store: Store) -> None:
     osb.provision("ub-14", "mock-async", "sync")
-    service_id, failing = osb.ids("mock-async", "failing")
-    osb.patch("/v2/service_instances/ub-14", {"service_id": service_id, "plan_id": failing})
+    osb.change_plan("ub-14", "mock-async", "failing")
     osb.bind("ub-14", "ub-14-a", "mock-async", "failing", accepts_incomplete=True)
     assert osb.poll("ub-14", binding_id="ub-14-a").json["state"] == "failed"
     answer = osb.unbind("ub-14", "ub-14-a", "mock-async", "failing", accepts_incomplete=True)

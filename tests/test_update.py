@@ -28,7 +28,7 @@ def plan_id(osb: OSB, plan: str, service: str = "mock-database") -> str:
 def on_plan(osb: OSB, instance_id: str, plan: str) -> None:
     """A ready mock-async instance on ``plan``, moved there from the sync plan."""
     assert osb.provision(instance_id, "mock-async", "sync").status == 201
-    moved = patch(osb, instance_id, "mock-async", plan_id=plan_id(osb, plan, "mock-async"))
+    moved = osb.change_plan(instance_id, "mock-async", plan)
     assert moved.status == 200, moved.text
 
 

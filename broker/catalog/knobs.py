@@ -34,6 +34,13 @@ from broker.catalog.osb_fields import StrictBoolean
 __all__ = ["KnobsSchema", "build_knobs", "merge_knobs"]
 
 
+class _Strict(Schema):
+    """A knob schema: an unknown key is a mistake in the catalog, reported at load."""
+
+    class Meta:
+        unknown = RAISE
+
+
 class FinishField(fields.Field):  # type: ignore[type-arg]
     """``manual``, ``never``, ``{polls: N}`` or ``{seconds: T}``."""
 
@@ -56,10 +63,7 @@ class FinishField(fields.Field):  # type: ignore[type-arg]
         raise self.make_error("invalid")
 
 
-class OperationSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class OperationSchema(_Strict):
     mode = fields.String(validate=validate.OneOf(("sync", "async", "async-required")))
     finish = FinishField()
     result = fields.String(validate=validate.OneOf(("succeeded", "failed")))
@@ -67,32 +71,25 @@ class OperationSchema(Schema):
     progress = fields.String(validate=validate.Length(min=1))
     retry_after = fields.Integer(strict=True, validate=validate.Range(min=0))
     status = fields.Integer(strict=True, validate=validate.Range(min=400, max=599))
-    error = fields.String(validate=validate.Regexp(r"^[A-Z][A-Za-z0-9]*$", error="must be CamelCase"))
+    error = fields.String(
+        validate=validate.Regexp(r"^[A-Z][A-Za-z0-9]*$", error="must be CamelCase")
+    )
     instance_usable = StrictBoolean()
     update_repeatable = StrictBoolean()
 
 
-class CredentialsSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class CredentialsSchema(_Strict):
     backend = fields.String(validate=validate.Length(min=1))
     options = fields.Dict()
     extra = fields.Dict(keys=fields.String(validate=validate.Length(min=1)))
 
 
-class VolumeDeviceSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class VolumeDeviceSchema(_Strict):
     volume_id = fields.String(required=True, validate=validate.Length(min=1))
     mount_config = fields.Dict()
 
 
-class VolumeMountSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class VolumeMountSchema(_Strict):
     driver = fields.String(required=True, validate=validate.Length(min=1))
     container_dir = fields.String(required=True, validate=validate.Length(min=1))
     mode = fields.String(required=True, validate=validate.OneOf(("r", "rw")))
@@ -100,10 +97,7 @@ class VolumeMountSchema(Schema):
     device = fields.Nested(VolumeDeviceSchema, required=True)
 
 
-class EndpointSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class EndpointSchema(_Strict):
     host = fields.String(required=True, validate=validate.Length(min=1))
     ports = fields.List(
         fields.String(
@@ -115,10 +109,7 @@ class EndpointSchema(Schema):
     protocol = fields.String(validate=validate.OneOf(("tcp", "udp", "all")))
 
 
-class BindingSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class BindingSchema(_Strict):
     syslog_drain_url = fields.String(validate=validate.Length(min=1))
     route_service_url = fields.String(validate=validate.Length(min=1))
     volume_mounts = fields.List(fields.Nested(VolumeMountSchema))
@@ -127,11 +118,8 @@ class BindingSchema(Schema):
     renew_before = fields.Integer(strict=True, validate=validate.Range(min=0))
 
 
-class KnobsSchema(Schema):
+class KnobsSchema(_Strict):
     """One level of knobs; every key optional (levels are merged afterwards)."""
-
-    class Meta:
-        unknown = RAISE
 
     provision = fields.Nested(OperationSchema)
     update = fields.Nested(OperationSchema)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from broker.controller.conditions import epoch_of
 from broker.controller.kinds import ObjectKey
+from broker.controller.references import broker_of, class_of, plan_of
 from broker.controller.work import Work
 
 __all__ = [
@@ -13,7 +13,6 @@ __all__ = [
     "clear_operation",
     "instance_name",
     "instance_of",
-    "too_old",
     "wait_and_retry",
 ]
 
@@ -32,13 +31,7 @@ def wait_and_retry(work: Work, reason: str, message: str, *, bounded: bool = Fal
     work.condition("Ready", "False", reason, message, "Warning")
     work.failed_once()
     if bounded and work.retries_exhausted():
-        work.condition(
-            "Failed",
-            "True",
-            "ErrorReconciliationRetryTimeout",
-            "Stopping reconciliation retries because too much time has elapsed",
-            "Warning",
-        )
+        work.retry_timeout_condition()
         work.status["reconciledGeneration"] = work.generation
         clear_operation(work)
         work.settle()
@@ -53,21 +46,10 @@ def clear_operation(work: Work) -> None:
 def catalog_refs(
     work: Work, instance: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
-    spec = instance["spec"]
-    class_ref = (spec.get("clusterServiceClassRef") or {}).get("name")
-    plan_ref = (spec.get("clusterServicePlanRef") or {}).get("name")
-    cls = work.state.get(ObjectKey("ClusterServiceClass", "", class_ref)) if class_ref else None
-    plan = work.state.get(ObjectKey("ClusterServicePlan", "", plan_ref)) if plan_ref else None
+    cls, plan = class_of(work.state, instance["spec"]), plan_of(work.state, instance["spec"])
     if cls is None or plan is None:
         return None
-    broker = work.state.get(
-        ObjectKey("ClusterServiceBroker", "", str(cls["spec"].get("clusterServiceBrokerName")))
-    )
+    broker = broker_of(work.state, cls)
     if broker is None:
         return None
     return cls, plan, broker
-
-
-def too_old(work: Work) -> bool:
-    started = epoch_of(work.status.get("operationStartTime"))
-    return started > 0 and work.now - started > work.controller.settings.retry_duration

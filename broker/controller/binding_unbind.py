@@ -14,7 +14,6 @@ from broker.controller.binding_steps import (
     clear_operation,
     instance_name,
     instance_of,
-    too_old,
 )
 from broker.controller.conditions import rfc3339
 from broker.controller.engine import AuthError
@@ -136,22 +135,12 @@ def _unbind_retry(work: Work, reason: str, message: str) -> None:
 def _unbind_failed(work: Work, message: str) -> None:
     work.condition("Ready", "Unknown", "UnbindCallFailed", message, "Warning")
     delay = work.failed_once()
-    if too_old(work):
-        work.condition(
-            "Failed",
-            "True",
-            "ErrorReconciliationRetryTimeout",
-            "Stopping reconciliation retries because too much time has elapsed",
-            "Warning",
-        )
+    if work.operation_too_old():
+        work.retry_timeout_condition()
         work.status["unbindStatus"] = "Failed"
         work.settle()
     else:
-        work.event(
-            "Warning",
-            "RetryBackoff",
-            f"Delaying unbind retry, next attempt will be after {rfc3339(work.now + delay)}",
-        )
+        work.backoff_event("unbind", delay)
     work.save()
 
 

@@ -23,7 +23,6 @@ from broker.controller.binding_steps import (
     clear_operation,
     instance_name,
     instance_of,
-    too_old,
     wait_and_retry,
 )
 from broker.controller.binding_unbind import unbind
@@ -211,7 +210,7 @@ def _injection_failed(work: Work, detail: str) -> None:
     message = f"Error injecting bind result: {detail}"
     work.condition("Ready", "False", "ErrorInjectingBindResult", message, "Warning")
     work.failed_once()
-    if too_old(work):
+    if work.operation_too_old():
         _bind_failed(
             work, "ErrorInjectingBindResult", "ErrorInjectingBindResult", message, mitigate=True
         )

@@ -119,13 +119,7 @@ def _fetch_failed(work: Work, detail: str, event_reason: str) -> None:
     work.status.setdefault("operationStartTime", rfc3339(work.now))
     delay = work.failed_once()
     if work.retries_exhausted():
-        work.condition(
-            "Failed",
-            "True",
-            "ErrorReconciliationRetryTimeout",
-            "Stopping reconciliation retries because too much time has elapsed",
-            "Warning",
-        )
+        work.retry_timeout_condition()
         work.status["reconciledGeneration"] = work.generation
         work.settle()
     else:

@@ -182,18 +182,10 @@ def controller_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _controller(ctx: click.Context, knobs: dict[str, Any], *, quiet: bool = False) -> Controller:
-    settings = _settings(ctx).replace(
-        api_version=knobs["api_version"],
-        poll_max=knobs["poll_max"],
-        retry_start=knobs["retry_start"],
-        retry_max=knobs["retry_max"],
-        retry_duration=knobs["retry_duration"],
-        relist_interval=knobs["relist_interval"],
-        request_timeout=knobs["request_timeout"],
-        orphan_mitigation=knobs["orphan_mitigation"],
-    )
-    return Controller(Store(settings.state_dir), settings, progress=None if quiet else _print_event)
+def _controller(ctx: click.Context, knobs: dict[str, Any]) -> Controller:
+    # Every option of controller_options is a ControllerSettings field of the same name.
+    settings = _settings(ctx).replace(**knobs)
+    return Controller(Store(settings.state_dir), settings, progress=_print_event)
 
 
 def _print_event(key: ObjectKey, event: dict[str, Any]) -> None:

@@ -16,10 +16,9 @@ from broker.controller.instance_steps import (
     Refs,
     clear_operation,
     identity_of,
-    operation_too_old,
     status_text,
 )
-from broker.controller.kinds import ObjectKey
+from broker.controller.references import broker_of, class_of, plan_of
 from broker.controller.work import Work
 
 __all__ = [
@@ -64,21 +63,13 @@ def bindings_of(work: Work) -> list[dict[str, Any]]:
 
 def delete_ids(work: Work) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
     """(class, broker, plan id) for a DELETE, from the properties Service Catalog would use."""
-    state, status, spec = work.state, work.status, work.spec
-    cls = None
-    class_ref = (spec.get("clusterServiceClassRef") or {}).get("name")
-    if class_ref:
-        cls = state.get(ObjectKey("ClusterServiceClass", "", class_ref))
-    broker = None
-    if cls is not None:
-        broker = state.get(
-            ObjectKey("ClusterServiceBroker", "", str(cls["spec"].get("clusterServiceBrokerName")))
-        )
+    state, status = work.state, work.status
+    cls = class_of(state, work.spec)
+    broker = broker_of(state, cls) if cls is not None else None
     if status.get("currentOperation") or status.get("orphanMitigationInProgress"):
         plan_id = (status.get("inProgressProperties") or {}).get("clusterServicePlanExternalID")
     elif status.get("provisionStatus") != "Provisioned":
-        plan_ref = (spec.get("clusterServicePlanRef") or {}).get("name")
-        plan = state.get(ObjectKey("ClusterServicePlan", "", plan_ref)) if plan_ref else None
+        plan = plan_of(state, work.spec)
         plan_id = plan["spec"]["externalID"] if plan is not None else None
     else:
         plan_id = (status.get("externalProperties") or {}).get("clusterServicePlanExternalID")
@@ -203,7 +194,7 @@ def go_async_delete(work: Work, operation: str | None, retry_after: float | None
 def deprovision_failed(work: Work, reason: str, message: str, mitigating: bool) -> None:
     work.condition("Ready", "Unknown", reason, message, "Warning")
     delay = work.failed_once()
-    if operation_too_old(work):
+    if work.operation_too_old():
         work.status["deprovisionStatus"] = "Failed"
         if mitigating:
             work.condition(
@@ -214,20 +205,10 @@ def deprovision_failed(work: Work, reason: str, message: str, mitigating: bool) 
                 "Warning",
             )
         else:
-            work.condition(
-                "Failed",
-                "True",
-                "ErrorReconciliationRetryTimeout",
-                "Stopping reconciliation retries because too much time has elapsed",
-                "Warning",
-            )
+            work.retry_timeout_condition()
         work.settle()
     else:
-        work.event(
-            "Warning",
-            "RetryBackoff",
-            f"Delaying deprovision retry, next attempt will be after {rfc3339(work.now + delay)}",
-        )
+        work.backoff_event("deprovision", delay)
     work.save()
 
 
@@ -254,11 +235,7 @@ def deprovisioned(work: Work) -> None:
             # The provision failed in a retriable way: provision again after the backoff.
             delay = work.controller.settings.retry_delay(int(work.schedule.get("failures", 1)))
             work.due_in(delay)
-            work.event(
-                "Warning",
-                "RetryBackoff",
-                f"Delaying provision retry, next attempt will be after {rfc3339(work.now + delay)}",
-            )
+            work.backoff_event("provision", delay)
         work.save()
         return
     work.condition(

@@ -18,15 +18,13 @@ from broker.controller.instance_deletion import (
 from broker.controller.instance_provision import provisioned
 from broker.controller.instance_steps import (
     ASYNC,
-    RETRY_TIMEOUT,
     clear_operation,
     identity_of,
-    operation_too_old,
     retry_timeout,
 )
-from broker.controller.instance_update import updated
-from broker.controller.kinds import ObjectKey
-from broker.controller.work import Work
+from broker.controller.instance_update import update_failed, updated
+from broker.controller.references import plan_of
+from broker.controller.work import RETRY_TIMEOUT, Work
 
 __all__ = [
     "async_failed",
@@ -43,8 +41,7 @@ def poll_instance(work: Work) -> None:
     )
     operation = "Deprovision" if deleting_op else str(status.get("currentOperation") or "Provision")
     cls, broker, _ = delete_ids(work)
-    plan_ref = (work.spec.get("clusterServicePlanRef") or {}).get("name")
-    plan = work.state.get(ObjectKey("ClusterServicePlan", "", plan_ref)) if plan_ref else None
+    plan = plan_of(work.state, work.spec)
     plan_id = (
         plan["spec"]["externalID"]
         if plan is not None
@@ -57,7 +54,7 @@ def poll_instance(work: Work) -> None:
             "Error polling last operation: the class or broker of this instance cannot be found",
         )
         return
-    if operation_too_old(work):
+    if work.operation_too_old():
         status["asyncOpInProgress"] = False
         if deleting_op:
             deprovision_failed(
@@ -68,9 +65,7 @@ def poll_instance(work: Work) -> None:
             )
         elif operation == "Provision":
             # An async provision that never finished may have left something behind.
-            work.condition(
-                "Failed", "True", "ErrorReconciliationRetryTimeout", RETRY_TIMEOUT, "Warning"
-            )
+            work.retry_timeout_condition()
             start_orphan_mitigation(work, "ErrorReconciliationRetryTimeout", RETRY_TIMEOUT)
         else:
             retry_timeout(work)
@@ -160,12 +155,7 @@ def async_failed(work: Work, operation: str, deleting_op: bool, description: str
         )
         return
     if operation == "Update":
-        message = f"Update call failed: {description}"
-        work.condition("Ready", "False", "UpdateInstanceCallFailed", message, "Warning")
-        work.condition("Failed", "True", "UpdateInstanceCallFailed", message)
-        clear_operation(work)
-        work.settle()
-        work.save()
+        update_failed(work, f"Update call failed: {description}")
         return
     message = f"Provision call failed: {description}"
     work.condition("Ready", "False", "ProvisionCallFailed", message, "Warning")

@@ -20,13 +20,12 @@ from broker.controller.instance_steps import (
     broker_client,
     clear_operation,
     context_of,
-    describe_class,
-    describe_plan,
     go_async,
     http_detail,
     identity_of,
     in_progress_properties,
     namespace_uid,
+    references_deleted,
     resolve,
     retry_later,
     retry_timeout,
@@ -51,17 +50,8 @@ def provision_instance(work: Work) -> None:
         return
     start_generation(work)
     refs = resolve(work)
-    if refs is None:
+    if refs is None or references_deleted(work, refs):
         return
-    for entry, describe in ((refs.cls, describe_class), (refs.plan, describe_plan)):
-        if entry.get("status", {}).get("removedFromBrokerCatalog"):
-            reason = (
-                "ReferencesDeletedServiceClass"
-                if entry is refs.cls
-                else "ReferencesDeletedServicePlan"
-            )
-            retry_later(work, reason, f"{describe(entry)} has been deleted; cannot provision.")
-            return
     client = broker_client(work, refs)
     prepared = in_progress_properties(work, refs) if client is not None else None
     space = namespace_uid(work)

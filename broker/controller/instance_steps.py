@@ -13,18 +13,18 @@ from broker.client import (
     OSBClientError,
     UnexpectedResponse,
 )
-from broker.controller.conditions import epoch_of, rfc3339
+from broker.controller.conditions import rfc3339
 from broker.controller.engine import AuthError
 from broker.controller.go_json import go_json
 from broker.controller.kinds import ObjectKey
 from broker.controller.names import label_value
 from broker.controller.parameters import ParameterError, build_parameters
+from broker.controller.references import broker_of
 from broker.controller.work import Work
 
 __all__ = [
     "ASYNC",
     "CLASS_STYLES",
-    "RETRY_TIMEOUT",
     "Refs",
     "already_processed",
     "begin_operation",
@@ -38,7 +38,7 @@ __all__ = [
     "identity_of",
     "in_progress_properties",
     "namespace_uid",
-    "operation_too_old",
+    "references_deleted",
     "resolve",
     "retry_later",
     "retry_timeout",
@@ -122,20 +122,13 @@ def retry_later(
     if bounded and work.retries_exhausted():
         retry_timeout(work)
         return
-    work.event(
-        "Warning",
-        "RetryBackoff",
-        f"Delaying {operation} retry, next attempt will be after {rfc3339(work.now + delay)}",
-    )
+    work.backoff_event(operation, delay)
     work.save()
-
-
-RETRY_TIMEOUT = "Stopping reconciliation retries because too much time has elapsed"
 
 
 def retry_timeout(work: Work) -> None:
     """The retry window has passed: a terminal Failed=True, the operation abandoned."""
-    work.condition("Failed", "True", "ErrorReconciliationRetryTimeout", RETRY_TIMEOUT, "Warning")
+    work.retry_timeout_condition()
     if work.status.get("currentOperation") == "Deprovision":
         work.status["deprovisionStatus"] = "Failed"
     clear_operation(work)
@@ -198,13 +191,13 @@ def resolve(work: Work) -> Refs | None:
         )
         return None
     plan = plans[0]
-    broker_name = cls["spec"].get("clusterServiceBrokerName")
-    broker = state.get(ObjectKey("ClusterServiceBroker", "", str(broker_name)))
+    broker = broker_of(state, cls)
     if broker is None:
         retry_later(
             work,
             "ReferencesNonexistentBroker",
-            f'The instance references a non-existent broker "{broker_name}"',
+            "The instance references a non-existent broker "
+            f'"{cls["spec"].get("clusterServiceBrokerName")}"',
             bounded=False,
         )
         return None
@@ -224,6 +217,21 @@ def resolve(work: Work) -> Refs | None:
     work.status["userSpecifiedClassName"] = f"ClusterServiceClass/{spec[class_field]}"
     work.status["userSpecifiedPlanName"] = str(spec.get(plan_field, ""))
     return Refs(cls, plan, broker)
+
+
+def references_deleted(work: Work, refs: Refs, operation: str = "provision") -> bool:
+    """Retry later (and answer True) if the class or plan has left the broker's catalog."""
+    for entry, describe in ((refs.cls, describe_class), (refs.plan, describe_plan)):
+        if entry.get("status", {}).get("removedFromBrokerCatalog"):
+            reason = (
+                "ReferencesDeletedServiceClass"
+                if entry is refs.cls
+                else "ReferencesDeletedServicePlan"
+            )
+            message = f"{describe(entry)} has been deleted; cannot provision."
+            retry_later(work, reason, message, operation)
+            return True
+    return False
 
 
 def broker_client(work: Work, refs: Refs) -> OSBClient | None:
@@ -323,8 +331,3 @@ def status_text(error: OSBClientError) -> str:
             "ResponseError: <nil>"
         )
     return str(error)
-
-
-def operation_too_old(work: Work) -> bool:
-    started = epoch_of(work.status.get("operationStartTime"))
-    return started > 0 and work.now - started > work.controller.settings.retry_duration

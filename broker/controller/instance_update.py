@@ -15,12 +15,11 @@ from broker.controller.instance_steps import (
     broker_client,
     clear_operation,
     context_of,
-    describe_class,
-    describe_plan,
     go_async,
     http_detail,
     identity_of,
     in_progress_properties,
+    references_deleted,
     resolve,
     retry_later,
     retry_timeout,
@@ -29,6 +28,7 @@ from broker.controller.instance_steps import (
 from broker.controller.work import Work
 
 __all__ = [
+    "update_failed",
     "update_instance",
     "updated",
 ]
@@ -45,18 +45,8 @@ def update_instance(work: Work) -> None:
         return
     external = work.status.get("externalProperties") or {}
     plan_changes = refs.plan["spec"]["externalID"] != external.get("clusterServicePlanExternalID")
-    if plan_changes:
-        for entry, describe in ((refs.cls, describe_class), (refs.plan, describe_plan)):
-            if entry.get("status", {}).get("removedFromBrokerCatalog"):
-                reason = (
-                    "ReferencesDeletedServiceClass"
-                    if entry is refs.cls
-                    else "ReferencesDeletedServicePlan"
-                )
-                retry_later(
-                    work, reason, f"{describe(entry)} has been deleted; cannot provision.", "update"
-                )
-                return
+    if plan_changes and references_deleted(work, refs, "update"):
+        return
     client = broker_client(work, refs)
     prepared = in_progress_properties(work, refs) if client is not None else None
     if client is None or prepared is None:
@@ -90,15 +80,11 @@ def update_instance(work: Work) -> None:
             identity=identity_of(work.spec),
         )
     except BadRequest as exc:
-        message = (
+        update_failed(
+            work,
             "ServiceBroker returned a failure for update call; update will not be retried: "
-            f"{http_detail(refs, 'updating', exc)}"
+            f"{http_detail(refs, 'updating', exc)}",
         )
-        work.condition("Ready", "False", "UpdateInstanceCallFailed", message, "Warning")
-        work.condition("Failed", "True", "UpdateInstanceCallFailed", message)
-        clear_operation(work)
-        work.settle()
-        work.save()
         return
     except BrokerUnreachable as exc:
         retry_later(
@@ -122,6 +108,15 @@ def update_instance(work: Work) -> None:
         go_async(work, answer.operation, answer.retry_after)
         return
     updated(work)
+
+
+def update_failed(work: Work, message: str) -> None:
+    """A terminal update failure (Failed=True); the instance keeps what it had."""
+    work.condition("Ready", "False", "UpdateInstanceCallFailed", message, "Warning")
+    work.condition("Failed", "True", "UpdateInstanceCallFailed", message)
+    clear_operation(work)
+    work.settle()
+    work.save()
 
 
 def updated(work: Work) -> None:

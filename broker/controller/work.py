@@ -15,18 +15,25 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from broker.controller.admission import collect_garbage
-from broker.controller.conditions import drop_condition, is_true, rfc3339, set_condition
+from broker.controller.conditions import (
+    drop_condition,
+    epoch_of,
+    is_true,
+    rfc3339,
+    set_condition,
+)
 from broker.controller.kinds import FINALIZER, ObjectKey, key_of
 from broker.controller.store import State
 
 if TYPE_CHECKING:
     from broker.controller.engine import Controller
 
-__all__ = ["Work"]
+__all__ = ["RETRY_TIMEOUT", "Work"]
 
 Write = Callable[[State], None]
 # Fields of the schedule entry that describe one generation's retries and polls.
 COUNTERS = ("failures", "retryStart", "polls")
+RETRY_TIMEOUT = "Stopping reconciliation retries because too much time has elapsed"
 
 
 class Work:
@@ -129,10 +136,7 @@ class Work:
 
     def drop_finalizer(self) -> None:
         self._drop_finalizer = True
-        finalizers = [
-            name for name in self.obj["metadata"].get("finalizers") or [] if name != FINALIZER
-        ]
-        self.obj["metadata"]["finalizers"] = finalizers
+        self.obj["metadata"]["finalizers"] = _without_finalizer(self.obj["metadata"])
 
     def due_in(self, seconds: float) -> None:
         self.schedule["due"] = self.now + max(seconds, 0.0)
@@ -157,6 +161,24 @@ class Work:
             start is not None and self.now - float(start) > self.controller.settings.retry_duration
         )
 
+    def operation_too_old(self) -> bool:
+        """The current operation started longer ago than the retry window."""
+        started = epoch_of(self.status.get("operationStartTime"))
+        return started > 0 and self.now - started > self.controller.settings.retry_duration
+
+    def retry_timeout_condition(self) -> None:
+        """The terminal ``Failed=True``: the retry window has passed."""
+        reason = "ErrorReconciliationRetryTimeout"
+        self.condition("Failed", "True", reason, RETRY_TIMEOUT, "Warning")
+
+    def backoff_event(self, operation: str, delay: float) -> None:
+        """The ``RetryBackoff`` event of an ``operation`` tried again after ``delay`` seconds."""
+        self.event(
+            "Warning",
+            "RetryBackoff",
+            f"Delaying {operation} retry, next attempt will be after {rfc3339(self.now + delay)}",
+        )
+
     def save(self) -> None:
         """Persist the controller-owned parts of the working copy, atomically."""
         if self.gone:
@@ -176,11 +198,7 @@ class Work:
             if self._labels:
                 updated["metadata"].setdefault("labels", {}).update(self._labels)
             if self._drop_finalizer:
-                updated["metadata"]["finalizers"] = [
-                    name
-                    for name in updated["metadata"].get("finalizers") or []
-                    if name != FINALIZER
-                ]
+                updated["metadata"]["finalizers"] = _without_finalizer(updated["metadata"])
             for write in self._writes:
                 write(state)
             for event in self._events:
@@ -210,3 +228,7 @@ class Work:
             and self.status == self._saved_status
             and self.schedule == self._saved_schedule
         )
+
+
+def _without_finalizer(metadata: dict[str, Any]) -> list[str]:
+    return [name for name in metadata.get("finalizers") or [] if name != FINALIZER]

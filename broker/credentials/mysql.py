@@ -23,7 +23,7 @@ Options: ``host``, ``port`` (written into credentials), ``name_prefix`` (default
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -38,11 +38,17 @@ from broker.credentials.base import (
     BindResult,
     InstanceRequest,
 )
-from broker.credentials.endpoints import Endpoint, credential_uri
+from broker.credentials.endpoints import Endpoint
 from broker.credentials.naming import derived_name
-from broker.credentials.options import ServerOptions, schema_problems
+from broker.credentials.options import ServerOptions
 from broker.credentials.randomness import new_password
 from broker.credentials.rollback import undo_then_fail
+from broker.credentials.server import (
+    DEFAULT_PREFIX,
+    ServerBackend,
+    account_credentials,
+    already_exists,
+)
 
 if TYPE_CHECKING:
     import pymysql
@@ -52,7 +58,6 @@ __all__ = ["MySQLBackend", "database_name", "user_name"]
 DATABASE_LIMIT = 64
 # MySQL 5.7+/8 accept 32 characters in a user name (MariaDB 80).
 USER_LIMIT = 32
-DEFAULT_PREFIX = "mb_"
 DEFAULT_PORT = 3306
 DEFAULT_USER_HOST = "%"
 CONNECT_TIMEOUT = 5
@@ -124,23 +129,13 @@ def _code(exc: Exception) -> int | None:
     return code if isinstance(code, int) else None
 
 
-class MySQLBackend:
+class MySQLBackend(ServerBackend):
     name: ClassVar[str] = "mysql"
-
-    def __init__(
-        self, url: str | None, public_host: str | None = None, public_port: int | None = None
-    ) -> None:
-        self._url = url
-        self._public_host = public_host
-        self._public_port = public_port
+    options_schema = MySQLOptions
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MySQLBackend:
         return cls(settings.mysql_url, settings.mysql_public_host, settings.mysql_public_port)
-
-    @classmethod
-    def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
-        return schema_problems(MySQLOptions(), options)
 
     # --- connections ------------------------------------------------------------------
     def _admin(self) -> tuple[Endpoint, dict[str, Any]]:
@@ -213,10 +208,7 @@ class MySQLBackend:
                 admin.execute(f"CREATE DATABASE {quoted(database)} CHARACTER SET utf8mb4")
             except pymysql.Error as exc:
                 if _code(exc) == DATABASE_EXISTS:
-                    raise BackendError(
-                        f"database {database} already exists on the server and was not made "
-                        "for this request; it is left untouched"
-                    ) from None
+                    raise BackendError(already_exists(f"database {database}")) from None
                 raise BackendError(f"cannot create database {database}: {_reason(exc)}") from None
         return {"database": database}
 
@@ -243,10 +235,7 @@ class MySQLBackend:
                 admin.execute("CREATE USER %s@%s IDENTIFIED BY %s", (*account, password))
             except pymysql.Error as exc:
                 if _code(exc) == USER_OPERATION_FAILED:
-                    raise BackendError(
-                        f"user {user} already exists on the server and was not made for this "
-                        "request; it is left untouched"
-                    ) from None
+                    raise BackendError(already_exists(f"user {user}")) from None
                 # A server message may quote the statement, password included.
                 reason = _reason(exc).replace(password, "[redacted]")
                 raise BackendError(f"cannot create user {user}: {reason}") from None
@@ -260,16 +249,7 @@ class MySQLBackend:
                     lambda: self._drop_user(admin, account),
                 ) from None
         endpoint = self._admin()[0].public(self._public_host, self._public_port, options)
-        credentials = {
-            "type": "mysql",
-            "provider": "mockbroker",
-            "uri": credential_uri("mysql", user, password, endpoint, database),
-            "host": endpoint.host,
-            "port": endpoint.port,
-            "username": user,
-            "password": password,
-            "database": database,
-        }
+        credentials = account_credentials("mysql", "mysql", endpoint, user, password, database)
         return BindResult(credentials=credentials, state={"user": user, "user_host": account[1]})
 
     def unbind(self, request: BindingRequest) -> None:
@@ -316,10 +296,6 @@ class MySQLBackend:
                     raise
 
     # --- helpers ----------------------------------------------------------------------
-    @staticmethod
-    def _prefix(options: Mapping[str, Any]) -> str:
-        return str(options.get("name_prefix", DEFAULT_PREFIX))
-
     def _database_of(self, request: InstanceRequest) -> str:
         return str(
             request.state.get("database")

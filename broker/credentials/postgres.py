@@ -27,7 +27,7 @@ Options: ``host``, ``port`` (written into credentials), ``name_prefix``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -39,11 +39,16 @@ from broker.credentials.base import (
     BindResult,
     InstanceRequest,
 )
-from broker.credentials.endpoints import Endpoint, credential_uri
+from broker.credentials.endpoints import Endpoint
 from broker.credentials.naming import derived_name
-from broker.credentials.options import ServerOptions, schema_problems
 from broker.credentials.randomness import new_password
 from broker.credentials.rollback import undo_then_fail
+from broker.credentials.server import (
+    DEFAULT_PREFIX,
+    ServerBackend,
+    account_credentials,
+    already_exists,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -52,7 +57,6 @@ __all__ = ["PostgresBackend", "database_name", "owner_name", "role_name"]
 
 # PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes.
 IDENTIFIER_LIMIT = 63
-DEFAULT_PREFIX = "mb_"
 DEFAULT_PORT = 5432
 CONNECT_TIMEOUT = 5
 # DROP OWNED waits for locks held by sessions that are still ending.
@@ -93,25 +97,14 @@ def _reason(exc: Exception) -> str:
     return text.strip().splitlines()[0].removeprefix("connection failed: ")
 
 
-class PostgresBackend:
+class PostgresBackend(ServerBackend):
     name: ClassVar[str] = "postgres"
-
-    def __init__(
-        self, url: str | None, public_host: str | None = None, public_port: int | None = None
-    ) -> None:
-        self._url = url
-        self._public_host = public_host
-        self._public_port = public_port
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PostgresBackend:
         return cls(
             settings.postgres_url, settings.postgres_public_host, settings.postgres_public_port
         )
-
-    @classmethod
-    def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
-        return schema_problems(ServerOptions(), options)
 
     # --- connections ------------------------------------------------------------------
     def _admin_endpoint(self) -> Endpoint:
@@ -190,10 +183,7 @@ class PostgresBackend:
                         sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(owner))
                     )
             except psycopg.errors.DuplicateObject:
-                raise BackendError(
-                    f"role {owner} already exists on the server and was not made for this "
-                    "request; it is left untouched"
-                ) from None
+                raise BackendError(already_exists(f"role {owner}")) from None
             except psycopg.Error as exc:
                 raise BackendError(f"cannot create role {owner}: {_reason(exc)}") from None
             try:
@@ -202,8 +192,7 @@ class PostgresBackend:
                 )
             except psycopg.errors.DuplicateDatabase:
                 raise undo_then_fail(
-                    f"database {database} already exists on the server and was not made for "
-                    "this request; it is left untouched",
+                    already_exists(f"database {database}"),
                     lambda: self._drop_owner(admin, owner),
                 ) from None
             except psycopg.Error as exc:
@@ -278,10 +267,7 @@ class PostgresBackend:
                         )
                     )
             except psycopg.errors.DuplicateObject:
-                raise BackendError(
-                    f"role {role} already exists on the server and was not made for this "
-                    "request; it is left untouched"
-                ) from None
+                raise BackendError(already_exists(f"role {role}")) from None
             except psycopg.Error as exc:
                 raise BackendError(f"cannot create role {role}: {_reason(exc)}") from None
             try:
@@ -301,16 +287,9 @@ class PostgresBackend:
                     lambda: self._drop_role(admin, role, database, owner),
                 ) from None
         endpoint = self._admin_endpoint().public(self._public_host, self._public_port, options)
-        credentials = {
-            "type": "postgresql",
-            "provider": "mockbroker",
-            "uri": credential_uri("postgresql", role, password, endpoint, database),
-            "host": endpoint.host,
-            "port": endpoint.port,
-            "username": role,
-            "password": password,
-            "database": database,
-        }
+        credentials = account_credentials(
+            "postgresql", "postgresql", endpoint, role, password, database
+        )
         return BindResult(credentials=credentials, state={"role": role})
 
     def unbind(self, request: BindingRequest) -> None:
@@ -367,10 +346,6 @@ class PostgresBackend:
             raise
 
     # --- helpers ----------------------------------------------------------------------
-    @staticmethod
-    def _prefix(options: Mapping[str, Any]) -> str:
-        return str(options.get("name_prefix", DEFAULT_PREFIX))
-
     def _owner_of(self, request: InstanceRequest) -> str:
         return str(
             request.state.get("owner")

@@ -25,7 +25,7 @@ Options: ``host``, ``port`` (written into credentials), ``name_prefix`` (default
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
@@ -38,11 +38,16 @@ from broker.credentials.base import (
     BindResult,
     InstanceRequest,
 )
-from broker.credentials.endpoints import Endpoint, credential_uri
+from broker.credentials.endpoints import Endpoint
 from broker.credentials.naming import derived_name
-from broker.credentials.options import ServerOptions, schema_problems
 from broker.credentials.randomness import new_password
 from broker.credentials.rollback import undo_then_fail
+from broker.credentials.server import (
+    DEFAULT_PREFIX,
+    ServerBackend,
+    account_credentials,
+    already_exists,
+)
 
 if TYPE_CHECKING:
     import redis
@@ -50,7 +55,6 @@ if TYPE_CHECKING:
 __all__ = ["ACL_COMMAND_RULES", "RedisBackend", "key_prefix", "user_name"]
 
 NAME_LIMIT = 64
-DEFAULT_PREFIX = "mb_"
 DEFAULT_PORT = 6379
 CONNECT_TIMEOUT = 5
 COMMAND_TIMEOUT = 30
@@ -106,23 +110,12 @@ def _acl(client: Any, *arguments: str) -> Any:
     return client.execute_command("ACL", *arguments)
 
 
-class RedisBackend:
+class RedisBackend(ServerBackend):
     name: ClassVar[str] = "redis"
-
-    def __init__(
-        self, url: str | None, public_host: str | None = None, public_port: int | None = None
-    ) -> None:
-        self._url = url
-        self._public_host = public_host
-        self._public_port = public_port
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisBackend:
         return cls(settings.redis_url, settings.redis_public_host, settings.redis_public_port)
-
-    @classmethod
-    def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
-        return schema_problems(ServerOptions(), options)
 
     # --- connections ------------------------------------------------------------------
     def _admin(self) -> tuple[Endpoint, str, int]:
@@ -215,10 +208,7 @@ class RedisBackend:
             except driver.RedisError as exc:
                 raise BackendError(f"cannot look up ACL user {user}: {_reason(exc)}") from None
             if existing is not None:
-                raise BackendError(
-                    f"ACL user {user} already exists on the server and was not made for this "
-                    "request; it is left untouched"
-                )
+                raise BackendError(already_exists(f"ACL user {user}"))
             try:
                 _acl(admin, "SETUSER", user, *rules)
             except driver.RedisError as exc:
@@ -235,14 +225,7 @@ class RedisBackend:
         endpoint_admin, scheme, database = self._admin()
         endpoint = endpoint_admin.public(self._public_host, self._public_port, options)
         credentials = {
-            "type": "redis",
-            "provider": "mockbroker",
-            "uri": credential_uri(scheme, user, password, endpoint, str(database)),
-            "host": endpoint.host,
-            "port": endpoint.port,
-            "username": user,
-            "password": password,
-            "database": database,
+            **account_credentials("redis", scheme, endpoint, user, password, database),
             "key_prefix": prefix,
         }
         return BindResult(credentials=credentials, state={"user": user})
@@ -265,10 +248,6 @@ class RedisBackend:
                 raise BackendError(f"cannot delete ACL user {user}: {_reason(exc)}") from None
 
     # --- helpers ----------------------------------------------------------------------
-    @staticmethod
-    def _prefix(options: Mapping[str, Any]) -> str:
-        return str(options.get("name_prefix", DEFAULT_PREFIX))
-
     def _prefix_of(self, request: InstanceRequest) -> str:
         return str(
             request.state.get("key_prefix")

@@ -116,6 +116,10 @@ class Cluster:
             return None
         return {key: base64.b64decode(value) for key, value in secret.get("data", {}).items()}
 
+    def reasons(self, name: str) -> list[str]:
+        """The reasons of the progress events of every object named ``name``, in order."""
+        return [reason for key, reason, _ in self.events if key.endswith(f"/{name}")]
+
     def events_of(self, kind: str, name: str, namespace: str = "") -> list[dict[str, Any]]:
         found = kind_named(kind)
         return self.store.read().events(

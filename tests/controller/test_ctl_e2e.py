@@ -23,7 +23,7 @@ from broker.client import OSBClient
 from tests.controller.conftest import Cluster, broker_manifest, fast_settings
 from tests.controller.test_ctl_bindings import binding
 from tests.controller.test_ctl_instances import instance
-from tests.support.servers import RunningServer, serve
+from tests.support.servers import ADMIN_ENV, RunningServer, serve
 
 pytestmark = pytest.mark.server
 
@@ -32,12 +32,7 @@ SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    tmp = tmp_path_factory.mktemp("ctl-e2e")
-    with serve(
-        tmp,
-        env={"BROKER_ADMIN_USERNAME": "admin", "BROKER_ADMIN_PASSWORD": "admin-secret"},
-        workers=2,
-    ) as running:
+    with serve(tmp_path_factory.mktemp("ctl-e2e"), env=ADMIN_ENV, workers=2) as running:
         yield running
 
 

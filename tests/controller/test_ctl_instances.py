@@ -24,6 +24,16 @@ spec:
 {extra}"""
 
 
+def assert_deleted_without_a_deprovision(
+    cluster: Cluster, broker_admin: OSBClient, name: str
+) -> None:
+    """Deleting the instance needs no broker call: nothing was provisioned."""
+    cluster.delete("instance", name, "apps")
+    assert cluster.reconcile()
+    assert cluster.get("instance", name, "apps") is None
+    assert journal(broker_admin, operation="deprovision") == []
+
+
 def setup(cluster: Cluster, *documents: str) -> None:
     cluster.apply(broker_manifest(BROKER_URL))
     assert cluster.reconcile()
@@ -50,7 +60,7 @@ def test_an_async_provision_is_polled_until_the_instance_is_ready(
     polls = journal(broker_admin, operation="last_operation")
     assert len(polls) == 3
     assert polls[0]["query"]["operation"].startswith("provision-")
-    reasons = [reason for key, reason, _ in cluster.events if key.endswith("/queue")]
+    reasons = cluster.reasons("queue")
     assert reasons[0] == "Provisioning" and reasons[-1] == "ProvisionedSuccessfully"
 
 
@@ -109,11 +119,7 @@ def test_a_400_provision_is_terminal_without_retry_or_orphan_mitigation(
     assert "currentOperation" not in status
     assert len(journal(broker_admin, operation="provision")) == 1
     assert journal(broker_admin, operation="deprovision") == []
-    # Deleting it needs no broker call: nothing was provisioned.
-    cluster.delete("instance", "bad", "apps")
-    assert cluster.reconcile()
-    assert cluster.get("instance", "bad", "apps") is None
-    assert journal(broker_admin, operation="deprovision") == []
+    assert_deleted_without_a_deprovision(cluster, broker_admin, "bad")
 
 
 def test_a_500_provision_is_orphan_mitigated_then_retried_until_it_succeeds(
@@ -130,7 +136,7 @@ def test_a_500_provision_is_orphan_mitigated_then_retried_until_it_succeeds(
         if entry["operation"] in ("provision", "deprovision")
     ]
     assert calls == [("provision", 500), ("deprovision", 410)] * 3 + [("provision", 201)]
-    reasons = [reason for key, reason, _ in cluster.events if key.endswith("/flaky")]
+    reasons = cluster.reasons("flaky")
     assert reasons.count("StartingInstanceOrphanMitigation") == 3
     assert reasons.count("OrphanMitigationSuccessful") == 3
     assert "RetryBackoff" in reasons
@@ -154,7 +160,7 @@ def test_an_async_provision_that_fails_is_orphan_mitigated_and_not_provisioned_a
     assert len(journal(broker_admin, operation="provision")) == 1
     (delete,) = journal(broker_admin, operation="deprovision")
     assert delete["query"]["accepts_incomplete"] == "true"
-    reasons = [reason for key, reason, _ in cluster.events if key.endswith("/doomed")]
+    reasons = cluster.reasons("doomed")
     assert reasons[-2:] == ["StartingInstanceOrphanMitigation", "OrphanMitigationSuccessful"]
 
 
@@ -235,10 +241,7 @@ def test_an_unreferenced_class_leaves_the_instance_waiting_and_deletable(
         '{ClusterServiceClassExternalName:"no-service-class"} '
         "or there is more than one (found: 0)"
     )
-    cluster.delete("instance", "ghost", "apps")
-    assert cluster.reconcile()
-    assert cluster.get("instance", "ghost", "apps") is None
-    assert journal(broker_admin, operation="deprovision") == []
+    assert_deleted_without_a_deprovision(cluster, broker_admin, "ghost")
 
 
 def test_a_plan_change_sends_a_patch_with_previous_values_and_polls_an_async_update(
@@ -276,7 +279,7 @@ def test_an_async_update_is_polled_to_completion(cluster: Cluster, broker_admin:
     assert cluster.reconcile()
     (patch,) = journal(broker_admin, operation="update")
     assert patch["status"] == 202 and patch["query"] == {"accepts_incomplete": "true"}
-    reasons = [reason for key, reason, _ in cluster.events if key.endswith("/svc")]
+    reasons = cluster.reasons("svc")
     assert reasons[-2:] == ["UpdatingInstance", "InstanceUpdatedSuccessfully"]
     polls = journal(broker_admin, operation="last_operation", since=patch["id"])
     assert len(polls) == 3 and all(

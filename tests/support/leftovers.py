@@ -52,7 +52,8 @@ def recorded(app: Flask) -> tuple[set[str], set[str]]:
 
 
 class Leftovers:
-    """Instance and binding ids a test used; :meth:`remove` deletes what they left.
+    """Instance and binding ids a test used; :meth:`remove` (or leaving the ``with``
+    block) deletes what they left.
 
     ``options`` are the plan's backend options when they change names (``name_prefix``).
     """
@@ -77,6 +78,12 @@ class Leftovers:
             self.backend.unbind(binding)
         for instance in self.instances:
             self.backend.deprovision(instance)
+
+    def __enter__(self) -> Leftovers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.remove()
 
 
 def _instance(instance_id: str, options: dict[str, Any] | None) -> InstanceRequest:

@@ -39,8 +39,9 @@ class OSB:
     auth: str = field(default_factory=basic)
     version: str | None = API_VERSION
 
-    def request(self, method: str, path: str, *, json_body: Any = None, headers: dict[str, str] | None = None,
-                query: dict[str, Any] | None = None, raw: bytes | str | None = None) -> Answer:
+    def request(self, method: str, path: str, *, json_body: Any = None,
+                headers: dict[str, str] | None = None, query: dict[str, Any] | None = None,
+                raw: bytes | str | None = None) -> Answer:
         sent = {"Authorization": self.auth}
         if self.version is not None:
             sent["X-Broker-API-Version"] = self.version
@@ -49,7 +50,8 @@ class OSB:
         if query:
             kwargs["params" if not hasattr(self.client, "application") else "query_string"] = query
         if json_body is not None:
-            kwargs["content" if not hasattr(self.client, "application") else "data"] = json.dumps(json_body)
+            body = json.dumps(json_body)
+            kwargs["content" if not hasattr(self.client, "application") else "data"] = body
             kwargs["headers"].setdefault("Content-Type", "application/json")
         if raw is not None:
             kwargs["content" if not hasattr(self.client, "application") else "data"] = raw
@@ -90,11 +92,16 @@ class OSB:
                         return offering["id"], candidate["id"]
         raise LookupError(f"{service}/{plan} is not in the catalog")
 
-    def provision(self, instance_id: str, service: str, plan: str, *, accepts_incomplete: bool = False,
-                  headers: dict[str, str] | None = None, **fields: Any) -> Answer:
+    def provision_body(self, service: str, plan: str, **fields: Any) -> dict[str, Any]:
+        """A provision body for a service and plan by name (in org-1, space-1), plus ``fields``."""
         service_id, plan_id = self.ids(service, plan)
-        body = {"service_id": service_id, "plan_id": plan_id, "organization_guid": "org-1",
+        return {"service_id": service_id, "plan_id": plan_id, "organization_guid": "org-1",
                 "space_guid": "space-1", **fields}
+
+    def provision(self, instance_id: str, service: str, plan: str, *,
+                  accepts_incomplete: bool = False, headers: dict[str, str] | None = None,
+                  **fields: Any) -> Answer:
+        body = self.provision_body(service, plan, **fields)
         query = {"accepts_incomplete": "true"} if accepts_incomplete else None
         return self.put(f"/v2/service_instances/{instance_id}", body, query=query, headers=headers)
 
@@ -107,7 +114,14 @@ class OSB:
                         {"service_id": service_id, "plan_id": plan_id, **fields}, query=query,
                         headers=headers)
 
-    def deprovision(self, instance_id: str, service: str, plan: str, *, accepts_incomplete: bool = False) -> Answer:
+    def change_plan(self, instance_id: str, service: str, plan: str) -> Answer:
+        """PATCH an instance of ``service`` onto its plan named ``plan``."""
+        service_id, plan_id = self.ids(service, plan)
+        return self.patch(f"/v2/service_instances/{instance_id}",
+                          {"service_id": service_id, "plan_id": plan_id})
+
+    def deprovision(self, instance_id: str, service: str, plan: str, *,
+                    accepts_incomplete: bool = False) -> Answer:
         service_id, plan_id = self.ids(service, plan)
         query = {"service_id": service_id, "plan_id": plan_id}
         if accepts_incomplete:
@@ -120,14 +134,16 @@ class OSB:
         query = {"service_id": service_id, "plan_id": plan_id}
         if accepts_incomplete:
             query["accepts_incomplete"] = "true"
-        return self.delete(f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}", query=query)
+        return self.delete(f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
+                           query=query)
 
     def last_operation(self, instance_id: str, operation: str | None = None,
                        binding_id: str | None = None) -> Answer:
         path = f"/v2/service_instances/{instance_id}"
         if binding_id is not None:
             path += f"/service_bindings/{binding_id}"
-        return self.get(f"{path}/last_operation", query={"operation": operation} if operation else None)
+        return self.get(f"{path}/last_operation",
+                        query={"operation": operation} if operation else None)
 
     def poll(self, instance_id: str, operation: str | None = None, binding_id: str | None = None,
              limit: int = 20) -> Answer:
@@ -139,7 +155,9 @@ class OSB:
         raise AssertionError(f"still in progress after {limit} polls: {answer.json}")
 
 
-def expect_error(answer: Answer, status: int, error: str | None = None, *fragments: str) -> dict[str, Any]:
+def expect_error(
+    answer: Answer, status: int, error: str | None = None, *fragments: str
+) -> dict[str, Any]:
     """Assert an OSB error answer: the status, ``{"error", "description"}`` and nothing else.
 
     ``instance_usable``/``update_repeatable`` are refused here; tests of failed
@@ -150,7 +168,9 @@ def expect_error(answer: Answer, status: int, error: str | None = None, *fragmen
     body = answer.json
     assert isinstance(body, dict), f"error body is not a JSON object: {answer.text!r}"
     assert set(body) == {"error", "description"}, f"unexpected error fields: {body}"
-    assert isinstance(body["error"], str) and body["error"][:1].isupper() and body["error"].isalnum()
+    assert (
+        isinstance(body["error"], str) and body["error"][:1].isupper() and body["error"].isalnum()
+    )
     assert isinstance(body["description"], str) and body["description"]
     if error is not None:
         assert body["error"] == error, body

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 
 LISTENING = re.compile(r"listening on (http://\S+)")
+# The admin credentials the tests use (as the ``settings`` fixture does in-process).
+ADMIN_ENV = {"BROKER_ADMIN_USERNAME": "admin", "BROKER_ADMIN_PASSWORD": "admin-secret"}
 
 
 @dataclass
@@ -44,7 +46,8 @@ def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None, workers
     environment = {key: value for key, value in os.environ.items() if not key.startswith("BROKER_")}
     environment.update({"BROKER_DATA_DIR": str(tmp_path / "data"), "BROKER_LOG_FORMAT": "json"})
     environment.update(env or {})
-    command = [sys.executable, "-m", "broker", "serve", "--port", "0", "--workers", str(workers), *args]
+    command = [sys.executable, "-m", "broker", "serve", "--port", "0", "--workers", str(workers),
+               *args]
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
                                    text=True, start_new_session=True)
@@ -54,7 +57,9 @@ def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None, workers
         url = None
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"mockbroker serve exited with {process.returncode}:\n{log_path.read_text()}")
+                raise RuntimeError(
+                    f"mockbroker serve exited with {process.returncode}:\n{log_path.read_text()}"
+                )
             match = LISTENING.search(log_path.read_text(errors="replace"))
             if match:
                 url = match.group(1)
@@ -65,7 +70,9 @@ def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None, workers
                     pass
             time.sleep(0.05)
         else:
-            raise RuntimeError(f"mockbroker serve did not answer within {timeout}s:\n{log_path.read_text()}")
+            raise RuntimeError(
+                f"mockbroker serve did not answer within {timeout}s:\n{log_path.read_text()}"
+            )
         assert url is not None
         server = RunningServer(url, process, log_path)
         yield server

@@ -1,0 +1,29 @@
+"""Following the references of instances and classes: an instance's class and plan, a
+class's broker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from broker.controller.kinds import ObjectKey
+from broker.controller.store import State
+
+__all__ = ["broker_of", "class_of", "plan_of"]
+
+
+def class_of(state: State, spec: dict[str, Any]) -> dict[str, Any] | None:
+    """The ClusterServiceClass a spec's ``clusterServiceClassRef`` names, if it exists."""
+    name = (spec.get("clusterServiceClassRef") or {}).get("name")
+    return state.get(ObjectKey("ClusterServiceClass", "", name)) if name else None
+
+
+def plan_of(state: State, spec: dict[str, Any]) -> dict[str, Any] | None:
+    """The ClusterServicePlan a spec's ``clusterServicePlanRef`` names, if it exists."""
+    name = (spec.get("clusterServicePlanRef") or {}).get("name")
+    return state.get(ObjectKey("ClusterServicePlan", "", name)) if name else None
+
+
+def broker_of(state: State, cls: dict[str, Any]) -> dict[str, Any] | None:
+    """The ClusterServiceBroker that offers a class, if it exists."""
+    name = str(cls["spec"].get("clusterServiceBrokerName"))
+    return state.get(ObjectKey("ClusterServiceBroker", "", name))
