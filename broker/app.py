@@ -55,4 +55,3 @@ def create_app(
     register_error_handlers(app)
     register_blueprints(app)
     return app
-

@@ -58,7 +58,9 @@ def _fail(message: str) -> None:
 
 
 @main.command(help=SERVE_HELP)
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML settings file.")
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), help="YAML settings file."
+)
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 8080; 0 picks a free one).")
 @click.option("--workers", type=int, help="gunicorn worker processes.")
@@ -71,11 +73,15 @@ def _fail(message: str) -> None:
     help="Catalog file or folder (repeatable; default: the bundled catalogs).",
 )
 @click.option("--store", help="memory://, sqlite:///PATH (default) or postgresql://...")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the default SQLite store lives.")
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False), help="Where the default SQLite store lives."
+)
 @click.option("--username", help="OSB basic-auth user (default broker).")
 @click.option("--password", help="OSB basic-auth password (default broker; required off loopback).")
 @click.option("--log-format", type=click.Choice(["json", "text"]), help="Log line format.")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option(
+    "--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
+)
 def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> None:
     from broker.app import create_app
     from broker.catalog.problems import CatalogError
@@ -166,11 +172,15 @@ def check_catalog(paths: tuple[Path, ...]) -> None:
         click.secho(f"{len(exc.problems)} problem(s) found", fg="red", err=True)
         sys.exit(1)
     plans = sum(len(service.plans) for service in catalog.services)
-    click.echo(f"ok: {len(catalog.services)} services, {plans} plans in {len(catalog.sources)} file(s)")
+    click.echo(
+        f"ok: {len(catalog.services)} services, {plans} plans in {len(catalog.sources)} file(s)"
+    )
 
 
 @main.command()
-@click.option("--output", "-o", type=click.File("w"), default="-", help="Write here (default stdout).")
+@click.option(
+    "--output", "-o", type=click.File("w"), default="-", help="Write here (default stdout)."
+)
 def openapi(output: Any) -> None:
     """Print the OpenAPI document of the HTTP API."""
     from broker.web.openapi import build_openapi

@@ -716,9 +716,7 @@ def _expected(
         raise UnexpectedStatus(
             status, _raw(parsed), f"{method} {path}: unexpected status {status}{note}"
         )
-    raise broker_error(
-        status, _raw(parsed), parse_retry_after(response.headers.get("Retry-After"))
-    )
+    raise broker_error(status, _raw(parsed), parse_retry_after(response.headers.get("Retry-After")))
 
 
 def _json(method: str, path: str, status: int, parsed: Any) -> Any:

@@ -331,7 +331,9 @@ PARSERS: dict[str, Parser] = {
 }
 
 
-def _apply(values: dict[str, Any], source: Mapping[str, Any], describe: Callable[[str], str]) -> None:
+def _apply(
+    values: dict[str, Any], source: Mapping[str, Any], describe: Callable[[str], str]
+) -> None:
     for key, raw in source.items():
         parser = PARSERS.get(key)
         if parser is None:

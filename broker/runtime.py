@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
 from flask import Flask, current_app
 
 from broker.catalog.loader import bundled_catalog_paths, load_catalog
@@ -82,7 +83,9 @@ def build_runtime(
         backend_problems=registry.option_problems,
         fault_problems=fault_rule_problems,
     )
-    ctx = BrokerContext(catalogs=catalogs, store=store, backends=registry, settings=settings, clock=clock)
+    ctx = BrokerContext(
+        catalogs=catalogs, store=store, backends=registry, settings=settings, clock=clock
+    )
     runtime = Runtime(
         settings=settings,
         store=store,

@@ -21,8 +21,15 @@ NEW_CATALOG = {
 
 
 def test_admin_endpoints_need_the_admin_credentials(client) -> None:
-    for path in ("/admin/state", "/admin/requests", "/admin/faults", "/metrics", "/openapi.json",
-                 "/dashboard", "/nowhere"):
+    for path in (
+        "/admin/state",
+        "/admin/requests",
+        "/admin/faults",
+        "/metrics",
+        "/openapi.json",
+        "/dashboard",
+        "/nowhere",
+    ):
         anonymous = OSB(client, auth=None, version=None).get(path)
         assert anonymous.status == 401, path
         assert anonymous.headers["WWW-Authenticate"].startswith("Basic")
@@ -31,7 +38,9 @@ def test_admin_endpoints_need_the_admin_credentials(client) -> None:
     assert OSB(client, auth=None, version=None).get("/livez").status == 200
 
 
-def test_state_shows_everything_with_credentials_redacted_unless_asked(osb: OSB, admin: OSB) -> None:
+def test_state_shows_everything_with_credentials_redacted_unless_asked(
+    osb: OSB, admin: OSB
+) -> None:
     osb.provision("s1", "mock-async", "sync", parameters={"api_token": "t0p"})
     bound = osb.bind("s1", "sb", "mock-async", "sync")
     state = admin.get("/admin/state").json
@@ -56,10 +65,14 @@ def test_reset_forgets_state_faults_and_catalog_changes(osb: OSB, admin: OSB) ->
 
 
 def test_finishing_a_manual_operation_by_hand(osb: OSB, admin: OSB) -> None:
-    operation = osb.provision("m1", "mock-async", "manual", accepts_incomplete=True).json["operation"]
+    operation = osb.provision("m1", "mock-async", "manual", accepts_incomplete=True).json[
+        "operation"
+    ]
     running = admin.get("/admin/operations", query={"state": "in progress"}).json["operations"]
     assert [op["id"] for op in running] == [operation]
-    finished = admin.post(f"/admin/operations/{operation}", {"state": "failed", "description": "nope"})
+    finished = admin.post(
+        f"/admin/operations/{operation}", {"state": "failed", "description": "nope"}
+    )
     assert finished.status == 200 and finished.json["state"] == "failed"
     assert osb.last_operation("m1").json == {"state": "failed", "description": "nope"}
     assert admin.post(f"/admin/operations/{operation}", {"state": "succeeded"}).status == 409
@@ -76,12 +89,18 @@ def test_a_catalog_sent_at_runtime_replaces_the_catalog_for_everyone(osb: OSB, a
 
 
 def test_a_yaml_catalog_is_accepted_too(osb: OSB, admin: OSB) -> None:
-    answer = admin.request("PUT", "/admin/catalog", raw=yaml.safe_dump(NEW_CATALOG),
-                           headers={"Content-Type": "application/yaml"})
+    answer = admin.request(
+        "PUT",
+        "/admin/catalog",
+        raw=yaml.safe_dump(NEW_CATALOG),
+        headers={"Content-Type": "application/yaml"},
+    )
     assert answer.status == 200
 
 
-def test_an_invalid_catalog_is_refused_with_every_problem_and_changes_nothing(osb: OSB, admin: OSB) -> None:
+def test_an_invalid_catalog_is_refused_with_every_problem_and_changes_nothing(
+    osb: OSB, admin: OSB
+) -> None:
     broken = {"services": [{"name": "x", "description": "", "bindable": "yes", "plans": []}]}
     answer = admin.put("/admin/catalog", broken)
     assert answer.status == 400
@@ -95,14 +114,18 @@ def test_instances_of_removed_plans_keep_working(osb: OSB, admin: OSB) -> None:
     osb.provision("old", "mock-async", "sync")
     service_id, plan_id = osb.ids("mock-async", "sync")
     admin.put("/admin/catalog", NEW_CATALOG)
-    bound = osb.put("/v2/service_instances/old/service_bindings/ob",
-                    {"service_id": service_id, "plan_id": plan_id})
+    bound = osb.put(
+        "/v2/service_instances/old/service_bindings/ob",
+        {"service_id": service_id, "plan_id": plan_id},
+    )
     assert bound.status == 201 and bound.json["credentials"]["username"]
     query = {"service_id": service_id, "plan_id": plan_id}
     assert osb.delete("/v2/service_instances/old/service_bindings/ob", query=query).status == 200
     assert osb.delete("/v2/service_instances/old", query=query).status == 200
-    fresh = osb.put("/v2/service_instances/new", {"service_id": service_id, "plan_id": plan_id,
-                                                  "organization_guid": "o", "space_guid": "s"})
+    fresh = osb.put(
+        "/v2/service_instances/new",
+        {"service_id": service_id, "plan_id": plan_id, "organization_guid": "o", "space_guid": "s"},
+    )
     assert fresh.status == 400
 
 

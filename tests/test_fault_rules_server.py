@@ -59,26 +59,35 @@ def test_a_rule_without_trigger_fires_on_every_matching_call(osb: OSB, admin: OS
 
 
 def test_times_fails_the_first_n_calls_then_lets_them_through(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "provision"}, "trigger": {"times": 2},
-                      "action": {"status": 500}})
+    add_fault(
+        admin,
+        {"match": {"operation": "provision"}, "trigger": {"times": 2}, "action": {"status": 500}},
+    )
     assert provision_statuses(osb, 4) == [500, 500, 201, 201]
 
 
 def test_nth_fires_only_on_that_call(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "provision"}, "trigger": {"nth": 3},
-                      "action": {"status": 500}})
+    add_fault(
+        admin,
+        {"match": {"operation": "provision"}, "trigger": {"nth": 3}, "action": {"status": 500}},
+    )
     assert provision_statuses(osb, 5) == [201, 201, 500, 201, 201]
 
 
 def test_after_fires_on_every_call_after_the_nth(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "provision"}, "trigger": {"after": 2},
-                      "action": {"status": 500}})
+    add_fault(
+        admin,
+        {"match": {"operation": "provision"}, "trigger": {"after": 2}, "action": {"status": 500}},
+    )
     assert provision_statuses(osb, 5) == [201, 201, 500, 500, 500]
 
 
 def test_probability_with_a_seed_fires_the_same_calls_every_time(osb: OSB, admin: OSB) -> None:
-    rule = {"match": {"operation": "provision"}, "trigger": {"probability": 0.5, "seed": 7},
-            "action": {"status": 500}}
+    rule = {
+        "match": {"operation": "provision"},
+        "trigger": {"probability": 0.5, "seed": 7},
+        "action": {"status": 500},
+    }
     add_fault(admin, rule)
     first = provision_statuses(osb, 12)
     admin.post("/admin/reset")
@@ -89,8 +98,10 @@ def test_probability_with_a_seed_fires_the_same_calls_every_time(osb: OSB, admin
 
 
 def test_the_rule_counts_calls_and_fires_across_workers(osb: OSB, admin: OSB) -> None:
-    rule_id = add_fault(admin, {"match": {"operation": "catalog"}, "trigger": {"times": 3},
-                                "action": {"status": 500}})
+    rule_id = add_fault(
+        admin,
+        {"match": {"operation": "catalog"}, "trigger": {"times": 3}, "action": {"status": 500}},
+    )
     statuses = [osb.get("/v2/catalog").status for _ in range(10)]
     assert statuses.count(500) == 3
     listed = admin.get(f"/admin/faults/{rule_id}").json
@@ -98,8 +109,13 @@ def test_the_rule_counts_calls_and_fires_across_workers(osb: OSB, admin: OSB) ->
 
 
 def test_match_by_plan_name_and_instance_id_limits_the_rule(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "provision", "service": "mock-async", "plan": "polls"},
-                      "action": {"status": 500}})
+    add_fault(
+        admin,
+        {
+            "match": {"operation": "provision", "service": "mock-async", "plan": "polls"},
+            "action": {"status": 500},
+        },
+    )
     add_fault(admin, {"match": {"instance_id": "doomed"}, "action": {"status": 418}})
     assert osb.provision("a", "mock-async", "sync").status == 201
     assert osb.provision("b", "mock-async", "polls").status == 500
@@ -122,15 +138,30 @@ def test_a_rule_naming_a_service_never_matches_the_catalog(osb: OSB, admin: OSB)
 
 def test_an_error_action_answers_the_osb_error_it_describes(osb: OSB, admin: OSB) -> None:
     osb.provision("upd", "mock-async", "sync")
-    add_fault(admin, {"match": {"operation": "update"}, "action": {
-        "status": 422, "error": "ConcurrencyError", "description": "busy elsewhere",
-        "instance_usable": True, "update_repeatable": False}})
+    add_fault(
+        admin,
+        {
+            "match": {"operation": "update"},
+            "action": {
+                "status": 422,
+                "error": "ConcurrencyError",
+                "description": "busy elsewhere",
+                "instance_usable": True,
+                "update_repeatable": False,
+            },
+        },
+    )
     service_id, plan_id = osb.ids("mock-async", "sync")
-    answer = osb.patch("/v2/service_instances/upd",
-                       {"service_id": service_id, "parameters": {"a": 1}})
+    answer = osb.patch(
+        "/v2/service_instances/upd", {"service_id": service_id, "parameters": {"a": 1}}
+    )
     assert answer.status == 422
-    assert answer.json == {"error": "ConcurrencyError", "description": "busy elsewhere",
-                           "instance_usable": True, "update_repeatable": False}
+    assert answer.json == {
+        "error": "ConcurrencyError",
+        "description": "busy elsewhere",
+        "instance_usable": True,
+        "update_repeatable": False,
+    }
     assert answer.headers["content-type"] == "application/json"
 
 
@@ -143,8 +174,14 @@ def test_a_fault_before_the_broker_acts_leaves_no_state(osb: OSB, admin: OSB) ->
 def test_a_fault_after_the_broker_acted_keeps_the_state_for_orphan_mitigation(
     osb: OSB, admin: OSB
 ) -> None:
-    add_fault(admin, {"match": {"operation": "provision"}, "trigger": {"times": 1},
-                      "action": {"status": 500, "phase": "after"}})
+    add_fault(
+        admin,
+        {
+            "match": {"operation": "provision"},
+            "trigger": {"times": 1},
+            "action": {"status": 500, "phase": "after"},
+        },
+    )
     assert osb.provision("orphan", "mock-async", "sync").status == 500
     assert [i["id"] for i in admin.get("/admin/state").json["instances"]] == ["orphan"]
     assert osb.deprovision("orphan", "mock-async", "sync").status == 200
@@ -160,26 +197,36 @@ def test_delay_ms_slows_the_answer_down(osb: OSB, admin: OSB) -> None:
 
 
 def test_a_malformed_body_is_not_json(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "provision"},
-                      "action": {"status": 201, "body": "malformed"}})
+    add_fault(
+        admin, {"match": {"operation": "provision"}, "action": {"status": 201, "body": "malformed"}}
+    )
     answer = osb.provision("bad-body", "mock-async", "sync")
     assert answer.status == 201
     assert answer.json is None and answer.text.startswith("{")
 
 
 def test_an_empty_body_and_a_wrong_success_code(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "provision"},
-                      "action": {"status": 204, "body": "empty"}})
+    add_fault(
+        admin, {"match": {"operation": "provision"}, "action": {"status": 204, "body": "empty"}}
+    )
     answer = osb.provision("wrong-code", "mock-async", "sync")
     assert answer.status == 204
     assert answer.text == ""
 
 
 def test_a_wrong_or_missing_content_type_on_the_real_answer(osb: OSB, admin: OSB) -> None:
-    add_fault(admin, {"match": {"operation": "catalog"}, "trigger": {"times": 1},
-                      "action": {"content_type": "text/html"}})
-    add_fault(admin, {"match": {"operation": "catalog"}, "trigger": {"nth": 2},
-                      "action": {"content_type": ""}})
+    add_fault(
+        admin,
+        {
+            "match": {"operation": "catalog"},
+            "trigger": {"times": 1},
+            "action": {"content_type": "text/html"},
+        },
+    )
+    add_fault(
+        admin,
+        {"match": {"operation": "catalog"}, "trigger": {"nth": 2}, "action": {"content_type": ""}},
+    )
     first, second = osb.get("/v2/catalog"), osb.get("/v2/catalog")
     assert first.headers["content-type"] == "text/html" and first.json["services"]
     assert "content-type" not in {key.lower() for key in second.headers}
@@ -228,21 +275,25 @@ def test_async_result_never_keeps_the_operation_in_progress(osb: OSB, admin: OSB
 
 
 def test_a_fault_is_recorded_in_the_journal_and_metrics(osb: OSB, admin: OSB) -> None:
-    rule_id = add_fault(admin, {"match": {"operation": "bind"}, "trigger": {"times": 2},
-                                "action": {"status": 500}})
+    rule_id = add_fault(
+        admin, {"match": {"operation": "bind"}, "trigger": {"times": 2}, "action": {"status": 500}}
+    )
     osb.provision("j", "mock-async", "sync")
     statuses = [osb.bind("j", "jb", "mock-async", "sync").status for _ in range(3)]
     assert statuses == [500, 500, 201]
     binds = admin.get("/admin/requests", query={"operation": "bind"}).json["requests"]
     assert [(b["status"], b["fault"]) for b in binds] == [
-        (500, rule_id), (500, rule_id), (201, None)
+        (500, rule_id),
+        (500, rule_id),
+        (201, None),
     ]
     assert 'mockbroker_faults_fired_total{operation="bind"} 2.0' in admin.get("/metrics").text
 
 
 def test_invalid_rules_are_rejected_with_the_path_of_the_problem(admin: OSB) -> None:
-    answer = admin.post("/admin/faults",
-                        {"match": {"operation": "provison"}, "action": {"status": 99}})
+    answer = admin.post(
+        "/admin/faults", {"match": {"operation": "provison"}, "action": {"status": 99}}
+    )
     assert answer.status == 400
     assert answer.json["error"] == "InvalidFaultRule"
     assert "match.operation" in answer.json["description"]
@@ -254,8 +305,7 @@ def test_invalid_rules_are_rejected_with_the_path_of_the_problem(admin: OSB) -> 
 
 def test_catalog_declared_faults_apply_and_a_reset_restores_them(osb: OSB, admin: OSB) -> None:
     statuses = [
-        osb.provision(f"flaky-{n}", "mock-flaky", "provision-fails-500-3x").status
-        for n in range(4)
+        osb.provision(f"flaky-{n}", "mock-flaky", "provision-fails-500-3x").status for n in range(4)
     ]
     assert statuses == [500, 500, 500, 201]
     admin.post("/admin/reset")

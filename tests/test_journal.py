@@ -11,16 +11,24 @@ from tests.support.osb import OSB, identity
 
 
 def test_every_osb_request_is_recorded_with_its_identity_and_answer(osb: OSB, admin: OSB) -> None:
-    answer = osb.provision("j1", "mock-async", "polls", accepts_incomplete=True,
-                           headers={"X-Broker-API-Originating-Identity": identity(username="alice")},
-                           context={"platform": "kubernetes", "namespace": "apps"})
+    answer = osb.provision(
+        "j1",
+        "mock-async",
+        "polls",
+        accepts_incomplete=True,
+        headers={"X-Broker-API-Originating-Identity": identity(username="alice")},
+        context={"platform": "kubernetes", "namespace": "apps"},
+    )
     assert answer.status == 202
     entry = admin.get("/admin/requests", query={"operation": "provision"}).json["requests"][-1]
     assert entry["method"] == "PUT"
     assert entry["path"] == "/v2/service_instances/j1"
     assert entry["query"] == {"accepts_incomplete": "true"}
     assert entry["instance_id"] == "j1" and entry["binding_id"] is None
-    assert entry["originating_identity"] == {"platform": "kubernetes", "value": {"username": "alice"}}
+    assert entry["originating_identity"] == {
+        "platform": "kubernetes",
+        "value": {"username": "alice"},
+    }
     assert entry["body"]["context"] == {"platform": "kubernetes", "namespace": "apps"}
     assert entry["status"] == 202
     assert entry["response"] == {"operation": answer.json["operation"]}
@@ -47,7 +55,9 @@ def test_filters_combine_and_results_come_oldest_first(osb: OSB, admin: OSB) -> 
     osb.deprovision("nobody", "mock-async", "sync")
     puts = admin.get("/admin/requests", query={"method": "put"}).json["requests"]
     assert [e["instance_id"] for e in puts] == ["fa", "fb"]
-    gone = admin.get("/admin/requests", query={"operation": "deprovision", "status": "410"}).json["requests"]
+    gone = admin.get("/admin/requests", query={"operation": "deprovision", "status": "410"}).json[
+        "requests"
+    ]
     assert [e["instance_id"] for e in gone] == ["nobody"]
     of_fa = admin.get("/admin/requests", query={"instance_id": "fa"}).json["requests"]
     assert [e["operation"] for e in of_fa] == ["provision", "deprovision"]
@@ -59,7 +69,9 @@ def test_since_and_limit_page_through_the_journal(osb: OSB, admin: OSB) -> None:
     everything = admin.get("/admin/requests").json["requests"]
     last_two = admin.get("/admin/requests", query={"limit": "2"}).json["requests"]
     assert [e["id"] for e in last_two] == [e["id"] for e in everything[-2:]]
-    after_first = admin.get("/admin/requests", query={"since": str(everything[0]["id"]), "limit": "2"}).json
+    after_first = admin.get(
+        "/admin/requests", query={"since": str(everything[0]["id"]), "limit": "2"}
+    ).json
     assert [e["id"] for e in after_first["requests"]] == [e["id"] for e in everything[1:3]]
     by_time = admin.get("/admin/requests", query={"since": everything[-1]["time"]}).json["requests"]
     assert everything[-1]["id"] in [e["id"] for e in by_time]
@@ -73,7 +85,9 @@ def test_wait_returns_as_soon_as_a_matching_request_arrives(client, osb: OSB, ad
     thread = threading.Thread(target=provision_later)
     started = time.monotonic()
     thread.start()
-    found = admin.get("/admin/requests", query={"operation": "provision", "wait": "5"}).json["requests"]
+    found = admin.get("/admin/requests", query={"operation": "provision", "wait": "5"}).json[
+        "requests"
+    ]
     elapsed = time.monotonic() - started
     thread.join()
     assert [e["instance_id"] for e in found] == ["late"]
@@ -88,9 +102,13 @@ def test_wait_gives_up_after_the_timeout_with_an_empty_list(admin: OSB) -> None:
 
 
 def test_bad_query_parameters_are_named(admin: OSB) -> None:
-    for query, word in (({"since": "yesterday"}, "since"), ({"limit": "0"}, "limit"),
-                        ({"wait": "1000"}, "wait"), ({"colour": "red"}, "colour"),
-                        ({"method": "BREW"}, "method")):
+    for query, word in (
+        ({"since": "yesterday"}, "since"),
+        ({"limit": "0"}, "limit"),
+        ({"wait": "1000"}, "wait"),
+        ({"colour": "red"}, "colour"),
+        ({"method": "BREW"}, "method"),
+    ):
         answer = admin.get("/admin/requests", query=query)
         assert answer.status == 400, query
         assert word in answer.json["description"]
@@ -109,7 +127,10 @@ def test_the_journal_is_bounded_by_its_setting(app, settings, osb: OSB, admin: O
     from broker.app import create_app
 
     small = create_app(settings.replace(journal_size=3))
-    small_osb, small_admin = OSB(small.test_client()), OSB(small.test_client(), auth=admin.auth, version=None)
+    small_osb, small_admin = (
+        OSB(small.test_client()),
+        OSB(small.test_client(), auth=admin.auth, version=None),
+    )
     for _ in range(7):
         small_osb.get("/v2/catalog")
     assert len(small_admin.get("/admin/requests").json["requests"]) == 3

@@ -53,7 +53,13 @@ def test_an_exception_is_written_as_text_and_odd_values_do_not_break_the_line() 
         raise ValueError("boom")
     except ValueError:
         record = logging.getLogger("broker.test").makeRecord(
-            "broker.test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info(),
+            "broker.test",
+            logging.ERROR,
+            __file__,
+            1,
+            "failed",
+            (),
+            sys.exc_info(),
             extra={"when": datetime(2026, 1, 1, tzinfo=UTC), "path": Path("/x"), "raw": b"\xff"},
         )
     line = json.loads(_line(record))
@@ -78,8 +84,16 @@ def test_every_request_is_logged_once_as_json_with_its_request_id(tmp_path: Path
     mine = [line for line in lines if line.get("request_id") == "trace-42"]
     assert len(mine) == 1
     assert list(mine[0]) == [
-        "level", "logger", "request_id", "message",
-        "method", "path", "status", "duration_ms", "operation", "timestamp",
+        "level",
+        "logger",
+        "request_id",
+        "message",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "operation",
+        "timestamp",
     ]
     assert mine[0]["message"].startswith("GET /v2/catalog 200 ")
     assert (mine[0]["logger"], mine[0]["status"]) == ("broker.request", 200)

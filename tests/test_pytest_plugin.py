@@ -8,7 +8,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-USER_TESTS = '''
+USER_TESTS = """
 import pytest
 from broker.client import OriginatingIdentity, ServerError
 
@@ -66,7 +66,7 @@ def test_the_handle_exposes_url_and_auth_for_any_http_client(osb_broker):
                        headers={"X-Broker-API-Version": "2.17"})
     assert answer.status_code == 200
     assert {s["name"] for s in answer.json()["services"]} >= {"cloud-provider-service"}
-'''
+"""
 
 CUSTOM_CATALOG = """
 services:
@@ -89,21 +89,29 @@ def test_catalogs_come_from_the_ini_option(pytester: pytest.Pytester) -> None:
     (pytester.path / "catalogs").mkdir()
     (pytester.path / "catalogs" / "mine.yaml").write_text(CUSTOM_CATALOG)
     pytester.makeini("[pytest]\nosb_broker_catalogs = catalogs\n")
-    pytester.makepyfile(test_catalog="""
+    pytester.makepyfile(
+        test_catalog="""
         def test_only_my_service_is_served(osb_broker):
             names = [s["name"] for s in osb_broker.client.catalog().services]
             assert names == ["my-own-service"]
-    """)
+    """
+    )
     pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-def test_catalogs_come_from_the_command_line_or_a_fixture_override(pytester: pytest.Pytester) -> None:
+def test_catalogs_come_from_the_command_line_or_a_fixture_override(
+    pytester: pytest.Pytester,
+) -> None:
     (pytester.path / "mine.yaml").write_text(CUSTOM_CATALOG)
-    pytester.makepyfile(test_catalog="""
+    pytester.makepyfile(
+        test_catalog="""
         def test_only_my_service_is_served(osb_broker):
             assert [s["name"] for s in osb_broker.client.catalog().services] == ["my-own-service"]
-    """)
-    flag = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "--osb-broker-catalogs", "mine.yaml")
+    """
+    )
+    flag = pytester.runpytest_subprocess(
+        "-q", "-p", "no:cacheprovider", "--osb-broker-catalogs", "mine.yaml"
+    )
     flag.assert_outcomes(passed=1)
     pytester.makeconftest("""
         import pathlib, pytest
@@ -116,7 +124,8 @@ def test_catalogs_come_from_the_command_line_or_a_fixture_override(pytester: pyt
 
 
 def test_it_works_under_xdist_with_one_broker_per_worker(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_parallel="""
+    pytester.makepyfile(
+        test_parallel="""
         import os
         import pytest
 
@@ -128,7 +137,8 @@ def test_it_works_under_xdist_with_one_broker_per_worker(pytester: pytest.Pytest
             # Each worker has its own broker and each test a reset one: no 409s.
             assert [i["id"] for i in osb_broker.state()["instances"]] == ["same-id"]
             print(os.environ.get("PYTEST_XDIST_WORKER"), osb_broker.url)
-    """)
+    """
+    )
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-n", "2", "-s")
     result.assert_outcomes(passed=6)
 
@@ -138,20 +148,25 @@ def test_an_external_broker_is_used_when_its_url_is_given(
 ) -> None:
     from tests.support.servers import serve
 
-    pytester.makepyfile(test_external="""
+    pytester.makepyfile(
+        test_external="""
         def test_talks_to_the_external_broker(osb_broker):
             import os
             assert osb_broker.url == os.environ["OSB_BROKER_URL"]
             service_id, plan_id = osb_broker.ids("mock-async", "sync")
             assert osb_broker.client.provision("ext", service_id, plan_id, organization_guid="o",
                                                space_guid="s").status == 201
-    """)
+    """
+    )
     with serve(tmp_path, workers=1) as server:
         monkeypatch.setenv("OSB_BROKER_URL", server.url)
         result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
         result.assert_outcomes(passed=1)
         import httpx
 
-        journal = httpx.get(f"{server.url}/admin/requests", params={"operation": "provision"},
-                            auth=("broker", "broker")).json()["requests"]
+        journal = httpx.get(
+            f"{server.url}/admin/requests",
+            params={"operation": "provision"},
+            auth=("broker", "broker"),
+        ).json()["requests"]
         assert [entry["instance_id"] for entry in journal] == ["ext"]

@@ -128,9 +128,7 @@ def assert_one_instance_everywhere(replicas: Replicas, instance_id: str) -> None
 
 # --- one creator -------------------------------------------------------------------------
 def test_identical_sync_provisions_over_three_replicas_create_once(fresh: Replicas) -> None:
-    instance_id, answers = provisions_at_once(
-        fresh, "sync", accepts_incomplete=False, differ=False
-    )
+    instance_id, answers = provisions_at_once(fresh, "sync", accepts_incomplete=False, differ=False)
     assert statuses(answers) == {201: 1, 200: PARALLEL - 1}, [a.text for a in answers]
     assert_one_instance_everywhere(fresh, instance_id)
 
@@ -167,9 +165,7 @@ def test_identical_async_provisions_over_three_replicas_start_one_operation(
 def test_different_async_provisions_over_three_replicas_start_once_and_conflict(
     fresh: Replicas,
 ) -> None:
-    instance_id, answers = provisions_at_once(
-        fresh, "manual", accepts_incomplete=True, differ=True
-    )
+    instance_id, answers = provisions_at_once(fresh, "manual", accepts_incomplete=True, differ=True)
     assert statuses(answers) == {202: 1, 409: PARALLEL - 1}, [a.text for a in answers]
     assert_one_instance_everywhere(fresh, instance_id)
 

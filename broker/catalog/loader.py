@@ -102,9 +102,13 @@ def documents_from_paths(paths: Iterable[Path]) -> tuple[list[CatalogDocument], 
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix in CATALOG_SUFFIXES and p.is_file())
+            files = sorted(
+                p for p in path.iterdir() if p.suffix in CATALOG_SUFFIXES and p.is_file()
+            )
             if not files:
-                problems.append(Problem(str(path), "", "folder holds no *.yaml, *.yml or *.json file"))
+                problems.append(
+                    Problem(str(path), "", "folder holds no *.yaml, *.yml or *.json file")
+                )
         elif path.is_file():
             files = [path]
         else:
@@ -346,30 +350,46 @@ class _Builder:
         backend = knobs.credentials.backend
         option_problems = self.backend_problems(backend, knobs.credentials.options)
         if option_problems is None:
-            self.problem(source, f"{where}.credentials.backend", f"unknown credential backend {backend!r}")
+            self.problem(
+                source, f"{where}.credentials.backend", f"unknown credential backend {backend!r}"
+            )
         else:
             for key, message in option_problems:
                 self.problem(source, f"{where}.credentials.options.{key}", message)
         scopes = {"instance", "binding", "credentials"}
-        for key, message in template_problems(knobs.credentials.extra, f"{where}.credentials.extra", scopes):
+        for key, message in template_problems(
+            knobs.credentials.extra, f"{where}.credentials.extra", scopes
+        ):
             self.problem(source, key, message)
         binding = knobs.binding
         for key in ("syslog_drain_url", "route_service_url"):
             value = getattr(binding, key)
-            for at, message in template_problems(value, f"{where}.binding.{key}", {"instance", "binding"}):
+            for at, message in template_problems(
+                value, f"{where}.binding.{key}", {"instance", "binding"}
+            ):
                 self.problem(source, at, message)
         if binding.expires_in is not None and binding.renew_before is not None:
             if binding.renew_before > binding.expires_in:
                 self.problem(source, f"{where}.binding.renew_before", "must not exceed expires_in")
         if knobs.dashboard_url:
-            for at, message in template_problems(knobs.dashboard_url, f"{where}.dashboard_url", {"instance"}):
+            for at, message in template_problems(
+                knobs.dashboard_url, f"{where}.dashboard_url", {"instance"}
+            ):
                 self.problem(source, at, message)
         for operation in OPERATIONS:
             behaviour = knobs.behaviour(operation)
             if behaviour.instance_usable is not None and operation not in ("update", "deprovision"):
-                self.problem(source, f"{where}.{operation}.instance_usable", "only update and deprovision failures carry instance_usable")
+                self.problem(
+                    source,
+                    f"{where}.{operation}.instance_usable",
+                    "only update and deprovision failures carry instance_usable",
+                )
             if behaviour.update_repeatable is not None and operation != "update":
-                self.problem(source, f"{where}.{operation}.update_repeatable", "only update failures carry update_repeatable")
+                self.problem(
+                    source,
+                    f"{where}.{operation}.update_repeatable",
+                    "only update failures carry update_repeatable",
+                )
         return len(self.problems) == before
 
     def check_requires(
@@ -405,15 +425,23 @@ class _Builder:
         if not isinstance(reference, str) or reference.startswith("#"):
             return dict(schema)
         if "://" in reference:
-            self.problem(source, path, f"remote $ref {reference!r} is not allowed; use a file under the catalog folder")
+            self.problem(
+                source,
+                path,
+                f"remote $ref {reference!r} is not allowed; use a file under the catalog folder",
+            )
             return None
         if document.base_dir is None:
-            self.problem(source, path, f"$ref {reference!r} cannot be resolved here: inline the schema")
+            self.problem(
+                source, path, f"$ref {reference!r} cannot be resolved here: inline the schema"
+            )
             return None
         base = document.base_dir.resolve()
         target = (base / reference).resolve()
         if not target.is_relative_to(base):
-            self.problem(source, path, f"$ref {reference!r} points outside the catalog folder {base}")
+            self.problem(
+                source, path, f"$ref {reference!r} points outside the catalog folder {base}"
+            )
             return None
         try:
             loaded = yaml.safe_load(target.read_text(encoding="utf-8"))
@@ -421,29 +449,44 @@ class _Builder:
             self.problem(source, path, f"$ref {reference!r}: cannot read {target}: {exc.strerror}")
             return None
         except yaml.YAMLError as exc:
-            self.problem(source, path, f"$ref {reference!r}: {target} is not valid JSON/YAML: {_yaml_error(exc)}")
+            self.problem(
+                source,
+                path,
+                f"$ref {reference!r}: {target} is not valid JSON/YAML: {_yaml_error(exc)}",
+            )
             return None
         if not isinstance(loaded, dict):
             self.problem(source, path, f"$ref {reference!r}: {target} must hold a JSON object")
             return None
         return loaded
 
-    def compile_schema(
-        self, source: str, path: str, schema: dict[str, Any]
-    ) -> Validator | None:
+    def compile_schema(self, source: str, path: str, schema: dict[str, Any]) -> Validator | None:
         before = len(self.problems)
         size = len(json.dumps(schema, separators=(",", ":")).encode())
         if size > MAX_SCHEMA_BYTES:
-            self.problem(source, path, f"schema is {size} bytes; OSB allows at most {MAX_SCHEMA_BYTES}")
+            self.problem(
+                source, path, f"schema is {size} bytes; OSB allows at most {MAX_SCHEMA_BYTES}"
+            )
         for where, reference in _references(schema, path):
             if not reference.startswith("#"):
-                self.problem(source, where, f"$ref {reference!r} is not allowed: schemas may only refer inside themselves ('#/...')")
+                self.problem(
+                    source,
+                    where,
+                    f"$ref {reference!r} is not allowed: schemas may only refer inside "
+                    "themselves ('#/...')",
+                )
         draft = schema.get("$schema")
         cls = KNOWN_DRAFTS.get(draft.rstrip("#")) if isinstance(draft, str) else None
         if draft is None:
-            self.problem(source, path, "'$schema' is required (e.g. http://json-schema.org/draft-04/schema#)")
+            self.problem(
+                source, path, "'$schema' is required (e.g. http://json-schema.org/draft-04/schema#)"
+            )
         elif cls is None:
-            self.problem(source, f"{path}.$schema", f"unknown JSON Schema draft {draft!r}; known: {', '.join(sorted(KNOWN_DRAFTS))}")
+            self.problem(
+                source,
+                f"{path}.$schema",
+                f"unknown JSON Schema draft {draft!r}; known: {', '.join(sorted(KNOWN_DRAFTS))}",
+            )
         else:
             try:
                 cls.check_schema(schema)
@@ -476,7 +519,9 @@ def _osb_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
 def _with_schema(
     schemas: Mapping[str, Any], holder: str, action: str, schema: dict[str, Any]
 ) -> dict[str, Any]:
-    updated = {key: dict(value) if isinstance(value, Mapping) else value for key, value in schemas.items()}
+    updated = {
+        key: dict(value) if isinstance(value, Mapping) else value for key, value in schemas.items()
+    }
     container = dict(updated[holder][action])
     container["parameters"] = schema
     updated[holder][action] = container

@@ -79,7 +79,9 @@ class FakeBackend:
         options = request.instance.options
         rng = rng_for(self._seed, request.instance.instance_id, request.binding_id, "fake")
         scheme = str(options.get("scheme", "postgresql"))
-        host = str(options.get("host", f"{_identifier(request.instance.service_name)}.mockbroker.test"))
+        host = str(
+            options.get("host", f"{_identifier(request.instance.service_name)}.mockbroker.test")
+        )
         port = int(options.get("port", DEFAULT_PORTS.get(scheme, 5432)))
         database = str(request.instance.state.get("database", "db"))
         username = "u_" + random_text(rng, "abcdefghijklmnopqrstuvwxyz0123456789", 12)

@@ -179,9 +179,7 @@ class PostgresBackend(ServerBackend):
                 with admin.transaction():
                     admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(owner)))
                     # A non-superuser admin may only give a database to a role it is in.
-                    admin.execute(
-                        sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(owner))
-                    )
+                    admin.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(owner)))
             except psycopg.errors.DuplicateObject:
                 raise BackendError(already_exists(f"role {owner}")) from None
             except psycopg.Error as exc:

@@ -91,7 +91,9 @@ class FaultEngine:
     def choose(
         self,
         target: RequestTarget,
-        names: Callable[[str | None, str | None], tuple[tuple[str, str] | None, tuple[str, str] | None]],
+        names: Callable[
+            [str | None, str | None], tuple[tuple[str, str] | None, tuple[str, str] | None]
+        ],
     ) -> FaultRule | None:
         """Count the call on every matching rule; return the first that fires."""
         chosen: FaultRule | None = None

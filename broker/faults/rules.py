@@ -114,7 +114,9 @@ class TriggerSchema(_Strict):
     def _one_kind(self, data: dict[str, Any], **_: Any) -> None:
         kinds = [key for key in ("times", "nth", "after", "probability") if key in data]
         if len(kinds) > 1:
-            raise ValidationError(f"use one of times, nth, after, probability (got {', '.join(kinds)})")
+            raise ValidationError(
+                f"use one of times, nth, after, probability (got {', '.join(kinds)})"
+            )
         if "seed" in data and "probability" not in data:
             raise ValidationError("seed only applies to probability", "seed")
         if not kinds and data:
@@ -123,7 +125,9 @@ class TriggerSchema(_Strict):
 
 class ActionSchema(_Strict):
     status = fields.Integer(strict=True, validate=validate.Range(min=100, max=599))
-    error = fields.String(validate=validate.Regexp(r"^[A-Z][A-Za-z0-9]*$", error="must be one CamelCase word"))
+    error = fields.String(
+        validate=validate.Regexp(r"^[A-Z][A-Za-z0-9]*$", error="must be one CamelCase word")
+    )
     description = fields.String(validate=validate.Length(min=1))
     instance_usable = fields.Boolean(truthy={True}, falsy={False})
     update_repeatable = fields.Boolean(truthy={True}, falsy={False})
@@ -138,7 +142,11 @@ class ActionSchema(_Strict):
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
         body = data.get("body")
-        if body is not None and body not in ("malformed", "empty") and not isinstance(body, (dict, list)):
+        if (
+            body is not None
+            and body not in ("malformed", "empty")
+            and not isinstance(body, (dict, list))
+        ):
             raise ValidationError("must be 'malformed', 'empty' or a JSON object", "body")
         if data.get("hang") and data.get("drop_connection"):
             raise ValidationError("choose hang or drop_connection, not both")
@@ -157,7 +165,9 @@ class FaultRuleSchema(_Strict):
     def _drop_counters(self, data: Any, **_: Any) -> Any:
         # GET /admin/faults shows counters; accept such an object posted back.
         if isinstance(data, dict):
-            return {key: value for key, value in data.items() if key not in ("calls", "fired", "origin")}
+            return {
+                key: value for key, value in data.items() if key not in ("calls", "fired", "origin")
+            }
         return data
 
 

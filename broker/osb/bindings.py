@@ -27,7 +27,14 @@ from broker.storage.records import BindingRecord, InstanceRecord
 
 __all__ = ["Bindings"]
 
-RESPONSE_KEYS = ("credentials", "syslog_drain_url", "route_service_url", "volume_mounts", "endpoints", "metadata")
+RESPONSE_KEYS = (
+    "credentials",
+    "syslog_drain_url",
+    "route_service_url",
+    "volume_mounts",
+    "endpoints",
+    "metadata",
+)
 
 
 class Bindings:
@@ -58,7 +65,9 @@ class Bindings:
             service, plan = ctx.plan_of(instance.plan_id)
             existing = ctx.store.get_binding(binding_id)
             if existing is not None and existing.instance_id != instance_id:
-                raise Conflict(f"binding {binding_id} already exists for instance {existing.instance_id}")
+                raise Conflict(
+                    f"binding {binding_id} already exists for instance {existing.instance_id}"
+                )
             if existing is not None and existing.state != "failed":
                 return self._bind_again(existing, digest, info)
             if not plan.bindable:
@@ -90,12 +99,21 @@ class Bindings:
             )
             if not goes_async:
                 ctx.fail_sync(behaviour, "bind", f"binding {binding_id}")
-                response, backend_state, expires_at = ctx.backend_bind(instance, binding, service, plan)
-                binding = binding.evolve(response=response, backend_state=backend_state, expires_at=expires_at)
+                response, backend_state, expires_at = ctx.backend_bind(
+                    instance, binding, service, plan
+                )
+                binding = binding.evolve(
+                    response=response, backend_state=backend_state, expires_at=expires_at
+                )
                 ctx.store.apply([Put(binding)])
                 return Outcome("created", response)
             operation = ctx.new_operation(
-                "bind", behaviour, plan, info, instance_id=instance_id, binding_id=binding_id,
+                "bind",
+                behaviour,
+                plan,
+                info,
+                instance_id=instance_id,
+                binding_id=binding_id,
                 service_id=instance.service_id,
             )
             ctx.store.apply([Put(binding.evolve(operation=operation.id)), Put(operation)])
@@ -106,9 +124,13 @@ class Bindings:
         if instance is None:
             raise NotFound(f"instance {instance_id} does not exist")
         if instance.state in ("provisioning", "updating", "deprovisioning"):
-            raise ConcurrencyError(f"instance {instance_id} is {instance.state}; bind when it is ready")
+            raise ConcurrencyError(
+                f"instance {instance_id} is {instance.state}; bind when it is ready"
+            )
         if instance.state == "failed":
-            raise UnprocessableEntity(f"instance {instance_id} failed to provision and cannot be bound")
+            raise UnprocessableEntity(
+                f"instance {instance_id} failed to provision and cannot be bound"
+            )
         if body["service_id"] != instance.service_id or body["plan_id"] != instance.plan_id:
             raise BadRequest(
                 f"service_id {body['service_id']!r} and plan_id {body['plan_id']!r} do not match "
@@ -119,12 +141,18 @@ class Bindings:
     def _check_predecessor(self, instance: InstanceRecord, plan: Any, predecessor_id: str) -> None:
         if not plan.binding_rotatable:
             raise BadRequest(
-                f"plan {plan.name!r} does not support binding rotation (binding_rotatable is not true)"
+                f"plan {plan.name!r} does not support binding rotation "
+                "(binding_rotatable is not true)"
             )
         predecessor = self.ctx.store.get_binding(predecessor_id)
-        if predecessor is None or predecessor.instance_id != instance.id or predecessor.state != "ready":
+        if (
+            predecessor is None
+            or predecessor.instance_id != instance.id
+            or predecessor.state != "ready"
+        ):
             raise BadRequest(
-                f"predecessor_binding_id {predecessor_id!r} is not a binding of instance {instance.id}"
+                f"predecessor_binding_id {predecessor_id!r} is not a binding of instance "
+                f"{instance.id}"
             )
         if predecessor.expires_at is not None and predecessor.expires_at <= self.ctx.clock():
             raise BadRequest(f"predecessor binding {predecessor_id} has expired")
@@ -166,7 +194,13 @@ class Bindings:
                 running = ctx.store.get_operation(binding.operation or "")
                 if running is not None:
                     changes.append(
-                        Put(running.evolve(state="failed", description="binding was halted by an unbind request", finished_at=ctx.clock()))
+                        Put(
+                            running.evolve(
+                                state="failed",
+                                description="binding was halted by an unbind request",
+                                finished_at=ctx.clock(),
+                            )
+                        )
                     )
             previous_state = "failed" if binding.state in ("binding", "failed") else "ready"
             if not goes_async:
@@ -177,11 +211,21 @@ class Bindings:
                 ctx.store.apply(changes)
                 return Outcome("done", {})
             operation = ctx.new_operation(
-                "unbind", behaviour, plan, info, instance_id=instance_id, binding_id=binding_id,
-                service_id=binding.service_id, payload={"previous_state": previous_state},
+                "unbind",
+                behaviour,
+                plan,
+                info,
+                instance_id=instance_id,
+                binding_id=binding_id,
+                service_id=binding.service_id,
+                payload={"previous_state": previous_state},
             )
             changes += [
-                Put(binding.evolve(state="unbinding", operation=operation.id, updated_at=ctx.clock())),
+                Put(
+                    binding.evolve(
+                        state="unbinding", operation=operation.id, updated_at=ctx.clock()
+                    )
+                ),
                 Put(operation),
             ]
             ctx.store.apply(changes)
@@ -191,7 +235,11 @@ class Bindings:
     def fetch(self, instance_id: str, binding_id: str) -> Outcome:
         ctx = self.ctx
         binding = ctx.store.get_binding(binding_id)
-        if binding is None or binding.instance_id != instance_id or binding.state in ("binding", "failed"):
+        if (
+            binding is None
+            or binding.instance_id != instance_id
+            or binding.state in ("binding", "failed")
+        ):
             raise NotFound(f"binding {binding_id} does not exist or is still being created")
         service, _ = ctx.plan_of(binding.plan_id)
         if not service.bindings_retrievable:
@@ -204,15 +252,23 @@ class Bindings:
         return Outcome("done", body)
 
     # --- GET …/service_bindings/:binding_id/last_operation ----------------------------
-    def last_operation(self, instance_id: str, binding_id: str, operation_id: str | None) -> Outcome:
+    def last_operation(
+        self, instance_id: str, binding_id: str, operation_id: str | None
+    ) -> Outcome:
         ctx = self.ctx
         with ctx.store.lock(f"instance:{instance_id}"), ctx.store.lock(f"binding:{binding_id}"):
             if operation_id is not None:
                 operation = ctx.store.get_operation(operation_id)
-                if operation is None or operation.binding_id != binding_id or operation.instance_id != instance_id:
+                if (
+                    operation is None
+                    or operation.binding_id != binding_id
+                    or operation.instance_id != instance_id
+                ):
                     if ctx.store.get_binding(binding_id) is None:
                         raise NotFound(f"binding {binding_id} does not exist")
-                    raise BadRequest(f"operation {operation_id!r} is not an operation of binding {binding_id}")
+                    raise BadRequest(
+                        f"operation {operation_id!r} is not an operation of binding {binding_id}"
+                    )
             else:
                 operation = ctx.store.latest_operation(instance_id, binding_id)
             if operation is None:

@@ -84,7 +84,9 @@ def _success_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Cha
     kind = operation.type
     if kind == "provision":
         state = ctx.backend_provision(instance, service, plan)
-        return [Put(instance.evolve(state="ready", backend_state=state, operation=None, updated_at=now))]
+        return [
+            Put(instance.evolve(state="ready", backend_state=state, operation=None, updated_at=now))
+        ]
     if kind == "update":
         return [Put(_updated_instance(ctx, instance, operation.payload, now))]
     if kind == "deprovision":
@@ -137,7 +139,9 @@ def _failure_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Cha
     return [Put(binding.evolve(state=previous, operation=None, updated_at=now))]
 
 
-def _updated_instance(ctx: BrokerContext, instance: Any, payload: dict[str, Any], now: float) -> Any:
+def _updated_instance(
+    ctx: BrokerContext, instance: Any, payload: dict[str, Any], now: float
+) -> Any:
     service, plan = ctx.plan_of(payload.get("plan_id", instance.plan_id))
     updated = instance.evolve(
         plan_id=plan.id,

@@ -140,8 +140,9 @@ class BrokerContext:
         offered = plan.maintenance_info_version
         raise MaintenanceInfoConflict(
             f"maintenance_info.version {requested!r} does not match the version of plan "
-            f"{plan.name!r}: {offered!r}" if offered else
-            f"maintenance_info.version {requested!r} was sent but plan {plan.name!r} "
+            f"{plan.name!r}: {offered!r}"
+            if offered
+            else f"maintenance_info.version {requested!r} was sent but plan {plan.name!r} "
             "declares no maintenance_info"
         )
 
@@ -200,10 +201,13 @@ class BrokerContext:
         if behaviour.result != "failed":
             return
         raise OperationFailed(
-            behaviour.description or f"{operation} of {what} failed (the plan declares result: failed)",
+            behaviour.description
+            or f"{operation} of {what} failed (the plan declares result: failed)",
             status=behaviour.status,
             error=behaviour.error or "OperationFailed",
-            instance_usable=behaviour.instance_usable if operation in ("update", "deprovision") else None,
+            instance_usable=behaviour.instance_usable
+            if operation in ("update", "deprovision")
+            else None,
             update_repeatable=behaviour.update_repeatable if operation == "update" else None,
         )
 
@@ -252,7 +256,9 @@ class BrokerContext:
         )
 
     # --- templates and backends -------------------------------------------------------
-    def instance_variables(self, instance: InstanceRecord, service: Service, plan: Plan) -> dict[str, Any]:
+    def instance_variables(
+        self, instance: InstanceRecord, service: Service, plan: Plan
+    ) -> dict[str, Any]:
         return {
             "instance_id": instance.id,
             "service_id": service.id,
@@ -279,7 +285,9 @@ class BrokerContext:
         rendered: str = self.render(template, variables, instance.id, "dashboard")
         return rendered
 
-    def instance_request(self, instance: InstanceRecord, service: Service, plan: Plan) -> InstanceRequest:
+    def instance_request(
+        self, instance: InstanceRecord, service: Service, plan: Plan
+    ) -> InstanceRequest:
         return InstanceRequest(
             instance_id=instance.id,
             service_id=service.id,
@@ -312,7 +320,9 @@ class BrokerContext:
             },
         )
 
-    def backend_provision(self, instance: InstanceRecord, service: Service, plan: Plan) -> dict[str, Any]:
+    def backend_provision(
+        self, instance: InstanceRecord, service: Service, plan: Plan
+    ) -> dict[str, Any]:
         backend = self.backends.get(plan.knobs.credentials.backend)
         try:
             return backend.provision(self.instance_request(instance, service, plan))
@@ -338,7 +348,9 @@ class BrokerContext:
         except BackendError as exc:
             raise BackendFailure(f"{backend.name} backend could not bind: {exc}") from None
         try:
-            response, expires_at = self.binding_response(instance, binding, service, plan, result.credentials)
+            response, expires_at = self.binding_response(
+                instance, binding, service, plan, result.credentials
+            )
         except BackendFailure:
             self.backend_unbind(instance, binding.evolve(backend_state=result.state), service, plan)
             raise
@@ -367,12 +379,18 @@ class BrokerContext:
             **self.instance_variables(instance, service, plan),
             "binding_id": binding.id,
             "app_guid": binding.app_guid,
-            **{key: credentials.get(key) for key in ("username", "password", "host", "port", "database", "uri")},
+            **{
+                key: credentials.get(key)
+                for key in ("username", "password", "host", "port", "database", "uri")
+            },
             "scheme": credentials.get("type"),
         }
         extra = plan.knobs.credentials.extra
         if extra:
-            credentials = {**credentials, **self.render(extra, variables, instance.id, binding.id, "extra")}
+            credentials = {
+                **credentials,
+                **self.render(extra, variables, instance.id, binding.id, "extra"),
+            }
         response: dict[str, Any] = {"credentials": credentials}
         extras = plan.knobs.binding
         if extras.syslog_drain_url:
@@ -383,7 +401,11 @@ class BrokerContext:
         route = binding.bind_resource.get("route")
         if extras.route_service_url and route:
             response["route_service_url"] = self.render(
-                extras.route_service_url, {**variables, "route": route}, instance.id, binding.id, "route"
+                extras.route_service_url,
+                {**variables, "route": route},
+                instance.id,
+                binding.id,
+                "route",
             )
         if extras.volume_mounts:
             response["volume_mounts"] = [dict(mount) for mount in extras.volume_mounts]

@@ -107,7 +107,9 @@ class Instances:
                 "provision", behaviour, plan, info, instance_id=instance_id
             )
             ctx.store.apply([Put(instance.evolve(operation=operation.id)), Put(operation)])
-            return Outcome("accepted", {**self._provision_body(instance), "operation": operation.id})
+            return Outcome(
+                "accepted", {**self._provision_body(instance), "operation": operation.id}
+            )
 
     def _provision_again(self, existing: InstanceRecord, digest: str, info: RequestInfo) -> Outcome:
         if existing.state == "deprovisioning":
@@ -175,7 +177,8 @@ class Instances:
                 )
             if target is not current and not current.plan_updateable:
                 raise UnprocessableEntity(
-                    f"plan {current.name!r} does not allow plan changes (plan_updateable is not true)",
+                    f"plan {current.name!r} does not allow plan changes "
+                    "(plan_updateable is not true)",
                     error="PlanChangeNotSupported",
                 )
             ctx.check_maintenance(target, maintenance)
@@ -186,7 +189,10 @@ class Instances:
                 and dict(context) != instance.context
                 and parameters is None
                 and target is current
-                and (maintenance is None or maintenance == (instance.maintenance_info or {}).get("version"))
+                and (
+                    maintenance is None
+                    or maintenance == (instance.maintenance_info or {}).get("version")
+                )
             )
             if context_only and not service.allow_context_updates:
                 raise UnprocessableEntity(
@@ -197,7 +203,9 @@ class Instances:
             new_parameters = instance.parameters
             if parameters is not None:
                 replace = current.knobs.parameters_on_update == "replace"
-                new_parameters = dict(parameters) if replace else {**instance.parameters, **parameters}
+                new_parameters = (
+                    dict(parameters) if replace else {**instance.parameters, **parameters}
+                )
                 ctx.check_backend_parameters(target, "instance_update", new_parameters)
             new_maintenance = {"version": maintenance} if maintenance else instance.maintenance_info
             payload: dict[str, Any] = {
@@ -219,7 +227,9 @@ class Instances:
             behaviour = current.knobs.update
             if not ctx.goes_async(behaviour, info, "update"):
                 ctx.fail_sync(behaviour, "update", f"instance {instance_id}")
-                operation = ctx.new_operation("update", behaviour, target, info, instance_id=instance_id, payload=payload)
+                operation = ctx.new_operation(
+                    "update", behaviour, target, info, instance_id=instance_id, payload=payload
+                )
                 finished = finish(ctx, operation, "succeeded", None)
                 updated = ctx.store.get_instance(instance_id)
                 result: dict[str, Any] = {}
@@ -230,7 +240,14 @@ class Instances:
                 "update", behaviour, target, info, instance_id=instance_id, payload=payload
             )
             ctx.store.apply(
-                [Put(instance.evolve(state="updating", operation=operation.id, updated_at=ctx.clock())), Put(operation)]
+                [
+                    Put(
+                        instance.evolve(
+                            state="updating", operation=operation.id, updated_at=ctx.clock()
+                        )
+                    ),
+                    Put(operation),
+                ]
             )
             return Outcome("accepted", {"operation": operation.id})
 
@@ -278,7 +295,11 @@ class Instances:
                 payload={"previous_state": previous_state},
             )
             changes += [
-                Put(instance.evolve(state="deprovisioning", operation=operation.id, updated_at=ctx.clock())),
+                Put(
+                    instance.evolve(
+                        state="deprovisioning", operation=operation.id, updated_at=ctx.clock()
+                    )
+                ),
                 Put(operation),
             ]
             ctx.store.apply(changes)
@@ -343,10 +364,16 @@ class Instances:
         with ctx.store.lock(_lock(instance_id)):
             if operation_id is not None:
                 operation = ctx.store.get_operation(operation_id)
-                if operation is None or operation.instance_id != instance_id or operation.binding_id:
+                if (
+                    operation is None
+                    or operation.instance_id != instance_id
+                    or operation.binding_id
+                ):
                     if ctx.store.get_instance(instance_id) is None:
                         raise NotFound(f"instance {instance_id} does not exist")
-                    raise BadRequest(f"operation {operation_id!r} is not an operation of instance {instance_id}")
+                    raise BadRequest(
+                        f"operation {operation_id!r} is not an operation of instance {instance_id}"
+                    )
             else:
                 operation = ctx.store.latest_operation(instance_id)
             if operation is None:

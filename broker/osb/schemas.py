@@ -62,7 +62,9 @@ class _Request(Schema):
     def _nulls_are_absent(self, data: Any, **_: Any) -> Any:
         if isinstance(data, dict):
             required = self._required
-            return {key: value for key, value in data.items() if value is not None or key in required}
+            return {
+                key: value for key, value in data.items() if value is not None or key in required
+            }
         return data
 
 

@@ -170,15 +170,27 @@ def _statement(kind: str, record_id: str, record: Any) -> tuple[str, tuple[Any, 
         return (
             "INSERT OR REPLACE INTO bindings (id, instance_id, service_id, plan_id, created_at, "
             "data) VALUES (?, ?, ?, ?, ?, ?)",
-            (record.id, record.instance_id, record.service_id, record.plan_id, record.created_at,
-             _record_json(record)),
+            (
+                record.id,
+                record.instance_id,
+                record.service_id,
+                record.plan_id,
+                record.created_at,
+                _record_json(record),
+            ),
         )
     return (
         "INSERT INTO operations (id, instance_id, binding_id, type, state, data) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
         "state = excluded.state, data = excluded.data",
-        (record.id, record.instance_id, record.binding_id, record.type, record.state,
-         _record_json(record)),
+        (
+            record.id,
+            record.instance_id,
+            record.binding_id,
+            record.type,
+            record.state,
+            _record_json(record),
+        ),
     )
 
 
@@ -443,14 +455,22 @@ class SQLiteStore:
         else:
             digest, text = shared
             data = _dumps({**entry, "response": None})
-        row = (entry["epoch"], entry.get("method"), entry.get("operation"),
-               entry.get("instance_id"), entry.get("binding_id"), entry.get("status"),
-               data, digest)
+        row = (
+            entry["epoch"],
+            entry.get("method"),
+            entry.get("operation"),
+            entry.get("instance_id"),
+            entry.get("binding_id"),
+            entry.get("status"),
+            data,
+            digest,
+        )
 
         def append(db: sqlite3.Connection) -> int:
             if shared is not None:
-                db.execute("INSERT OR IGNORE INTO journal_responses (digest, data) VALUES (?, ?)",
-                           shared)
+                db.execute(
+                    "INSERT OR IGNORE INTO journal_responses (digest, data) VALUES (?, ?)", shared
+                )
             cursor = db.execute(
                 "INSERT INTO journal (epoch, method, operation, instance_id, binding_id, status, "
                 "data, response_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -556,7 +576,8 @@ class SQLiteStore:
                     db.execute("DELETE FROM faults WHERE id = ?", (rule_id,))
             for rule in rules:
                 db.execute(
-                    "INSERT OR IGNORE INTO faults (id, data) VALUES (?, ?)", (rule["id"], _dumps(rule))
+                    "INSERT OR IGNORE INTO faults (id, data) VALUES (?, ?)",
+                    (rule["id"], _dumps(rule)),
                 )
             self._bump_generation(db)
 

@@ -124,7 +124,9 @@ class OSBBroker:
         """Recorded requests, oldest first (filters as ``GET /admin/requests``)."""
         return self.client.requests(**filters)
 
-    def wait_for_request(self, timeout: float = 10.0, count: int = 1, **filters: Any) -> dict[str, Any]:
+    def wait_for_request(
+        self, timeout: float = 10.0, count: int = 1, **filters: Any
+    ) -> dict[str, Any]:
         """Wait until ``count`` requests match ``filters``; answer the ``count``-th.
 
         Raises :class:`AssertionError` naming what did arrive if they do not come in time.

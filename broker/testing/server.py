@@ -34,13 +34,17 @@ class _SocketExposingHandler(WSGIRequestHandler):
 class ThreadedBrokerServer:
     """``with ThreadedBrokerServer(create_app(...)) as server: server.url``."""
 
-    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0, fd: int | None = None) -> None:
+    def __init__(
+        self, app: Flask, host: str = "127.0.0.1", port: int = 0, fd: int | None = None
+    ) -> None:
         self.app = app
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=_SocketExposingHandler, fd=fd
         )
         self._server.daemon_threads = True  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="mockbroker", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="mockbroker", daemon=True
+        )
 
     @classmethod
     def for_settings(cls, settings: Settings) -> ThreadedBrokerServer:

@@ -203,7 +203,9 @@ def requests_() -> Response:
 @admin.get("/requests.jsonl")
 def requests_jsonl() -> Response:
     query, wait = _journal_query()
-    lines = "".join(json.dumps(entry, separators=(",", ":")) + "\n" for entry in _entries(query, wait))
+    lines = "".join(
+        json.dumps(entry, separators=(",", ":")) + "\n" for entry in _entries(query, wait)
+    )
     return Response(lines, status=200, mimetype="application/x-ndjson")
 
 
@@ -227,7 +229,9 @@ def add_fault() -> Response:
     try:
         rule = parse_fault_rule(body)
     except ValidationError as exc:
-        raise BadRequest(f"invalid fault rule: {_messages(exc.messages)}", error="InvalidFaultRule") from None
+        raise BadRequest(
+            f"invalid fault rule: {_messages(exc.messages)}", error="InvalidFaultRule"
+        ) from None
     rule_id = runtime().store.fault_add({**rule, "origin": "admin"})
     return json_response({"id": rule_id}, 201)
 
@@ -256,7 +260,9 @@ def delete_faults() -> Response:
 
 
 def _messages(messages: Any, prefix: str = "") -> str:
-    return "; ".join(f"{path}: {text}" if path else text for path, text in flatten_messages(messages, prefix))
+    return "; ".join(
+        f"{path}: {text}" if path else text for path, text in flatten_messages(messages, prefix)
+    )
 
 
 # --- operations ---------------------------------------------------------------------
@@ -265,7 +271,9 @@ def _messages(messages: Any, prefix: str = "") -> str:
 @admin.post("/operations/<operation_id>")
 def finish_operation(operation_id: str) -> Response:
     body = load_or_400(FinishSchema(), _object_body(), "operation result")
-    finished = runtime().broker.finish_operation(operation_id, body["state"], body.get("description"))
+    finished = runtime().broker.finish_operation(
+        operation_id, body["state"], body.get("description")
+    )
     return json_response(_operation(finished), 200)
 
 
@@ -276,7 +284,11 @@ def list_operations() -> Response:
         raise BadRequest(f"state must be 'in progress', 'succeeded' or 'failed', got {wanted!r}")
     operations = runtime().store.list_operations()
     return json_response(
-        {"operations": [_operation(op) for op in operations if wanted is None or op.state == wanted]},
+        {
+            "operations": [
+                _operation(op) for op in operations if wanted is None or op.state == wanted
+            ]
+        },
         200,
     )
 
@@ -317,4 +329,3 @@ def put_catalog() -> Response:
 def get_catalog() -> Response:
     current = runtime().catalogs.catalog
     return Response(current.body, status=200, mimetype="application/json")
-

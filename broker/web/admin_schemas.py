@@ -24,7 +24,9 @@ class ResetSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    keep_journal = fields.Boolean(load_default=False, metadata={"description": "Keep the request journal"})
+    keep_journal = fields.Boolean(
+        load_default=False, metadata={"description": "Keep the request journal"}
+    )
 
 
 class FinishSchema(Schema):
@@ -39,7 +41,9 @@ class InstanceStateSchema(Schema):
     id = fields.String()
     service_id = fields.String()
     plan_id = fields.String()
-    state = fields.String(metadata={"enum": ["provisioning", "ready", "updating", "deprovisioning", "failed"]})
+    state = fields.String(
+        metadata={"enum": ["provisioning", "ready", "updating", "deprovisioning", "failed"]}
+    )
     fingerprint = fields.String()
     created_at = fields.Float()
     updated_at = fields.Float()
@@ -69,7 +73,9 @@ class BindingStateSchema(Schema):
     bind_resource = fields.Dict()
     app_guid = fields.String(allow_none=True)
     predecessor_binding_id = fields.String(allow_none=True)
-    response = fields.Dict(metadata={"description": "The bind response; credential values redacted"})
+    response = fields.Dict(
+        metadata={"description": "The bind response; credential values redacted"}
+    )
     expires_at = fields.Float(allow_none=True)
     originating_identity = fields.Dict(allow_none=True)
     backend_state = fields.Dict(allow_none=True)
@@ -78,7 +84,9 @@ class BindingStateSchema(Schema):
 
 class OperationStateSchema(Schema):
     id = fields.String()
-    type = fields.String(metadata={"enum": ["provision", "update", "deprovision", "bind", "unbind"]})
+    type = fields.String(
+        metadata={"enum": ["provision", "update", "deprovision", "bind", "unbind"]}
+    )
     instance_id = fields.String()
     binding_id = fields.String(allow_none=True)
     service_id = fields.String(allow_none=True)
@@ -120,10 +128,14 @@ class JournalEntrySchema(Schema):
     headers = fields.Dict(metadata={"description": "Authorization redacted"})
     originating_identity = fields.Dict(allow_none=True)
     body = fields.Raw(allow_none=True, metadata={"description": "Secret-looking keys redacted"})
-    status = fields.Integer(allow_none=True, metadata={"description": "null when no answer was sent"})
+    status = fields.Integer(
+        allow_none=True, metadata={"description": "null when no answer was sent"}
+    )
     response = fields.Raw(allow_none=True, metadata={"description": "Credential values redacted"})
     duration_ms = fields.Float(allow_none=True)
-    fault = fields.String(allow_none=True, metadata={"description": "Id of the fault rule that fired"})
+    fault = fields.String(
+        allow_none=True, metadata={"description": "Id of the fault rule that fired"}
+    )
 
 
 class JournalSchema(Schema):

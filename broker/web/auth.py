@@ -32,7 +32,9 @@ class Authenticator:
     ) -> None:
         self._basic = [_digest(f"{c.username}:{c.password}") for c in credentials]
         self._tokens = [_digest(token) for token in tokens]
-        self.challenge = f'Basic realm="{realm}"' + (f', Bearer realm="{realm}"' if self._tokens else "")
+        self.challenge = f'Basic realm="{realm}"' + (
+            f', Bearer realm="{realm}"' if self._tokens else ""
+        )
 
     def accepts(self, header: str | None) -> bool:
         if not header:

@@ -53,8 +53,10 @@ def register_error_handlers(app: Flask) -> None:
         # The reason names the database: logged and shown by /readyz, not sent here.
         log.error("state store unavailable: %s", error)
         return json_response(
-            {"error": "StoreUnavailable",
-             "description": "the broker's state store is unavailable; see /readyz for why"},
+            {
+                "error": "StoreUnavailable",
+                "description": "the broker's state store is unavailable; see /readyz for why",
+            },
             503,
             {"Retry-After": "1"},
         )

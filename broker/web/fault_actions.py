@@ -64,7 +64,9 @@ def interrupt(action: Mapping[str, Any]) -> Response | None:
             time.sleep(0.05)
         g.dropped = True
         _drop(sock)
-        return json_response({"error": "Hung", "description": "the fault rule hung this request"}, 504)
+        return json_response(
+            {"error": "Hung", "description": "the fault rule hung this request"}, 504
+        )
     if action.get("drop_connection"):
         sock = client_socket()
         g.dropped = True

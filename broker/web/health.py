@@ -41,4 +41,6 @@ def readyz() -> Response:
             checks[f"backend:{name}"] = str(exc)
             ready = False
     checks["catalog"] = f"{len(rt.catalogs.catalog)} services"
-    return json_response({"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503)
+    return json_response(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+    )

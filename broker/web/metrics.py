@@ -49,8 +49,16 @@ class StateCollector:
     def collect(self) -> Iterator[Metric]:
         counts = self.rt.store.counts()
         for name, help_text, values in (
-            ("mockbroker_instances", "Service instances stored, by service and plan", counts.instances),
-            ("mockbroker_bindings", "Service bindings stored, by service and plan", counts.bindings),
+            (
+                "mockbroker_instances",
+                "Service instances stored, by service and plan",
+                counts.instances,
+            ),
+            (
+                "mockbroker_bindings",
+                "Service bindings stored, by service and plan",
+                counts.bindings,
+            ),
         ):
             family = GaugeMetricFamily(name, help_text, labels=["service", "plan"])
             for (_, plan_id), count in sorted(values.items()):
@@ -62,7 +70,9 @@ class StateCollector:
             labels=["type"],
         )
         for operation_type in ("provision", "update", "deprovision", "bind", "unbind"):
-            running.add_metric([operation_type], counts.operations_in_progress.get(operation_type, 0))
+            running.add_metric(
+                [operation_type], counts.operations_in_progress.get(operation_type, 0)
+            )
         yield running
         fired = GaugeMetricFamily(
             "mockbroker_fault_rule_fired",
@@ -113,7 +123,9 @@ class Metrics:
         self._counters: dict[tuple[str, str], Any] = {}
         self._latencies: dict[str, Any] = {}
 
-    def observe(self, operation: str, status: int | None, seconds: float, fault: str | None) -> None:
+    def observe(
+        self, operation: str, status: int | None, seconds: float, fault: str | None
+    ) -> None:
         label = str(status) if status is not None else "dropped"
         # The labelled children, remembered: labels() validates and locks every time.
         counter = self._counters.get((operation, label))

@@ -46,8 +46,12 @@ INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": 
 BINDING_ID = {"name": "binding_id", "in": "path", "required": True, "schema": {"type": "string"}}
 ACCEPTS_INCOMPLETE = {"name": "accepts_incomplete", "in": "query", "schema": {"type": "boolean"}}
 
+
 def _query(*names: str, required: bool = False) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "query", "required": required, "schema": {"type": "string"}} for name in names]
+    return [
+        {"name": name, "in": "query", "required": required, "schema": {"type": "string"}}
+        for name in names
+    ]
 
 
 def _responses(success: dict[str, tuple[str, str]], extra: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -70,79 +74,132 @@ def _osb_paths(spec: APISpec) -> None:
     common = [VERSION_HEADER, *IDENTITY_HEADERS]
     spec.path(
         path="/v2/catalog",
-        operations={"get": {"operationId": "catalog", "tags": ["OSB"], "parameters": common,
-                            "responses": _responses({"200": ("The catalog", "Catalog")})}},
+        operations={
+            "get": {
+                "operationId": "catalog",
+                "tags": ["OSB"],
+                "parameters": common,
+                "responses": _responses({"200": ("The catalog", "Catalog")}),
+            }
+        },
     )
     spec.path(
         path="/v2/service_instances/{instance_id}",
         operations={
             "put": {
-                "operationId": "provision", "tags": ["OSB"],
+                "operationId": "provision",
+                "tags": ["OSB"],
                 "parameters": [*common, INSTANCE_ID, ACCEPTS_INCOMPLETE],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": "ProvisionRequest"}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "ProvisionRequest"}},
+                },
                 "responses": _responses(
-                    {"200": ("Identical instance exists", "ProvisionResponse"),
-                     "201": ("Provisioned", "ProvisionResponse"),
-                     "202": ("Provisioning in progress", "ProvisionResponse")},
+                    {
+                        "200": ("Identical instance exists", "ProvisionResponse"),
+                        "201": ("Provisioned", "ProvisionResponse"),
+                        "202": ("Provisioning in progress", "ProvisionResponse"),
+                    },
                     ("409", "422"),
                 ),
             },
             "patch": {
-                "operationId": "update", "tags": ["OSB"],
+                "operationId": "update",
+                "tags": ["OSB"],
                 "parameters": [*common, INSTANCE_ID, ACCEPTS_INCOMPLETE],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": "UpdateRequest"}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "UpdateRequest"}},
+                },
                 "responses": _responses(
-                    {"200": ("Updated", "UpdateResponse"), "202": ("Update in progress", "UpdateResponse")},
+                    {
+                        "200": ("Updated", "UpdateResponse"),
+                        "202": ("Update in progress", "UpdateResponse"),
+                    },
                     ("404", "422"),
                 ),
             },
             "delete": {
-                "operationId": "deprovision", "tags": ["OSB"],
-                "parameters": [*common, INSTANCE_ID, ACCEPTS_INCOMPLETE, *_query("service_id", "plan_id", required=True)],
+                "operationId": "deprovision",
+                "tags": ["OSB"],
+                "parameters": [
+                    *common,
+                    INSTANCE_ID,
+                    ACCEPTS_INCOMPLETE,
+                    *_query("service_id", "plan_id", required=True),
+                ],
                 "responses": _responses(
-                    {"200": ("Deprovisioned", "OperationResponse"), "202": ("Deprovisioning", "OperationResponse")},
+                    {
+                        "200": ("Deprovisioned", "OperationResponse"),
+                        "202": ("Deprovisioning", "OperationResponse"),
+                    },
                     ("410", "422"),
                 ),
             },
             "get": {
-                "operationId": "fetch_instance", "tags": ["OSB"],
+                "operationId": "fetch_instance",
+                "tags": ["OSB"],
                 "parameters": [*common, INSTANCE_ID, *_query("service_id", "plan_id")],
-                "responses": _responses({"200": ("The instance", "FetchInstanceResponse")}, ("404", "422")),
+                "responses": _responses(
+                    {"200": ("The instance", "FetchInstanceResponse")}, ("404", "422")
+                ),
             },
         },
     )
     spec.path(
         path="/v2/service_instances/{instance_id}/last_operation",
-        operations={"get": {
-            "operationId": "last_operation", "tags": ["OSB"],
-            "parameters": [*common, INSTANCE_ID, *_query("service_id", "plan_id", "operation")],
-            "responses": _responses({"200": ("Operation state", "LastOperation")}, ("404", "410")),
-        }},
+        operations={
+            "get": {
+                "operationId": "last_operation",
+                "tags": ["OSB"],
+                "parameters": [*common, INSTANCE_ID, *_query("service_id", "plan_id", "operation")],
+                "responses": _responses(
+                    {"200": ("Operation state", "LastOperation")}, ("404", "410")
+                ),
+            }
+        },
     )
     spec.path(
         path="/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
         operations={
             "put": {
-                "operationId": "bind", "tags": ["OSB"],
+                "operationId": "bind",
+                "tags": ["OSB"],
                 "parameters": [*common, INSTANCE_ID, BINDING_ID, ACCEPTS_INCOMPLETE],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": "BindRequest"}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "BindRequest"}},
+                },
                 "responses": _responses(
-                    {"200": ("Identical binding exists", "BindResponse"), "201": ("Bound", "BindResponse"),
-                     "202": ("Binding in progress", "OperationResponse")},
+                    {
+                        "200": ("Identical binding exists", "BindResponse"),
+                        "201": ("Bound", "BindResponse"),
+                        "202": ("Binding in progress", "OperationResponse"),
+                    },
                     ("404", "409", "422"),
                 ),
             },
             "delete": {
-                "operationId": "unbind", "tags": ["OSB"],
-                "parameters": [*common, INSTANCE_ID, BINDING_ID, ACCEPTS_INCOMPLETE,
-                               *_query("service_id", "plan_id", required=True)],
+                "operationId": "unbind",
+                "tags": ["OSB"],
+                "parameters": [
+                    *common,
+                    INSTANCE_ID,
+                    BINDING_ID,
+                    ACCEPTS_INCOMPLETE,
+                    *_query("service_id", "plan_id", required=True),
+                ],
                 "responses": _responses(
-                    {"200": ("Unbound", "OperationResponse"), "202": ("Unbinding", "OperationResponse")},
+                    {
+                        "200": ("Unbound", "OperationResponse"),
+                        "202": ("Unbinding", "OperationResponse"),
+                    },
                     ("410", "422"),
                 ),
             },
             "get": {
-                "operationId": "fetch_binding", "tags": ["OSB"],
+                "operationId": "fetch_binding",
+                "tags": ["OSB"],
                 "parameters": [*common, INSTANCE_ID, BINDING_ID, *_query("service_id", "plan_id")],
                 "responses": _responses({"200": ("The binding", "FetchBindingResponse")}, ("404",)),
             },
@@ -150,17 +207,47 @@ def _osb_paths(spec: APISpec) -> None:
     )
     spec.path(
         path="/v2/service_instances/{instance_id}/service_bindings/{binding_id}/last_operation",
-        operations={"get": {
-            "operationId": "binding_last_operation", "tags": ["OSB"],
-            "parameters": [*common, INSTANCE_ID, BINDING_ID, *_query("service_id", "plan_id", "operation")],
-            "responses": _responses({"200": ("Operation state", "LastOperation")}, ("404", "410")),
-        }},
+        operations={
+            "get": {
+                "operationId": "binding_last_operation",
+                "tags": ["OSB"],
+                "parameters": [
+                    *common,
+                    INSTANCE_ID,
+                    BINDING_ID,
+                    *_query("service_id", "plan_id", "operation"),
+                ],
+                "responses": _responses(
+                    {"200": ("Operation state", "LastOperation")}, ("404", "410")
+                ),
+            }
+        },
     )
-    spec.path(path="/livez", operations={"get": {"operationId": "livez", "tags": ["Health"], "security": [],
-                                                 "responses": {"200": {"description": "The process answers"}}}})
-    spec.path(path="/readyz", operations={"get": {"operationId": "readyz", "tags": ["Health"], "security": [],
-                                                  "responses": {"200": {"description": "Ready"},
-                                                                "503": {"description": "Store or backend unavailable"}}}})
+    spec.path(
+        path="/livez",
+        operations={
+            "get": {
+                "operationId": "livez",
+                "tags": ["Health"],
+                "security": [],
+                "responses": {"200": {"description": "The process answers"}},
+            }
+        },
+    )
+    spec.path(
+        path="/readyz",
+        operations={
+            "get": {
+                "operationId": "readyz",
+                "tags": ["Health"],
+                "security": [],
+                "responses": {
+                    "200": {"description": "Ready"},
+                    "503": {"description": "Store or backend unavailable"},
+                },
+            }
+        },
+    )
 
 
 def _json(schema: str | dict[str, Any]) -> dict[str, Any]:
@@ -192,68 +279,214 @@ def _admin_paths(spec: APISpec) -> None:
     journal_parameters = [
         {"in": "query", "schema": JournalQuerySchema},
     ]
-    spec.path(path="/admin/reset", operations={"post": {
-        "operationId": "admin_reset", "tags": tags,
-        "summary": "Forget state, fault rules, runtime catalogs (and the journal)",
-        "requestBody": {"required": False, **_json("Reset")},
-        "responses": {"200": {"description": "Reset done"}}}})
-    spec.path(path="/admin/state", operations={"get": {
-        "operationId": "admin_state", "tags": tags,
-        "parameters": [{"name": "credentials", "in": "query", "schema": {"type": "boolean"},
-                        "description": "Show credentials and secret parameters unredacted"}],
-        "responses": {"200": {"description": "Everything stored", **_json("State")}}}})
-    spec.path(path="/admin/requests", operations={
-        "get": {"operationId": "admin_requests", "tags": tags,
+    spec.path(
+        path="/admin/reset",
+        operations={
+            "post": {
+                "operationId": "admin_reset",
+                "tags": tags,
+                "summary": "Forget state, fault rules, runtime catalogs (and the journal)",
+                "requestBody": {"required": False, **_json("Reset")},
+                "responses": {"200": {"description": "Reset done"}},
+            }
+        },
+    )
+    spec.path(
+        path="/admin/state",
+        operations={
+            "get": {
+                "operationId": "admin_state",
+                "tags": tags,
+                "parameters": [
+                    {
+                        "name": "credentials",
+                        "in": "query",
+                        "schema": {"type": "boolean"},
+                        "description": "Show credentials and secret parameters unredacted",
+                    }
+                ],
+                "responses": {"200": {"description": "Everything stored", **_json("State")}},
+            }
+        },
+    )
+    spec.path(
+        path="/admin/requests",
+        operations={
+            "get": {
+                "operationId": "admin_requests",
+                "tags": tags,
                 "summary": "The request journal, oldest first; wait=S long-polls",
                 "parameters": journal_parameters,
-                "responses": {"200": {"description": "Matching requests", **_json("Journal")}, "400": error}},
-        "delete": {"operationId": "admin_clear_requests", "tags": tags,
-                   "responses": {"200": {"description": "Journal cleared"}}}})
-    spec.path(path="/admin/requests.jsonl", operations={"get": {
-        "operationId": "admin_requests_jsonl", "tags": tags, "parameters": journal_parameters,
-        "responses": {"200": {"description": "One JSON object per line",
-                              "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}}}})
-    spec.path(path="/admin/faults", operations={
-        "get": {"operationId": "admin_faults", "tags": tags,
-                "responses": {"200": {"description": "Fault rules with counters", **_json("FaultList")}}},
-        "post": {"operationId": "admin_add_fault", "tags": tags,
-                 "requestBody": {"required": True, **_json("FaultRule")},
-                 "responses": {"201": {"description": "Rule added", **_json("FaultCreated")}, "400": error}},
-        "delete": {"operationId": "admin_delete_faults", "tags": tags,
-                   "responses": {"200": {"description": "All rules deleted"}}}})
+                "responses": {
+                    "200": {"description": "Matching requests", **_json("Journal")},
+                    "400": error,
+                },
+            },
+            "delete": {
+                "operationId": "admin_clear_requests",
+                "tags": tags,
+                "responses": {"200": {"description": "Journal cleared"}},
+            },
+        },
+    )
+    spec.path(
+        path="/admin/requests.jsonl",
+        operations={
+            "get": {
+                "operationId": "admin_requests_jsonl",
+                "tags": tags,
+                "parameters": journal_parameters,
+                "responses": {
+                    "200": {
+                        "description": "One JSON object per line",
+                        "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/admin/faults",
+        operations={
+            "get": {
+                "operationId": "admin_faults",
+                "tags": tags,
+                "responses": {
+                    "200": {"description": "Fault rules with counters", **_json("FaultList")}
+                },
+            },
+            "post": {
+                "operationId": "admin_add_fault",
+                "tags": tags,
+                "requestBody": {"required": True, **_json("FaultRule")},
+                "responses": {
+                    "201": {"description": "Rule added", **_json("FaultCreated")},
+                    "400": error,
+                },
+            },
+            "delete": {
+                "operationId": "admin_delete_faults",
+                "tags": tags,
+                "responses": {"200": {"description": "All rules deleted"}},
+            },
+        },
+    )
     rule_id = {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "string"}}
-    spec.path(path="/admin/faults/{rule_id}", operations={
-        "get": {"operationId": "admin_fault", "tags": tags, "parameters": [rule_id],
-                "responses": {"200": {"description": "The rule", **_json("FaultRule")}, "404": error}},
-        "delete": {"operationId": "admin_delete_fault", "tags": tags, "parameters": [rule_id],
-                   "responses": {"200": {"description": "Deleted"}, "404": error}}})
-    operation_id = {"name": "operation", "in": "path", "required": True, "schema": {"type": "string"}}
-    spec.path(path="/admin/operations", operations={"get": {
-        "operationId": "admin_operations", "tags": tags,
-        "parameters": [{"name": "state", "in": "query", "schema": {"type": "string",
-                        "enum": ["in progress", "succeeded", "failed"]}}],
-        "responses": {"200": {"description": "Operations, oldest first"}}}})
-    spec.path(path="/admin/operations/{operation}", operations={
-        "get": {"operationId": "admin_operation", "tags": tags, "parameters": [operation_id],
-                "responses": {"200": {"description": "The operation", **_json("Operation")}, "404": error}},
-        "post": {"operationId": "admin_finish_operation", "tags": tags, "parameters": [operation_id],
-                 "summary": "Finish a running (e.g. manual) asynchronous operation",
-                 "requestBody": {"required": True, **_json("Finish")},
-                 "responses": {"200": {"description": "Finished", **_json("Operation")},
-                               "404": error, "409": error}}})
-    spec.path(path="/admin/catalog", operations={
-        "put": {"operationId": "admin_put_catalog", "tags": tags,
+    spec.path(
+        path="/admin/faults/{rule_id}",
+        operations={
+            "get": {
+                "operationId": "admin_fault",
+                "tags": tags,
+                "parameters": [rule_id],
+                "responses": {
+                    "200": {"description": "The rule", **_json("FaultRule")},
+                    "404": error,
+                },
+            },
+            "delete": {
+                "operationId": "admin_delete_fault",
+                "tags": tags,
+                "parameters": [rule_id],
+                "responses": {"200": {"description": "Deleted"}, "404": error},
+            },
+        },
+    )
+    operation_id = {
+        "name": "operation",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    spec.path(
+        path="/admin/operations",
+        operations={
+            "get": {
+                "operationId": "admin_operations",
+                "tags": tags,
+                "parameters": [
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "schema": {
+                            "type": "string",
+                            "enum": ["in progress", "succeeded", "failed"],
+                        },
+                    }
+                ],
+                "responses": {"200": {"description": "Operations, oldest first"}},
+            }
+        },
+    )
+    spec.path(
+        path="/admin/operations/{operation}",
+        operations={
+            "get": {
+                "operationId": "admin_operation",
+                "tags": tags,
+                "parameters": [operation_id],
+                "responses": {
+                    "200": {"description": "The operation", **_json("Operation")},
+                    "404": error,
+                },
+            },
+            "post": {
+                "operationId": "admin_finish_operation",
+                "tags": tags,
+                "parameters": [operation_id],
+                "summary": "Finish a running (e.g. manual) asynchronous operation",
+                "requestBody": {"required": True, **_json("Finish")},
+                "responses": {
+                    "200": {"description": "Finished", **_json("Operation")},
+                    "404": error,
+                    "409": error,
+                },
+            },
+        },
+    )
+    spec.path(
+        path="/admin/catalog",
+        operations={
+            "put": {
+                "operationId": "admin_put_catalog",
+                "tags": tags,
                 "summary": "Replace the catalog (JSON or YAML, checked like catalog files)",
-                "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": {"type": "object"}},
-                    "application/yaml": {"schema": {"type": "string"}}}},
-                "responses": {"200": {"description": "Accepted", **_json("CatalogAccepted")}, "400": error}},
-        "get": {"operationId": "admin_catalog", "tags": tags,
-                "responses": {"200": {"description": "The catalog being served", **_json("Catalog")}}}})
-    spec.path(path="/metrics", operations={"get": {
-        "operationId": "metrics", "tags": ["Health"],
-        "responses": {"200": {"description": "Prometheus text format",
-                              "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        "application/yaml": {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": {
+                    "200": {"description": "Accepted", **_json("CatalogAccepted")},
+                    "400": error,
+                },
+            },
+            "get": {
+                "operationId": "admin_catalog",
+                "tags": tags,
+                "responses": {
+                    "200": {"description": "The catalog being served", **_json("Catalog")}
+                },
+            },
+        },
+    )
+    spec.path(
+        path="/metrics",
+        operations={
+            "get": {
+                "operationId": "metrics",
+                "tags": ["Health"],
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+    )
 
 
 def build_openapi() -> dict[str, Any]:

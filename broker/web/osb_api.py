@@ -327,7 +327,5 @@ def binding_last_operation(
     rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str
 ) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.bindings.last_operation(
-        instance_id, binding_id, query.get("operation")
-    )
+    outcome = rt.broker.bindings.last_operation(instance_id, binding_id, query.get("operation"))
     return respond(outcome, LAST_OPERATION_RESPONSE)

@@ -39,9 +39,16 @@ class OSB:
     auth: str = field(default_factory=basic)
     version: str | None = API_VERSION
 
-    def request(self, method: str, path: str, *, json_body: Any = None,
-                headers: dict[str, str] | None = None, query: dict[str, Any] | None = None,
-                raw: bytes | str | None = None) -> Answer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, Any] | None = None,
+        raw: bytes | str | None = None,
+    ) -> Answer:
         sent = {"Authorization": self.auth}
         if self.version is not None:
             sent["X-Broker-API-Version"] = self.version
@@ -95,58 +102,98 @@ class OSB:
     def provision_body(self, service: str, plan: str, **fields: Any) -> dict[str, Any]:
         """A provision body for a service and plan by name (in org-1, space-1), plus ``fields``."""
         service_id, plan_id = self.ids(service, plan)
-        return {"service_id": service_id, "plan_id": plan_id, "organization_guid": "org-1",
-                "space_guid": "space-1", **fields}
+        return {
+            "service_id": service_id,
+            "plan_id": plan_id,
+            "organization_guid": "org-1",
+            "space_guid": "space-1",
+            **fields,
+        }
 
-    def provision(self, instance_id: str, service: str, plan: str, *,
-                  accepts_incomplete: bool = False, headers: dict[str, str] | None = None,
-                  **fields: Any) -> Answer:
+    def provision(
+        self,
+        instance_id: str,
+        service: str,
+        plan: str,
+        *,
+        accepts_incomplete: bool = False,
+        headers: dict[str, str] | None = None,
+        **fields: Any,
+    ) -> Answer:
         body = self.provision_body(service, plan, **fields)
         query = {"accepts_incomplete": "true"} if accepts_incomplete else None
         return self.put(f"/v2/service_instances/{instance_id}", body, query=query, headers=headers)
 
-    def bind(self, instance_id: str, binding_id: str, service: str, plan: str, *,
-             accepts_incomplete: bool = False, headers: dict[str, str] | None = None,
-             **fields: Any) -> Answer:
+    def bind(
+        self,
+        instance_id: str,
+        binding_id: str,
+        service: str,
+        plan: str,
+        *,
+        accepts_incomplete: bool = False,
+        headers: dict[str, str] | None = None,
+        **fields: Any,
+    ) -> Answer:
         service_id, plan_id = self.ids(service, plan)
         query = {"accepts_incomplete": "true"} if accepts_incomplete else None
-        return self.put(f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
-                        {"service_id": service_id, "plan_id": plan_id, **fields}, query=query,
-                        headers=headers)
+        return self.put(
+            f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
+            {"service_id": service_id, "plan_id": plan_id, **fields},
+            query=query,
+            headers=headers,
+        )
 
     def change_plan(self, instance_id: str, service: str, plan: str) -> Answer:
         """PATCH an instance of ``service`` onto its plan named ``plan``."""
         service_id, plan_id = self.ids(service, plan)
-        return self.patch(f"/v2/service_instances/{instance_id}",
-                          {"service_id": service_id, "plan_id": plan_id})
+        return self.patch(
+            f"/v2/service_instances/{instance_id}", {"service_id": service_id, "plan_id": plan_id}
+        )
 
-    def deprovision(self, instance_id: str, service: str, plan: str, *,
-                    accepts_incomplete: bool = False) -> Answer:
+    def deprovision(
+        self, instance_id: str, service: str, plan: str, *, accepts_incomplete: bool = False
+    ) -> Answer:
         service_id, plan_id = self.ids(service, plan)
         query = {"service_id": service_id, "plan_id": plan_id}
         if accepts_incomplete:
             query["accepts_incomplete"] = "true"
         return self.delete(f"/v2/service_instances/{instance_id}", query=query)
 
-    def unbind(self, instance_id: str, binding_id: str, service: str, plan: str, *,
-               accepts_incomplete: bool = False) -> Answer:
+    def unbind(
+        self,
+        instance_id: str,
+        binding_id: str,
+        service: str,
+        plan: str,
+        *,
+        accepts_incomplete: bool = False,
+    ) -> Answer:
         service_id, plan_id = self.ids(service, plan)
         query = {"service_id": service_id, "plan_id": plan_id}
         if accepts_incomplete:
             query["accepts_incomplete"] = "true"
-        return self.delete(f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
-                           query=query)
+        return self.delete(
+            f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}", query=query
+        )
 
-    def last_operation(self, instance_id: str, operation: str | None = None,
-                       binding_id: str | None = None) -> Answer:
+    def last_operation(
+        self, instance_id: str, operation: str | None = None, binding_id: str | None = None
+    ) -> Answer:
         path = f"/v2/service_instances/{instance_id}"
         if binding_id is not None:
             path += f"/service_bindings/{binding_id}"
-        return self.get(f"{path}/last_operation",
-                        query={"operation": operation} if operation else None)
+        return self.get(
+            f"{path}/last_operation", query={"operation": operation} if operation else None
+        )
 
-    def poll(self, instance_id: str, operation: str | None = None, binding_id: str | None = None,
-             limit: int = 20) -> Answer:
+    def poll(
+        self,
+        instance_id: str,
+        operation: str | None = None,
+        binding_id: str | None = None,
+        limit: int = 20,
+    ) -> Answer:
         """Poll last_operation until it is no longer "in progress" (at most ``limit`` polls)."""
         for _ in range(limit):
             answer = self.last_operation(instance_id, operation, binding_id)

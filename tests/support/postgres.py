@@ -34,4 +34,3 @@ def fresh_schema(prefix: str = "mbtest") -> Iterator[str]:
             connection.execute(
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
             )
-

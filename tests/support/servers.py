@@ -39,18 +39,38 @@ class RunningServer:
 
 
 @contextmanager
-def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None, workers: int = 2,
-          timeout: float = 20.0) -> Iterator[RunningServer]:
+def serve(
+    tmp_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    workers: int = 2,
+    timeout: float = 20.0,
+) -> Iterator[RunningServer]:
     """Run ``mockbroker serve --port 0`` and yield its URL once /livez answers."""
     log_path = tmp_path / f"server-{time.monotonic_ns()}.log"
     environment = {key: value for key, value in os.environ.items() if not key.startswith("BROKER_")}
     environment.update({"BROKER_DATA_DIR": str(tmp_path / "data"), "BROKER_LOG_FORMAT": "json"})
     environment.update(env or {})
-    command = [sys.executable, "-m", "broker", "serve", "--port", "0", "--workers", str(workers),
-               *args]
+    command = [
+        sys.executable,
+        "-m",
+        "broker",
+        "serve",
+        "--port",
+        "0",
+        "--workers",
+        str(workers),
+        *args,
+    ]
     with open(log_path, "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
-                                   text=True, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            text=True,
+            start_new_session=True,
+        )
     server = None
     try:
         deadline = time.monotonic() + timeout

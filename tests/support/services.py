@@ -21,10 +21,14 @@ def service_url(name: str) -> str:
     url = os.environ.get(variable, default)
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 0), timeout=2):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or 0), timeout=2
+        ):
             pass
     except OSError as exc:
-        message = f"{name} is not reachable at {parsed.hostname}:{parsed.port} ({exc}); set {variable}"
+        message = (
+            f"{name} is not reachable at {parsed.hostname}:{parsed.port} ({exc}); set {variable}"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
