@@ -54,7 +54,9 @@ test: install-test browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	$(BIN)/python -m ruff check broker tests bench
+	$(BIN)/python -m ruff format --check broker tests bench
 	$(BIN)/python -m mypy
 
 bench: install-test
