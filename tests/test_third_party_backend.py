@@ -1,0 +1,126 @@
+"""A credential backend from another package, found through the entry-point group."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from broker.app import create_app
+from broker.cli import main
+from broker.config import Settings
+from broker.credentials.registry import ENTRY_POINT_GROUP, backend_classes
+from tests.support.osb import OSB
+
+BACKEND = '''
+"""A backend shipped by someone else: credentials echo the ids it was given."""
+
+from typing import Any, ClassVar
+
+from broker.credentials.base import BackendUnavailable, BindResult
+
+
+class EchoBackend:
+    name: ClassVar[str] = "echo"
+
+    def __init__(self, greeting: str) -> None:
+        self.greeting = greeting
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls("hello")
+
+    @classmethod
+    def option_problems(cls, options):
+        unknown = sorted(set(options) - {"suffix"})
+        return [(key, "unknown option") for key in unknown]
+
+    def check(self) -> None:
+        return None
+
+    def provision(self, request) -> dict[str, Any]:
+        return {"made_for": request.instance_id}
+
+    def deprovision(self, request) -> None:
+        return None
+
+    def bind(self, request) -> BindResult:
+        suffix = request.instance.options.get("suffix", "")
+        return BindResult(
+            credentials={
+                "greeting": self.greeting + suffix,
+                "instance": request.instance.state["made_for"],
+                "binding": request.binding_id,
+            }
+        )
+
+    def unbind(self, request) -> None:
+        return None
+'''
+
+CATALOG = """
+services:
+  - name: echo-service
+    description: Uses a credential backend from another package
+    bindable: true
+    plans:
+      - name: default
+        description: Echoes the ids
+        mockbroker:
+          credentials: {backend: echo, options: {suffix: ", world"}}
+"""
+
+
+@pytest.fixture
+def third_party(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An installed distribution declaring ``echo`` in mockbroker's entry-point group."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "echo_backend.py").write_text(BACKEND)
+    info = site / "echo_backend-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: echo-backend\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        textwrap.dedent(f"""
+            [{ENTRY_POINT_GROUP}]
+            echo = echo_backend:EchoBackend
+        """)
+    )
+    monkeypatch.syspath_prepend(str(site))
+    catalog = tmp_path / "echo.yaml"
+    catalog.write_text(CATALOG)
+    return catalog
+
+
+def test_an_installed_package_adds_a_backend_by_entry_point(third_party: Path) -> None:
+    assert backend_classes()["echo"].__module__ == "echo_backend"
+
+
+def test_a_plan_uses_the_third_party_backend_through_the_osb_api(
+    third_party: Path, settings: Settings
+) -> None:
+    osb = OSB(create_app(settings.replace(catalogs=(third_party,))).test_client())
+    assert osb.provision("inst-1", "echo-service", "default").status == 201
+    bound = osb.bind("inst-1", "bind-1", "echo-service", "default")
+    assert bound.status == 201
+    assert bound.json["credentials"] == {
+        "greeting": "hello, world",
+        "instance": "inst-1",
+        "binding": "bind-1",
+    }
+
+
+def test_check_catalog_checks_the_third_party_backend_options(
+    third_party: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["check-catalog", str(third_party)]).exit_code == 0
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(CATALOG.replace("suffix", "colour"))
+    result = runner.invoke(main, ["check-catalog", str(wrong)])
+    assert result.exit_code == 1
+    assert "services[0].plans[0].mockbroker.credentials.options.colour: unknown option" in (
+        result.output
+    )
