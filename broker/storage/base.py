@@ -72,7 +72,6 @@ class JournalQuery:
     # ... or recorded at or after this time (seconds since the epoch).
     since_time: float | None = None
     limit: int = 1000
-    include_admin: bool = True
 
     def matches(self, entry: dict[str, Any]) -> bool:
         if self.operation is not None and entry.get("operation") != self.operation:
