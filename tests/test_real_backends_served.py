@@ -7,7 +7,9 @@ and after unbind and deprovision nothing is left on the server or in the broker.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import pytest
 import redis
 
 from broker.credentials.mysql import MySQLBackend
-from broker.credentials.postgres import PostgresBackend
+from broker.credentials.postgres import PostgresBackend, database_name, owner_name
 from broker.credentials.redis import RedisBackend
 from tests.support.leftovers import Leftovers, MySQLServer, PostgresServer, RedisServer, unique
 from tests.support.osb import OSB, basic
@@ -185,3 +187,54 @@ def test_a_served_broker_binds_static_and_user_provided_credentials(tmp_path: Pa
         }
         assert refused.status == 400 and refused.json["error"] == "InvalidParameters"
         assert static.status == 201 and static.json["credentials"]["tenant"] == "api"
+
+
+@pytest.mark.postgres
+def test_a_broker_killed_during_a_postgres_provision_leaves_nothing_once_retried(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL between the backend's first statement and the broker's state write.
+
+    A session on ``template1`` makes ``CREATE DATABASE`` wait (up to 5 s) after the
+    instance's owner role was created; the broker is killed in that wait. The retry
+    on a new broker process (same data dir) removes the role the dead call made and
+    provisions again; deprovisioning then leaves nothing on the server.
+    """
+    url = service_url("postgres")
+    server = PostgresServer(url)
+    env = {"BROKER_POSTGRES_URL": url}
+    with Leftovers(PostgresBackend(url)) as made:
+        instance_id = made.instance(unique("killed"))
+        owner, database = owner_name(instance_id), database_name(instance_id)
+        with (
+            serve(tmp_path, "--catalog", str(REAL / "postgresql.yaml"), env=env) as first,
+            psycopg.connect(url, dbname="template1", autocommit=True),
+            ThreadPoolExecutor(1) as pool,
+        ):
+            client = httpx.Client(base_url=first.url, timeout=30)
+            pending = pool.submit(OSB(client).provision, instance_id, "mock-postgresql", "standard")
+            deadline = time.monotonic() + 4
+            while not server.has_role(owner) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert server.has_role(owner), "the provision did not reach the server in time"
+            first.kill()
+            with pytest.raises(httpx.TransportError):
+                pending.result()
+            client.close()
+        assert server.has_role(owner) and not server.has_database(database)
+
+        with broker(tmp_path, "postgresql.yaml", **env) as (osb, admin):
+            answer = osb.provision(instance_id, "mock-postgresql", "standard")
+            assert answer.status == 201, answer.json
+            assert server.has_database(database)
+            binding_id = made.binding(instance_id, unique("bind"))
+            bound = osb.bind(instance_id, binding_id, "mock-postgresql", "standard")
+            assert bound.status == 201, bound.json
+            with psycopg.connect(bound.json["credentials"]["uri"]) as connection:
+                assert connection.execute("SELECT current_database()").fetchone() == (database,)
+            assert osb.unbind(instance_id, binding_id, "mock-postgresql", "standard").status == 200
+            assert osb.deprovision(instance_id, "mock-postgresql", "standard").status == 200
+
+            assert not server.has_database(database)
+            assert not server.has_role(owner)
+            assert_forgotten(osb, admin, instance_id, binding_id)

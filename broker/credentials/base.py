@@ -15,6 +15,14 @@ and stores whatever it returns together with the instance or binding:
 * Every method either completes or raises :class:`BackendError` after undoing
   whatever it had started: a failed call leaves nothing behind.
 
+A backend that makes something outside the broker (a database, an account) sets
+the class attribute ``leaves_objects = True`` (the default when it is missing;
+backends that only compute credentials set ``False``). The broker then records each
+provision or bind *before* calling it, so that if its process dies during the call
+the next attempt (a retry, a poll, a delete) finds the record and first calls
+:meth:`CredentialBackend.deprovision` or :meth:`CredentialBackend.unbind` with an
+empty state: names must be derivable from the ids alone.
+
 A backend may also define the classmethod ``parameter_problems(options, purpose,
 parameters, instance_parameters) -> list[str]``: the broker calls it with the OSB
 checks, before anything is written, for ``purpose`` ``instance_create``,
@@ -39,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BackendError",
+    "leaves_objects",
     "BackendUnavailable",
     "BindResult",
     "BindingRequest",
@@ -114,3 +123,8 @@ class CredentialBackend(Protocol):
     def bind(self, request: BindingRequest) -> BindResult: ...
 
     def unbind(self, request: BindingRequest) -> None: ...
+
+
+def leaves_objects(backend: object) -> bool:
+    """Whether ``backend`` makes things outside the broker that a dead call could leave."""
+    return bool(getattr(backend, "leaves_objects", True))

@@ -43,6 +43,7 @@ def _identifier(text: str) -> str:
 
 class FakeBackend:
     name: ClassVar[str] = "fake"
+    leaves_objects: ClassVar[bool] = False
 
     def __init__(self, seed: str | None = None) -> None:
         self._seed = seed

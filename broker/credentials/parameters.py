@@ -53,6 +53,7 @@ def merged_credentials(
 
 class ParametersBackend:
     name: ClassVar[str] = "parameters"
+    leaves_objects: ClassVar[bool] = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ParametersBackend:

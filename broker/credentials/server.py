@@ -22,6 +22,8 @@ class ServerBackend:
     into credentials when the plan's options name none (:mod:`broker.credentials.endpoints`).
     """
 
+    # Databases and accounts on a server: the broker records each attempt first.
+    leaves_objects: ClassVar[bool] = True
     # The catalog options the backend accepts.
     options_schema: ClassVar[type[ServerOptions]] = ServerOptions
 

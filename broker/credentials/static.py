@@ -45,6 +45,7 @@ class StaticOptions(Schema):
 
 class StaticBackend:
     name: ClassVar[str] = "static"
+    leaves_objects: ClassVar[bool] = False
 
     def __init__(self, seed: str | None = None) -> None:
         self._seed = seed

@@ -68,7 +68,7 @@ class Bindings:
                 raise Conflict(
                     f"binding {binding_id} already exists for instance {existing.instance_id}"
                 )
-            if existing is not None and existing.state != "failed":
+            if existing is not None and existing.state != "failed" and not existing.abandoned:
                 return self._bind_again(existing, digest, info)
             if not plan.bindable:
                 raise BadRequest(f"plan {plan.name!r} is not bindable")
@@ -100,7 +100,7 @@ class Bindings:
             if not goes_async:
                 ctx.fail_sync(behaviour, "bind", f"binding {binding_id}")
                 response, backend_state, expires_at = ctx.backend_bind(
-                    instance, binding, service, plan
+                    instance, binding, service, plan, existing
                 )
                 binding = binding.evolve(
                     response=response, backend_state=backend_state, expires_at=expires_at
@@ -116,7 +116,15 @@ class Bindings:
                 binding_id=binding_id,
                 service_id=instance.service_id,
             )
-            ctx.store.apply([Put(binding.evolve(operation=operation.id)), Put(operation)])
+            leftovers: dict[str, Any] | None = (
+                {} if existing is not None and existing.interrupted else None
+            )
+            ctx.store.apply(
+                [
+                    Put(binding.evolve(operation=operation.id, backend_state=leftovers)),
+                    Put(operation),
+                ]
+            )
             return Outcome("accepted", {"operation": operation.id})
 
     def _bindable_instance(self, instance_id: str, body: dict[str, Any]) -> InstanceRecord:
@@ -179,9 +187,14 @@ class Bindings:
                     info, {"operation": binding.operation}, f"the unbind of binding {binding_id}"
                 )
             service, plan = ctx.plan_of(binding.plan_id)
-            if binding.state == "failed":
-                # Nothing was bound: the platform's orphan mitigation must succeed,
-                # whatever the plan declares for deleting a real binding.
+            if binding.state == "failed" or binding.abandoned:
+                # Nothing was bound (or an attempt died before it was acknowledged): the
+                # platform's orphan mitigation must succeed, whatever the plan declares
+                # for deleting a real binding. Only an interrupted attempt has anything
+                # at the backend to remove.
+                instance = ctx.store.get_instance(instance_id)
+                if instance is not None:
+                    ctx.backend_unbind(instance, binding, service, plan)
                 ctx.store.apply([Delete("binding", binding_id)])
                 return Outcome("done", {})
             behaviour = plan.knobs.unbind

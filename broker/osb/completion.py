@@ -83,7 +83,7 @@ def _success_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Cha
     now = ctx.clock()
     kind = operation.type
     if kind == "provision":
-        state = ctx.backend_provision(instance, service, plan)
+        state = ctx.backend_provision(instance, service, plan, instance)
         return [
             Put(instance.evolve(state="ready", backend_state=state, operation=None, updated_at=now))
         ]
@@ -101,7 +101,9 @@ def _success_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Cha
         return []
     binding = stored
     if kind == "bind":
-        response, backend_state, expires_at = ctx.backend_bind(instance, binding, service, plan)
+        response, backend_state, expires_at = ctx.backend_bind(
+            instance, binding, service, plan, binding
+        )
         return [
             Put(
                 binding.evolve(

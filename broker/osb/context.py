@@ -6,17 +6,24 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from jsonschema.exceptions import best_match
 
 from broker.catalog.model import OperationBehaviour, Plan, Service
 from broker.catalog.source import CatalogSource
 from broker.config import Settings
-from broker.credentials.base import BackendError, BindingRequest, InstanceRequest
+from broker.credentials.base import (
+    BackendError,
+    BindingRequest,
+    BindResult,
+    InstanceRequest,
+    leaves_objects,
+)
 from broker.credentials.randomness import rng_for
 from broker.credentials.registry import BackendRegistry
 from broker.osb.errors import (
@@ -26,13 +33,15 @@ from broker.osb.errors import (
     MaintenanceInfoConflict,
     OperationFailed,
 )
-from broker.storage.base import Store
+from broker.storage.base import Change, Delete, Put, Store
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.templating import TemplateError, render
 
 __all__ = ["BrokerContext", "Outcome", "RequestInfo", "fingerprint", "iso_time", "still_running"]
 
 OutcomeKind = Literal["created", "identical", "accepted", "done"]
+T = TypeVar("T")
+Attempted = TypeVar("Attempted", InstanceRecord, BindingRecord)
 
 
 @dataclass(frozen=True)
@@ -321,32 +330,74 @@ class BrokerContext:
         )
 
     def backend_provision(
-        self, instance: InstanceRecord, service: Service, plan: Plan
+        self,
+        instance: InstanceRecord,
+        service: Service,
+        plan: Plan,
+        stored: InstanceRecord | None,
     ) -> dict[str, Any]:
+        """Provision ``instance`` at its plan's backend and return the backend's state.
+
+        ``stored`` is what the store holds for the instance's id (``None``: nothing).
+        The caller holds the instance lock. For a backend that leaves objects on a
+        server the attempt is recorded first (see :meth:`_recorded_attempt`).
+        """
         backend = self.backends.get(plan.knobs.credentials.backend)
-        try:
-            return backend.provision(self.instance_request(instance, service, plan))
-        except BackendError as exc:
-            raise BackendFailure(f"{backend.name} backend could not provision: {exc}") from None
+        request = self.instance_request(instance.evolve(backend_state=None), service, plan)
+        if not leaves_objects(backend):
+            return self._call(backend.name, "provision", lambda: backend.provision(request))
+        if stored is not None and stored.interrupted:
+            self._call(
+                backend.name,
+                "clean up after an interrupted provision",
+                lambda: backend.deprovision(request),
+            )
+        with self._recorded_attempt(
+            instance.evolve(state="provisioning", backend_state={}), stored
+        ):
+            return self._call(backend.name, "provision", lambda: backend.provision(request))
 
     def backend_deprovision(self, instance: InstanceRecord, service: Service, plan: Plan) -> None:
         if instance.backend_state is None:
             return
         backend = self.backends.get(plan.knobs.credentials.backend)
-        try:
-            backend.deprovision(self.instance_request(instance, service, plan))
-        except BackendError as exc:
-            raise BackendFailure(f"{backend.name} backend could not deprovision: {exc}") from None
+        request = self.instance_request(instance, service, plan)
+        self._call(backend.name, "deprovision", lambda: backend.deprovision(request))
 
     def backend_bind(
-        self, instance: InstanceRecord, binding: BindingRecord, service: Service, plan: Plan
+        self,
+        instance: InstanceRecord,
+        binding: BindingRecord,
+        service: Service,
+        plan: Plan,
+        stored: BindingRecord | None,
     ) -> tuple[dict[str, Any], dict[str, Any], float | None]:
-        """Credentials from the backend, then the binding's full OSB response."""
+        """Credentials from the backend, then the binding's full OSB response.
+
+        ``stored`` is what the store holds for the binding's id; the caller holds the
+        instance and binding locks. As :meth:`backend_provision`, for bindings.
+        """
         backend = self.backends.get(plan.knobs.credentials.backend)
-        try:
-            result = backend.bind(self.binding_request(instance, binding, service, plan))
-        except BackendError as exc:
-            raise BackendFailure(f"{backend.name} backend could not bind: {exc}") from None
+        request = self.binding_request(instance, binding.evolve(backend_state=None), service, plan)
+        if not leaves_objects(backend):
+            result = self._call(backend.name, "bind", lambda: backend.bind(request))
+            return self._bound(instance, binding, service, plan, result)
+        if stored is not None and stored.interrupted:
+            self._call(
+                backend.name, "clean up after an interrupted bind", lambda: backend.unbind(request)
+            )
+        with self._recorded_attempt(binding.evolve(state="binding", backend_state={}), stored):
+            result = self._call(backend.name, "bind", lambda: backend.bind(request))
+            return self._bound(instance, binding, service, plan, result)
+
+    def _bound(
+        self,
+        instance: InstanceRecord,
+        binding: BindingRecord,
+        service: Service,
+        plan: Plan,
+        result: BindResult,
+    ) -> tuple[dict[str, Any], dict[str, Any], float | None]:
         try:
             response, expires_at = self.binding_response(
                 instance, binding, service, plan, result.credentials
@@ -362,10 +413,34 @@ class BrokerContext:
         if binding.backend_state is None:
             return
         backend = self.backends.get(plan.knobs.credentials.backend)
+        request = self.binding_request(instance, binding, service, plan)
+        self._call(backend.name, "unbind", lambda: backend.unbind(request))
+
+    @staticmethod
+    def _call(backend: str, what: str, call: Callable[[], T]) -> T:
         try:
-            backend.unbind(self.binding_request(instance, binding, service, plan))
+            return call()
         except BackendError as exc:
-            raise BackendFailure(f"{backend.name} backend could not unbind: {exc}") from None
+            raise BackendFailure(f"{backend} backend could not {what}: {exc}") from None
+
+    @contextmanager
+    def _recorded_attempt(self, attempt: Attempted, stored: Attempted | None) -> Iterator[None]:
+        """Record ``attempt`` durably before a backend call that leaves objects on a
+        server, and take it back if the call fails.
+
+        ``attempt`` is the instance or binding, ``provisioning``/``binding``, with
+        ``backend_state`` ``{}``: "the backend may have made something, named after the
+        ids". A failed call undoes its own work, so the store goes back to ``stored``.
+        If the process dies during the call the attempt stays; whoever next finds it
+        under the lock (a retry, a poll, a delete) knows it is dead and removes what it
+        may have made (:attr:`InstanceRecord.interrupted`) before going on.
+        """
+        self.store.apply([Put(attempt)])
+        try:
+            yield
+        except BackendFailure:
+            self.store.apply([_restored(attempt, stored)])
+            raise
 
     def binding_response(
         self,
@@ -419,3 +494,11 @@ class BrokerContext:
                 metadata["renew_before"] = iso_time(expires_at - extras.renew_before)
             response["metadata"] = metadata
         return response, expires_at
+
+
+def _restored(attempt: Attempted, stored: Attempted | None) -> Change:
+    """What the store holds again after a failed backend call, which undid its own work
+    (and any interrupted attempt before it was cleaned up)."""
+    if stored is None or stored.abandoned:
+        return Delete(attempt.kind, attempt.id)
+    return Put(stored.evolve(backend_state=None) if stored.interrupted else stored)

@@ -73,7 +73,7 @@ class Instances:
         )
         with ctx.store.lock(_lock(instance_id)):
             existing = ctx.store.get_instance(instance_id)
-            if existing is not None and existing.state != "failed":
+            if existing is not None and existing.state != "failed" and not existing.abandoned:
                 return self._provision_again(existing, digest, info)
             ctx.check_maintenance(plan, maintenance)
             ctx.validate_parameters(plan, "instance_create", parameters)
@@ -100,13 +100,23 @@ class Instances:
             instance = instance.evolve(dashboard_url=ctx.dashboard_url(instance, service, plan))
             if not goes_async:
                 ctx.fail_sync(behaviour, "provision", f"instance {instance_id}")
-                state = ctx.backend_provision(instance, service, plan)
+                state = ctx.backend_provision(instance, service, plan, existing)
                 ctx.store.apply([Put(instance.evolve(backend_state=state))])
                 return Outcome("created", self._provision_body(instance))
             operation = ctx.new_operation(
                 "provision", behaviour, plan, info, instance_id=instance_id
             )
-            ctx.store.apply([Put(instance.evolve(operation=operation.id)), Put(operation)])
+            # What an interrupted attempt may have made is removed when the operation
+            # finishes, or by a delete before that.
+            leftovers: dict[str, Any] | None = (
+                {} if existing is not None and existing.interrupted else None
+            )
+            ctx.store.apply(
+                [
+                    Put(instance.evolve(operation=operation.id, backend_state=leftovers)),
+                    Put(operation),
+                ]
+            )
             return Outcome(
                 "accepted", {**self._provision_body(instance), "operation": operation.id}
             )
@@ -267,9 +277,10 @@ class Instances:
             if instance.state == "updating":
                 raise ConcurrencyError(f"instance {instance_id} is being updated")
             service, plan = ctx.plan_of(instance.plan_id)
-            if instance.state == "failed":
-                # Nothing was provisioned: the platform's orphan mitigation must succeed,
-                # whatever the plan declares for deleting a real instance.
+            if instance.state == "failed" or instance.abandoned:
+                # Nothing was provisioned (or an attempt died before it was acknowledged):
+                # the platform's orphan mitigation must succeed, whatever the plan
+                # declares for deleting a real instance.
                 ctx.store.apply(self._remove(instance, service, plan))
                 return Outcome("done", {})
             behaviour = plan.knobs.deprovision

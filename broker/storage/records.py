@@ -78,6 +78,22 @@ class InstanceRecord(Record):
     # The operation currently running, if any.
     operation: str | None = None
 
+    @property
+    def interrupted(self) -> bool:
+        """A backend call for this instance began and never recorded how it ended.
+
+        ``backend_state`` ``{}`` on an instance still provisioning (or failed) means "the
+        backend may have made something, named after the id". A live call holds the
+        instance lock, so whoever reads this under the lock knows the call died with
+        its process.
+        """
+        return self.state in ("provisioning", "failed") and self.backend_state is not None
+
+    @property
+    def abandoned(self) -> bool:
+        """An interrupted synchronous provision: never acknowledged, so it counts as absent."""
+        return self.interrupted and self.state == "provisioning" and self.operation is None
+
 
 @dataclass(frozen=True)
 class BindingRecord(Record):
@@ -102,6 +118,17 @@ class BindingRecord(Record):
     originating_identity: dict[str, Any] | None = None
     backend_state: dict[str, Any] | None = None
     operation: str | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        """A backend call for this binding began and never recorded how it ended
+        (as :attr:`InstanceRecord.interrupted`, under the binding lock)."""
+        return self.state in ("binding", "failed") and self.backend_state is not None
+
+    @property
+    def abandoned(self) -> bool:
+        """An interrupted synchronous bind: never acknowledged, so it counts as absent."""
+        return self.interrupted and self.state == "binding" and self.operation is None
 
 
 @dataclass(frozen=True)
