@@ -136,6 +136,20 @@ def provisioned(osb: OSB, instance_id: str) -> None:
     assert osb.provision(instance_id, SERVICE, "sync").status == 201
 
 
+def died_provisioning(osb: OSB, backend: ServerRoomBackend, instance_id: str) -> None:
+    """A synchronous provision whose process dies once the backend made the database."""
+    backend.dies_during.add("provision")
+    with pytest.raises(ProcessDied):
+        osb.provision(instance_id, SERVICE, "sync")
+
+
+def died_binding(osb: OSB, backend: ServerRoomBackend, instance_id: str, binding_id: str) -> None:
+    """A synchronous bind whose process dies once the backend made the account."""
+    backend.dies_during.add("bind")
+    with pytest.raises(ProcessDied):
+        osb.bind(instance_id, binding_id, SERVICE, "sync")
+
+
 def test_backends_that_only_compute_credentials_record_no_attempt() -> None:
     classes = backend_classes()
 
@@ -167,9 +181,7 @@ def test_a_provision_that_died_mid_call_is_recorded_as_an_attempt_no_one_can_see
 def test_the_retry_of_a_provision_that_died_removes_the_leftover_and_provisions_again(
     osb: OSB, app: Flask, backend: ServerRoomBackend
 ) -> None:
-    backend.dies_during.add("provision")
-    with pytest.raises(ProcessDied):
-        osb.provision("i-2", SERVICE, "sync")
+    died_provisioning(osb, backend, "i-2")
 
     answer = osb.provision("i-2", SERVICE, "sync")
 
@@ -185,9 +197,7 @@ def test_the_retry_of_a_provision_that_died_removes_the_leftover_and_provisions_
 def test_a_retry_with_other_attributes_is_not_a_conflict_with_a_dead_attempt(
     osb: OSB, backend: ServerRoomBackend
 ) -> None:
-    backend.dies_during.add("provision")
-    with pytest.raises(ProcessDied):
-        osb.provision("i-3", SERVICE, "sync")
+    died_provisioning(osb, backend, "i-3")
 
     answer = osb.provision("i-3", SERVICE, "sync", space_guid="space-2")
 
@@ -198,9 +208,7 @@ def test_a_retry_with_other_attributes_is_not_a_conflict_with_a_dead_attempt(
 def test_the_orphan_mitigation_delete_after_a_provision_died_removes_what_it_made(
     osb: OSB, app: Flask, backend: ServerRoomBackend
 ) -> None:
-    backend.dies_during.add("provision")
-    with pytest.raises(ProcessDied):
-        osb.provision("i-4", SERVICE, "sync")
+    died_provisioning(osb, backend, "i-4")
 
     answer = osb.deprovision("i-4", SERVICE, "sync")
 
@@ -253,9 +261,7 @@ def test_the_retry_of_a_bind_that_died_removes_the_leftover_account_and_binds_ag
     osb: OSB, app: Flask, backend: ServerRoomBackend
 ) -> None:
     provisioned(osb, "i-7")
-    backend.dies_during.add("bind")
-    with pytest.raises(ProcessDied):
-        osb.bind("i-7", "b-7", SERVICE, "sync")
+    died_binding(osb, backend, "i-7", "b-7")
     stored = runtime(app).store.get_binding("b-7")
     assert stored is not None
     assert (stored.state, stored.backend_state) == ("binding", {})
@@ -273,9 +279,7 @@ def test_the_orphan_mitigation_unbind_after_a_bind_died_removes_the_account(
     osb: OSB, app: Flask, backend: ServerRoomBackend
 ) -> None:
     provisioned(osb, "i-8")
-    backend.dies_during.add("bind")
-    with pytest.raises(ProcessDied):
-        osb.bind("i-8", "b-8", SERVICE, "sync")
+    died_binding(osb, backend, "i-8", "b-8")
 
     answer = osb.unbind("i-8", "b-8", SERVICE, "sync")
 
@@ -288,9 +292,7 @@ def test_deprovisioning_an_instance_removes_the_leftover_of_a_bind_that_died(
     osb: OSB, app: Flask, backend: ServerRoomBackend
 ) -> None:
     provisioned(osb, "i-9")
-    backend.dies_during.add("bind")
-    with pytest.raises(ProcessDied):
-        osb.bind("i-9", "b-9", SERVICE, "sync")
+    died_binding(osb, backend, "i-9", "b-9")
 
     assert osb.deprovision("i-9", SERVICE, "sync").status == 200
 
@@ -340,9 +342,7 @@ def test_a_poll_after_the_asynchronous_bind_died_removes_the_leftover_and_finish
 def test_an_asynchronous_retry_of_a_provision_that_died_cleans_up_when_it_finishes(
     osb: OSB, backend: ServerRoomBackend
 ) -> None:
-    backend.dies_during.add("provision")
-    with pytest.raises(ProcessDied):
-        osb.provision("i-12", SERVICE, "sync")
+    died_provisioning(osb, backend, "i-12")
 
     # The platform retries on the asynchronous plan of the same service.
     assert osb.provision("i-12", SERVICE, "async", accepts_incomplete=True).status == 202
@@ -356,9 +356,7 @@ def test_an_asynchronous_retry_of_a_provision_that_died_cleans_up_when_it_finish
 def test_a_delete_halting_an_asynchronous_retry_removes_what_the_dead_attempt_made(
     osb: OSB, app: Flask, backend: ServerRoomBackend
 ) -> None:
-    backend.dies_during.add("provision")
-    with pytest.raises(ProcessDied):
-        osb.provision("i-13", SERVICE, "sync")
+    died_provisioning(osb, backend, "i-13")
     assert osb.provision("i-13", SERVICE, "async", accepts_incomplete=True).status == 202
 
     assert osb.deprovision("i-13", SERVICE, "async").status == 200
