@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from broker.app import create_app
+from broker.config import Settings
+from broker.runtime import runtime
 from broker.storage import Store
 from tests.support.osb import OSB, Answer, expect_error
 
@@ -285,3 +290,44 @@ def test_an_update_repeat_while_in_progress_without_accepts_incomplete_answers_4
     osb.provision("u-47", "mock-database", "large")
     patch(osb, "u-47", query=ASYNC, parameters={"storage_gb": 20})
     expect_error(patch(osb, "u-47", parameters={"storage_gb": 20}), 422, "AsyncRequired")
+
+
+def test_a_sync_update_whose_new_dashboard_url_cannot_be_rendered_answers_500_and_changes_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    catalog = tmp_path / "namespaced.yaml"
+    catalog.write_text(
+        yaml.safe_dump(
+            {
+                "services": [
+                    {
+                        "name": "namespaced",
+                        "description": "Its second plan's dashboard needs a namespace",
+                        "bindable": False,
+                        "plan_updateable": True,
+                        "plans": [
+                            {"name": "anywhere", "description": "No dashboard"},
+                            {
+                                "name": "kubernetes",
+                                "description": "A dashboard per namespace",
+                                "mockbroker": {"dashboard_url": "https://dash.test/${namespace}"},
+                            },
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    app = create_app(settings.replace(catalogs=(catalog,)))
+    osb = OSB(app.test_client())
+    store = runtime(app).store
+    cloud_foundry = {"platform": "cloudfoundry", "organization_guid": "org-1"}
+    assert osb.provision("u-60", "namespaced", "anywhere", context=cloud_foundry).status == 201
+    before = store.get_instance("u-60")
+
+    answer = osb.change_plan("u-60", "namespaced", "kubernetes")
+
+    assert answer.status == 500, answer.json
+    assert answer.json["error"] == "BackendError"
+    assert "cannot render a catalog template" in answer.json["description"]
+    assert store.get_instance("u-60") == before

@@ -17,9 +17,9 @@ from typing import Any
 from broker.osb.context import BrokerContext
 from broker.osb.errors import BackendFailure, BadRequest
 from broker.storage.base import Change, Delete, Put
-from broker.storage.records import OperationRecord
+from broker.storage.records import InstanceRecord, OperationRecord
 
-__all__ = ["advance", "finish"]
+__all__ = ["advance", "finish", "finished_operation", "updated_instance"]
 
 
 def advance(ctx: BrokerContext, operation: OperationRecord) -> OperationRecord:
@@ -59,10 +59,19 @@ def finish(
             changes = _failure_effects(ctx, operation)
     else:
         changes = _failure_effects(ctx, operation)
+    finished = finished_operation(ctx, operation, result, description)
+    ctx.store.apply([*changes, Put(finished)])
+    return finished
+
+
+def finished_operation(
+    ctx: BrokerContext, operation: OperationRecord, result: str, description: str | None
+) -> OperationRecord:
+    """The record of ``operation`` ended as ``result`` (without applying its effects)."""
     if result == "failed" and description is None:
         description = f"{operation.type} failed (the plan declares result: failed)"
     failed_update_or_delete = result == "failed" and operation.type in ("update", "deprovision")
-    finished = operation.evolve(
+    return operation.evolve(
         state=result,
         description=description,
         finished_at=ctx.clock(),
@@ -71,8 +80,6 @@ def finish(
         if result == "failed" and operation.type == "update"
         else None,
     )
-    ctx.store.apply([*changes, Put(finished)])
-    return finished
 
 
 def _success_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Change]:
@@ -88,7 +95,7 @@ def _success_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Cha
             Put(instance.evolve(state="ready", backend_state=state, operation=None, updated_at=now))
         ]
     if kind == "update":
-        return [Put(_updated_instance(ctx, instance, operation.payload, now))]
+        return [Put(updated_instance(ctx, instance, operation.payload, now))]
     if kind == "deprovision":
         changes: list[Change] = []
         for binding in ctx.store.bindings_of(instance.id):
@@ -141,9 +148,11 @@ def _failure_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Cha
     return [Put(binding.evolve(state=previous, operation=None, updated_at=now))]
 
 
-def _updated_instance(
-    ctx: BrokerContext, instance: Any, payload: dict[str, Any], now: float
-) -> Any:
+def updated_instance(
+    ctx: BrokerContext, instance: InstanceRecord, payload: dict[str, Any], now: float
+) -> InstanceRecord:
+    """``instance`` with an update's ``payload`` applied (raises :class:`BackendFailure`
+    when the new dashboard URL cannot be rendered)."""
     service, plan = ctx.plan_of(payload.get("plan_id", instance.plan_id))
     updated = instance.evolve(
         plan_id=plan.id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from broker.osb.completion import advance, finish
+from broker.osb.completion import advance, finished_operation, updated_instance
 from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint, still_running
 from broker.osb.errors import (
     BadRequest,
@@ -240,12 +240,11 @@ class Instances:
                 operation = ctx.new_operation(
                     "update", behaviour, target, info, instance_id=instance_id, payload=payload
                 )
-                finished = finish(ctx, operation, "succeeded", None)
-                updated = ctx.store.get_instance(instance_id)
-                result: dict[str, Any] = {}
-                if updated is not None and updated.dashboard_url and finished.state == "succeeded":
-                    result["dashboard_url"] = updated.dashboard_url
-                return Outcome("done", result)
+                updated = updated_instance(ctx, instance, payload, ctx.clock())
+                finished = finished_operation(ctx, operation, "succeeded", None)
+                ctx.store.apply([Put(updated), Put(finished)])
+                url = updated.dashboard_url
+                return Outcome("done", {"dashboard_url": url} if url else {})
             operation = ctx.new_operation(
                 "update", behaviour, target, info, instance_id=instance_id, payload=payload
             )
