@@ -59,6 +59,8 @@ class Runtime:
         if generation == self._generation:
             return
         with self._mutex:
+            if self.store.generation() == self._generation:
+                return  # another thread followed the change while this one waited
             self.catalogs.refresh()
             self.faults.seed(self.catalogs.catalog)
             generation = self.store.generation()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import yaml
+from flask import Flask
 
+from broker.runtime import runtime
 from tests.support.osb import OSB, basic
 
 NEW_CATALOG = {
@@ -136,3 +138,18 @@ def test_the_openapi_document_describes_the_osb_and_admin_apis(admin: OSB) -> No
     validate(document)
     assert "/v2/service_instances/{instance_id}" in document["paths"]
     assert "/admin/faults" in document["paths"]
+
+
+def test_a_fault_rule_change_does_not_rebuild_a_pushed_catalog(
+    osb: OSB, admin: OSB, app: Flask
+) -> None:
+    catalogs = runtime(app).catalogs
+    assert admin.put("/admin/catalog", NEW_CATALOG).status == 200
+    assert [s["name"] for s in osb.get("/v2/catalog").json["services"]] == ["replacement"]
+    pushed = catalogs.catalog
+
+    added = admin.post("/admin/faults", {"action": {"status": 500}, "match": {"operation": "bind"}})
+    assert added.status == 201, added.json
+    assert osb.get("/v2/catalog").status == 200
+
+    assert catalogs.catalog is pushed

@@ -38,6 +38,8 @@ class CatalogSource:
         self._generation: int | None = None
         self.catalog = base
         self._retired: dict[str, tuple[Service, Plan]] = {}
+        # The pushed documents self.catalog was built from (none: the base alone).
+        self._documents: list[Any] = []
 
     def build(self, document: Any, source: str = ADMIN_SOURCE) -> Catalog:
         """Check a document exactly like a file; raise CatalogError with every problem."""
@@ -48,18 +50,24 @@ class CatalogSource:
         )
 
     def refresh(self) -> int:
-        """Follow the store: rebuild if catalog documents changed; return the generation."""
+        """Follow the store: rebuild if catalog documents changed; return the generation.
+
+        The generation also moves with fault rules, so a new generation only costs a
+        read of the documents; the catalog is rebuilt when they differ.
+        """
         generation = self.store.generation()
         if generation != self._generation:
             with self._mutex:
                 if generation != self._generation:
-                    self._rebuild()
+                    documents = self.store.catalog_documents()
+                    if documents != self._documents:
+                        self._rebuild(documents)
                     self._generation = generation
         return generation
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, documents: list[Any]) -> None:
         catalogs = [self.base]
-        for document in self.store.catalog_documents():
+        for document in documents:
             catalogs.append(self.build(document))
         current = catalogs[-1]
         retired: dict[str, tuple[Service, Plan]] = {}
@@ -70,6 +78,7 @@ class CatalogSource:
                         retired[plan.id] = (service, plan)
         self._retired = retired
         self.catalog = current
+        self._documents = documents
 
     def resolve(self, plan_id: str) -> tuple[Service, Plan] | None:
         """Service and plan of an existing instance, even if the plan was removed."""
