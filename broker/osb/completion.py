@@ -97,12 +97,7 @@ def _success_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Cha
     if kind == "update":
         return [Put(updated_instance(ctx, instance, operation.payload, now))]
     if kind == "deprovision":
-        changes: list[Change] = []
-        for binding in ctx.store.bindings_of(instance.id):
-            ctx.backend_unbind(instance, binding, service, plan)
-            changes.append(Delete("binding", binding.id))
-        ctx.backend_deprovision(instance, service, plan)
-        return [*changes, Delete("instance", instance.id)]
+        return ctx.remove_instance(instance, service, plan)
     stored = ctx.store.get_binding(operation.binding_id or "")
     if stored is None:
         return []

@@ -364,6 +364,24 @@ class BrokerContext:
         request = self.instance_request(instance, service, plan)
         self._call(backend.name, "deprovision", lambda: backend.deprovision(request))
 
+    def remove_instance(
+        self, instance: InstanceRecord, service: Service, plan: Plan
+    ) -> list[Change]:
+        """Unbind every binding and deprovision at the backend; the changes that drop
+        the records. If a backend call fails, the bindings already removed at the
+        backend are removed from the state too before the failure goes on."""
+        removed: list[Change] = []
+        try:
+            for binding in self.store.bindings_of(instance.id):
+                self.backend_unbind(instance, binding, service, plan)
+                removed.append(Delete("binding", binding.id))
+            self.backend_deprovision(instance, service, plan)
+        except Exception:
+            if removed:
+                self.store.apply(removed)
+            raise
+        return [*removed, Delete("instance", instance.id)]
+
     def backend_bind(
         self,
         instance: InstanceRecord,

@@ -20,7 +20,7 @@ from broker.osb.errors import (
     NotFound,
     UnprocessableEntity,
 )
-from broker.storage.base import Change, Delete, Put
+from broker.storage.base import Change, Put
 from broker.storage.records import InstanceRecord, OperationRecord
 
 __all__ = ["Instances", "provision_fingerprint"]
@@ -280,7 +280,7 @@ class Instances:
                 # Nothing was provisioned (or an attempt died before it was acknowledged):
                 # the platform's orphan mitigation must succeed, whatever the plan
                 # declares for deleting a real instance.
-                ctx.store.apply(self._remove(instance, service, plan))
+                ctx.store.apply(ctx.remove_instance(instance, service, plan))
                 return Outcome("done", {})
             behaviour = plan.knobs.deprovision
             goes_async = ctx.goes_async(behaviour, info, "deprovision")
@@ -292,7 +292,7 @@ class Instances:
                 changes.append(Put(self._halted(instance)))
             previous_state = "failed" if instance.state in ("failed", "provisioning") else "ready"
             if not goes_async:
-                changes.extend(self._remove(instance, service, plan))
+                changes.extend(ctx.remove_instance(instance, service, plan))
                 ctx.store.apply(changes)
                 return Outcome("done", {})
             operation = ctx.new_operation(
@@ -324,22 +324,6 @@ class Instances:
             description="provisioning was halted by a deprovision request",
             finished_at=self.ctx.clock(),
         )
-
-    def _remove(self, instance: InstanceRecord, service: Any, plan: Any) -> list[Change]:
-        """Unbind every binding, deprovision at the backend; changes to drop the records."""
-        ctx = self.ctx
-        removed: list[Change] = []
-        try:
-            for binding in ctx.store.bindings_of(instance.id):
-                ctx.backend_unbind(instance, binding, service, plan)
-                removed.append(Delete("binding", binding.id))
-            ctx.backend_deprovision(instance, service, plan)
-        except Exception:
-            # Bindings already gone at the backend are gone from the state too.
-            if removed:
-                ctx.store.apply(removed)
-            raise
-        return [*removed, Delete("instance", instance.id)]
 
     # --- GET /v2/service_instances/:id ------------------------------------------------
     def fetch(self, instance_id: str) -> Outcome:
