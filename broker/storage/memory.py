@@ -22,7 +22,7 @@ R = TypeVar("R", bound=Record)
 def _stored_copy(record: R | None) -> R | None:
     if record is None:
         return None
-    return type(record).from_dict(json.loads(json.dumps(record.to_dict())))
+    return type(record).from_dict(json.loads(record.to_json()))
 
 
 class MemoryStore:

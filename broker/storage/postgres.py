@@ -175,7 +175,7 @@ def _change_statement(
     if record is None:
         table = sql.Identifier(TABLES.get(kind, "operations"))
         return sql.SQL("DELETE FROM {} WHERE id = %s").format(table), (record_id,)
-    data = _dumps(record.to_dict())
+    data = record.to_json()
     if isinstance(record, InstanceRecord):
         return (
             "INSERT INTO instances (id, service_id, plan_id, created_at, data) "

@@ -8,6 +8,7 @@ shows exactly what is stored.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -28,15 +29,17 @@ OperationState = Literal["in progress", "succeeded", "failed"]
 R = TypeVar("R", bound="Record")
 
 
-_FIELD_NAMES: dict[type, frozenset[str]] = {}
+_FIELDS: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}
 
 
-def _field_names(cls: type) -> frozenset[str]:
-    # Every record read from a store goes through from_dict: look the fields up once.
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
-    return names
+def _fields(cls: type) -> tuple[tuple[str, ...], frozenset[str]]:
+    # Every record written or read goes through to_json / from_dict: look the fields
+    # up once (in declaration order, and as a set).
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        fields = _FIELDS[cls] = (names, frozenset(names))
+    return fields
 
 
 class Record:
@@ -45,9 +48,18 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload,no-any-return]
 
+    def to_json(self) -> str:
+        """The compact JSON of :meth:`to_dict`, what every store keeps.
+
+        Built from the fields themselves: ``to_dict`` deep-copies every value, which
+        costs several times the encoding on each write (the values are only read).
+        """
+        names, _ = _fields(type(self))
+        return json.dumps({name: getattr(self, name) for name in names}, separators=(",", ":"))
+
     @classmethod
     def from_dict(cls: type[R], data: dict[str, Any]) -> R:
-        names = _field_names(cls)
+        _, names = _fields(cls)
         return cls(**{key: value for key, value in data.items() if key in names})
 
     def evolve(self: R, **changes: Any) -> R:

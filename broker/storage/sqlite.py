@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -144,17 +143,6 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-FIELD_NAMES = {
-    cls: tuple(field.name for field in dataclasses.fields(cls))
-    for cls in (InstanceRecord, BindingRecord, OperationRecord)
-}
-
-
-def _record_json(record: InstanceRecord | BindingRecord | OperationRecord) -> str:
-    # The JSON of record.to_dict() without its deep copy (the values are only read).
-    return _dumps({name: getattr(record, name) for name in FIELD_NAMES[type(record)]})
-
-
 def _statement(kind: str, record_id: str, record: Any) -> tuple[str, tuple[Any, ...]]:
     """The statement that writes (or, for ``None``, deletes) one record."""
     if record is None:
@@ -164,7 +152,7 @@ def _statement(kind: str, record_id: str, record: Any) -> tuple[str, tuple[Any, 
         return (
             "INSERT OR REPLACE INTO instances (id, service_id, plan_id, created_at, data) "
             "VALUES (?, ?, ?, ?, ?)",
-            (record.id, record.service_id, record.plan_id, record.created_at, _record_json(record)),
+            (record.id, record.service_id, record.plan_id, record.created_at, record.to_json()),
         )
     if isinstance(record, BindingRecord):
         return (
@@ -176,7 +164,7 @@ def _statement(kind: str, record_id: str, record: Any) -> tuple[str, tuple[Any, 
                 record.service_id,
                 record.plan_id,
                 record.created_at,
-                _record_json(record),
+                record.to_json(),
             ),
         )
     return (
@@ -189,7 +177,7 @@ def _statement(kind: str, record_id: str, record: Any) -> tuple[str, tuple[Any, 
             record.binding_id,
             record.type,
             record.state,
-            _record_json(record),
+            record.to_json(),
         ),
     )
 
