@@ -56,8 +56,8 @@ class GroupCommit:
 
     def run(self, work: Work[T]) -> T:
         """Run ``work(connection)`` in a committed transaction and return its result."""
-        # Written out rather than with _lead(): this is every write's path, and a
-        # generator-based context manager costs as much as the bookkeeping itself.
+        # Written out rather than as a context manager: this is every write's path, and
+        # a generator-based one costs as much as the bookkeeping itself.
         ticket: _Ticket[T] = _Ticket(work)
         condition = self._condition
         with condition:
@@ -87,7 +87,7 @@ class GroupCommit:
     @contextmanager
     def exclusive(self) -> Iterator[sqlite3.Connection]:
         """One transaction of the calling thread's own, serialised with the batches."""
-        with self._lead(None), self._process_lock():
+        with self._turn(), self._process_lock():
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -98,31 +98,17 @@ class GroupCommit:
             db.execute("COMMIT")
 
     @contextmanager
-    def _lead(self, ticket: _Ticket[Any] | None) -> Iterator[list[_Ticket[Any]]]:
-        """Become the leader (with the queued batch) unless another leader did our work."""
+    def _turn(self) -> Iterator[None]:
+        """Lead alone: wait for the batch under way; queued writes wait for the next leader."""
         with self._condition:
-            if ticket is not None:
-                self._queue.append(ticket)
-            while self._leading and not (ticket is not None and ticket.done):
+            while self._leading:
                 self._condition.wait()
-            if ticket is not None and ticket.done:
-                batch = None
-            elif ticket is None:
-                self._leading = True
-                batch = []  # an exclusive transaction leaves the queue to the next leader
-            else:
-                self._leading = True
-                batch, self._queue = self._queue, []
-        if batch is None:
-            yield []
-            return
+            self._leading = True
         try:
-            yield batch
+            yield
         finally:
             with self._condition:
                 self._leading = False
-                # Should a batch be left unfinished, it goes back to the next leader.
-                self._queue[:0] = [item for item in batch if not item.done]
                 self._condition.notify_all()
 
     def _commit(self, batch: list[_Ticket[Any]]) -> None:
