@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from broker.catalog.model import Plan, Service
 from broker.osb.completion import advance
 from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint, still_running
 from broker.osb.errors import (
@@ -192,11 +193,7 @@ class Bindings:
                 # platform's orphan mitigation must succeed, whatever the plan declares
                 # for deleting a real binding. Only an interrupted attempt has anything
                 # at the backend to remove.
-                instance = ctx.store.get_instance(instance_id)
-                if instance is not None:
-                    ctx.backend_unbind(instance, binding, service, plan)
-                ctx.store.apply([Delete("binding", binding_id)])
-                return Outcome("done", {})
+                return self._unbind_now(binding, service, plan, [])
             behaviour = plan.knobs.unbind
             goes_async = ctx.goes_async(behaviour, info, "unbind")
             if not goes_async:
@@ -204,25 +201,12 @@ class Bindings:
             changes: list[Change] = []
             if binding.state == "binding":
                 # OSB: an unbind during an in-flight bind halts the creation.
-                running = ctx.store.get_operation(binding.operation or "")
-                if running is not None:
-                    changes.append(
-                        Put(
-                            running.evolve(
-                                state="failed",
-                                description="binding was halted by an unbind request",
-                                finished_at=ctx.clock(),
-                            )
-                        )
-                    )
-            previous_state = "failed" if binding.state in ("binding", "failed") else "ready"
+                halted = ctx.halted(binding.operation, "binding was halted by an unbind request")
+                if halted is not None:
+                    changes.append(Put(halted))
+            previous_state = "failed" if binding.state == "binding" else "ready"
             if not goes_async:
-                instance = ctx.store.get_instance(instance_id)
-                if instance is not None:
-                    ctx.backend_unbind(instance, binding, service, plan)
-                changes.append(Delete("binding", binding_id))
-                ctx.store.apply(changes)
-                return Outcome("done", {})
+                return self._unbind_now(binding, service, plan, changes)
             operation = ctx.new_operation(
                 "unbind",
                 behaviour,
@@ -243,6 +227,17 @@ class Bindings:
             ]
             ctx.store.apply(changes)
             return Outcome("accepted", {"operation": operation.id})
+
+    def _unbind_now(
+        self, binding: BindingRecord, service: Service, plan: Plan, changes: list[Change]
+    ) -> Outcome:
+        """Unbind at the backend and drop the binding, together with ``changes``."""
+        ctx = self.ctx
+        instance = ctx.store.get_instance(binding.instance_id)
+        if instance is not None:
+            ctx.backend_unbind(instance, binding, service, plan)
+        ctx.store.apply([*changes, Delete("binding", binding.id)])
+        return Outcome("done", {})
 
     # --- GET …/service_bindings/:binding_id -------------------------------------------
     def fetch(self, instance_id: str, binding_id: str) -> Outcome:

@@ -17,7 +17,7 @@ from typing import Any
 from broker.osb.context import BrokerContext
 from broker.osb.errors import BackendFailure, BadRequest
 from broker.storage.base import Change, Delete, Put
-from broker.storage.records import InstanceRecord, OperationRecord
+from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 
 __all__ = ["advance", "finish", "finished_operation", "updated_instance"]
 
@@ -98,10 +98,9 @@ def _success_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Cha
         return [Put(updated_instance(ctx, instance, operation.payload, now))]
     if kind == "deprovision":
         return ctx.remove_instance(instance, service, plan)
-    stored = ctx.store.get_binding(operation.binding_id or "")
-    if stored is None:
+    binding = ctx.store.get_binding(operation.binding_id or "")
+    if binding is None:
         return []
-    binding = stored
     if kind == "bind":
         response, backend_state, expires_at = ctx.backend_bind(
             instance, binding, service, plan, binding
@@ -125,22 +124,18 @@ def _success_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Cha
 
 
 def _failure_effects(ctx: BrokerContext, operation: OperationRecord) -> list[Change]:
-    now = ctx.clock()
+    record: InstanceRecord | BindingRecord | None
     if operation.binding_id is None:
-        instance = ctx.store.get_instance(operation.instance_id)
-        if instance is None:
-            return []
-        if operation.type == "provision":
-            return [Put(instance.evolve(state="failed", operation=None, updated_at=now))]
-        previous = operation.payload.get("previous_state", "ready")
-        return [Put(instance.evolve(state=previous, operation=None, updated_at=now))]
-    binding = ctx.store.get_binding(operation.binding_id)
-    if binding is None:
+        record = ctx.store.get_instance(operation.instance_id)
+    else:
+        record = ctx.store.get_binding(operation.binding_id)
+    if record is None:
         return []
-    if operation.type == "bind":
-        return [Put(binding.evolve(state="failed", operation=None, updated_at=now))]
-    previous = operation.payload.get("previous_state", "ready")
-    return [Put(binding.evolve(state=previous, operation=None, updated_at=now))]
+    if operation.type in ("provision", "bind"):
+        state = "failed"
+    else:
+        state = operation.payload.get("previous_state", "ready")
+    return [Put(record.evolve(state=state, operation=None, updated_at=ctx.clock()))]
 
 
 def updated_instance(

@@ -364,6 +364,14 @@ class BrokerContext:
         request = self.instance_request(instance, service, plan)
         self._call(backend.name, "deprovision", lambda: backend.deprovision(request))
 
+    def halted(self, operation_id: str | None, description: str) -> OperationRecord | None:
+        """The running operation ``operation_id`` ended as failed by a delete request
+        (``None`` when there is no such operation)."""
+        running = self.store.get_operation(operation_id or "")
+        if running is None:
+            return None
+        return running.evolve(state="failed", description=description, finished_at=self.clock())
+
     def remove_instance(
         self, instance: InstanceRecord, service: Service, plan: Plan
     ) -> list[Change]:

@@ -289,8 +289,13 @@ class Instances:
             changes: list[Change] = []
             if instance.state == "provisioning":
                 # OSB: a DELETE during an in-flight provision halts the creation.
-                changes.append(Put(self._halted(instance)))
-            previous_state = "failed" if instance.state in ("failed", "provisioning") else "ready"
+                halted = ctx.halted(
+                    instance.operation, "provisioning was halted by a deprovision request"
+                )
+                if halted is None:
+                    raise ConcurrencyError(f"instance {instance_id} is being provisioned")
+                changes.append(Put(halted))
+            previous_state = "failed" if instance.state == "provisioning" else "ready"
             if not goes_async:
                 changes.extend(ctx.remove_instance(instance, service, plan))
                 ctx.store.apply(changes)
@@ -314,16 +319,6 @@ class Instances:
             ]
             ctx.store.apply(changes)
             return Outcome("accepted", {"operation": operation.id})
-
-    def _halted(self, instance: InstanceRecord) -> OperationRecord:
-        running = self.ctx.store.get_operation(instance.operation or "")
-        if running is None:
-            raise ConcurrencyError(f"instance {instance.id} is being provisioned")
-        return running.evolve(
-            state="failed",
-            description="provisioning was halted by a deprovision request",
-            finished_at=self.ctx.clock(),
-        )
 
     # --- GET /v2/service_instances/:id ------------------------------------------------
     def fetch(self, instance_id: str) -> Outcome:
