@@ -6,8 +6,8 @@ import json
 import threading
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from broker.storage.base import Change, JournalQuery, StateCounts, iter_changes
@@ -54,10 +54,8 @@ class MemoryStore:
     def close(self) -> None:
         return None
 
-    @contextmanager
-    def lock(self, key: str) -> Iterator[None]:
-        with self._locks.hold(key):
-            yield
+    def lock(self, key: str) -> AbstractContextManager[None]:
+        return self._locks.hold(key)
 
     def generation(self) -> int:
         return self._generation

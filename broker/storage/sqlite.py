@@ -25,7 +25,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -332,7 +332,7 @@ class SQLiteStore:
                     connection.close()
             self._writer_pid = self._writer_connections = None
 
-    def lock(self, key: str) -> Any:
+    def lock(self, key: str) -> AbstractContextManager[None]:
         return self._locks.hold(key)
 
     def generation(self) -> int:
