@@ -19,6 +19,14 @@ def test_last_operation_of_an_unknown_binding_answers_404(osb: OSB) -> None:
     expect_error(osb.last_operation("lo-1", "bind-123", "none"), 404, "NotFound")
 
 
+def test_last_operation_of_a_binding_of_another_instance_answers_404(osb: OSB) -> None:
+    osb.provision("lo-2", "mock-database", "small")
+    osb.provision("lo-3", "mock-database", "small")
+    assert osb.bind("lo-2", "lo-2-a", "mock-database", "small").status == 201
+    expect_error(osb.last_operation("lo-3", None, "lo-2-a"), 404, "NotFound")
+    expect_error(osb.last_operation("lo-3", "bind-123", "lo-2-a"), 404, "NotFound")
+
+
 def test_a_synchronously_created_instance_reports_succeeded(osb: OSB) -> None:
     osb.provision("lo-2", "mock-database", "small")
     assert osb.last_operation("lo-2").json == {"state": "succeeded"}

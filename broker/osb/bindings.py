@@ -272,19 +272,22 @@ class Bindings:
                     or operation.binding_id != binding_id
                     or operation.instance_id != instance_id
                 ):
-                    if ctx.store.get_binding(binding_id) is None:
-                        raise NotFound(f"binding {binding_id} does not exist")
+                    self._known(instance_id, binding_id)
                     raise BadRequest(
                         f"operation {operation_id!r} is not an operation of binding {binding_id}"
                     )
             else:
                 operation = ctx.store.latest_operation(instance_id, binding_id)
             if operation is None:
-                binding = ctx.store.get_binding(binding_id)
-                if binding is None or binding.instance_id != instance_id:
-                    raise NotFound(f"binding {binding_id} does not exist")
+                self._known(instance_id, binding_id)
                 return Outcome("done", {"state": "succeeded"})
             operation = advance(ctx, operation)
         if operation.type == "unbind" and operation.state == "succeeded":
             raise Gone(f"binding {binding_id} was deleted")
         return last_operation_outcome(operation)
+
+    def _known(self, instance_id: str, binding_id: str) -> None:
+        """Raise :class:`NotFound` unless ``binding_id`` is a binding of ``instance_id``."""
+        binding = self.ctx.store.get_binding(binding_id)
+        if binding is None or binding.instance_id != instance_id:
+            raise NotFound(f"binding {binding_id} does not exist")
