@@ -1,9 +1,7 @@
 """Service bindings: bind, unbind, fetch and last_operation (OSB 2.17 sections 8-9).
 
-Binding requests take the instance lock and then the binding lock (always in
-that order): the instance lock serialises everything that reads the instance's
-state, the binding lock keeps one binding id from being created under two
-instances at once.
+Binding requests hold the instance lock and then the binding lock
+(:meth:`BrokerContext.locked`).
 """
 
 from __future__ import annotations
@@ -61,7 +59,7 @@ class Bindings:
             parameters=parameters,
             predecessor_binding_id=predecessor_id,
         )
-        with ctx.store.lock(f"instance:{instance_id}"), ctx.store.lock(f"binding:{binding_id}"):
+        with ctx.locked(instance_id, binding_id):
             instance = self._bindable_instance(instance_id, body)
             service, plan = ctx.plan_of(instance.plan_id)
             existing = ctx.store.get_binding(binding_id)
@@ -179,7 +177,7 @@ class Bindings:
     # --- DELETE …/service_bindings/:binding_id ----------------------------------------
     def unbind(self, instance_id: str, binding_id: str, info: RequestInfo) -> Outcome:
         ctx = self.ctx
-        with ctx.store.lock(f"instance:{instance_id}"), ctx.store.lock(f"binding:{binding_id}"):
+        with ctx.locked(instance_id, binding_id):
             binding = ctx.store.get_binding(binding_id)
             if binding is None or binding.instance_id != instance_id:
                 raise Gone(f"binding {binding_id} of instance {instance_id} does not exist")
@@ -264,7 +262,7 @@ class Bindings:
         self, instance_id: str, binding_id: str, operation_id: str | None
     ) -> Outcome:
         ctx = self.ctx
-        with ctx.store.lock(f"instance:{instance_id}"), ctx.store.lock(f"binding:{binding_id}"):
+        with ctx.locked(instance_id, binding_id):
             if operation_id is not None:
                 operation = ctx.store.get_operation(operation_id)
                 if (

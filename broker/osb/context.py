@@ -364,6 +364,21 @@ class BrokerContext:
         request = self.instance_request(instance, service, plan)
         self._call(backend.name, "deprovision", lambda: backend.deprovision(request))
 
+    @contextmanager
+    def locked(self, instance_id: str, binding_id: str | None = None) -> Iterator[None]:
+        """Hold the instance's lock and then, for a binding, the binding's.
+
+        Always in that order: the instance lock serialises everything that reads the
+        instance's state, the binding lock keeps one binding id from being created
+        under two instances at once.
+        """
+        with self.store.lock(f"instance:{instance_id}"):
+            if binding_id is None:
+                yield
+            else:
+                with self.store.lock(f"binding:{binding_id}"):
+                    yield
+
     def halted(self, operation_id: str | None, description: str) -> OperationRecord | None:
         """The running operation ``operation_id`` ended as failed by a delete request
         (``None`` when there is no such operation)."""

@@ -47,10 +47,6 @@ def provision_fingerprint(
     )
 
 
-def _lock(instance_id: str) -> str:
-    return f"instance:{instance_id}"
-
-
 class Instances:
     def __init__(self, ctx: BrokerContext) -> None:
         self.ctx = ctx
@@ -71,7 +67,7 @@ class Instances:
             parameters=parameters,
             maintenance_version=maintenance,
         )
-        with ctx.store.lock(_lock(instance_id)):
+        with ctx.locked(instance_id):
             existing = ctx.store.get_instance(instance_id)
             if existing is not None and existing.state != "failed" and not existing.abandoned:
                 return self._provision_again(existing, digest, info)
@@ -151,7 +147,7 @@ class Instances:
     # --- PATCH /v2/service_instances/:id ----------------------------------------------
     def update(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
         ctx = self.ctx
-        with ctx.store.lock(_lock(instance_id)):
+        with ctx.locked(instance_id):
             instance = ctx.store.get_instance(instance_id)
             if instance is None:
                 raise NotFound(f"instance {instance_id} does not exist")
@@ -263,7 +259,7 @@ class Instances:
     # --- DELETE /v2/service_instances/:id ---------------------------------------------
     def deprovision(self, instance_id: str, query: dict[str, Any], info: RequestInfo) -> Outcome:
         ctx = self.ctx
-        with ctx.store.lock(_lock(instance_id)):
+        with ctx.locked(instance_id):
             instance = ctx.store.get_instance(instance_id)
             if instance is None:
                 raise Gone(f"instance {instance_id} does not exist")
@@ -350,7 +346,7 @@ class Instances:
     # --- GET /v2/service_instances/:id/last_operation ---------------------------------
     def last_operation(self, instance_id: str, operation_id: str | None) -> Outcome:
         ctx = self.ctx
-        with ctx.store.lock(_lock(instance_id)):
+        with ctx.locked(instance_id):
             if operation_id is not None:
                 operation = ctx.store.get_operation(operation_id)
                 if (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-
 from broker.osb.bindings import Bindings
 from broker.osb.completion import finish
 from broker.osb.context import BrokerContext
@@ -30,10 +28,7 @@ class ServiceBroker:
         operation = store.get_operation(operation_id)
         if operation is None:
             raise NotFound(f"operation {operation_id!r} does not exist")
-        with ExitStack() as stack:
-            stack.enter_context(store.lock(f"instance:{operation.instance_id}"))
-            if operation.binding_id:
-                stack.enter_context(store.lock(f"binding:{operation.binding_id}"))
+        with self.ctx.locked(operation.instance_id, operation.binding_id or None):
             return self._finish(operation_id, state, description)
 
     def release_everything(self) -> list[str]:
@@ -49,7 +44,7 @@ class ServiceBroker:
             if resolved is None:
                 continue
             service, plan = resolved
-            with ctx.store.lock(f"instance:{instance.id}"):
+            with ctx.locked(instance.id):
                 for binding in ctx.store.bindings_of(instance.id):
                     try:
                         ctx.backend_unbind(instance, binding, service, plan)
