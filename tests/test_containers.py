@@ -24,7 +24,6 @@ from tests.support.containers import (
     answers,
     compose_command,
     engine_command,
-    free_port,
     opted_in,
     run,
     skip_reason,
@@ -32,6 +31,7 @@ from tests.support.containers import (
     wait_until,
 )
 from tests.support.osb import basic
+from tests.support.ports import free_port
 
 pytestmark = [
     pytest.mark.containers,

@@ -150,6 +150,20 @@ def died_binding(osb: OSB, backend: ServerRoomBackend, instance_id: str, binding
         osb.bind(instance_id, binding_id, SERVICE, "sync")
 
 
+def died_polling(
+    osb: OSB,
+    backend: ServerRoomBackend,
+    call: str,
+    instance_id: str,
+    operation: str,
+    binding_id: str | None = None,
+) -> None:
+    """A poll of an asynchronous ``call`` whose process dies once the backend made its object."""
+    backend.dies_during.add(call)
+    with pytest.raises(ProcessDied):
+        osb.last_operation(instance_id, operation, binding_id)
+
+
 def test_backends_that_only_compute_credentials_record_no_attempt() -> None:
     classes = backend_classes()
 
@@ -166,10 +180,7 @@ def test_backends_that_only_compute_credentials_record_no_attempt() -> None:
 def test_a_provision_that_died_mid_call_is_recorded_as_an_attempt_no_one_can_see(
     osb: OSB, app: Flask, backend: ServerRoomBackend
 ) -> None:
-    backend.dies_during.add("provision")
-
-    with pytest.raises(ProcessDied):
-        osb.provision("i-1", SERVICE, "sync")
+    died_provisioning(osb, backend, "i-1")
 
     stored = runtime(app).store.get_instance("i-1")
     assert stored is not None
@@ -306,11 +317,11 @@ def test_deprovisioning_an_instance_removes_the_leftover_of_a_bind_that_died(
 def test_a_poll_after_the_asynchronous_provision_died_removes_the_leftover_and_finishes(
     osb: OSB, app: Flask, backend: ServerRoomBackend
 ) -> None:
-    operation = osb.provision("i-10", SERVICE, "async", accepts_incomplete=True).json["operation"]
+    started = osb.provision("i-10", SERVICE, "async", accepts_incomplete=True)
+    assert started.status == 202, started.json
+    operation = started.json["operation"]
     assert osb.last_operation("i-10", operation).json["state"] == "in progress"
-    backend.dies_during.add("provision")
-    with pytest.raises(ProcessDied):
-        osb.last_operation("i-10", operation)
+    died_polling(osb, backend, "provision", "i-10", operation)
 
     answer = osb.poll("i-10", operation)
 
@@ -326,11 +337,10 @@ def test_a_poll_after_the_asynchronous_bind_died_removes_the_leftover_and_finish
     assert osb.provision("i-11", SERVICE, "async", accepts_incomplete=True).status == 202
     assert osb.poll("i-11").json["state"] == "succeeded"
     bound = osb.bind("i-11", "b-11", SERVICE, "async", accepts_incomplete=True)
+    assert bound.status == 202, bound.json
     operation = bound.json["operation"]
     assert osb.last_operation("i-11", operation, "b-11").json["state"] == "in progress"
-    backend.dies_during.add("bind")
-    with pytest.raises(ProcessDied):
-        osb.last_operation("i-11", operation, "b-11")
+    died_polling(osb, backend, "bind", "i-11", operation, "b-11")
 
     answer = osb.poll("i-11", operation, "b-11")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,9 @@ from broker.runtime import runtime
 from broker.storage import StoreUnavailable, open_store
 from broker.storage.base import Put
 from broker.storage.postgres import SCHEMA_VERSION, PostgresStore, parse_postgres_url
+from tests.support.leftovers import PostgresServer
 from tests.support.osb import OSB, basic
+from tests.support.ports import free_port
 from tests.support.postgres import fresh_schema
 from tests.support.records import binding, instance
 from tests.support.services import service_url
@@ -45,10 +46,9 @@ def store(url: str) -> Iterator[PostgresStore]:
     opened.close()
 
 
-def admin_sql(query: str | sql.Composable, *args: object) -> list[tuple[object, ...]]:
-    with psycopg.connect(service_url("postgres"), autocommit=True) as connection:
-        cursor = connection.execute(query, args)
-        return cursor.fetchall() if cursor.description else []
+def admin() -> PostgresServer:
+    """The server behind the test schemas, as its admin."""
+    return PostgresServer(service_url("postgres"))
 
 
 def schema_of(url: str) -> str:
@@ -67,13 +67,16 @@ def named_store(url: str) -> Iterator[tuple[PostgresStore, str]]:
 
 
 def sessions_named(name: str) -> int:
-    rows = admin_sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", name)
-    return int(rows[0][0])  # type: ignore[call-overload]
+    rows = admin().execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
+    )
+    return int(rows[0][0])
 
 
 def end_sessions_named(name: str) -> None:
-    admin_sql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", name
+    admin().execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+        (name,),
     )
 
 
@@ -103,7 +106,7 @@ def test_open_store_opens_postgresql_urls(url: str) -> None:
 
 # --- start-up and migrations ------------------------------------------------------------
 def test_the_schema_is_created_with_its_version_on_start(store: PostgresStore, url: str) -> None:
-    rows = admin_sql(
+    rows = admin().execute(
         sql.SQL("SELECT value FROM {}.meta WHERE key = 'schema_version'").format(
             sql.Identifier(schema_of(url))
         )
@@ -140,7 +143,7 @@ def test_replicas_starting_together_on_a_new_schema_all_start(url: str) -> None:
 
 
 def test_a_schema_written_by_a_newer_version_is_refused(store: PostgresStore, url: str) -> None:
-    admin_sql(
+    admin().execute(
         sql.SQL("UPDATE {}.meta SET value = 99 WHERE key = 'schema_version'").format(
             sql.Identifier(schema_of(url))
         )
@@ -183,9 +186,7 @@ def test_a_change_the_database_refuses_rolls_back_the_whole_apply(store: Postgre
 
 # --- outages ----------------------------------------------------------------------------
 def test_an_unreachable_server_is_reported_without_the_password() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with pytest.raises(StoreUnavailable) as caught:
         PostgresStore(f"postgresql://postgres:hunter2@127.0.0.1:{port}/test")
     message = str(caught.value)
@@ -210,7 +211,7 @@ def test_the_password_never_shows_in_the_store_url(url: str) -> None:
 
 def test_check_says_when_the_tables_are_gone(store: PostgresStore, url: str) -> None:
     store.check()
-    admin_sql(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema_of(url))))
+    admin().execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema_of(url))))
     with pytest.raises(StoreUnavailable, match="tables are missing"):
         store.check()
 
@@ -264,7 +265,7 @@ def app(url: str, tmp_path: Path) -> Iterator[Flask]:
 def test_readyz_reports_the_store_problem(app: Flask, url: str) -> None:
     client = app.test_client()
     assert client.get("/readyz").status_code == 200
-    admin_sql(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema_of(url))))
+    admin().execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema_of(url))))
     answer = client.get("/readyz")
     assert answer.status_code == 503
     assert "tables are missing" in answer.get_json()["checks"]["store"]
@@ -275,7 +276,9 @@ def test_the_broker_serves_osb_requests_from_postgres(app: Flask, url: str) -> N
     created = osb.provision("inst-pg", "cloud-provider-service", "service-plan-name")
     assert created.status == 201, created.text
     assert osb.provision("inst-pg", "cloud-provider-service", "service-plan-name").status == 200
-    rows = admin_sql(sql.SQL("SELECT id FROM {}.instances").format(sql.Identifier(schema_of(url))))
+    rows = admin().execute(
+        sql.SQL("SELECT id FROM {}.instances").format(sql.Identifier(schema_of(url)))
+    )
     assert rows == [("inst-pg",)]
 
 
@@ -284,7 +287,7 @@ def test_a_request_while_the_store_is_gone_answers_503_without_details(
 ) -> None:
     osb = OSB(app.test_client(), auth=basic())
     assert osb.get("/v2/catalog").status == 200
-    admin_sql(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema_of(url))))
+    admin().execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema_of(url))))
     for answer in (
         osb.get("/v2/catalog"),
         osb.put(
@@ -299,9 +302,7 @@ def test_a_request_while_the_store_is_gone_answers_503_without_details(
 
 
 def test_serve_stops_with_the_reason_when_the_store_cannot_be_used(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     store = f"postgresql://postgres:hunter2@127.0.0.1:{port}/test"
     environment = {key: value for key, value in os.environ.items() if not key.startswith("BROKER_")}
     done = subprocess.run(

@@ -127,20 +127,33 @@ def test_it_works_under_xdist_with_one_broker_per_worker(pytester: pytest.Pytest
     pytester.makepyfile(
         test_parallel="""
         import os
+        import pathlib
         import pytest
 
         @pytest.mark.parametrize("n", range(6))
         def test_provision_in_parallel(osb_broker, n):
             service_id, plan_id = osb_broker.ids("mock-async", "sync")
-            osb_broker.client.provision(f"same-id", service_id, plan_id, organization_guid="o",
-                                        space_guid=f"space-{n}")
+            answer = osb_broker.client.provision(f"same-id", service_id, plan_id,
+                                                 organization_guid="o", space_guid=f"space-{n}")
+            assert answer.status == 201
             # Each worker has its own broker and each test a reset one: no 409s.
             assert [i["id"] for i in osb_broker.state()["instances"]] == ["same-id"]
             print(os.environ.get("PYTEST_XDIST_WORKER"), osb_broker.url)
+            seen = pathlib.Path(__file__).parent / f"seen-{n}.txt"
+            seen.write_text(f"{os.environ['PYTEST_XDIST_WORKER']} {osb_broker.url}")
     """
     )
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-n", "2", "-s")
     result.assert_outcomes(passed=6)
+    seen = [path.read_text().split() for path in sorted(pytester.path.glob("seen-*.txt"))]
+    assert len(seen) == 6
+    urls_by_worker: dict[str, set[str]] = {}
+    for worker, url in seen:
+        urls_by_worker.setdefault(worker, set()).add(url)
+    # xdist hands each of the two workers at least two of the six tests up front.
+    assert sorted(urls_by_worker) == ["gw0", "gw1"]
+    assert all(len(urls) == 1 for urls in urls_by_worker.values()), urls_by_worker
+    assert len(set.union(*urls_by_worker.values())) == len(urls_by_worker), urls_by_worker
 
 
 def test_an_external_broker_is_used_when_its_url_is_given(

@@ -131,7 +131,7 @@ def test_deprovisioning_deletes_every_key_of_the_instance_and_only_those(
     instance_id = REDIS.provisioned(osb, made)
     neighbour = REDIS.provisioned(osb, made)
     _, credentials = REDIS.bound(osb, made, instance_id)
-    _, other = REDIS.bound(osb, made, neighbour)
+    neighbours_binding, other = REDIS.bound(osb, made, neighbour)
     prefix = key_prefix(instance_id)
     with login(credentials) as client:
         client.mset({f"{prefix}key:{n}": n for n in range(2500)})  # several SCAN rounds
@@ -145,6 +145,8 @@ def test_deprovisioning_deletes_every_key_of_the_instance_and_only_those(
     assert server.acl_user(credentials["username"]) is None
     assert server.keys_under(key_prefix(neighbour)) == [f"{key_prefix(neighbour)}survivor"]
     assert instance_id not in recorded(app)[0]
+    # The instance's binding went with it; the neighbour and its binding remain.
+    assert recorded(app) == ({neighbour}, {neighbours_binding})
 
 
 def test_unbind_and_deprovision_succeed_when_the_server_holds_nothing_anymore(

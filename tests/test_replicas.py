@@ -86,15 +86,6 @@ def instances_seen(admin: OSB, instance_id: str) -> list[dict[str, Any]]:
     return [item for item in answer.json["instances"] if item["id"] == instance_id]
 
 
-def provision_body(service_id: str, plan_id: str, space: str = "space-1") -> dict[str, Any]:
-    return {
-        "service_id": service_id,
-        "plan_id": plan_id,
-        "organization_guid": "org-1",
-        "space_guid": space,
-    }
-
-
 def provisions_at_once(
     replicas: Replicas, plan: str, *, accepts_incomplete: bool, differ: bool
 ) -> tuple[str, list[Answer]]:
@@ -103,12 +94,13 @@ def provisions_at_once(
 
     Answers the instance id and the answers in call order.
     """
-    service_id, plan_id = replicas.ids("mock-async", plan)
+    # Bodies are built before the burst: OSB.provision would read the catalog inside it.
+    same = replicas.osb[0].provision_body("mock-async", plan)
     instance_id = str(uuid.uuid4())
     query = {"accepts_incomplete": "true"} if accepts_incomplete else None
 
     def call(number: int) -> Callable[[OSB], Answer]:
-        body = provision_body(service_id, plan_id, f"space-{number}" if differ else "space-1")
+        body = {**same, "space_guid": f"space-{number}"} if differ else same
         return lambda osb: osb.put(f"/v2/service_instances/{instance_id}", body, query=query)
 
     return instance_id, replicas.spread([call(number) for number in range(PARALLEL)])
@@ -176,12 +168,7 @@ def test_a_fault_rule_added_on_one_replica_fires_exactly_its_times_across_all(
 ) -> None:
     service_id, plan_id = fresh.ids("mock-async", "sync")
     instance_id = str(uuid.uuid4())
-    assert (
-        fresh.osb[0]
-        .put(f"/v2/service_instances/{instance_id}", provision_body(service_id, plan_id))
-        .status
-        == 201
-    )
+    assert fresh.osb[0].provision(instance_id, "mock-async", "sync").status == 201
     added = fresh.admin[0].post(
         "/admin/faults",
         {"match": {"operation": "bind"}, "trigger": {"times": 3}, "action": {"status": 500}},
@@ -210,13 +197,8 @@ def test_a_fault_rule_added_on_one_replica_fires_exactly_its_times_across_all(
 def test_an_operation_started_on_one_replica_is_finished_and_polled_on_others(
     fresh: Replicas,
 ) -> None:
-    service_id, plan_id = fresh.ids("mock-async", "manual")
     instance_id = str(uuid.uuid4())
-    started = fresh.osb[0].put(
-        f"/v2/service_instances/{instance_id}",
-        provision_body(service_id, plan_id),
-        query={"accepts_incomplete": "true"},
-    )
+    started = fresh.osb[0].provision(instance_id, "mock-async", "manual", accepts_incomplete=True)
     assert started.status == 202, started.text
     operation = started.json["operation"]
     assert fresh.osb[2].last_operation(instance_id, operation).json["state"] == "in progress"
@@ -231,18 +213,18 @@ def test_an_operation_started_on_one_replica_is_finished_and_polled_on_others(
 def test_a_deprovision_running_on_one_replica_makes_another_answer_concurrency_error(
     fresh: Replicas,
 ) -> None:
-    service_id, plan_id = fresh.ids("mock-async", "manual")
     instance_id = str(uuid.uuid4())
-    body = provision_body(service_id, plan_id)
-    incomplete = {"accepts_incomplete": "true"}
-    operation = fresh.osb[0].put(f"/v2/service_instances/{instance_id}", body, query=incomplete)
-    fresh.admin[0].post(f"/admin/operations/{operation.json['operation']}", {"state": "succeeded"})
+    operation = fresh.osb[0].provision(instance_id, "mock-async", "manual", accepts_incomplete=True)
+    assert operation.status == 202, operation.text
+    finished = fresh.admin[0].post(
+        f"/admin/operations/{operation.json['operation']}", {"state": "succeeded"}
+    )
+    assert finished.status == 200, finished.text
 
-    deleting = fresh.osb[1].delete(
-        f"/v2/service_instances/{instance_id}",
-        query={"service_id": service_id, "plan_id": plan_id, **incomplete},
+    deleting = fresh.osb[1].deprovision(
+        instance_id, "mock-async", "manual", accepts_incomplete=True
     )
     assert deleting.status == 202, deleting.text
-    again = fresh.osb[2].put(f"/v2/service_instances/{instance_id}", body, query=incomplete)
+    again = fresh.osb[2].provision(instance_id, "mock-async", "manual", accepts_incomplete=True)
     assert again.status == 422, again.text
     assert again.json["error"] == "ConcurrencyError"

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from broker.storage.sqlite import SQLiteStore
-from tests.support.osb import OSB
+from tests.support.osb import OSB, Answer
 from tests.support.servers import serve
 
 pytestmark = pytest.mark.server
@@ -59,6 +59,18 @@ def load(
     polls = ids("mock-async/polls")
     with httpx.Client(base_url=url, timeout=10) as client:
         osb = OSB(client)
+
+        def put(kind: str, path: str, body: dict[str, Any]) -> Answer | None:
+            """The answer to a PUT ("PUT-async": accepting an asynchronous one), or None
+            once it is recorded as unanswered because the server died first."""
+            query = {"accepts_incomplete": "true"} if kind == "PUT-async" else None
+            try:
+                return osb.put(path, body, query=query)
+            except httpx.TransportError:
+                with ledger.lock:
+                    ledger.unanswered.append((kind, path, body))
+                return None
+
         round_number = 0
         while not stop.is_set():
             round_number += 1
@@ -72,22 +84,16 @@ def load(
                 "parameters": parameters,
             }
             path = f"/v2/service_instances/{instance}"
-            try:
-                answer = osb.put(path, body)
-            except httpx.TransportError:
-                with ledger.lock:
-                    ledger.unanswered.append(("PUT", path, body))
+            answer = put("PUT", path, body)
+            if answer is None:
                 return
             assert answer.status == 201, answer.text
             with ledger.lock:
                 ledger.instances[instance] = parameters
             binding_path = f"{path}/service_bindings/{instance}-b"
             binding_body = {"service_id": database[0], "plan_id": database[1]}
-            try:
-                bound = osb.put(binding_path, binding_body)
-            except httpx.TransportError:
-                with ledger.lock:
-                    ledger.unanswered.append(("PUT", binding_path, binding_body))
+            bound = put("PUT", binding_path, binding_body)
+            if bound is None:
                 return
             assert bound.status == 201, bound.text
             with ledger.lock:
@@ -99,11 +105,8 @@ def load(
                 "organization_guid": "o",
                 "space_guid": "s",
             }
-            try:
-                started = osb.put(async_path, async_body, query={"accepts_incomplete": "true"})
-            except httpx.TransportError:
-                with ledger.lock:
-                    ledger.unanswered.append(("PUT-async", async_path, async_body))
+            started = put("PUT-async", async_path, async_body)
+            if started is None:
                 return
             assert started.status == 202, started.text
             with ledger.lock:

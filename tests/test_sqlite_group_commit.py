@@ -6,26 +6,15 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from broker.storage.base import Put
 from broker.storage.group_commit import GroupCommit
-from broker.storage.records import InstanceRecord
 from broker.storage.sqlite import SQLiteStore
-
-
-def instance(instance_id: str) -> InstanceRecord:
-    return InstanceRecord(
-        id=instance_id,
-        service_id="s",
-        plan_id="p",
-        state="ready",
-        fingerprint="f",
-        created_at=1.0,
-        updated_at=1.0,
-    )
+from tests.support.records import instance
 
 
 def write_many(url: str, prefix: str, threads: int, each: int) -> None:
@@ -114,11 +103,16 @@ def test_a_failing_write_in_a_batch_raises_in_its_own_thread_and_the_others_comm
     followers = [threading.Thread(target=insert, args=(item,)) for item in (1, 2, 0, 3)]
     for follower in followers:
         follower.start()
+    deadline = time.monotonic() + 10
     while len(commits._queue) < 4:  # all queued before the lead is released
+        if time.monotonic() >= deadline:
+            release.set()
+            pytest.fail(f"only {len(commits._queue)} of 4 writes queued behind the leader")
         threading.Event().wait(0.01)
     release.set()
     for thread in (leader, *followers):
         thread.join(10)
+    assert not [thread for thread in (leader, *followers) if thread.is_alive()]
     assert results[1] == results[2] == results[3] == "ok"
     assert isinstance(results[0], sqlite3.IntegrityError)
     check = sqlite3.connect(tmp_path / "batch.db")

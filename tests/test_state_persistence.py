@@ -49,14 +49,14 @@ def test_instances_bindings_and_operations_survive_a_restart(
 
 def test_a_deprovision_survives_a_restart(settings: Settings, tmp_path: Path) -> None:
     first = OSB(create_app(restartable(settings, tmp_path)).test_client())
-    first.provision("gone-1", "mock-database", "small")
-    first.deprovision("gone-1", "mock-database", "small")
+    assert first.provision("gone-1", "mock-database", "small").status == 201
+    assert first.deprovision("gone-1", "mock-database", "small").status == 200
     second = OSB(create_app(restartable(settings, tmp_path)).test_client())
     assert second.deprovision("gone-1", "mock-database", "small").status == 410
 
 
 def test_the_memory_store_starts_empty(settings: Settings) -> None:
     first = OSB(create_app(settings).test_client())
-    first.provision("mem-1", "mock-database", "small")
+    assert first.provision("mem-1", "mock-database", "small").status == 201
     second = OSB(create_app(settings).test_client())
     assert second.get("/v2/service_instances/mem-1").status == 404

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -66,13 +65,6 @@ def engine_command() -> list[str]:
 
 def compose_command() -> list[str]:
     return _tool("MOCKBROKER_COMPOSE", "podman-compose", "docker-compose")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def run(
