@@ -1,4 +1,4 @@
-"""A process that dies during a backend call leaves nothing behind for good.
+"""A backend call that dies or fails midway leaves nothing behind for good.
 
 A backend that makes things on a server (``leaves_objects``) is called only after the
 attempt is recorded; when the process dies in the middle, the next request that
@@ -50,6 +50,8 @@ class ServerRoomBackend:
         self.calls: list[str] = []
         # "provision" / "bind": the next such call dies after making its object.
         self.dies_during: set[str] = set()
+        # Accounts whose removal fails (the backend answers an error, nothing changes).
+        self.undeletable: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServerRoomBackend:
@@ -75,7 +77,10 @@ class ServerRoomBackend:
 
     def unbind(self, request: BindingRequest) -> None:
         self.calls.append("unbind")
-        self.objects.discard(f"user-{request.binding_id}")
+        user = f"user-{request.binding_id}"
+        if user in self.undeletable:
+            raise BackendError(f"cannot drop {user}")
+        self.objects.discard(user)
 
     def _make(self, call: str, name: str) -> str:
         self.calls.append(call)
@@ -115,6 +120,11 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
                             "provision": asynchronous,
                             "bind": asynchronous,
                         },
+                    },
+                    {
+                        "name": "async-delete",
+                        "description": "Deprovision finishes after one poll",
+                        "mockbroker": {**credentials, "deprovision": asynchronous},
                     },
                 ],
             }
@@ -373,3 +383,29 @@ def test_a_delete_halting_an_asynchronous_retry_removes_what_the_dead_attempt_ma
 
     assert backend.objects == set()
     assert recorded(app) == (set(), set())
+
+
+# --- a deprovision that fails half-way ----------------------------------------------------
+
+
+@pytest.mark.parametrize("accepts_incomplete", [False, True], ids=["sync", "async"])
+def test_a_deprovision_failing_half_way_forgets_the_bindings_it_already_removed(
+    osb: OSB, app: Flask, backend: ServerRoomBackend, accepts_incomplete: bool
+) -> None:
+    assert osb.provision("i-20", SERVICE, "async-delete").status == 201
+    for binding_id in ("b-20a", "b-20b"):
+        assert osb.bind("i-20", binding_id, SERVICE, "async-delete").status == 201
+    backend.undeletable.add("user-b-20b")
+
+    answer = osb.deprovision("i-20", SERVICE, "async-delete", accepts_incomplete=accepts_incomplete)
+
+    if accepts_incomplete:
+        assert answer.status == 202, answer.json
+        polled = osb.poll("i-20", answer.json["operation"])
+        assert polled.json["state"] == "failed", polled.json
+        assert "cannot drop user-b-20b" in polled.json["description"]
+    else:
+        assert answer.status == 500, answer.json
+        assert "cannot drop user-b-20b" in answer.json["description"]
+    assert backend.objects == {"db-i-20", "user-b-20b"}
+    assert recorded(app) == ({"i-20"}, {"b-20b"})
