@@ -1,16 +1,15 @@
 """What the backends of a real server (``postgres``, ``mysql``, ``redis``) share: the
 admin URL and public address they are built with, the name prefix of what they create,
-the credentials of an account, and the refusal to take over what they did not create."""
+and the refusal to take over what they did not create."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from broker.credentials.endpoints import Endpoint, credential_uri
 from broker.credentials.options import ServerOptions, schema_problems
 
-__all__ = ["DEFAULT_PREFIX", "ServerBackend", "account_credentials", "already_exists"]
+__all__ = ["DEFAULT_PREFIX", "ServerBackend", "already_exists"]
 
 DEFAULT_PREFIX = "mb_"
 
@@ -41,27 +40,6 @@ class ServerBackend:
     @staticmethod
     def _prefix(options: Mapping[str, Any]) -> str:
         return str(options.get("name_prefix", DEFAULT_PREFIX))
-
-
-def account_credentials(
-    kind: str,
-    scheme: str,
-    endpoint: Endpoint,
-    username: str,
-    password: str,
-    database: str | int,
-) -> dict[str, Any]:
-    """The credentials of an account: servicebinding.io keys and a ``scheme://`` URI."""
-    return {
-        "type": kind,
-        "provider": "mockbroker",
-        "uri": credential_uri(scheme, username, password, endpoint, str(database)),
-        "host": endpoint.host,
-        "port": endpoint.port,
-        "username": username,
-        "password": password,
-        "database": database,
-    }
 
 
 def already_exists(thing: str) -> str:
