@@ -11,8 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from broker.config import Settings
-from broker.credentials.base import BindingRequest, BindResult, InstanceRequest
+from broker.credentials.base import BindingRequest, BindResult, InstanceRequest, LocalBackend
 from broker.credentials.endpoints import Endpoint, account_credentials
 from broker.credentials.randomness import random_text, rng_for
 
@@ -41,16 +40,8 @@ def _identifier(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-class FakeBackend:
+class FakeBackend(LocalBackend):
     name: ClassVar[str] = "fake"
-    leaves_objects: ClassVar[bool] = False
-
-    def __init__(self, seed: str | None = None) -> None:
-        self._seed = seed
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FakeBackend:
-        return cls(seed=settings.credential_seed)
 
     @classmethod
     def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -66,15 +57,9 @@ class FakeBackend:
             problems.append(("port", "must be between 1 and 65535"))
         return problems
 
-    def check(self) -> None:
-        return None
-
     def provision(self, request: InstanceRequest) -> dict[str, Any]:
         default = f"db_{_identifier(request.instance_id)[:16] or 'instance'}"
         return {"database": str(request.options.get("database", default))}
-
-    def deprovision(self, request: InstanceRequest) -> None:
-        return None
 
     def bind(self, request: BindingRequest) -> BindResult:
         options = request.instance.options
@@ -88,6 +73,3 @@ class FakeBackend:
         password = random_text(rng, alphabet, 24)
         credentials = account_credentials(scheme, scheme, endpoint, username, password, database)
         return BindResult(credentials=credentials, state={"username": username})
-
-    def unbind(self, request: BindingRequest) -> None:
-        return None
