@@ -161,6 +161,14 @@ def _text(value: Any, where: str) -> str:
     return str(value)
 
 
+def _host(value: Any, where: str) -> str:
+    """A host name or address; an IPv6 address may come in URL brackets (``[::1]``)."""
+    host = _text(value, where)
+    if host.startswith("[") and host.endswith("]"):
+        return host[1:-1]
+    return host
+
+
 def _optional_text(value: Any, where: str) -> str | None:
     if value is None or value == "":
         return None
@@ -296,7 +304,7 @@ def _store(value: Any, where: str) -> str | None:
 
 
 PARSERS: dict[str, Parser] = {
-    "host": _text,
+    "host": _host,
     "port": _integer(0, 65535),
     "username": _text,
     "password": _text,
