@@ -169,12 +169,6 @@ def _host(value: Any, where: str) -> str:
     return host
 
 
-def _optional_text(value: Any, where: str) -> str | None:
-    if value is None or value == "":
-        return None
-    return _text(value, where)
-
-
 def _integer(minimum: int, maximum: int | None = None) -> Parser:
     def parse(value: Any, where: str) -> int:
         if isinstance(value, bool):
@@ -191,23 +185,19 @@ def _integer(minimum: int, maximum: int | None = None) -> Parser:
     return parse
 
 
-def _optional_integer(minimum: int) -> Parser:
-    parse = _integer(minimum)
+def _optional(parse: Parser) -> Parser:
+    """``parse``, except that ``None`` or an empty value means unset (``None``)."""
 
-    def parse_optional(value: Any, where: str) -> int | None:
+    def parse_optional(value: Any, where: str) -> Any:
         if value is None or value == "":
             return None
-        number: int = parse(value, where)
-        return number
+        return parse(value, where)
 
     return parse_optional
 
 
-def _optional_port(value: Any, where: str) -> int | None:
-    if value is None or value == "":
-        return None
-    port: int = _integer(1, 65535)(value, where)
-    return port
+_optional_text = _optional(_text)
+_optional_port = _optional(_integer(1, 65535))
 
 
 def _boolean(value: Any, where: str) -> bool:
@@ -290,7 +280,7 @@ def _missing_version_status(value: Any, where: str) -> int:
 
 
 def _store(value: Any, where: str) -> str | None:
-    url = _optional_text(value, where)
+    url: str | None = _optional_text(value, where)
     if url is None:
         return None
     if url == "memory":
@@ -315,7 +305,7 @@ PARSERS: dict[str, Parser] = {
     "catalogs": _paths,
     "store": _store,
     "data_dir": _path,
-    "workers": _optional_integer(1),
+    "workers": _optional(_integer(1)),
     "threads": _integer(1, 256),
     "timeout": _integer(1),
     "log_format": _optional_choice("json", "text"),
