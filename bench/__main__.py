@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench.fill import fill_instances
+from bench.fill import BATCH, fill_instances
 from bench.fsync import measure_commit_costs
 from bench.load import ensure_wrk, run_wrk
 from bench.report import Series, ratio, render_table, write_json
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             fills[name] = {"instances": count, "seconds": round(seconds, 2)}
             print(
                 f"filled {name} with {count} instances in {seconds:.1f} s (store API, "
-                f"{5000} per transaction)",
+                f"{BATCH} per transaction)",
                 flush=True,
             )
         print("measuring commit costs on this disk ...", flush=True)
