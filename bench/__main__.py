@@ -21,11 +21,12 @@ from typing import Any
 
 import httpx
 
-from bench.fill import fill_instances
+from bench.fill import BATCH, fill_instances
 from bench.fsync import measure_commit_costs
 from bench.load import ensure_wrk, run_wrk
 from bench.report import Series, ratio, render_table, write_json
 from bench.servers import AUTH, HEADERS, BenchError, Server, start_bare, start_broker
+from broker.catalog.model import Catalog
 from broker.config import Settings
 from broker.credentials.registry import BackendRegistry
 from broker.runtime import load_configured_catalog
@@ -88,14 +89,15 @@ def cpu_layout(no_pin: bool) -> tuple[set[int] | None, set[int] | None]:
     return {available[0]}, set(available[1:])
 
 
-def lifecycle_ids() -> tuple[str, str]:
-    catalog = load_configured_catalog(Settings(), BackendRegistry(Settings()))
-    for service in catalog.services:
-        if service.name == LIFECYCLE_SERVICE:
-            for plan in service.plans:
-                if plan.name == LIFECYCLE_PLAN:
-                    return service.id, plan.id
-    raise BenchError(f"the bundled catalogs lack {LIFECYCLE_SERVICE}/{LIFECYCLE_PLAN}")
+def lifecycle_ids(catalog: Catalog | None = None) -> tuple[str, str]:
+    """The service and plan ids of the lifecycle plan (in the bundled catalogs by default)."""
+    if catalog is None:
+        catalog = load_configured_catalog(Settings(), BackendRegistry(Settings()))
+    service = catalog.service_named(LIFECYCLE_SERVICE)
+    plan = catalog.find_plan(service, LIFECYCLE_PLAN) if service is not None else None
+    if plan is None:
+        raise BenchError(f"the catalog lacks {LIFECYCLE_SERVICE}/{LIFECYCLE_PLAN}")
+    return plan.service_id, plan.id
 
 
 def sample_responses(server: Server, service_id: str, plan_id: str) -> dict[str, dict[str, Any]]:
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             fills[name] = {"instances": count, "seconds": round(seconds, 2)}
             print(
                 f"filled {name} with {count} instances in {seconds:.1f} s (store API, "
-                f"{5000} per transaction)",
+                f"{BATCH} per transaction)",
                 flush=True,
             )
         print("measuring commit costs on this disk ...", flush=True)

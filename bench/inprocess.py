@@ -179,18 +179,6 @@ def build_broker(folder: Path, log_level: str, **overrides: Any) -> Any:
     return app
 
 
-def lifecycle_plan(app: WsgiApp) -> tuple[str, str]:
-    from bench.__main__ import LIFECYCLE_PLAN, LIFECYCLE_SERVICE
-
-    _, body = call(app, environ("GET", "/v2/catalog"))
-    for service in json.loads(body)["services"]:
-        if service["name"] == LIFECYCLE_SERVICE:
-            for plan in service["plans"]:
-                if plan["name"] == LIFECYCLE_PLAN:
-                    return service["id"], plan["id"]
-    raise SystemExit(f"the catalog lacks {LIFECYCLE_SERVICE}/{LIFECYCLE_PLAN}")
-
-
 def sample_answers(app: WsgiApp, requests: Requests) -> dict[str, dict[str, Any]]:
     answers = {}
     cycle = requests.cycle(-1)
@@ -206,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="mockbroker-inprocess-"))
     broker = build_broker(folder, args.log_level)
-    service_id, plan_id = lifecycle_plan(broker)
+    from bench.__main__ import lifecycle_ids
+    from broker.runtime import runtime
+
+    service_id, plan_id = lifecycle_ids(runtime(broker).catalogs.catalog)
     requests = Requests(service_id, plan_id, "s")
     from bench.bare import create_bare_app
 

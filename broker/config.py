@@ -161,10 +161,12 @@ def _text(value: Any, where: str) -> str:
     return str(value)
 
 
-def _optional_text(value: Any, where: str) -> str | None:
-    if value is None or value == "":
-        return None
-    return _text(value, where)
+def _host(value: Any, where: str) -> str:
+    """A host name or address; an IPv6 address may come in URL brackets (``[::1]``)."""
+    host = _text(value, where)
+    if host.startswith("[") and host.endswith("]"):
+        return host[1:-1]
+    return host
 
 
 def _integer(minimum: int, maximum: int | None = None) -> Parser:
@@ -183,23 +185,19 @@ def _integer(minimum: int, maximum: int | None = None) -> Parser:
     return parse
 
 
-def _optional_integer(minimum: int) -> Parser:
-    parse = _integer(minimum)
+def _optional(parse: Parser) -> Parser:
+    """``parse``, except that ``None`` or an empty value means unset (``None``)."""
 
-    def parse_optional(value: Any, where: str) -> int | None:
+    def parse_optional(value: Any, where: str) -> Any:
         if value is None or value == "":
             return None
-        number: int = parse(value, where)
-        return number
+        return parse(value, where)
 
     return parse_optional
 
 
-def _optional_port(value: Any, where: str) -> int | None:
-    if value is None or value == "":
-        return None
-    port: int = _integer(1, 65535)(value, where)
-    return port
+_optional_text = _optional(_text)
+_optional_port = _optional(_integer(1, 65535))
 
 
 def _boolean(value: Any, where: str) -> bool:
@@ -282,7 +280,7 @@ def _missing_version_status(value: Any, where: str) -> int:
 
 
 def _store(value: Any, where: str) -> str | None:
-    url = _optional_text(value, where)
+    url: str | None = _optional_text(value, where)
     if url is None:
         return None
     if url == "memory":
@@ -296,7 +294,7 @@ def _store(value: Any, where: str) -> str | None:
 
 
 PARSERS: dict[str, Parser] = {
-    "host": _text,
+    "host": _host,
     "port": _integer(0, 65535),
     "username": _text,
     "password": _text,
@@ -307,7 +305,7 @@ PARSERS: dict[str, Parser] = {
     "catalogs": _paths,
     "store": _store,
     "data_dir": _path,
-    "workers": _optional_integer(1),
+    "workers": _optional(_integer(1)),
     "threads": _integer(1, 256),
     "timeout": _integer(1),
     "log_format": _optional_choice("json", "text"),

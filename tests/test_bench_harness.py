@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from bench.__main__ import LIFECYCLE_PLAN, LIFECYCLE_SERVICE, lifecycle_ids
 from bench.bare import ROUTES, create_bare_app
 from bench.fill import fill_instances
 from bench.report import percentile
+from bench.servers import BenchError
+from broker.app import create_app
+from broker.catalog.model import Catalog
+from broker.config import Settings
+from broker.runtime import runtime
 from broker.storage.sqlite import SQLiteStore
 
 LUA = Path(__file__).resolve().parent.parent / "bench" / "lua"
@@ -49,3 +57,19 @@ def test_percentiles_are_nearest_rank() -> None:
 
 def test_the_lua_scripts_are_shipped() -> None:
     assert {path.name for path in LUA.glob("*.lua")} == {"catalog.lua", "lifecycle.lua"}
+
+
+def test_the_lifecycle_plan_is_looked_up_by_name(tmp_path: Path) -> None:
+    app = create_app(Settings(store="memory://", data_dir=tmp_path))
+    catalog = runtime(app).catalogs.catalog
+    service_id, plan_id = lifecycle_ids(catalog)
+    plan = catalog.plan(plan_id)
+    assert plan is not None
+    assert (plan.service_id, plan.service_name, plan.name) == (
+        service_id,
+        LIFECYCLE_SERVICE,
+        LIFECYCLE_PLAN,
+    )
+    assert lifecycle_ids() == (service_id, plan_id)  # the bundled catalogs by default
+    with pytest.raises(BenchError, match=f"lacks {LIFECYCLE_SERVICE}/{LIFECYCLE_PLAN}"):
+        lifecycle_ids(Catalog(()))

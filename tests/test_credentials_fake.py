@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -9,6 +10,8 @@ from urllib.parse import unquote, urlsplit
 
 from broker.app import create_app
 from broker.config import Settings
+from broker.credentials.base import BindingRequest, InstanceRequest
+from broker.credentials.fake import FakeBackend
 from tests.support.osb import OSB
 
 
@@ -110,3 +113,20 @@ def test_key_json_differs_per_binding(osb: OSB) -> None:
     assert first["private_key"] != second["private_key"]
     assert first["private_key_id"] != second["private_key_id"]
     assert first["client_email"] != second["client_email"]
+
+
+def test_the_uri_escapes_the_database_and_brackets_an_ipv6_host() -> None:
+    options = {"scheme": "postgresql", "host": "::1", "port": 5433, "database": "my db/x?y"}
+    instance = InstanceRequest("cr-11", "s", "service", "p", "plan", options)
+    state = FakeBackend(seed="tests").provision(instance)
+    bound = FakeBackend(seed="tests").bind(
+        BindingRequest(dataclasses.replace(instance, state=state), "cr-11-a")
+    )
+    found = bound.credentials
+    assert (found["host"], found["port"], found["database"]) == ("::1", 5433, "my db/x?y")
+    assert found["uri"].endswith("@[::1]:5433/my%20db%2Fx%3Fy")
+    uri = urlsplit(found["uri"])
+    assert (uri.hostname, uri.port) == ("::1", 5433)
+    assert unquote(uri.path.removeprefix("/")) == found["database"]
+    assert unquote(uri.username or "") == found["username"]
+    assert unquote(uri.password or "") == found["password"]

@@ -120,6 +120,15 @@ def test_the_default_password_is_refused_off_loopback() -> None:
     load_settings(env={"BROKER_HOST": "::1"}).check_serving()
 
 
+@pytest.mark.parametrize("given", ["::1", "[::1]"])
+def test_an_ipv6_host_is_stored_bare_and_bracketed_in_the_base_url(given: str) -> None:
+    for settings in (load_settings(env={}, host=given), load_settings(env={"BROKER_HOST": given})):
+        assert settings.host == "::1"
+        assert settings.base_url == "http://[::1]:8080"
+        settings.check_serving()
+    assert load_settings(env={}, host="0.0.0.0").base_url == "http://0.0.0.0:8080"
+
+
 def test_the_memory_store_is_refused_with_several_workers() -> None:
     with pytest.raises(SettingsError, match="memory://"):
         load_settings(env={"BROKER_STORE": "memory://", "BROKER_WORKERS": "2"}).check_serving()

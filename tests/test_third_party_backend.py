@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from broker.app import create_app
 from broker.cli import main
 from broker.config import Settings
-from broker.credentials.registry import ENTRY_POINT_GROUP, backend_classes
+from broker.credentials.base import CredentialBackend
+from broker.credentials.registry import BUILTIN, ENTRY_POINT_GROUP, backend_classes
 from tests.support.osb import OSB
 
 BACKEND = '''
@@ -124,3 +125,11 @@ def test_check_catalog_checks_the_third_party_backend_options(
     assert "services[0].plans[0].mockbroker.credentials.options.colour: unknown option" in (
         result.output
     )
+
+
+def test_every_built_in_backend_satisfies_the_backend_protocol() -> None:
+    classes = backend_classes()
+    for name in BUILTIN:
+        backend = classes[name].from_settings(Settings(credential_seed="seed"))
+        assert isinstance(backend, CredentialBackend), name
+        assert type(backend).name == name

@@ -162,9 +162,6 @@ class Catalog:
     def plan(self, plan_id: str) -> Plan | None:
         return self._plans_by_id.get(plan_id)
 
-    def find_service(self, id_or_name: str) -> Service | None:
-        return self.service(id_or_name) or self.service_named(id_or_name)
-
     def find_plan(self, service: Service, id_or_name: str) -> Plan | None:
         for plan in service.plans:
             if id_or_name in (plan.id, plan.name):

@@ -17,11 +17,12 @@ and stores whatever it returns together with the instance or binding:
 
 A backend that makes something outside the broker (a database, an account) sets
 the class attribute ``leaves_objects = True`` (the default when it is missing;
-backends that only compute credentials set ``False``). The broker then records each
-provision or bind *before* calling it, so that if its process dies during the call
-the next attempt (a retry, a poll, a delete) finds the record and first calls
-:meth:`CredentialBackend.deprovision` or :meth:`CredentialBackend.unbind` with an
-empty state: names must be derivable from the ids alone.
+backends that only compute credentials set ``False``, as :class:`LocalBackend`
+does). The broker then records each provision or bind *before* calling it, so
+that if its process dies during the call the next attempt (a retry, a poll, a
+delete) finds the record and first calls :meth:`CredentialBackend.deprovision` or
+:meth:`CredentialBackend.unbind` with an empty state: names must be derivable from
+the ids alone.
 
 A backend may also define the classmethod ``parameter_problems(options, purpose,
 parameters, instance_parameters) -> list[str]``: the broker calls it with the OSB
@@ -40,7 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
 if TYPE_CHECKING:
     from broker.config import Settings
@@ -53,6 +54,7 @@ __all__ = [
     "BindingRequest",
     "CredentialBackend",
     "InstanceRequest",
+    "LocalBackend",
 ]
 
 
@@ -123,6 +125,37 @@ class CredentialBackend(Protocol):
     def bind(self, request: BindingRequest) -> BindResult: ...
 
     def unbind(self, request: BindingRequest) -> None: ...
+
+
+class LocalBackend:
+    """Base of the backends that only compute credentials and make nothing anywhere.
+
+    Nothing outside the broker can be unavailable, created or left behind, so
+    :meth:`check`, :meth:`provision`, :meth:`deprovision` and :meth:`unbind` have
+    nothing to do; a subclass adds ``name``, ``option_problems`` and ``bind``.
+    ``seed`` is the ``credential_seed`` setting, for the values a subclass generates.
+    """
+
+    leaves_objects: ClassVar[bool] = False
+
+    def __init__(self, seed: str | None = None) -> None:
+        self._seed = seed
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(seed=settings.credential_seed)
+
+    def check(self) -> None:
+        return None
+
+    def provision(self, request: InstanceRequest) -> dict[str, Any]:
+        return {}
+
+    def deprovision(self, request: InstanceRequest) -> None:
+        return None
+
+    def unbind(self, request: BindingRequest) -> None:
+        return None
 
 
 def leaves_objects(backend: object) -> bool:

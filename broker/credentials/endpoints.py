@@ -1,4 +1,4 @@
-"""Where clients reach a server, and the URI that says so.
+"""Where clients reach a server, the URI that says so, and the credentials holding both.
 
 The broker's admin connection and the address written into credentials differ as
 soon as a network sits between them (docker compose: the broker reaches
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["Endpoint", "credential_uri"]
+__all__ = ["Endpoint", "account_credentials", "credential_uri"]
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,24 @@ def credential_uri(scheme: str, username: str, password: str, endpoint: Endpoint
     user = quote(username, safe="")
     secret = quote(password, safe="")
     return f"{scheme}://{user}:{secret}@{endpoint.netloc}/{quote(path, safe='')}"
+
+
+def account_credentials(
+    kind: str,
+    scheme: str,
+    endpoint: Endpoint,
+    username: str,
+    password: str,
+    database: str | int,
+) -> dict[str, Any]:
+    """The credentials of an account: servicebinding.io keys and a ``scheme://`` URI."""
+    return {
+        "type": kind,
+        "provider": "mockbroker",
+        "uri": credential_uri(scheme, username, password, endpoint, str(database)),
+        "host": endpoint.host,
+        "port": endpoint.port,
+        "username": username,
+        "password": password,
+        "database": database,
+    }

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
-from broker.config import Settings
-from broker.credentials.base import BindingRequest, BindResult, InstanceRequest
+from broker.credentials.base import BindingRequest, BindResult, InstanceRequest, LocalBackend
+from broker.credentials.endpoints import Endpoint, account_credentials
 from broker.credentials.randomness import random_text, rng_for
 
 __all__ = ["FakeBackend"]
@@ -41,16 +40,8 @@ def _identifier(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-class FakeBackend:
+class FakeBackend(LocalBackend):
     name: ClassVar[str] = "fake"
-    leaves_objects: ClassVar[bool] = False
-
-    def __init__(self, seed: str | None = None) -> None:
-        self._seed = seed
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FakeBackend:
-        return cls(seed=settings.credential_seed)
 
     @classmethod
     def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -66,40 +57,19 @@ class FakeBackend:
             problems.append(("port", "must be between 1 and 65535"))
         return problems
 
-    def check(self) -> None:
-        return None
-
     def provision(self, request: InstanceRequest) -> dict[str, Any]:
         default = f"db_{_identifier(request.instance_id)[:16] or 'instance'}"
         return {"database": str(request.options.get("database", default))}
-
-    def deprovision(self, request: InstanceRequest) -> None:
-        return None
 
     def bind(self, request: BindingRequest) -> BindResult:
         options = request.instance.options
         rng = rng_for(self._seed, request.instance.instance_id, request.binding_id, "fake")
         scheme = str(options.get("scheme", "postgresql"))
-        host = str(
-            options.get("host", f"{_identifier(request.instance.service_name)}.mockbroker.test")
-        )
-        port = int(options.get("port", DEFAULT_PORTS.get(scheme, 5432)))
+        host = options.get("host", f"{_identifier(request.instance.service_name)}.mockbroker.test")
+        endpoint = Endpoint(str(host), int(options.get("port", DEFAULT_PORTS.get(scheme, 5432))))
         database = str(request.instance.state.get("database", "db"))
         username = "u_" + random_text(rng, "abcdefghijklmnopqrstuvwxyz0123456789", 12)
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
         password = random_text(rng, alphabet, 24)
-        uri = f"{scheme}://{username}:{quote(password, safe='')}@{host}:{port}/{database}"
-        credentials = {
-            "type": scheme,
-            "provider": "mockbroker",
-            "uri": uri,
-            "host": host,
-            "port": port,
-            "username": username,
-            "password": password,
-            "database": database,
-        }
+        credentials = account_credentials(scheme, scheme, endpoint, username, password, database)
         return BindResult(credentials=credentials, state={"username": username})
-
-    def unbind(self, request: BindingRequest) -> None:
-        return None

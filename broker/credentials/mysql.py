@@ -38,17 +38,12 @@ from broker.credentials.base import (
     BindResult,
     InstanceRequest,
 )
-from broker.credentials.endpoints import Endpoint
+from broker.credentials.endpoints import Endpoint, account_credentials
 from broker.credentials.naming import derived_name
 from broker.credentials.options import ServerOptions
 from broker.credentials.randomness import new_password
 from broker.credentials.rollback import undo_then_fail
-from broker.credentials.server import (
-    DEFAULT_PREFIX,
-    ServerBackend,
-    account_credentials,
-    already_exists,
-)
+from broker.credentials.server import DEFAULT_PREFIX, ServerBackend, already_exists
 
 if TYPE_CHECKING:
     import pymysql
@@ -107,16 +102,6 @@ def grant_pattern(database: str) -> str:
     return quoted(database.replace("_", "\\_"))
 
 
-def _driver() -> Any:
-    try:
-        import pymysql
-    except ImportError:
-        raise BackendUnavailable(
-            "the mysql backend needs PyMySQL: pip install 'mockbroker[mysql]'"
-        ) from None
-    return pymysql
-
-
 def _reason(exc: Exception) -> str:
     """The server's message of a PyMySQL error (``args`` is ``(code, message)``)."""
     if len(exc.args) >= 2 and isinstance(exc.args[1], str):
@@ -132,6 +117,8 @@ def _code(exc: Exception) -> int | None:
 class MySQLBackend(ServerBackend):
     name: ClassVar[str] = "mysql"
     options_schema = MySQLOptions
+    driver_module = "pymysql"
+    driver_package = "PyMySQL"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MySQLBackend:
@@ -162,7 +149,7 @@ class MySQLBackend(ServerBackend):
 
     @contextmanager
     def _connect(self) -> Iterator[pymysql.cursors.Cursor]:
-        pymysql = _driver()
+        pymysql = self._driver()
         endpoint, arguments = self._admin()
         try:
             connection = pymysql.connect(
@@ -184,7 +171,7 @@ class MySQLBackend(ServerBackend):
             connection.close()
 
     def check(self) -> None:
-        pymysql = _driver()
+        pymysql = self._driver()
         with self._connect() as admin:
             try:
                 admin.execute("SELECT VERSION()")
@@ -201,7 +188,7 @@ class MySQLBackend(ServerBackend):
 
     # --- instances --------------------------------------------------------------------
     def provision(self, request: InstanceRequest) -> dict[str, Any]:
-        pymysql = _driver()
+        pymysql = self._driver()
         database = database_name(request.instance_id, self._prefix(request.options))
         with self._connect() as admin:
             try:
@@ -213,8 +200,8 @@ class MySQLBackend(ServerBackend):
         return {"database": database}
 
     def deprovision(self, request: InstanceRequest) -> None:
-        pymysql = _driver()
-        database = self._database_of(request)
+        pymysql = self._driver()
+        database = self._name(request, "database", database_name)
         with self._connect() as admin:
             try:
                 self._kill(admin, self._threads(admin, "DB", database))
@@ -224,9 +211,9 @@ class MySQLBackend(ServerBackend):
 
     # --- bindings ---------------------------------------------------------------------
     def bind(self, request: BindingRequest) -> BindResult:
-        pymysql = _driver()
+        pymysql = self._driver()
         options = request.instance.options
-        database = self._database_of(request.instance)
+        database = self._name(request.instance, "database", database_name)
         user = user_name(request.instance.instance_id, request.binding_id, self._prefix(options))
         account = (user, str(options.get("user_host", DEFAULT_USER_HOST)))
         password = new_password()
@@ -248,17 +235,14 @@ class MySQLBackend(ServerBackend):
                     "the user was dropped again",
                     lambda: self._drop_user(admin, account),
                 ) from None
-        endpoint = self._admin()[0].public(self._public_host, self._public_port, options)
+        endpoint = self._public(self._admin()[0], options)
         credentials = account_credentials("mysql", "mysql", endpoint, user, password, database)
         return BindResult(credentials=credentials, state={"user": user, "user_host": account[1]})
 
     def unbind(self, request: BindingRequest) -> None:
-        pymysql = _driver()
+        pymysql = self._driver()
         options = request.instance.options
-        user = str(
-            request.state.get("user")
-            or user_name(request.instance.instance_id, request.binding_id, self._prefix(options))
-        )
+        user = self._name(request, "user", user_name)
         user_host = options.get("user_host", DEFAULT_USER_HOST)
         account = (user, str(request.state.get("user_host", user_host)))
         with self._connect() as admin:
@@ -269,7 +253,7 @@ class MySQLBackend(ServerBackend):
 
     def _drop_user(self, admin: pymysql.cursors.Cursor, account: tuple[str, str]) -> None:
         """Lock the account, end its sessions, drop it (unlocked again if dropping fails)."""
-        pymysql = _driver()
+        pymysql = self._driver()
         admin.execute("ALTER USER IF EXISTS %s@%s ACCOUNT LOCK", account)
         try:
             self._kill(admin, self._threads(admin, "USER", account[0]))
@@ -285,19 +269,12 @@ class MySQLBackend(ServerBackend):
         admin.execute(query, (value,))
         return [int(row[0]) for row in admin.fetchall()]
 
-    @staticmethod
-    def _kill(admin: pymysql.cursors.Cursor, threads: list[int]) -> None:
-        pymysql = _driver()
+    @classmethod
+    def _kill(cls, admin: pymysql.cursors.Cursor, threads: list[int]) -> None:
+        pymysql = cls._driver()
         for thread in threads:
             try:
                 admin.execute("KILL CONNECTION %s", (int(thread),))
             except pymysql.Error as exc:
                 if _code(exc) != UNKNOWN_THREAD:  # it ended on its own meanwhile
                     raise
-
-    # --- helpers ----------------------------------------------------------------------
-    def _database_of(self, request: InstanceRequest) -> str:
-        return str(
-            request.state.get("database")
-            or database_name(request.instance_id, self._prefix(request.options))
-        )

@@ -21,8 +21,7 @@ from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from broker.config import Settings
-from broker.credentials.base import BackendError, BindingRequest, BindResult, InstanceRequest
+from broker.credentials.base import BackendError, BindingRequest, BindResult, LocalBackend
 from broker.credentials.options import schema_problems
 
 __all__ = ["ParametersBackend"]
@@ -51,13 +50,8 @@ def merged_credentials(
     return {**_given(instance_parameters), **_given(binding_parameters)}
 
 
-class ParametersBackend:
+class ParametersBackend(LocalBackend):
     name: ClassVar[str] = "parameters"
-    leaves_objects: ClassVar[bool] = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ParametersBackend:
-        return cls()
 
     @classmethod
     def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -87,15 +81,6 @@ class ParametersBackend:
             return [f"credentials lack the required key(s) {', '.join(missing)}"]
         return []
 
-    def check(self) -> None:
-        return None
-
-    def provision(self, request: InstanceRequest) -> dict[str, Any]:
-        return {}
-
-    def deprovision(self, request: InstanceRequest) -> None:
-        return None
-
     def bind(self, request: BindingRequest) -> BindResult:
         options = request.instance.options
         problems = self.parameter_problems(
@@ -110,6 +95,3 @@ class ParametersBackend:
             if key in options:
                 credentials.setdefault(key, options[key])
         return BindResult(credentials=credentials)
-
-    def unbind(self, request: BindingRequest) -> None:
-        return None

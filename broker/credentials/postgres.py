@@ -39,16 +39,11 @@ from broker.credentials.base import (
     BindResult,
     InstanceRequest,
 )
-from broker.credentials.endpoints import Endpoint
+from broker.credentials.endpoints import Endpoint, account_credentials
 from broker.credentials.naming import derived_name
 from broker.credentials.randomness import new_password
 from broker.credentials.rollback import undo_then_fail
-from broker.credentials.server import (
-    DEFAULT_PREFIX,
-    ServerBackend,
-    account_credentials,
-    already_exists,
-)
+from broker.credentials.server import DEFAULT_PREFIX, ServerBackend, already_exists
 
 if TYPE_CHECKING:
     import psycopg
@@ -79,16 +74,6 @@ def owner_name(instance_id: str, prefix: str = DEFAULT_PREFIX) -> str:
     return derived_name(f"{prefix}owner_", instance_id, limit=IDENTIFIER_LIMIT)
 
 
-def _driver() -> Any:
-    try:
-        import psycopg
-    except ImportError:
-        raise BackendUnavailable(
-            "the postgres backend needs psycopg: pip install 'mockbroker[postgres]'"
-        ) from None
-    return psycopg
-
-
 def _reason(exc: Exception) -> str:
     """The server's message without the libpq hints (one line)."""
     diag = getattr(exc, "diag", None)
@@ -99,6 +84,8 @@ def _reason(exc: Exception) -> str:
 
 class PostgresBackend(ServerBackend):
     name: ClassVar[str] = "postgres"
+    driver_module = "psycopg"
+    driver_package = "psycopg"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PostgresBackend:
@@ -108,7 +95,7 @@ class PostgresBackend(ServerBackend):
 
     # --- connections ------------------------------------------------------------------
     def _admin_endpoint(self) -> Endpoint:
-        psycopg = _driver()
+        psycopg = self._driver()
         if self._url is None:
             raise BackendUnavailable("BROKER_POSTGRES_URL is not set")
         try:
@@ -124,7 +111,7 @@ class PostgresBackend(ServerBackend):
     @contextmanager
     def _connect(self, database: str | None = None) -> Iterator[psycopg.Connection[Any]]:
         """An autocommit connection as the admin role (to ``database`` if given)."""
-        psycopg = _driver()
+        psycopg = self._driver()
         where = self._admin_endpoint().netloc
         extra = {"dbname": database} if database else {}
         try:
@@ -146,7 +133,7 @@ class PostgresBackend(ServerBackend):
             yield connection
 
     def check(self) -> None:
-        psycopg = _driver()
+        psycopg = self._driver()
         with self._connect() as admin:
             try:
                 row = admin.execute(
@@ -168,7 +155,7 @@ class PostgresBackend(ServerBackend):
 
     # --- instances --------------------------------------------------------------------
     def provision(self, request: InstanceRequest) -> dict[str, Any]:
-        psycopg = _driver()
+        psycopg = self._driver()
         sql = psycopg.sql
         prefix = self._prefix(request.options)
         database = database_name(request.instance_id, prefix)
@@ -217,9 +204,9 @@ class PostgresBackend(ServerBackend):
         return {"database": database, "owner": owner}
 
     def deprovision(self, request: InstanceRequest) -> None:
-        psycopg = _driver()
-        database = self._database_of(request)
-        owner = self._owner_of(request)
+        psycopg = self._driver()
+        database = self._name(request, "database", database_name)
+        owner = self._name(request, "owner", owner_name)
         with self._connect() as admin:
             try:
                 self._drop_database(admin, database)
@@ -227,25 +214,25 @@ class PostgresBackend(ServerBackend):
             except psycopg.Error as exc:
                 raise BackendError(f"cannot drop database {database}: {_reason(exc)}") from None
 
-    @staticmethod
-    def _drop_database(admin: psycopg.Connection[Any], database: str) -> None:
-        sql = _driver().sql
+    @classmethod
+    def _drop_database(cls, admin: psycopg.Connection[Any], database: str) -> None:
+        sql = cls._driver().sql
         admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
         )
 
-    @staticmethod
-    def _drop_owner(admin: psycopg.Connection[Any], owner: str) -> None:
-        sql = _driver().sql
+    @classmethod
+    def _drop_owner(cls, admin: psycopg.Connection[Any], owner: str) -> None:
+        sql = cls._driver().sql
         admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(owner)))
 
     # --- bindings ---------------------------------------------------------------------
     def bind(self, request: BindingRequest) -> BindResult:
-        psycopg = _driver()
+        psycopg = self._driver()
         sql = psycopg.sql
         options = request.instance.options
-        database = self._database_of(request.instance)
-        owner = self._owner_of(request.instance)
+        database = self._name(request.instance, "database", database_name)
+        owner = self._name(request.instance, "owner", owner_name)
         role = role_name(request.instance.instance_id, request.binding_id, self._prefix(options))
         password = new_password()
         with self._connect() as admin:
@@ -284,21 +271,17 @@ class PostgresBackend(ServerBackend):
                     f"{_reason(exc)}; the role was dropped again",
                     lambda: self._drop_role(admin, role, database, owner),
                 ) from None
-        endpoint = self._admin_endpoint().public(self._public_host, self._public_port, options)
+        endpoint = self._public(self._admin_endpoint(), options)
         credentials = account_credentials(
             "postgresql", "postgresql", endpoint, role, password, database
         )
         return BindResult(credentials=credentials, state={"role": role})
 
     def unbind(self, request: BindingRequest) -> None:
-        psycopg = _driver()
-        options = request.instance.options
-        role = str(
-            request.state.get("role")
-            or role_name(request.instance.instance_id, request.binding_id, self._prefix(options))
-        )
-        database = self._database_of(request.instance)
-        owner = self._owner_of(request.instance)
+        psycopg = self._driver()
+        role = self._name(request, "role", role_name)
+        database = self._name(request.instance, "database", database_name)
+        owner = self._name(request.instance, "owner", owner_name)
         with self._connect() as admin:
             try:
                 self._drop_role(admin, role, database, owner)
@@ -316,7 +299,7 @@ class PostgresBackend(ServerBackend):
         failure leaves the role as it was, able to log in again. The data stays: an
         app that ran ``RESET ROLE`` and created tables as itself loses nothing either.
         """
-        psycopg = _driver()
+        psycopg = self._driver()
         sql = psycopg.sql
         name = sql.Identifier(role)
         if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
@@ -342,16 +325,3 @@ class PostgresBackend(ServerBackend):
         except (psycopg.Error, BackendError):
             admin.execute(sql.SQL("ALTER ROLE {} LOGIN").format(name))
             raise
-
-    # --- helpers ----------------------------------------------------------------------
-    def _owner_of(self, request: InstanceRequest) -> str:
-        return str(
-            request.state.get("owner")
-            or owner_name(request.instance_id, self._prefix(request.options))
-        )
-
-    def _database_of(self, request: InstanceRequest) -> str:
-        return str(
-            request.state.get("database")
-            or database_name(request.instance_id, self._prefix(request.options))
-        )

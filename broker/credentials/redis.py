@@ -38,16 +38,11 @@ from broker.credentials.base import (
     BindResult,
     InstanceRequest,
 )
-from broker.credentials.endpoints import Endpoint
+from broker.credentials.endpoints import Endpoint, account_credentials
 from broker.credentials.naming import derived_name
 from broker.credentials.randomness import new_password
 from broker.credentials.rollback import undo_then_fail
-from broker.credentials.server import (
-    DEFAULT_PREFIX,
-    ServerBackend,
-    account_credentials,
-    already_exists,
-)
+from broker.credentials.server import DEFAULT_PREFIX, ServerBackend, already_exists
 
 if TYPE_CHECKING:
     import redis
@@ -91,16 +86,6 @@ def user_name(instance_id: str, binding_id: str, prefix: str = DEFAULT_PREFIX) -
     return derived_name(prefix, instance_id, binding_id, limit=NAME_LIMIT)
 
 
-def _driver() -> Any:
-    try:
-        import redis
-    except ImportError:
-        raise BackendUnavailable(
-            "the redis backend needs redis-py: pip install 'mockbroker[redis]'"
-        ) from None
-    return redis
-
-
 def _reason(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -112,6 +97,8 @@ def _acl(client: Any, *arguments: str) -> Any:
 
 class RedisBackend(ServerBackend):
     name: ClassVar[str] = "redis"
+    driver_module = "redis"
+    driver_package = "redis-py"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisBackend:
@@ -136,7 +123,7 @@ class RedisBackend(ServerBackend):
 
     @contextmanager
     def _connect(self) -> Iterator[redis.Redis]:
-        driver = _driver()
+        driver = self._driver()
         endpoint, _, database = self._admin()
         client = driver.Redis.from_url(
             self._url,
@@ -158,7 +145,7 @@ class RedisBackend(ServerBackend):
             client.close()
 
     def check(self) -> None:
-        driver = _driver()
+        driver = self._driver()
         with self._connect() as admin:
             try:
                 version = str(admin.info("server").get("redis_version", "0"))
@@ -178,8 +165,8 @@ class RedisBackend(ServerBackend):
         return {"key_prefix": prefix, "database": database}
 
     def deprovision(self, request: InstanceRequest) -> None:
-        driver = _driver()
-        prefix = self._prefix_of(request)
+        driver = self._driver()
+        prefix = self._name(request, "key_prefix", key_prefix)
         with self._connect() as admin:
             try:
                 cursor = 0
@@ -196,9 +183,9 @@ class RedisBackend(ServerBackend):
 
     # --- bindings ---------------------------------------------------------------------
     def bind(self, request: BindingRequest) -> BindResult:
-        driver = _driver()
+        driver = self._driver()
         options = request.instance.options
-        prefix = self._prefix_of(request.instance)
+        prefix = self._name(request.instance, "key_prefix", key_prefix)
         user = user_name(request.instance.instance_id, request.binding_id, self._prefix(options))
         password = new_password()
         rules = ("reset", "on", f">{password}", f"~{prefix}*", f"&{prefix}*", *ACL_COMMAND_RULES)
@@ -223,7 +210,7 @@ class RedisBackend(ServerBackend):
                     lambda: self._delete_user(user),
                 ) from None
         endpoint_admin, scheme, database = self._admin()
-        endpoint = endpoint_admin.public(self._public_host, self._public_port, options)
+        endpoint = self._public(endpoint_admin, options)
         credentials = {
             **account_credentials("redis", scheme, endpoint, user, password, database),
             "key_prefix": prefix,
@@ -231,25 +218,14 @@ class RedisBackend(ServerBackend):
         return BindResult(credentials=credentials, state={"user": user})
 
     def unbind(self, request: BindingRequest) -> None:
-        options = request.instance.options
-        user = str(
-            request.state.get("user")
-            or user_name(request.instance.instance_id, request.binding_id, self._prefix(options))
-        )
+        user = self._name(request, "user", user_name)
         self._delete_user(user)
 
     def _delete_user(self, user: str) -> None:
         """``ACL DELUSER``: the user is gone and so are its connections."""
-        driver = _driver()
+        driver = self._driver()
         with self._connect() as admin:
             try:
                 _acl(admin, "DELUSER", user)
             except driver.RedisError as exc:
                 raise BackendError(f"cannot delete ACL user {user}: {_reason(exc)}") from None
-
-    # --- helpers ----------------------------------------------------------------------
-    def _prefix_of(self, request: InstanceRequest) -> str:
-        return str(
-            request.state.get("key_prefix")
-            or key_prefix(request.instance_id, self._prefix(request.options))
-        )

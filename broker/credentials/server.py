@@ -1,16 +1,18 @@
 """What the backends of a real server (``postgres``, ``mysql``, ``redis``) share: the
-admin URL and public address they are built with, the name prefix of what they create,
-the credentials of an account, and the refusal to take over what they did not create."""
+admin URL and public address they are built with, their client library, the names of
+what they create, and the refusal to take over what they did not create."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from importlib import import_module
 from typing import Any, ClassVar
 
-from broker.credentials.endpoints import Endpoint, credential_uri
+from broker.credentials.base import BackendUnavailable, BindingRequest, InstanceRequest
+from broker.credentials.endpoints import Endpoint
 from broker.credentials.options import ServerOptions, schema_problems
 
-__all__ = ["DEFAULT_PREFIX", "ServerBackend", "account_credentials", "already_exists"]
+__all__ = ["DEFAULT_PREFIX", "ServerBackend", "already_exists"]
 
 DEFAULT_PREFIX = "mb_"
 
@@ -22,10 +24,15 @@ class ServerBackend:
     into credentials when the plan's options name none (:mod:`broker.credentials.endpoints`).
     """
 
+    name: ClassVar[str]
     # Databases and accounts on a server: the broker records each attempt first.
     leaves_objects: ClassVar[bool] = True
     # The catalog options the backend accepts.
     options_schema: ClassVar[type[ServerOptions]] = ServerOptions
+    # The client library (an optional extra named like the backend): its module, and
+    # the distribution to install when it is missing.
+    driver_module: ClassVar[str]
+    driver_package: ClassVar[str]
 
     def __init__(
         self, url: str | None, public_host: str | None = None, public_port: int | None = None
@@ -38,30 +45,36 @@ class ServerBackend:
     def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
         return schema_problems(cls.options_schema(), options)
 
+    @classmethod
+    def _driver(cls) -> Any:
+        """The client library's module, imported on first use."""
+        try:
+            return import_module(cls.driver_module)
+        except ImportError:
+            raise BackendUnavailable(
+                f"the {cls.name} backend needs {cls.driver_package}: "
+                f"pip install 'mockbroker[{cls.name}]'"
+            ) from None
+
     @staticmethod
     def _prefix(options: Mapping[str, Any]) -> str:
         return str(options.get("name_prefix", DEFAULT_PREFIX))
 
+    def _name(
+        self, request: InstanceRequest | BindingRequest, key: str, derive: Callable[..., str]
+    ) -> str:
+        """The name the request's state holds under ``key``, else ``derive(*ids, prefix)``
+        from its ids (a call that died before returning left the state empty)."""
+        if isinstance(request, BindingRequest):
+            instance = request.instance
+            ids: tuple[str, ...] = (instance.instance_id, request.binding_id)
+        else:
+            instance, ids = request, (request.instance_id,)
+        return str(request.state.get(key) or derive(*ids, self._prefix(instance.options)))
 
-def account_credentials(
-    kind: str,
-    scheme: str,
-    endpoint: Endpoint,
-    username: str,
-    password: str,
-    database: str | int,
-) -> dict[str, Any]:
-    """The credentials of an account: servicebinding.io keys and a ``scheme://`` URI."""
-    return {
-        "type": kind,
-        "provider": "mockbroker",
-        "uri": credential_uri(scheme, username, password, endpoint, str(database)),
-        "host": endpoint.host,
-        "port": endpoint.port,
-        "username": username,
-        "password": password,
-        "database": database,
-    }
+    def _public(self, admin: Endpoint, options: Mapping[str, Any]) -> Endpoint:
+        """Where clients reach the server whose admin endpoint is ``admin``."""
+        return admin.public(self._public_host, self._public_port, options)
 
 
 def already_exists(thing: str) -> str:

@@ -23,8 +23,7 @@ from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from broker.config import Settings
-from broker.credentials.base import BackendError, BindingRequest, BindResult, InstanceRequest
+from broker.credentials.base import BackendError, BindingRequest, BindResult, LocalBackend
 from broker.credentials.options import schema_problems
 from broker.credentials.randomness import rng_for
 from broker.templating import TemplateError, render, template_problems
@@ -43,16 +42,8 @@ class StaticOptions(Schema):
     )
 
 
-class StaticBackend:
+class StaticBackend(LocalBackend):
     name: ClassVar[str] = "static"
-    leaves_objects: ClassVar[bool] = False
-
-    def __init__(self, seed: str | None = None) -> None:
-        self._seed = seed
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> StaticBackend:
-        return cls(seed=settings.credential_seed)
 
     @classmethod
     def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -62,15 +53,6 @@ class StaticBackend:
             problems += template_problems(credentials, "credentials", {"instance", "binding"})
         return problems
 
-    def check(self) -> None:
-        return None
-
-    def provision(self, request: InstanceRequest) -> dict[str, Any]:
-        return {}
-
-    def deprovision(self, request: InstanceRequest) -> None:
-        return None
-
     def bind(self, request: BindingRequest) -> BindResult:
         rng = rng_for(self._seed, request.instance.instance_id, request.binding_id, "static")
         try:
@@ -78,6 +60,3 @@ class StaticBackend:
         except TemplateError as exc:
             raise BackendError(f"cannot render the plan's credentials: {exc}") from None
         return BindResult(credentials=dict(credentials))
-
-    def unbind(self, request: BindingRequest) -> None:
-        return None
