@@ -70,6 +70,7 @@ from broker.client_responses import (
     Answer,
     BindBody,
     BindingDetails,
+    BindingDetailsBody,
     BindResponse,
     Catalog,
     CatalogBody,
@@ -127,6 +128,7 @@ A = TypeVar("A", bound=Answer)
 _INSTANCE = InstanceBody()
 _OPERATION = OperationBody()
 _BIND = BindBody()
+_BINDING_DETAILS = BindingDetailsBody()
 _INSTANCE_DETAILS = InstanceDetailsBody()
 _LAST_OPERATION = LastOperationBody()
 _CATALOG = CatalogBody()
@@ -541,7 +543,7 @@ class OSBClient:
             "GET",
             _binding_path(instance_id, binding_id),
             expected=(200,),
-            schema=_BIND,
+            schema=_BINDING_DETAILS,
             params={"service_id": service_id, "plan_id": plan_id},
             identity=identity,
             headers=headers,

@@ -77,6 +77,9 @@ class BindBody(_Body):
     endpoints = fields.List(fields.Dict(), allow_none=True)
     metadata = fields.Dict(allow_none=True)
     operation = fields.String(allow_none=True)
+
+
+class BindingDetailsBody(BindBody):
     parameters = fields.Dict(allow_none=True)
 
 

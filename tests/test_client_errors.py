@@ -227,3 +227,41 @@ def test_an_http_date_retry_after_is_turned_into_seconds() -> None:
 
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_a_bind_answer_with_parameters_or_unknown_fields_is_accepted() -> None:
+    body = {
+        "credentials": {"uri": "db://x"},
+        "parameters": {"size": 1},
+        "not_in_osb": True,
+        "metadata": {"labels": {}},
+    }
+    answer = answering(201, body).bind("i", "b", "s", "p")
+    assert answer.credentials == {"uri": "db://x"} and answer.metadata == {"labels": {}}
+    assert answer.body == body  # the raw body keeps what the dataclass leaves out
+    details = answering(200, body).fetch_binding("i", "b")
+    assert details.parameters == {"size": 1} and details.credentials == {"uri": "db://x"}
+
+
+@pytest.mark.parametrize(
+    ("schema", "answer"),
+    [
+        ("CatalogBody", "Catalog"),
+        ("InstanceBody", "InstanceResponse"),
+        ("OperationBody", "OperationResponse"),
+        ("BindBody", "BindResponse"),
+        ("BindingDetailsBody", "BindingDetails"),
+        ("InstanceDetailsBody", "InstanceDetails"),
+        ("LastOperationBody", "LastOperation"),
+    ],
+)
+def test_each_response_schema_loads_exactly_the_fields_of_its_answer(
+    schema: str, answer: str
+) -> None:
+    import dataclasses
+
+    from broker import client_responses
+
+    base = {item.name for item in dataclasses.fields(client_responses.Answer)}
+    own = {item.name for item in dataclasses.fields(getattr(client_responses, answer))} - base
+    assert set(getattr(client_responses, schema)().fields) == own
