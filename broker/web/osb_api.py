@@ -25,7 +25,7 @@ from broker.osb.errors import BadRequest, OSBError
 from broker.osb.headers import check_api_version, parse_originating_identity
 from broker.runtime import Runtime, runtime
 from broker.web.errors import json_response, render_osb_error
-from broker.web.fault_actions import apply_response_modifiers, fault_response, interrupt
+from broker.web.fault_actions import apply_response_modifiers, replacement
 from broker.web.journal import record
 from broker.web.request_context import resolved
 
@@ -219,22 +219,18 @@ def osb_operation(view: View) -> Callable[..., Response]:
         ctx.fault = rule.id
         action = rule.action
         if rule.phase == "before":
-            interrupted = interrupt(action)
-            if interrupted is not None:
-                return interrupted
-            if "status" in action:
-                return fault_response(action)
+            replaced = replacement(action)
+            if replaced is not None:
+                return replaced
         ctx.async_result = action.get("async_result")
         try:
             response = view(rt, req, ctx, **kwargs)
         except OSBError as error:
             response = render_osb_error(error)
         if rule.phase == "after":
-            interrupted = interrupt(action)
-            if interrupted is not None:
-                return interrupted
-            if "status" in action:
-                return fault_response(action)
+            replaced = replacement(action)
+            if replaced is not None:
+                return replaced
         return apply_response_modifiers(response, action)
 
     return wrapper
