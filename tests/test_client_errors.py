@@ -265,3 +265,21 @@ def test_each_response_schema_loads_exactly_the_fields_of_its_answer(
     base = {item.name for item in dataclasses.fields(client_responses.Answer)}
     own = {item.name for item in dataclasses.fields(getattr(client_responses, answer))} - base
     assert set(getattr(client_responses, schema)().fields) == own
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "call", "match"),
+    [
+        (201, [], lambda c: c.add_fault({}), "expected a JSON object"),
+        (200, {}, lambda c: c.add_fault({}), "no id in the answer"),
+        (200, {"requests": {}}, lambda c: c.requests(), "requests is a dict, not a list"),
+        (200, {}, lambda c: c.faults(), "no faults in the answer"),
+        (200, [], lambda c: c.state(), "expected a JSON object"),
+    ],
+)
+def test_a_malformed_admin_answer_reports_the_status_it_came_with(
+    status: int, body: Any, call: Callable[[OSBClient], Any], match: str
+) -> None:
+    with pytest.raises(osb.MalformedResponse, match=match) as raised:
+        call(answering(status, body))
+    assert raised.value.status == status
