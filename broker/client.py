@@ -254,10 +254,10 @@ class OSBClient:
     def _osb_headers(
         self, identity: OriginatingIdentity | None, extra: Mapping[str, str] | None
     ) -> dict[str, str]:
+        """Credentials, version, ``identity`` if given, then the caller's own headers."""
         headers = {**self._auth, "X-Broker-API-Version": self.api_version}
-        chosen = identity if identity is not None else self.identity
-        if chosen is not None:
-            headers["X-Broker-API-Originating-Identity"] = chosen.header()
+        if identity is not None:
+            headers["X-Broker-API-Originating-Identity"] = identity.header()
         headers.update(extra or {})
         return headers
 
@@ -275,9 +275,10 @@ class OSBClient:
         headers: Mapping[str, str] | None = None,
         send_identity: bool = True,
     ) -> A:
-        sent = self._osb_headers(identity if send_identity else None, headers)
-        if not send_identity:
-            sent.pop("X-Broker-API-Originating-Identity", None)
+        chosen = None
+        if send_identity:
+            chosen = identity if identity is not None else self.identity
+        sent = self._osb_headers(chosen, headers)
         response = self._send(method, path, params=params, body=body, headers=sent)
         parsed = _expected(method, path, response, expected, " for this endpoint")
         status = response.status_code

@@ -170,7 +170,7 @@ def test_requests_carry_auth_version_identity_and_osb_query_parameters() -> None
     assert "Content-Type" not in request.headers  # no body, no content type
 
 
-def test_the_catalog_call_sends_no_identity_and_keeps_every_field() -> None:
+def test_the_catalog_call_sends_no_identity_of_its_own_and_keeps_every_field() -> None:
     seen: list[httpx.Request] = []
     catalog = {
         "services": [
@@ -196,6 +196,8 @@ def test_the_catalog_call_sends_no_identity_and_keeps_every_field() -> None:
         catalog["services"][0]["plans"][0],
     )
     assert "X-Broker-API-Originating-Identity" not in seen[0].headers
+    client.catalog(headers={"X-Broker-API-Originating-Identity": "cloudfoundry e30="})
+    assert seen[1].headers["X-Broker-API-Originating-Identity"] == "cloudfoundry e30="
 
 
 def test_bearer_tokens_and_admin_credentials_are_used_where_they_belong() -> None:
