@@ -70,6 +70,7 @@ from broker.client_responses import (
     Answer,
     BindBody,
     BindingDetails,
+    BindingDetailsBody,
     BindResponse,
     Catalog,
     CatalogBody,
@@ -127,6 +128,7 @@ A = TypeVar("A", bound=Answer)
 _INSTANCE = InstanceBody()
 _OPERATION = OperationBody()
 _BIND = BindBody()
+_BINDING_DETAILS = BindingDetailsBody()
 _INSTANCE_DETAILS = InstanceDetailsBody()
 _LAST_OPERATION = LastOperationBody()
 _CATALOG = CatalogBody()
@@ -252,10 +254,10 @@ class OSBClient:
     def _osb_headers(
         self, identity: OriginatingIdentity | None, extra: Mapping[str, str] | None
     ) -> dict[str, str]:
+        """Credentials, version, ``identity`` if given, then the caller's own headers."""
         headers = {**self._auth, "X-Broker-API-Version": self.api_version}
-        chosen = identity if identity is not None else self.identity
-        if chosen is not None:
-            headers["X-Broker-API-Originating-Identity"] = chosen.header()
+        if identity is not None:
+            headers["X-Broker-API-Originating-Identity"] = identity.header()
         headers.update(extra or {})
         return headers
 
@@ -273,9 +275,10 @@ class OSBClient:
         headers: Mapping[str, str] | None = None,
         send_identity: bool = True,
     ) -> A:
-        sent = self._osb_headers(identity if send_identity else None, headers)
-        if not send_identity:
-            sent.pop("X-Broker-API-Originating-Identity", None)
+        chosen = None
+        if send_identity:
+            chosen = identity if identity is not None else self.identity
+        sent = self._osb_headers(chosen, headers)
         response = self._send(method, path, params=params, body=body, headers=sent)
         parsed = _expected(method, path, response, expected, " for this endpoint")
         status = response.status_code
@@ -541,7 +544,7 @@ class OSBClient:
             "GET",
             _binding_path(instance_id, binding_id),
             expected=(200,),
-            schema=_BIND,
+            schema=_BINDING_DETAILS,
             params={"service_id": service_id, "plan_id": plan_id},
             identity=identity,
             headers=headers,
@@ -573,20 +576,30 @@ class OSBClient:
         body: Any = None,
         expected: tuple[int, ...] = (200,),
         timeout: float | None = None,
-    ) -> Any:
+    ) -> tuple[int, Any]:
+        """The status and the JSON body (None when there is no body)."""
         response = self._send(
             method, path, params=params, body=body, headers=self._admin_auth, timeout=timeout
         )
         parsed = _expected(method, path, response, expected, "")
-        if response.status_code == 204 or not response.content:
-            return None
-        return _json(method, path, response.status_code, parsed)
+        status = response.status_code
+        if status == 204 or not response.content:
+            return status, None
+        return status, _json(method, path, status, parsed)
 
     def _admin_object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        found = self._admin(method, path, **kwargs)
-        if not isinstance(found, dict):
-            raise MalformedResponse(200, found, f"{method} {path}: expected a JSON object")
-        return found
+        return _object(method, path, *self._admin(method, path, **kwargs))
+
+    def _admin_member(self, method: str, path: str, member: str, kind: type, **kwargs: Any) -> Any:
+        """One non-null member of type ``kind`` of the JSON object answered."""
+        status, found = self._admin(method, path, **kwargs)
+        value = _object(method, path, status, found).get(member)
+        if value is None:
+            raise MalformedResponse(status, found, f"{method} {path}: no {member} in the answer")
+        if not isinstance(value, kind):
+            problem = f"{member} is a {type(value).__name__}, not a {kind.__name__}"
+            raise MalformedResponse(status, found, f"{method} {path}: {problem}")
+        return value
 
     def reset(self, *, keep_journal: bool = False) -> None:
         """``POST /admin/reset``: forget every instance, binding, operation and runtime fault."""
@@ -627,26 +640,21 @@ class OSBClient:
             "wait": wait,
         }
         timeout = self.timeout + wait if wait else None
-        found = self._admin_object("GET", "/admin/requests", params=params, timeout=timeout)
-        entries = found.get("requests")
-        if not isinstance(entries, list):
-            raise MalformedResponse(200, found, "GET /admin/requests: no requests list")
+        entries: list[dict[str, Any]] = self._admin_member(
+            "GET", "/admin/requests", "requests", list, params=params, timeout=timeout
+        )
         return entries
 
     def add_fault(self, rule: Mapping[str, Any]) -> str:
         """``POST /admin/faults``: install a fault rule; answers its id."""
-        found = self._admin_object("POST", "/admin/faults", body=dict(rule), expected=(200, 201))
-        rule_id = found.get("id")
-        if rule_id is None:
-            raise MalformedResponse(201, found, "POST /admin/faults: no id in the answer")
+        rule_id = self._admin_member(
+            "POST", "/admin/faults", "id", object, body=dict(rule), expected=(200, 201)
+        )
         return str(rule_id)
 
     def faults(self) -> list[dict[str, Any]]:
         """``GET /admin/faults``: every rule with how often it was called and fired."""
-        found = self._admin_object("GET", "/admin/faults")
-        rules = found.get("faults")
-        if not isinstance(rules, list):
-            raise MalformedResponse(200, found, "GET /admin/faults: no faults list")
+        rules: list[dict[str, Any]] = self._admin_member("GET", "/admin/faults", "faults", list)
         return rules
 
     def delete_fault(self, rule_id: str) -> None:
@@ -724,6 +732,13 @@ def _json(method: str, path: str, status: int, parsed: Any) -> Any:
     if isinstance(parsed, _NotJSON):
         raise MalformedResponse(status, parsed.text, f"{method} {path}: {status} body is not JSON")
     return parsed
+
+
+def _object(method: str, path: str, status: int, found: Any) -> dict[str, Any]:
+    """An admin answer that must be a JSON object; :class:`MalformedResponse` if not."""
+    if not isinstance(found, dict):
+        raise MalformedResponse(status, found, f"{method} {path}: expected a JSON object")
+    return found
 
 
 def _query_value(value: Any) -> str:

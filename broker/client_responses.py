@@ -17,6 +17,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
+from broker.messages import describe_messages
+
 __all__ = [
     "Answer",
     "BindResponse",
@@ -77,6 +79,9 @@ class BindBody(_Body):
     endpoints = fields.List(fields.Dict(), allow_none=True)
     metadata = fields.Dict(allow_none=True)
     operation = fields.String(allow_none=True)
+
+
+class BindingDetailsBody(BindBody):
     parameters = fields.Dict(allow_none=True)
 
 
@@ -104,22 +109,8 @@ def parse_body(schema: Schema, body: Any) -> dict[str, Any]:
     try:
         loaded: dict[str, Any] = schema.load(body)
     except ValidationError as exc:
-        raise ShapeError(_describe(exc.messages)) from None
+        raise ShapeError(describe_messages(exc.messages)) from None
     return loaded
-
-
-def _describe(messages: Any, prefix: str = "") -> str:
-    if isinstance(messages, dict):
-        return "; ".join(_describe(value, f"{prefix}{key}.") for key, value in messages.items())
-    if isinstance(messages, list):
-        text = ", ".join(
-            str(message) for message in messages if not isinstance(message, (dict, list))
-        )
-        nested = [
-            _describe(message, prefix) for message in messages if isinstance(message, (dict, list))
-        ]
-        return "; ".join(filter(None, [f"{prefix.rstrip('.')}: {text}" if text else "", *nested]))
-    return f"{prefix.rstrip('.')}: {messages}"
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

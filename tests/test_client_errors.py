@@ -170,7 +170,7 @@ def test_requests_carry_auth_version_identity_and_osb_query_parameters() -> None
     assert "Content-Type" not in request.headers  # no body, no content type
 
 
-def test_the_catalog_call_sends_no_identity_and_keeps_every_field() -> None:
+def test_the_catalog_call_sends_no_identity_of_its_own_and_keeps_every_field() -> None:
     seen: list[httpx.Request] = []
     catalog = {
         "services": [
@@ -196,6 +196,8 @@ def test_the_catalog_call_sends_no_identity_and_keeps_every_field() -> None:
         catalog["services"][0]["plans"][0],
     )
     assert "X-Broker-API-Originating-Identity" not in seen[0].headers
+    client.catalog(headers={"X-Broker-API-Originating-Identity": "cloudfoundry e30="})
+    assert seen[1].headers["X-Broker-API-Originating-Identity"] == "cloudfoundry e30="
 
 
 def test_bearer_tokens_and_admin_credentials_are_used_where_they_belong() -> None:
@@ -227,3 +229,59 @@ def test_an_http_date_retry_after_is_turned_into_seconds() -> None:
 
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_a_bind_answer_with_parameters_or_unknown_fields_is_accepted() -> None:
+    body = {
+        "credentials": {"uri": "db://x"},
+        "parameters": {"size": 1},
+        "not_in_osb": True,
+        "metadata": {"labels": {}},
+    }
+    answer = answering(201, body).bind("i", "b", "s", "p")
+    assert answer.credentials == {"uri": "db://x"} and answer.metadata == {"labels": {}}
+    assert answer.body == body  # the raw body keeps what the dataclass leaves out
+    details = answering(200, body).fetch_binding("i", "b")
+    assert details.parameters == {"size": 1} and details.credentials == {"uri": "db://x"}
+
+
+@pytest.mark.parametrize(
+    ("schema", "answer"),
+    [
+        ("CatalogBody", "Catalog"),
+        ("InstanceBody", "InstanceResponse"),
+        ("OperationBody", "OperationResponse"),
+        ("BindBody", "BindResponse"),
+        ("BindingDetailsBody", "BindingDetails"),
+        ("InstanceDetailsBody", "InstanceDetails"),
+        ("LastOperationBody", "LastOperation"),
+    ],
+)
+def test_each_response_schema_loads_exactly_the_fields_of_its_answer(
+    schema: str, answer: str
+) -> None:
+    import dataclasses
+
+    from broker import client_responses
+
+    base = {item.name for item in dataclasses.fields(client_responses.Answer)}
+    own = {item.name for item in dataclasses.fields(getattr(client_responses, answer))} - base
+    assert set(getattr(client_responses, schema)().fields) == own
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "call", "match"),
+    [
+        (201, [], lambda c: c.add_fault({}), "expected a JSON object"),
+        (200, {}, lambda c: c.add_fault({}), "no id in the answer"),
+        (200, {"requests": {}}, lambda c: c.requests(), "requests is a dict, not a list"),
+        (200, {}, lambda c: c.faults(), "no faults in the answer"),
+        (200, [], lambda c: c.state(), "expected a JSON object"),
+    ],
+)
+def test_a_malformed_admin_answer_reports_the_status_it_came_with(
+    status: int, body: Any, call: Callable[[OSBClient], Any], match: str
+) -> None:
+    with pytest.raises(osb.MalformedResponse, match=match) as raised:
+        call(answering(status, body))
+    assert raised.value.status == status

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 
-from tests.support.osb import OSB, identity
+from tests.support.osb import OSB, basic, identity
 
 
 def test_every_osb_request_is_recorded_with_its_identity_and_answer(osb: OSB, admin: OSB) -> None:
@@ -46,6 +46,16 @@ def test_authorization_and_credentials_never_reach_the_journal(osb: OSB, admin: 
     assert entry["headers"]["Authorization"] == "[redacted]"
     assert set(entry["response"]["credentials"]) == set(bound.json["credentials"])
     assert set(entry["response"]["credentials"].values()) == {"[redacted]"}
+
+
+def test_a_request_refused_for_its_credentials_is_journaled_under_its_operation(
+    osb: OSB, admin: OSB
+) -> None:
+    intruder = OSB(osb.client, auth=basic("broker", "wrong"), version=None)
+    assert intruder.delete("/v2/service_instances/r1/service_bindings/rb1").status == 401
+    entry = admin.get("/admin/requests", query={"status": "401"}).json["requests"][-1]
+    named = (entry["operation"], entry["instance_id"], entry["binding_id"])
+    assert named == ("unbind", "r1", "rb1")
 
 
 def test_filters_combine_and_results_come_oldest_first(osb: OSB, admin: OSB) -> None:

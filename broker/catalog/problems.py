@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-__all__ = ["CatalogError", "Problem", "flatten_messages", "join_path"]
+# Defined apart so the client can use them without importing the catalog package.
+from broker.messages import describe_messages, flatten_messages, join_path, message_texts
+
+__all__ = [
+    "CatalogError",
+    "Problem",
+    "describe_messages",
+    "flatten_messages",
+    "join_path",
+    "message_texts",
+]
 
 
 @dataclass(frozen=True, order=True)
@@ -30,28 +39,3 @@ class CatalogError(ValueError):
     @property
     def description(self) -> str:
         return "; ".join(str(problem) for problem in self.problems)
-
-
-def join_path(base: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{base}[{key}]"
-    if key == "_schema":
-        return base
-    return f"{base}.{key}" if base else key
-
-
-def flatten_messages(messages: Any, base: str = "") -> list[tuple[str, str]]:
-    """Turn marshmallow's nested error messages into ``(yaml_path, message)`` pairs."""
-    flat: list[tuple[str, str]] = []
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            flat.extend(flatten_messages(value, join_path(base, key)))
-    elif isinstance(messages, (list, tuple)):
-        for item in messages:
-            if isinstance(item, (Mapping, list, tuple)):
-                flat.extend(flatten_messages(item, base))
-            else:
-                flat.append((base, str(item)))
-    else:
-        flat.append((base, str(messages)))
-    return flat

@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from broker.catalog.problems import flatten_messages
+from broker.catalog.problems import message_texts
 from broker.controller.kinds import KINDS, Kind
 
 __all__ = ["SECRET_KEY", "ManifestProblem", "validate_manifest"]
@@ -374,7 +374,4 @@ def _secret_body(document: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
 
 
 def _problems(exc: ValidationError, base: str) -> list[str]:
-    return [
-        f"{path}: {message}" if path else message
-        for path, message in flatten_messages(exc.messages, base)
-    ]
+    return message_texts(exc.messages, base)

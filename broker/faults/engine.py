@@ -99,8 +99,7 @@ class FaultEngine:
         chosen: FaultRule | None = None
         resolved = None
         for rule in self._rules:
-            operations = rule.match.get("operation")
-            if operations is not None and target.operation not in operations:
+            if not rule.concerns(target.operation):
                 continue  # the cheap test first: most rules are about other operations
             service = plan = None
             if "service" in rule.match or "plan" in rule.match:
@@ -110,7 +109,6 @@ class FaultEngine:
                     resolved = names(*target.ids())
                 service, plan = resolved
             if not rule.matches(
-                target.operation,
                 service=service,
                 plan=plan,
                 instance_id=target.instance_id,

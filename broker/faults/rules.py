@@ -177,7 +177,6 @@ class FaultRule:
     match: Mapping[str, Any]
     trigger: Mapping[str, Any]
     action: Mapping[str, Any]
-    origin: str = "admin"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaultRule:
@@ -186,27 +185,30 @@ class FaultRule:
             match=data.get("match") or {},
             trigger=data.get("trigger") or {},
             action=data["action"],
-            origin=str(data.get("origin", "admin")),
         )
 
     @property
     def phase(self) -> str:
         return str(self.action.get("phase", "before"))
 
+    def concerns(self, operation: str) -> bool:
+        """Whether the rule is about ``operation`` at all: the cheap first test."""
+        operations = self.match.get("operation")
+        return operations is None or operation in operations
+
     def matches(
         self,
-        operation: str,
         *,
         service: tuple[str, str] | None,
         plan: tuple[str, str] | None,
         instance_id: str | None,
         binding_id: str | None,
     ) -> bool:
-        """Whether the rule applies; ``service``/``plan`` are ``(id, name)`` pairs."""
+        """Whether a rule that :meth:`concerns` the operation applies to this request.
+
+        ``service``/``plan`` are ``(id, name)`` pairs.
+        """
         match = self.match
-        operations = match.get("operation")
-        if operations is not None and operation not in operations:
-            return False
         if "service" in match and (service is None or match["service"] not in service):
             return False
         if "plan" in match and (plan is None or match["plan"] not in plan):
@@ -230,10 +232,6 @@ class FaultRule:
             seed = trigger.get("seed", self.id)
             return random.Random(f"{seed}:{call}").random() < float(trigger["probability"])
         return True
-
-    @property
-    def counts_calls(self) -> bool:
-        return bool(self.trigger)
 
 
 def parse_fault_rule(data: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
-from broker.catalog.problems import flatten_messages
+from broker.catalog.problems import describe_messages
 from broker.osb.errors import BadRequest
 
 __all__ = [
@@ -241,9 +241,5 @@ def load_or_400(schema: Schema, data: Any, what: str) -> dict[str, Any]:
     try:
         loaded: dict[str, Any] = schema.load(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{path}: {message}" if path else message
-            for path, message in flatten_messages(exc.messages)
-        )
-        raise BadRequest(f"invalid {what}: {problems}") from None
+        raise BadRequest(f"invalid {what}: {describe_messages(exc.messages)}") from None
     return loaded

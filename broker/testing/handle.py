@@ -65,14 +65,12 @@ class OSBBroker:
 
     # --- catalog ----------------------------------------------------------------------
     def ids(self, service: str, plan: str) -> tuple[str, str]:
-        """``(service_id, plan_id)`` for a service and plan given by name or id."""
-        for offering in self.client.catalog().services:
-            if service in (offering["name"], offering["id"]):
-                for candidate in offering["plans"]:
-                    if plan in (candidate["name"], candidate["id"]):
-                        return str(offering["id"]), str(candidate["id"])
-                raise LookupError(f"service {service!r} has no plan {plan!r}")
-        raise LookupError(f"the catalog has no service {service!r}")
+        """``(service_id, plan_id)`` for a service and plan given by name or id.
+
+        :class:`LookupError` if the catalog has no such plan.
+        """
+        offering, candidate = self.client.catalog().plan(service, plan)
+        return str(offering["id"]), str(candidate["id"])
 
     def put_catalog(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """Replace the catalog for the rest of the test (a reset restores the files)."""

@@ -15,7 +15,7 @@ import yaml
 from flask import Blueprint, Response, g, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from broker.catalog.problems import CatalogError, flatten_messages
+from broker.catalog.problems import CatalogError, describe_messages
 from broker.faults.rules import parse_fault_rule
 from broker.logs import redact, redact_credentials
 from broker.osb.errors import BadRequest, NotFound
@@ -230,7 +230,7 @@ def add_fault() -> Response:
         rule = parse_fault_rule(body)
     except ValidationError as exc:
         raise BadRequest(
-            f"invalid fault rule: {_messages(exc.messages)}", error="InvalidFaultRule"
+            f"invalid fault rule: {describe_messages(exc.messages)}", error="InvalidFaultRule"
         ) from None
     rule_id = runtime().store.fault_add({**rule, "origin": "admin"})
     return json_response({"id": rule_id}, 201)
@@ -257,12 +257,6 @@ def delete_faults() -> Response:
     count = len(store.fault_list())
     store.fault_delete_all()
     return json_response({"deleted": count}, 200)
-
-
-def _messages(messages: Any, prefix: str = "") -> str:
-    return "; ".join(
-        f"{path}: {text}" if path else text for path, text in flatten_messages(messages, prefix)
-    )
 
 
 # --- operations ---------------------------------------------------------------------

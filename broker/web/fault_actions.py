@@ -19,7 +19,13 @@ from flask import Response, g, request
 
 from broker.web.errors import json_response
 
-__all__ = ["HANG_LIMIT_SECONDS", "apply_response_modifiers", "fault_response", "interrupt"]
+__all__ = [
+    "HANG_LIMIT_SECONDS",
+    "apply_response_modifiers",
+    "fault_response",
+    "interrupt",
+    "replacement",
+]
 
 # A hang ends at the latest after this long (the worker thread is freed again).
 HANG_LIMIT_SECONDS = 600.0
@@ -100,6 +106,20 @@ def fault_response(action: Mapping[str, Any]) -> Response:
         default = {"error": "InjectedFault", "description": f"fault rule answered {status}"}
     response = Response(_body_bytes(action, default), status=status, mimetype="application/json")
     return _content_type(response, action)
+
+
+def replacement(action: Mapping[str, Any]) -> Response | None:
+    """Carry out a delay, hang or drop; the answer that replaces the broker's, if any.
+
+    A hang or a drop answers what :func:`interrupt` gives, an action with a ``status``
+    its :func:`fault_response`; otherwise None (the broker's own answer stands).
+    """
+    interrupted = interrupt(action)
+    if interrupted is not None:
+        return interrupted
+    if "status" in action:
+        return fault_response(action)
+    return None
 
 
 def apply_response_modifiers(response: Response, action: Mapping[str, Any]) -> Response:

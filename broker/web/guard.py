@@ -1,8 +1,8 @@
 """Nothing answers without credentials, except the two health probes.
 
-``/v2`` endpoints check OSB credentials themselves (their answers must follow OSB
-ordering: 401 before 412); a ``/v2`` path that matches no endpoint (404, 405) is
-checked here, against the OSB credentials. Everything else (``/admin``,
+Every ``/v2`` path, whether or not it matches an endpoint, needs the OSB
+credentials; this check runs before the OSB blueprint's own request checks, so a
+401 comes before a 412 as OSB orders them. Everything else (``/admin``,
 ``/dashboard``, ``/metrics``, ``/openapi.json``, and any unknown path) needs the
 admin credentials; ``/openapi.json`` also accepts OSB credentials.
 
@@ -39,7 +39,7 @@ def require_credentials(req: Request, rt: Runtime) -> None:
         return
     header = req.environ.get("HTTP_AUTHORIZATION")
     if path == "/v2" or path.startswith("/v2/"):
-        if req.url_rule is not None or rt.osb_auth.accepts(header):
+        if rt.osb_auth.accepts(header):
             return
         raise Unauthorized(
             "missing or wrong credentials",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Any
 
 from apispec import APISpec
@@ -10,7 +12,6 @@ from flask import Blueprint, Response
 
 from broker import __version__
 from broker.osb import schemas
-from broker.web.errors import json_response
 
 __all__ = ["build_openapi", "openapi"]
 
@@ -47,6 +48,10 @@ BINDING_ID = {"name": "binding_id", "in": "path", "required": True, "schema": {"
 ACCEPTS_INCOMPLETE = {"name": "accepts_incomplete", "in": "query", "schema": {"type": "boolean"}}
 
 
+def _json(schema: str | dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
 def _query(*names: str, required: bool = False) -> list[dict[str, Any]]:
     return [
         {"name": name, "in": "query", "required": required, "schema": {"type": "string"}}
@@ -56,16 +61,12 @@ def _query(*names: str, required: bool = False) -> list[dict[str, Any]]:
 
 def _responses(success: dict[str, tuple[str, str]], extra: tuple[str, ...] = ()) -> dict[str, Any]:
     responses: dict[str, Any] = {
-        code: {
-            "description": text,
-            "content": {"application/json": {"schema": schema}},
-        }
-        for code, (text, schema) in success.items()
+        code: {"description": text, **_json(schema)} for code, (text, schema) in success.items()
     }
     for code in ("400", "401", "412", *extra):
         responses[code] = {
             "description": ERRORS.get(code, "See the OSB specification"),
-            "content": {"application/json": {"schema": "Error"}},
+            **_json("Error"),
         }
     return responses
 
@@ -90,10 +91,7 @@ def _osb_paths(spec: APISpec) -> None:
                 "operationId": "provision",
                 "tags": ["OSB"],
                 "parameters": [*common, INSTANCE_ID, ACCEPTS_INCOMPLETE],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": "ProvisionRequest"}},
-                },
+                "requestBody": {"required": True, **_json("ProvisionRequest")},
                 "responses": _responses(
                     {
                         "200": ("Identical instance exists", "ProvisionResponse"),
@@ -107,10 +105,7 @@ def _osb_paths(spec: APISpec) -> None:
                 "operationId": "update",
                 "tags": ["OSB"],
                 "parameters": [*common, INSTANCE_ID, ACCEPTS_INCOMPLETE],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": "UpdateRequest"}},
-                },
+                "requestBody": {"required": True, **_json("UpdateRequest")},
                 "responses": _responses(
                     {
                         "200": ("Updated", "UpdateResponse"),
@@ -166,10 +161,7 @@ def _osb_paths(spec: APISpec) -> None:
                 "operationId": "bind",
                 "tags": ["OSB"],
                 "parameters": [*common, INSTANCE_ID, BINDING_ID, ACCEPTS_INCOMPLETE],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": "BindRequest"}},
-                },
+                "requestBody": {"required": True, **_json("BindRequest")},
                 "responses": _responses(
                     {
                         "200": ("Identical binding exists", "BindResponse"),
@@ -248,10 +240,6 @@ def _osb_paths(spec: APISpec) -> None:
             }
         },
     )
-
-
-def _json(schema: str | dict[str, Any]) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": schema}}}
 
 
 def _admin_paths(spec: APISpec) -> None:
@@ -522,6 +510,12 @@ def build_openapi() -> dict[str, Any]:
     return document
 
 
+@cache
+def _openapi_json() -> str:
+    """The document as served; it depends on nothing that changes, so it is built once."""
+    return json.dumps(build_openapi(), separators=(",", ":"))
+
+
 @openapi.get("/openapi.json")
 def openapi_json() -> Response:
-    return json_response(build_openapi(), 200)
+    return Response(_openapi_json(), status=200, mimetype="application/json")

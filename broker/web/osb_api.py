@@ -1,9 +1,10 @@
 """``/v2``: the ten OSB endpoints. Parse, call the broker, map the outcome to a status.
 
-Request checks run in the order the spec's checklist gives: credentials (401),
-``X-Broker-API-Version`` (412, or 400 when so configured), originating identity
-(400), then the body. Every route is wrapped by :func:`osb_operation`, which names
-the operation for the journal and logs and applies a fault rule if one fires.
+Request checks run in the order the spec's checklist gives: credentials (401, checked
+by :mod:`broker.web.guard` before any of these), ``X-Broker-API-Version`` (412, or 400
+when so configured), originating identity (400), then the body. :func:`name_request`
+names the operation for the journal and logs; every route is wrapped by
+:func:`osb_operation`, which applies a fault rule if one fires.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from marshmallow import Schema
 from broker.faults.engine import RequestTarget
 from broker.osb import schemas
 from broker.osb.context import Outcome, RequestInfo
-from broker.osb.errors import BadRequest, OSBError, Unauthorized
+from broker.osb.errors import BadRequest, OSBError
 from broker.osb.headers import check_api_version, parse_originating_identity
 from broker.runtime import Runtime, runtime
 from broker.web.errors import json_response, render_osb_error
-from broker.web.fault_actions import apply_response_modifiers, fault_response, interrupt
+from broker.web.fault_actions import apply_response_modifiers, replacement
 from broker.web.journal import record
 from broker.web.request_context import resolved
 
@@ -52,21 +53,25 @@ LAST_OPERATION_RESPONSE = schemas.LastOperationSchema()
 # --- request checks -----------------------------------------------------------------
 
 
+@osb.url_value_preprocessor
+def name_request(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Name the operation and its ids for the journal, logs and metrics.
+
+    URL value preprocessors run before every before-request hook, so even a request
+    the credential guard refuses is journaled under its operation.
+    """
+    _, ctx = resolved()
+    ctx.operation = (endpoint or "").rpartition(".")[2] or None
+    ctx.instance_id = values.get("instance_id") if values else None
+    ctx.binding_id = values.get("binding_id") if values else None
+
+
 @osb.before_request
 def check_request() -> None:
     req, ctx = resolved()
     rt = runtime()
-    view_args = req.view_args or {}
-    ctx.operation = (req.endpoint or "").rpartition(".")[2] or None
-    ctx.instance_id = view_args.get("instance_id")
-    ctx.binding_id = view_args.get("binding_id")
     rt.sync()
     environ = req.environ
-    if not rt.osb_auth.accepts(environ.get("HTTP_AUTHORIZATION")):
-        raise Unauthorized(
-            "missing or wrong credentials",
-            headers={"WWW-Authenticate": rt.osb_auth.challenge},
-        )
     check_api_version(environ.get("HTTP_X_BROKER_API_VERSION"), rt.settings.missing_version_status)
     identity = parse_originating_identity(environ.get("HTTP_X_BROKER_API_ORIGINATING_IDENTITY"))
     ctx.originating_identity = identity.to_dict() if identity else None
@@ -214,22 +219,18 @@ def osb_operation(view: View) -> Callable[..., Response]:
         ctx.fault = rule.id
         action = rule.action
         if rule.phase == "before":
-            interrupted = interrupt(action)
-            if interrupted is not None:
-                return interrupted
-            if "status" in action:
-                return fault_response(action)
+            replaced = replacement(action)
+            if replaced is not None:
+                return replaced
         ctx.async_result = action.get("async_result")
         try:
             response = view(rt, req, ctx, **kwargs)
         except OSBError as error:
             response = render_osb_error(error)
         if rule.phase == "after":
-            interrupted = interrupt(action)
-            if interrupted is not None:
-                return interrupted
-            if "status" in action:
-                return fault_response(action)
+            replaced = replacement(action)
+            if replaced is not None:
+                return replaced
         return apply_response_modifiers(response, action)
 
     return wrapper

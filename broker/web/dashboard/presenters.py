@@ -10,7 +10,7 @@ is never shown.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from broker.catalog.model import (
     OPERATIONS,
+    Catalog,
     Finish,
     FinishKind,
     OperationBehaviour,
@@ -316,11 +317,9 @@ class FaultRow:
     fired: int
 
 
-def _match_summary(match: Mapping[str, Any], services: Sequence[Service]) -> str:
+def _match_summary(match: Mapping[str, Any], catalog: Catalog) -> str:
     if not match:
         return "every request"
-    names = {service.id: service.name for service in services}
-    plans = {plan.id: plan.name for service in services for plan in service.plans}
     parts = []
     for key in ("operation", "service", "plan", "instance_id", "binding_id"):
         if key not in match:
@@ -329,9 +328,11 @@ def _match_summary(match: Mapping[str, Any], services: Sequence[Service]) -> str
         if key == "operation" and isinstance(value, list):
             value = " | ".join(str(item) for item in value)
         elif key == "service":
-            value = names.get(str(value), value)
+            service = catalog.service(str(value))
+            value = service.name if service is not None else value
         elif key == "plan":
-            value = plans.get(str(value), value)
+            plan = catalog.plan(str(value))
+            value = plan.name if plan is not None else value
         parts.append(f"{key}={value}")
     return ", ".join(parts)
 
@@ -349,13 +350,13 @@ def _trigger_summary(trigger: Mapping[str, Any]) -> str:
     return "always"
 
 
-def fault_rows(rules: Iterable[Mapping[str, Any]], services: Sequence[Service]) -> list[FaultRow]:
+def fault_rows(rules: Iterable[Mapping[str, Any]], catalog: Catalog) -> list[FaultRow]:
     return [
         FaultRow(
             id=str(rule.get("id", "")),
             origin=str(rule.get("origin", "admin")),
             description=str(rule.get("description", "")),
-            match=_match_summary(rule.get("match") or {}, services),
+            match=_match_summary(rule.get("match") or {}, catalog),
             trigger=_trigger_summary(rule.get("trigger") or {}),
             action=compact_json(redact(rule.get("action") or {})),
             calls=int(rule.get("calls", 0)),
