@@ -14,6 +14,7 @@ from broker.controller.binding_steps import (
     clear_operation,
     instance_name,
     instance_of,
+    wait_and_retry,
 )
 from broker.controller.conditions import rfc3339
 from broker.controller.engine import AuthError
@@ -60,14 +61,14 @@ def unbind(work: Work) -> None:
         return
     instance = instance_of(work)
     if instance is None:
-        _unbind_retry(
+        wait_and_retry(
             work,
             "ReferencesNonexistentInstance",
             f'References a non-existent ServiceInstance "{instance_name(work)}"',
         )
         return
     if (instance.get("status") or {}).get("asyncOpInProgress"):
-        _unbind_retry(
+        wait_and_retry(
             work,
             "ErrorAsyncOperationInProgress",
             f'trying to unbind to ServiceInstance "{instance_name(work)}" '
@@ -79,7 +80,7 @@ def unbind(work: Work) -> None:
     )
     refs = catalog_refs(work, instance)
     if plan_id is None or refs is None:
-        _unbind_retry(
+        wait_and_retry(
             work,
             "UnbindingRequestInFlight",
             "Unbind request for ServiceBinding in-flight to Broker",
@@ -123,12 +124,6 @@ def unbind(work: Work) -> None:
     )
     work.also(lambda state: nudge_instance(state, binding))
     work.drop_finalizer()
-    work.save()
-
-
-def _unbind_retry(work: Work, reason: str, message: str) -> None:
-    work.condition("Ready", "False", reason, message, "Warning")
-    work.failed_once()
     work.save()
 
 
