@@ -19,7 +19,7 @@ from broker.controller.go_json import go_json
 from broker.controller.kinds import ObjectKey
 from broker.controller.names import label_value
 from broker.controller.parameters import ParameterError, build_parameters
-from broker.controller.references import broker_of
+from broker.controller.references import broker_of, class_of, plan_of
 from broker.controller.work import Work
 
 __all__ = [
@@ -143,7 +143,7 @@ def resolve(work: Work) -> Refs | None:
     class_field, plan_field, attribute = next(style for style in CLASS_STYLES if style[0] in spec)
     class_ref = (spec.get("clusterServiceClassRef") or {}).get("name")
     if class_ref:
-        cls = state.get(ObjectKey("ClusterServiceClass", "", class_ref))
+        cls = class_of(state, spec)
         candidates = [cls] if cls is not None else []
     else:
         candidates = [
@@ -166,7 +166,7 @@ def resolve(work: Work) -> Refs | None:
     cls = candidates[0]
     plan_ref = (spec.get("clusterServicePlanRef") or {}).get("name")
     if plan_ref:
-        plan = state.get(ObjectKey("ClusterServicePlan", "", plan_ref))
+        plan = plan_of(state, spec)
         plans = [plan] if plan is not None else []
     else:
         plans = [
