@@ -18,8 +18,9 @@ from broker.controller.binding_steps import (
 )
 from broker.controller.conditions import rfc3339
 from broker.controller.engine import AuthError
-from broker.controller.instance_steps import describe_class, identity_of
+from broker.controller.instance_steps import identity_of
 from broker.controller.kinds import ObjectKey
+from broker.controller.references import describe_entry
 from broker.controller.store import State
 from broker.controller.work import Work
 
@@ -100,7 +101,7 @@ def unbind(work: Work) -> None:
         _unbind_failed(
             work,
             f'Error unbinding from ServiceInstance "{instance_name(work)}" '
-            f"of {describe_class(cls)} "
+            f"of {describe_entry(cls)} "
             f'at ClusterServiceBroker "{broker["metadata"]["name"]}": {exc}',
         )
         return

@@ -1,5 +1,5 @@
 """Following the references of instances and classes: an instance's class and plan, a
-class's broker."""
+class's broker; and how messages name a class or plan."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from broker.controller.kinds import ObjectKey
 from broker.controller.store import State
 
-__all__ = ["broker_of", "class_of", "plan_of"]
+__all__ = ["broker_of", "class_of", "describe_entry", "plan_of"]
 
 
 def class_of(state: State, spec: dict[str, Any]) -> dict[str, Any] | None:
@@ -27,3 +27,9 @@ def broker_of(state: State, cls: dict[str, Any]) -> dict[str, Any] | None:
     """The ClusterServiceBroker that offers a class, if it exists."""
     name = str(cls["spec"].get("clusterServiceBrokerName"))
     return state.get(ObjectKey("ClusterServiceBroker", "", name))
+
+
+def describe_entry(entry: dict[str, Any]) -> str:
+    """A ClusterServiceClass or ClusterServicePlan as messages name it, with both its names."""
+    name, external = entry["metadata"]["name"], entry["spec"]["externalName"]
+    return f'{entry["kind"]} (K8S: "{name}" ExternalName: "{external}")'
