@@ -19,12 +19,17 @@ from broker.controller.go_json import go_json
 from broker.controller.kinds import ObjectKey
 from broker.controller.names import label_value
 from broker.controller.parameters import ParameterError, build_parameters
-from broker.controller.references import broker_of, class_of, describe_entry, plan_of
+from broker.controller.references import (
+    CLASS_STYLES,
+    broker_of,
+    class_of,
+    describe_entry,
+    plan_of,
+)
 from broker.controller.work import Work
 
 __all__ = [
     "ASYNC",
-    "CLASS_STYLES",
     "Refs",
     "already_processed",
     "begin_operation",
@@ -49,13 +54,6 @@ ASYNC = {
     "Update": ("UpdatingInstance", "The instance is being updated asynchronously"),
     "Deprovision": ("Deprovisioning", "The instance is being deprovisioned asynchronously"),
 }
-
-
-CLASS_STYLES = (
-    ("clusterServiceClassExternalName", "clusterServicePlanExternalName", "externalName"),
-    ("clusterServiceClassExternalID", "clusterServicePlanExternalID", "externalID"),
-    ("clusterServiceClassName", "clusterServicePlanName", None),
-)
 
 
 @dataclass(frozen=True)
