@@ -14,21 +14,10 @@ from typing import Any
 
 from broker.controller.conditions import rfc3339
 from broker.controller.kinds import FINALIZER, Kind, ObjectKey, key_of
+from broker.controller.references import CLASS_FIELDS, PLAN_FIELDS, PLAN_FOR_CLASS
 from broker.controller.store import State
 
 __all__ = ["Denied", "Outcome", "admit", "collect_garbage", "delete_object"]
-
-CLASS_FIELDS = (
-    "clusterServiceClassExternalName",
-    "clusterServiceClassExternalID",
-    "clusterServiceClassName",
-)
-PLAN_FIELDS = (
-    "clusterServicePlanExternalName",
-    "clusterServicePlanExternalID",
-    "clusterServicePlanName",
-)
-PLAN_FOR_CLASS = dict(zip(CLASS_FIELDS, PLAN_FIELDS, strict=True))
 
 
 class Denied(ValueError):

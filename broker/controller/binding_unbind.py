@@ -14,11 +14,13 @@ from broker.controller.binding_steps import (
     clear_operation,
     instance_name,
     instance_of,
+    wait_and_retry,
 )
 from broker.controller.conditions import rfc3339
 from broker.controller.engine import AuthError
-from broker.controller.instance_steps import describe_class, identity_of
+from broker.controller.instance_steps import identity_of
 from broker.controller.kinds import ObjectKey
+from broker.controller.references import describe_entry
 from broker.controller.store import State
 from broker.controller.work import Work
 
@@ -60,14 +62,14 @@ def unbind(work: Work) -> None:
         return
     instance = instance_of(work)
     if instance is None:
-        _unbind_retry(
+        wait_and_retry(
             work,
             "ReferencesNonexistentInstance",
             f'References a non-existent ServiceInstance "{instance_name(work)}"',
         )
         return
     if (instance.get("status") or {}).get("asyncOpInProgress"):
-        _unbind_retry(
+        wait_and_retry(
             work,
             "ErrorAsyncOperationInProgress",
             f'trying to unbind to ServiceInstance "{instance_name(work)}" '
@@ -79,7 +81,7 @@ def unbind(work: Work) -> None:
     )
     refs = catalog_refs(work, instance)
     if plan_id is None or refs is None:
-        _unbind_retry(
+        wait_and_retry(
             work,
             "UnbindingRequestInFlight",
             "Unbind request for ServiceBinding in-flight to Broker",
@@ -99,7 +101,7 @@ def unbind(work: Work) -> None:
         _unbind_failed(
             work,
             f'Error unbinding from ServiceInstance "{instance_name(work)}" '
-            f"of {describe_class(cls)} "
+            f"of {describe_entry(cls)} "
             f'at ClusterServiceBroker "{broker["metadata"]["name"]}": {exc}',
         )
         return
@@ -123,12 +125,6 @@ def unbind(work: Work) -> None:
     )
     work.also(lambda state: nudge_instance(state, binding))
     work.drop_finalizer()
-    work.save()
-
-
-def _unbind_retry(work: Work, reason: str, message: str) -> None:
-    work.condition("Ready", "False", reason, message, "Warning")
-    work.failed_once()
     work.save()
 
 

@@ -29,9 +29,10 @@ from broker.controller.binding_unbind import unbind
 from broker.controller.conditions import rfc3339
 from broker.controller.engine import AuthError, Controller
 from broker.controller.go_json import go_json
-from broker.controller.instance_steps import describe_class, identity_of
+from broker.controller.instance_steps import identity_of
 from broker.controller.kinds import ObjectKey
 from broker.controller.parameters import ParameterError, build_parameters
+from broker.controller.references import describe_entry
 from broker.controller.secret_data import SecretDataError, secret_data
 from broker.controller.work import Work
 
@@ -81,7 +82,7 @@ def _bind(work: Work) -> None:
     )
     if not bindable:
         message = (
-            f"References a non-bindable {describe_class(cls)} and Plan "
+            f"References a non-bindable {describe_entry(cls)} and Plan "
             f'("{plan["spec"]["externalName"]}") combination'
         )
         work.condition("Ready", "False", "ErrorNonbindableServiceClass", message, "Warning")
@@ -135,7 +136,7 @@ def _bind(work: Work) -> None:
     if work.gone:
         return
     description = (
-        f'ServiceBinding for ServiceInstance "{instance_name(work)}" of {describe_class(cls)} at '
+        f'ServiceBinding for ServiceInstance "{instance_name(work)}" of {describe_entry(cls)} at '
         f'ClusterServiceBroker "{broker["metadata"]["name"]}"'
     )
     try:

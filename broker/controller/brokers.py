@@ -17,6 +17,7 @@ from broker.controller.conditions import epoch_of, rfc3339
 from broker.controller.engine import AuthError, Controller
 from broker.controller.kinds import CATALOG_VERSION, ObjectKey
 from broker.controller.names import k8s_name, label_value
+from broker.controller.references import describe_entry
 from broker.controller.store import State
 from broker.controller.work import Work
 
@@ -155,10 +156,6 @@ def _delete(work: Work) -> None:
 # --- catalog → classes and plans ----------------------------------------------------------
 
 
-def _describe(kind: str, name: str, external: str) -> str:
-    return f'{kind} (K8S: "{name}" ExternalName: "{external}")'
-
-
 def _plan_sync(state: State, work: Work, services: list[dict[str, Any]]) -> list[Any]:
     """Check the whole catalog first, then answer the writes that apply it."""
     broker = work.obj
@@ -185,7 +182,7 @@ def _plan_sync(state: State, work: Work, services: list[dict[str, Any]]) -> list
         existing = state.get(ObjectKey(obj["kind"], "", obj["metadata"]["name"]))
         if existing is None:
             continue
-        description = _describe(obj["kind"], obj["metadata"]["name"], obj["spec"]["externalName"])
+        description = describe_entry(obj)
         other = existing["spec"].get("clusterServiceBrokerName")
         if other != work.name:
             raise SyncError(f'{description} already exists for Broker "{other}"')

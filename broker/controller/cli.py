@@ -398,12 +398,13 @@ def delete(
         controller = _controller(ctx, knobs)
         try:
             deadline = time.time() + timeout
-            while any(store.read().get(key) is not None for key in keys):
+            while True:
+                state = store.read()
+                remaining = [key.name for key in keys if state.get(key) is not None]
+                if not remaining:
+                    break
                 if time.time() >= deadline:
-                    _fail(
-                        "timed out waiting for the deletion of: "
-                        + ", ".join(key.name for key in keys if store.read().get(key) is not None)
-                    )
+                    _fail("timed out waiting for the deletion of: " + ", ".join(remaining))
                 controller.reconcile(wait=False)
                 time.sleep(0.2)
         finally:
@@ -438,11 +439,10 @@ def reconcile(
         settled = controller.reconcile(wait=wait, timeout=timeout, interval=interval)
     finally:
         controller.close()
-    waiting = controller.unsettled()
     if settled:
         click.echo("all objects settled")
         return
-    click.echo("still in progress:\n  " + "\n  ".join(waiting), err=True)
+    click.echo("still in progress:\n  " + "\n  ".join(controller.waiting), err=True)
     if wait:
         sys.exit(1)
 

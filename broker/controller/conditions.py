@@ -17,7 +17,6 @@ __all__ = [
     "last_condition_state",
     "rfc3339",
     "set_condition",
-    "status_long",
 ]
 
 
@@ -85,19 +84,3 @@ def last_condition_state(status: dict[str, Any]) -> str:
         return ""
     last = conditions[-1]
     return str(last.get("type") if last.get("status") == "True" else last.get("reason", ""))
-
-
-def status_long(status: dict[str, Any]) -> str:
-    """``Ready - The instance was provisioned successfully @ 2018-01-11 20:59:47 +0000 UTC``."""
-    conditions = status.get("conditions") or []
-    if not conditions:
-        return ""
-    last = conditions[-1]
-    message = str(last.get("message", "")).rstrip(".")
-    moment = str(last.get("lastTransitionTime", ""))
-    try:
-        parsed = datetime.strptime(moment, "%Y-%m-%dT%H:%M:%SZ")
-        moment = parsed.strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
-    except ValueError:
-        pass
-    return f"{last_condition_state(status)} - {message} @ {moment}"

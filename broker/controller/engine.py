@@ -64,7 +64,10 @@ class Controller:
         self.clock = clock
         self.sleep = sleep
         self.progress = progress
-        self.state: State = store.read()
+        # Every pass starts by reading the store under its write lock (reconcile_pass).
+        self.state = State({})
+        # What unsettled() answered at the end of the last reconcile().
+        self.waiting: list[str] = []
         self._clients: dict[tuple[Any, ...], OSBClient] = {}
 
     # --- used by Work ---------------------------------------------------------------------
@@ -179,7 +182,7 @@ class Controller:
                 failures = int(entry.get("failures", 0)) + 1
                 entry["failures"] = failures
                 entry["due"] = self.clock() + self.settings.retry_delay(failures)
-        self.state = self.store.read()
+        self.state = state
 
     def settle_passes(self) -> None:
         """Run passes while they change something (bounded)."""
@@ -190,14 +193,18 @@ class Controller:
     def reconcile(
         self, *, wait: bool = False, timeout: float = 300.0, interval: float = 1.0
     ) -> bool:
-        """Reconcile until nothing changes (with ``wait``: until all settled); answers settled."""
+        """Reconcile until nothing changes (with ``wait``: until all settled); answers settled.
+
+        What is still unsettled at the end is kept in :attr:`waiting`.
+        """
         deadline = self.clock() + timeout
         while True:
             # The lock is held for a burst of passes, not while sleeping: `ctl run` may go on.
             with self.store.reconciling():
                 self.settle_passes()
-            if not wait or not self.unsettled():
-                return not self.unsettled()
+            self.waiting = self.unsettled()
+            if not wait or not self.waiting:
+                return not self.waiting
             now = self.clock()
             if now >= deadline:
                 return False

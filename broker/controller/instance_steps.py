@@ -19,20 +19,23 @@ from broker.controller.go_json import go_json
 from broker.controller.kinds import ObjectKey
 from broker.controller.names import label_value
 from broker.controller.parameters import ParameterError, build_parameters
-from broker.controller.references import broker_of
+from broker.controller.references import (
+    CLASS_STYLES,
+    broker_of,
+    class_of,
+    describe_entry,
+    plan_of,
+)
 from broker.controller.work import Work
 
 __all__ = [
     "ASYNC",
-    "CLASS_STYLES",
     "Refs",
     "already_processed",
     "begin_operation",
     "broker_client",
     "clear_operation",
     "context_of",
-    "describe_class",
-    "describe_plan",
     "go_async",
     "http_detail",
     "identity_of",
@@ -53,13 +56,6 @@ ASYNC = {
 }
 
 
-CLASS_STYLES = (
-    ("clusterServiceClassExternalName", "clusterServicePlanExternalName", "externalName"),
-    ("clusterServiceClassExternalID", "clusterServicePlanExternalID", "externalID"),
-    ("clusterServiceClassName", "clusterServicePlanName", None),
-)
-
-
 @dataclass(frozen=True)
 class Refs:
     cls: dict[str, Any]
@@ -68,21 +64,11 @@ class Refs:
 
     @property
     def class_description(self) -> str:
-        return describe_class(self.cls)
+        return describe_entry(self.cls)
 
     @property
     def broker_name(self) -> str:
         return str(self.broker["metadata"]["name"])
-
-
-def describe_class(cls: dict[str, Any]) -> str:
-    name, external = cls["metadata"]["name"], cls["spec"]["externalName"]
-    return f'ClusterServiceClass (K8S: "{name}" ExternalName: "{external}")'
-
-
-def describe_plan(plan: dict[str, Any]) -> str:
-    name, external = plan["metadata"]["name"], plan["spec"]["externalName"]
-    return f'ClusterServicePlan (K8S: "{name}" ExternalName: "{external}")'
 
 
 def identity_of(spec: dict[str, Any]) -> OriginatingIdentity | None:
@@ -143,7 +129,7 @@ def resolve(work: Work) -> Refs | None:
     class_field, plan_field, attribute = next(style for style in CLASS_STYLES if style[0] in spec)
     class_ref = (spec.get("clusterServiceClassRef") or {}).get("name")
     if class_ref:
-        cls = state.get(ObjectKey("ClusterServiceClass", "", class_ref))
+        cls = class_of(state, spec)
         candidates = [cls] if cls is not None else []
     else:
         candidates = [
@@ -166,7 +152,7 @@ def resolve(work: Work) -> Refs | None:
     cls = candidates[0]
     plan_ref = (spec.get("clusterServicePlanRef") or {}).get("name")
     if plan_ref:
-        plan = state.get(ObjectKey("ClusterServicePlan", "", plan_ref))
+        plan = plan_of(state, spec)
         plans = [plan] if plan is not None else []
     else:
         plans = [
@@ -221,14 +207,14 @@ def resolve(work: Work) -> Refs | None:
 
 def references_deleted(work: Work, refs: Refs, operation: str = "provision") -> bool:
     """Retry later (and answer True) if the class or plan has left the broker's catalog."""
-    for entry, describe in ((refs.cls, describe_class), (refs.plan, describe_plan)):
+    for entry in (refs.cls, refs.plan):
         if entry.get("status", {}).get("removedFromBrokerCatalog"):
             reason = (
                 "ReferencesDeletedServiceClass"
                 if entry is refs.cls
                 else "ReferencesDeletedServicePlan"
             )
-            message = f"{describe(entry)} has been deleted; cannot provision."
+            message = f"{describe_entry(entry)} has been deleted; cannot provision."
             retry_later(work, reason, message, operation)
             return True
     return False

@@ -15,11 +15,10 @@ from broker.controller.engine import Controller
 from broker.controller.instance_deletion import delete_instance
 from broker.controller.instance_polling import poll_instance
 from broker.controller.instance_provision import provision_instance
-from broker.controller.instance_steps import describe_class, identity_of
 from broker.controller.instance_update import update_instance
 from broker.controller.work import Work
 
-__all__ = ["describe_class", "identity_of", "reconcile_instance"]
+__all__ = ["reconcile_instance"]
 
 
 def reconcile_instance(controller: Controller, obj: dict[str, Any]) -> None:

@@ -81,8 +81,6 @@ KINDS: tuple[Kind, ...] = (
     Kind("ServiceBinding", CATALOG_VERSION, "servicebindings", True, ("bindings", "binding"), True),
 )
 
-BY_NAME = {kind.name: kind for kind in KINDS}
-
 
 class UnknownKind(ValueError):
     pass

@@ -7,6 +7,7 @@ from typing import Any
 
 from broker.controller.conditions import epoch_of
 from broker.controller.kinds import Kind
+from broker.controller.references import CLASS_FIELDS, PLAN_FIELDS
 from broker.controller.secret_volumes import SecretVolumes
 
 __all__ = ["age", "render_table"]
@@ -53,11 +54,7 @@ def _instance_class(obj: dict[str, Any]) -> str:
     if status.get("userSpecifiedClassName"):
         return str(status["userSpecifiedClassName"])
     spec = obj["spec"]
-    for field in (
-        "clusterServiceClassExternalName",
-        "clusterServiceClassExternalID",
-        "clusterServiceClassName",
-    ):
+    for field in CLASS_FIELDS:
         if field in spec:
             return f"ClusterServiceClass/{spec[field]}"
     return ""
@@ -68,11 +65,7 @@ def _instance_plan(obj: dict[str, Any]) -> str:
     if status.get("userSpecifiedPlanName"):
         return str(status["userSpecifiedPlanName"])
     spec = obj["spec"]
-    for field in (
-        "clusterServicePlanExternalName",
-        "clusterServicePlanExternalID",
-        "clusterServicePlanName",
-    ):
+    for field in PLAN_FIELDS:
         if field in spec:
             return str(spec[field])
     return ""

@@ -10,7 +10,8 @@ A write takes the exclusive lock, re-reads the document (unless this process wro
 it last), applies its changes and replaces the file atomically (temporary file,
 fsync, rename), so concurrent ``ctl`` invocations never lose each other's writes and
 a killed process leaves either the old or the new document, never half of one.
-Reads need no lock: a rename is atomic.
+Reads need no lock: a rename is atomic. Neither a read nor a write parses the file
+again while it is still the one this process wrote last.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         # The document as this process last committed it, with the file identity it got:
-        # the next write skips re-reading it if nobody else wrote in between.
+        # reads and the next write skip re-reading it if nobody else wrote in between.
         self._cached: tuple[tuple[int, int, int], dict[str, Any]] | None = None
 
     @property
@@ -162,6 +163,14 @@ class Store:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def read(self) -> State:
+        """A snapshot of the document, to look at and let go of.
+
+        Unless another process wrote since, this is the document this store last wrote,
+        shared with its next write: don't change it, and don't keep it across a write.
+        """
+        cached = self._cached
+        if cached is not None and cached[0] == self._identity():
+            return State(cached[1])
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:

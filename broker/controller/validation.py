@@ -16,6 +16,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from broker.catalog.problems import message_texts
 from broker.controller.kinds import KINDS, Kind
+from broker.controller.references import CLASS_FIELDS, PLAN_FIELDS, PLAN_FOR_CLASS
 
 __all__ = ["SECRET_KEY", "ManifestProblem", "validate_manifest"]
 
@@ -126,11 +127,6 @@ class BrokerSpecSchema(_Strict):
                 raise ValidationError({"caBundle": ["must be base64-encoded PEM"]}) from None
 
 
-CLASS_STYLES = {
-    "clusterServiceClassExternalName": "clusterServicePlanExternalName",
-    "clusterServiceClassExternalID": "clusterServicePlanExternalID",
-    "clusterServiceClassName": "clusterServicePlanName",
-}
 NAMESPACED_FIELDS = (
     "serviceClassExternalName",
     "servicePlanExternalName",
@@ -171,8 +167,8 @@ class InstanceSpecSchema(_Strict):
                 "which mockbroker ctl does not support: use the clusterServiceClass*/"
                 "clusterServicePlan* fields"
             )
-        classes = [name for name in CLASS_STYLES if name in data]
-        plans = [plan for plan in CLASS_STYLES.values() if plan in data]
+        classes = [name for name in CLASS_FIELDS if name in data]
+        plans = [plan for plan in PLAN_FIELDS if plan in data]
         if not classes:
             raise ValidationError("plan references must have a class reference set")
         if len(classes) > 1 or len(plans) > 1:
@@ -180,9 +176,9 @@ class InstanceSpecSchema(_Strict):
                 "exactly one style of class and plan reference may be used "
                 "(external name, external id or Kubernetes name)"
             )
-        if plans and CLASS_STYLES[classes[0]] != plans[0]:
+        if plans and PLAN_FOR_CLASS[classes[0]] != plans[0]:
             raise ValidationError(
-                f"{plans[0]} cannot be combined with {classes[0]}: use {CLASS_STYLES[classes[0]]}"
+                f"{plans[0]} cannot be combined with {classes[0]}: use {PLAN_FOR_CLASS[classes[0]]}"
             )
 
 
