@@ -10,7 +10,14 @@ from typing import Any
 
 from broker.catalog.model import Plan, Service
 from broker.osb.completion import advance
-from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint, still_running
+from broker.osb.context import (
+    BrokerContext,
+    Outcome,
+    RequestInfo,
+    fingerprint,
+    leftovers_of,
+    still_running,
+)
 from broker.osb.errors import (
     BadRequest,
     ConcurrencyError,
@@ -115,15 +122,8 @@ class Bindings:
                 binding_id=binding_id,
                 service_id=instance.service_id,
             )
-            leftovers: dict[str, Any] | None = (
-                {} if existing is not None and existing.interrupted else None
-            )
-            ctx.store.apply(
-                [
-                    Put(binding.evolve(operation=operation.id, backend_state=leftovers)),
-                    Put(operation),
-                ]
-            )
+            pending = binding.evolve(operation=operation.id, backend_state=leftovers_of(existing))
+            ctx.store.apply([Put(pending), Put(operation)])
             return Outcome("accepted", {"operation": operation.id})
 
     def _bindable_instance(self, instance_id: str, body: dict[str, Any]) -> InstanceRecord:

@@ -37,7 +37,15 @@ from broker.storage.base import Change, Delete, Put, Store
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.templating import TemplateError, render
 
-__all__ = ["BrokerContext", "Outcome", "RequestInfo", "fingerprint", "iso_time", "still_running"]
+__all__ = [
+    "BrokerContext",
+    "Outcome",
+    "RequestInfo",
+    "fingerprint",
+    "iso_time",
+    "leftovers_of",
+    "still_running",
+]
 
 OutcomeKind = Literal["created", "identical", "accepted", "done"]
 T = TypeVar("T")
@@ -535,6 +543,13 @@ class BrokerContext:
                 metadata["renew_before"] = iso_time(expires_at - extras.renew_before)
             response["metadata"] = metadata
         return response, expires_at
+
+
+def leftovers_of(stored: InstanceRecord | BindingRecord | None) -> dict[str, Any] | None:
+    """The ``backend_state`` of an asynchronous operation replacing ``stored``: ``{}``
+    when ``stored`` is an interrupted attempt, so that what it may have made is removed
+    when the operation finishes (or by a delete before that); ``None`` otherwise."""
+    return {} if stored is not None and stored.interrupted else None
 
 
 def _restored(attempt: Attempted, stored: Attempted | None) -> Change:

@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from broker.osb.completion import advance, finished_operation, updated_instance
-from broker.osb.context import BrokerContext, Outcome, RequestInfo, fingerprint, still_running
+from broker.osb.context import (
+    BrokerContext,
+    Outcome,
+    RequestInfo,
+    fingerprint,
+    leftovers_of,
+    still_running,
+)
 from broker.osb.errors import (
     BadRequest,
     ConcurrencyError,
@@ -102,17 +109,8 @@ class Instances:
             operation = ctx.new_operation(
                 "provision", behaviour, plan, info, instance_id=instance_id
             )
-            # What an interrupted attempt may have made is removed when the operation
-            # finishes, or by a delete before that.
-            leftovers: dict[str, Any] | None = (
-                {} if existing is not None and existing.interrupted else None
-            )
-            ctx.store.apply(
-                [
-                    Put(instance.evolve(operation=operation.id, backend_state=leftovers)),
-                    Put(operation),
-                ]
-            )
+            pending = instance.evolve(operation=operation.id, backend_state=leftovers_of(existing))
+            ctx.store.apply([Put(pending), Put(operation)])
             return Outcome(
                 "accepted", {**self._provision_body(instance), "operation": operation.id}
             )
