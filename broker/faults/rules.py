@@ -33,7 +33,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import (
     RAISE,
@@ -46,6 +46,8 @@ from marshmallow import (
 )
 
 from broker.catalog.problems import flatten_messages
+from broker.faults.shorthand import section_of, unknown_key_message
+from broker.suggestions import did_you_mean
 
 __all__ = [
     "FAULT_OPERATIONS",
@@ -70,8 +72,28 @@ FAULT_OPERATIONS = (
 
 
 class _Strict(Schema):
+    """Unknown keys are refused, each with what it is most like (or where it belongs)."""
+
+    # The rule's part this schema reads: "match", "trigger", "action"; None: the rule.
+    section: ClassVar[str | None] = None
+
     class Meta:
         unknown = RAISE
+
+    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
+        if isinstance(error.messages, dict) and isinstance(data, Mapping):
+            for key in list(error.messages):
+                if isinstance(key, str) and key in data and key not in self.fields:
+                    error.messages[key] = [self._unknown(key)]
+        raise error
+
+    def _unknown(self, key: str) -> str:
+        if self.section is not None:
+            return unknown_key_message(key, self.section)
+        home = section_of(key)
+        if home is not None:
+            return f"belongs under {home!r}"
+        return f"unknown field{did_you_mean(key, self.fields)}"
 
 
 class OperationsField(fields.Field):  # type: ignore[type-arg]
@@ -96,6 +118,7 @@ class OperationsField(fields.Field):  # type: ignore[type-arg]
 
 
 class MatchSchema(_Strict):
+    section = "match"
     operation = OperationsField()
     service = fields.String(validate=validate.Length(min=1))
     plan = fields.String(validate=validate.Length(min=1))
@@ -104,6 +127,7 @@ class MatchSchema(_Strict):
 
 
 class TriggerSchema(_Strict):
+    section = "trigger"
     times = fields.Integer(strict=True, validate=validate.Range(min=1))
     nth = fields.Integer(strict=True, validate=validate.Range(min=1))
     after = fields.Integer(strict=True, validate=validate.Range(min=0))
@@ -124,6 +148,7 @@ class TriggerSchema(_Strict):
 
 
 class ActionSchema(_Strict):
+    section = "action"
     status = fields.Integer(strict=True, validate=validate.Range(min=100, max=599))
     error = fields.String(
         validate=validate.Regexp(r"^[A-Z][A-Za-z0-9]*$", error="must be one CamelCase word")

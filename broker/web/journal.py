@@ -25,7 +25,7 @@ from broker.logs import REDACTED, redact, redact_credentials
 from broker.runtime import Runtime, runtime
 from broker.web.request_context import resolved
 
-__all__ = ["MAX_RECORDED_BODY", "record", "record_request"]
+__all__ = ["MAX_RECORDED_BODY", "iso_time", "record", "record_request"]
 
 log = logging.getLogger("broker.journal")
 
@@ -103,7 +103,8 @@ def _header_name(key: str) -> str | None:
     return None
 
 
-def _iso_time(epoch: float) -> str:
+def iso_time(epoch: float) -> str:
+    """The journal's time format, ``2026-11-27T10:00:00.123Z`` (``GET /admin/state`` too)."""
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
@@ -124,7 +125,7 @@ def record(rt: Runtime, req: Request, ctx: _AppCtxGlobals, response: Response) -
         else:
             response_body = _recorded_response(raw)
     entry = {
-        "time": _iso_time(now),
+        "time": iso_time(now),
         "epoch": now,
         "request_id": ctx.get("request_id"),
         "method": req.method,
