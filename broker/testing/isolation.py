@@ -176,9 +176,10 @@ class Isolation:
         path = request.url.path
         if path.endswith("/admin/faults") and request.method == "POST" and status == 201:
             response.read()
-            rule_id = response.json().get("id")
-            with self._mutex:
-                self._faults.append(str(rule_id))
+            rule_id = _json_object(response.content).get("id")
+            if isinstance(rule_id, str):
+                with self._mutex:
+                    self._faults.append(rule_id)
             return
         found = RESOURCE.search(path)
         if found is None:
@@ -324,8 +325,13 @@ def _finish(client: OSBClient, operation: str, state: str) -> None:
 
 
 def _body(request: httpx.Request) -> dict[str, Any]:
+    return _json_object(request.content)
+
+
+def _json_object(content: bytes) -> dict[str, Any]:
+    """The JSON object in ``content``; ``{}`` for anything else (the client reports it)."""
     try:
-        body = json.loads(request.content or b"{}")
+        found = json.loads(content or b"{}")
     except ValueError:
         return {}
-    return body if isinstance(body, dict) else {}
+    return found if isinstance(found, dict) else {}

@@ -334,7 +334,10 @@ def _admin_paths(spec: APISpec) -> None:
             }
         },
     )
-    origin = [{"in": "query", "schema": admin.FaultOriginSchema}]
+    def origin() -> list[dict[str, Any]]:
+        # A list apispec expands in place: one per operation.
+        return [{"in": "query", "schema": admin.FaultOriginSchema}]
+
     spec.path(
         path="/admin/faults",
         operations={
@@ -342,7 +345,7 @@ def _admin_paths(spec: APISpec) -> None:
                 "operationId": "admin_faults",
                 "tags": tags,
                 "summary": "Fault rules with counters and origin (admin or catalog)",
-                "parameters": origin,
+                "parameters": origin(),
                 "responses": {
                     "200": {"description": "Fault rules with counters", **_json("FaultList")},
                     "400": error,
@@ -361,7 +364,7 @@ def _admin_paths(spec: APISpec) -> None:
                 "operationId": "admin_delete_faults",
                 "tags": tags,
                 "summary": "Delete the rules added at run time (?origin=catalog|all for more)",
-                "parameters": origin,
+                "parameters": origin(),
                 "responses": {
                     "200": {"description": "Rules deleted", **_json("FaultsDeleted")},
                     "400": error,
