@@ -334,6 +334,7 @@ def _admin_paths(spec: APISpec) -> None:
             }
         },
     )
+
     def origin() -> list[dict[str, Any]]:
         # A list apispec expands in place: one per operation.
         return [{"in": "query", "schema": admin.FaultOriginSchema}]
