@@ -420,7 +420,7 @@ def test_deleting_fault_rules(store: Store) -> None:
 def test_deleting_the_fault_rules_of_one_origin_keeps_the_others(store: Store) -> None:
     store.fault_seed([{"id": "catalog-a", "origin": "catalog", "match": {}}], marker="v1")
     added = store.fault_add({"origin": "admin", "match": {}})
-    unlabelled = store.fault_add({"match": {}})  # as stored before rules carried an origin
+    unlabelled = store.fault_add({"match": {}})  # a rule without an origin counts as admin
     assert store.fault_delete_all(origin="admin") == 2
     assert [rule["id"] for rule in store.fault_list()] == ["catalog-a"]
     again = store.fault_add({"origin": "admin", "match": {}})

@@ -166,7 +166,8 @@ class Store(Protocol):
 
     def fault_delete_all(self, origin: str | None = None) -> int:
         """Delete every rule, or only those of ``origin`` (``"admin"``: added at run time,
-        ``"catalog"``: copied from the catalog); answer how many were deleted."""
+        and any rule without an origin; ``"catalog"``: copied from the catalog); answer
+        how many were deleted."""
 
     def fault_hit(self, rule_id: str) -> int:
         """Count one more matching call for a rule; return the new call count."""

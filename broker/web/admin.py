@@ -232,9 +232,7 @@ def _fault_origin(default: str) -> str:
 @admin.get("/faults")
 def list_faults() -> Response:
     origin = _fault_origin("all")
-    rules = runtime().store.fault_list()
-    if origin != "all":
-        rules = [rule for rule in rules if rule.get("origin", "admin") == origin]
+    rules = [r for r in runtime().store.fault_list() if origin in ("all", r.get("origin", "admin"))]
     return json_response({"faults": rules}, 200)
 
 
