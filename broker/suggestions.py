@@ -1,7 +1,8 @@
-"""Did you mean …? The known name closest to a misspelled one.
+"""The closest known word to a misspelled one, for "did you mean …?" messages.
 
-Standard library only, so the client and the pytest plugin can use it without
-importing the server.
+One helper for every message that offers a correction (catalog fields, credential
+backends, fault operations, knob values, JSON Schema keywords), so they all suggest
+the same way. Standard library only: the client may use it too.
 """
 
 from __future__ import annotations
@@ -11,21 +12,25 @@ from collections.abc import Iterable
 
 __all__ = ["closest", "did_you_mean"]
 
-# difflib's ratio: 0.6 is its default; typos of short names ("opration") score higher.
+# difflib's similarity ratio a suggestion needs: "plan_updatable" finds
+# "plan_updateable" and "bnid" finds "bind", but "sometimes" suggests nothing.
 CUTOFF = 0.6
 
 
-def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The choice most like ``word`` (a typo of it), or ``None`` if none is close."""
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=CUTOFF)
-    if found:
-        return found[0]
-    # A different case is still the same name to a reader: "Small" for "small".
-    lowered = {choice.lower(): choice for choice in choices}
-    return lowered.get(word.lower())
+def closest(word: object, choices: Iterable[str]) -> str | None:
+    """The known word most like ``word``, or ``None`` when nothing is close."""
+    if not isinstance(word, str) or not word:
+        return None
+    known = [choice for choice in choices if choice != word]
+    # Case slips ("Async") are the commonest typo: compare without case first.
+    lowered = {choice.lower(): choice for choice in known}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    matches = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=CUTOFF)
+    return lowered[matches[0]] if matches else None
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest choice, or ``""``: a message suffix."""
-    match = closest(word, list(choices))
-    return f"; did you mean {match!r}?" if match is not None else ""
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` to append to a message, or ``""`` when nothing is close."""
+    suggestion = closest(word, choices)
+    return f"; did you mean {suggestion!r}?" if suggestion else ""

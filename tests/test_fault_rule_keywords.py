@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from marshmallow import ValidationError
 
-from broker.faults.rules import ActionSchema, MatchSchema, TriggerSchema
+from broker.faults.rules import ActionSchema, MatchSchema, TriggerSchema, parse_fault_rule
 from broker.faults.shorthand import SECTIONS, fault_rule, unknown_key_message
 
 
@@ -47,13 +48,13 @@ def test_keywords_complete_a_rule_without_changing_the_one_given() -> None:
         ("opration", None, "unknown match field 'opration'; did you mean 'operation'?"),
         ("tmes", None, "unknown trigger field 'tmes'; did you mean 'times'?"),
         ("delay", None, "unknown action field 'delay'; did you mean 'delay_ms'?"),
-        ("opration", "match", "unknown match field; did you mean 'operation'?"),
+        ("opration", "match", "unknown field; did you mean 'operation'?"),
         ("times", "match", "belongs under 'trigger', not 'match'"),
-        ("tims", "action", "unknown action field; did you mean the trigger field 'times'?"),
+        ("tims", "action", "unknown field; did you mean the trigger field 'times'?"),
         (
             "xyzzy",
             "trigger",
-            "unknown trigger field; trigger fields: times, nth, after, probability, seed",
+            "unknown field; known: after, nth, probability, seed, times",
         ),
     ],
 )
@@ -69,3 +70,23 @@ def test_a_keyword_like_nothing_lists_every_field() -> None:
     assert str(raised.value).startswith(
         "unknown fault rule field 'xyzzy' (fields of match: operation"
     )
+
+
+def test_a_rule_names_every_wrong_key_at_its_path() -> None:
+    with pytest.raises(ValidationError) as raised:
+        parse_fault_rule(
+            {
+                "operation": "bind",
+                "mach": {},
+                "match": {"opration": "bind", "times": 2},
+                "action": {"status": 500},
+            }
+        )
+    assert raised.value.messages == {
+        "operation": ["belongs under 'match'"],
+        "mach": ["unknown field; did you mean 'match'?"],
+        "match": {
+            "opration": ["unknown field; did you mean 'operation'?"],
+            "times": ["belongs under 'trigger', not 'match'"],
+        },
+    }

@@ -46,8 +46,7 @@ from marshmallow import (
 )
 
 from broker.catalog.problems import flatten_messages
-from broker.faults.shorthand import section_of, unknown_key_message
-from broker.suggestions import did_you_mean
+from broker.faults.shorthand import unknown_key_message
 
 __all__ = [
     "FAULT_OPERATIONS",
@@ -72,28 +71,27 @@ FAULT_OPERATIONS = (
 
 
 class _Strict(Schema):
-    """Unknown keys are refused, each with what it is most like (or where it belongs)."""
-
-    # The rule's part this schema reads: "match", "trigger", "action"; None: the rule.
-    section: ClassVar[str | None] = None
-
     class Meta:
         unknown = RAISE
+
+
+class _Part(_Strict):
+    """A rule, or a part of one: a key that belongs in another part says which one.
+
+    ``match: {times: 2}`` is told "belongs under 'trigger'", ``match: {opration:
+    bind}`` "did you mean 'operation'?".
+    """
+
+    # "match", "trigger" or "action"; None: the rule itself.
+    section: ClassVar[str | None] = None
 
     def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
         if isinstance(error.messages, dict) and isinstance(data, Mapping):
             for key in list(error.messages):
                 if isinstance(key, str) and key in data and key not in self.fields:
-                    error.messages[key] = [self._unknown(key)]
+                    error.messages[key] = [unknown_key_message(key, self.section, self.fields)]
+        super().handle_error(error, data, many=many, **kwargs)
         raise error
-
-    def _unknown(self, key: str) -> str:
-        if self.section is not None:
-            return unknown_key_message(key, self.section)
-        home = section_of(key)
-        if home is not None:
-            return f"belongs under {home!r}"
-        return f"unknown field{did_you_mean(key, self.fields)}"
 
 
 class OperationsField(fields.Field):  # type: ignore[type-arg]
@@ -117,7 +115,7 @@ class OperationsField(fields.Field):  # type: ignore[type-arg]
         return value
 
 
-class MatchSchema(_Strict):
+class MatchSchema(_Part):
     section = "match"
     operation = OperationsField()
     service = fields.String(validate=validate.Length(min=1))
@@ -126,7 +124,7 @@ class MatchSchema(_Strict):
     binding_id = fields.String(validate=validate.Length(min=1))
 
 
-class TriggerSchema(_Strict):
+class TriggerSchema(_Part):
     section = "trigger"
     times = fields.Integer(strict=True, validate=validate.Range(min=1))
     nth = fields.Integer(strict=True, validate=validate.Range(min=1))
@@ -147,7 +145,7 @@ class TriggerSchema(_Strict):
             raise ValidationError("give times, nth, after or probability")
 
 
-class ActionSchema(_Strict):
+class ActionSchema(_Part):
     section = "action"
     status = fields.Integer(strict=True, validate=validate.Range(min=100, max=599))
     error = fields.String(
@@ -179,7 +177,7 @@ class ActionSchema(_Strict):
             raise ValidationError("an action needs at least one effect")
 
 
-class FaultRuleSchema(_Strict):
+class FaultRuleSchema(_Part):
     id = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String()
     match = fields.Nested(MatchSchema, load_default=dict)

@@ -11,7 +11,7 @@ exactly these keys.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from broker.suggestions import closest
@@ -57,30 +57,36 @@ def section_of(key: str) -> str | None:
     return None
 
 
-def unknown_key_message(key: str, section: str | None = None) -> str:
-    """What is wrong with ``key``: given as a keyword (``section`` ``None``), or found
-    in ``section`` (then the message follows the key's path, ``match.opration: …``).
+def unknown_key_message(
+    key: str, section: str | None = None, known: Iterable[str] | None = None
+) -> str:
+    """What is wrong with ``key``.
 
-    A key of another section says where it belongs; a misspelling says what it is
-    most like, naming the section when it is another one.
+    Given as a keyword (``section`` ``None``, no ``known``): the message names the
+    part the closest field belongs to, ``unknown match field 'opration'; did you
+    mean 'operation'?``. Found in a rule (its path then precedes the message): in a
+    part (``section``), or at the top (``section`` ``None`` and the rule's own keys
+    as ``known``), it says where a key of another part belongs, else what the key is
+    most like.
     """
     everything = [name for keys in SECTIONS.values() for name in keys]
-    if section is None:
+    if section is None and known is None:
         guess = closest(key, everything)
         if guess is None:
-            known = "; ".join(f"{name}: {', '.join(keys)}" for name, keys in SECTIONS.items())
-            return f"unknown fault rule field {key!r} (fields of {known})"
+            listed = "; ".join(f"{name}: {', '.join(keys)}" for name, keys in SECTIONS.items())
+            return f"unknown fault rule field {key!r} (fields of {listed})"
         return f"unknown {section_of(guess)} field {key!r}; did you mean {guess!r}?"
     home = section_of(key)
     if home is not None and home != section:
-        return f"belongs under {home!r}, not {section!r}"
-    guess = closest(key, SECTIONS[section])
+        return f"belongs under {home!r}" + (f", not {section!r}" if section else "")
+    own = list(known) if known is not None else list(SECTIONS[section or ""])
+    guess = closest(key, own)
     if guess is not None:
-        return f"unknown {section} field; did you mean {guess!r}?"
+        return f"unknown field; did you mean {guess!r}?"
     guess = closest(key, everything)
     if guess is not None:
-        return f"unknown {section} field; did you mean the {section_of(guess)} field {guess!r}?"
-    return f"unknown {section} field; {section} fields: {', '.join(SECTIONS[section])}"
+        return f"unknown field; did you mean the {section_of(guess)} field {guess!r}?"
+    return f"unknown field; known: {', '.join(sorted(own))}"
 
 
 def fault_rule(rule: Mapping[str, Any] | None = None, /, **keywords: Any) -> dict[str, Any]:
