@@ -31,7 +31,7 @@ import base64
 import dataclasses
 import json
 import ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -155,11 +155,8 @@ class OSBClient:
     with ``username``/``password`` (HTTP Basic) or ``token`` (Bearer). The admin API
     uses ``admin_username``/``admin_password``, defaulting to the OSB credentials.
     ``identity`` is sent as the originating identity on every call unless a call
-    passes its own. ``headers`` are sent with every request (e.g. an
-    ``X-Correlation-ID`` to find them in the journal); ``event_hooks`` are httpx's
-    (``{"request": [...], "response": [...]}``). ``transport`` replaces the network
-    (``httpx.WSGITransport``, ``httpx.MockTransport``). The client is thread-safe;
-    close it (or use ``with``).
+    passes its own. ``transport`` replaces the network (``httpx.WSGITransport``,
+    ``httpx.MockTransport``). The client is thread-safe; close it (or use ``with``).
     """
 
     def __init__(
@@ -176,8 +173,6 @@ class OSBClient:
         transport: httpx.BaseTransport | None = None,
         identity: OriginatingIdentity | None = None,
         verify: bool | str | ssl.SSLContext = True,
-        headers: Mapping[str, str] | None = None,
-        event_hooks: Mapping[str, Sequence[Callable[..., Any]]] | None = None,
     ) -> None:
         if token is not None and (username is not None or password is not None):
             raise ValueError("give either username/password or a bearer token, not both")
@@ -200,8 +195,7 @@ class OSBClient:
             transport=transport,
             verify=verify,
             follow_redirects=False,
-            headers={"User-Agent": f"mockbroker-client/{__version__}", **(headers or {})},
-            event_hooks={name: list(hooks) for name, hooks in (event_hooks or {}).items()},
+            headers={"User-Agent": f"mockbroker-client/{__version__}"},
         )
 
     @staticmethod

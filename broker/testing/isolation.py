@@ -25,7 +25,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +46,7 @@ CORRELATION_HEADER = "X-Correlation-ID"
 PAGE = 1000
 # Cleanup tries a delete this often: a fault rule of the catalog may fail the first ones.
 ATTEMPTS = 3
-RESOURCE = re.compile(r"/v2/service_instances/([^/]+)(?:/service_bindings/([^/]+))?$")
+RESOURCE = re.compile(r"^/v2/service_instances/([^/]+)(?:/service_bindings/([^/]+))?$")
 CLEANUP = "ended by the test's cleanup"
 OPT_IN = (
     "pass --osb-reset-external (or set osb_reset_external = true in the pytest ini file) "
@@ -63,11 +63,39 @@ class BrokerCleanupWarning(UserWarning):
 
 
 class SharedBrokerClient(OSBClient):
-    """The client of a test on a shared broker: the broker-wide changes are refused.
+    """The client of a test on a shared broker (see :class:`Isolation`).
 
-    ``reset()``, ``put_catalog()`` and ``delete_faults()`` would change the broker for
-    every other user of it (and for what was there before the run).
+    Every request carries the test's tag and tells the isolation what it creates.
+    ``reset()``, ``put_catalog()`` and ``delete_faults()`` are refused: they would
+    change the broker for every other user of it (and for what was there before).
     """
+
+    def __init__(self, *args: Any, isolation: Isolation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.isolation = isolation
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        isolation = self.isolation
+        isolation.sending(method, path, body)
+        response = super()._send(
+            method,
+            path,
+            params=params,
+            body=body,
+            headers={**(headers or {}), **isolation.headers},
+            timeout=timeout,
+        )
+        isolation.answered(method, path, body, response)
+        return response
 
     def reset(self, *, keep_journal: bool = False) -> None:
         raise SharedBrokerError(
@@ -127,10 +155,6 @@ class Isolation:
         """Headers that make a request part of this test (send them from any client)."""
         return {CORRELATION_HEADER: self.tag}
 
-    @property
-    def event_hooks(self) -> dict[str, list[Callable[[Any], None]]]:
-        return {"request": [self._on_request], "response": [self._on_response]}
-
     def client(self, endpoint: Any, **options: Any) -> SharedBrokerClient:
         """The test's client for ``endpoint`` (a :class:`BrokerEndpoint`)."""
         return SharedBrokerClient(
@@ -139,8 +163,7 @@ class Isolation:
             password=endpoint.password,
             admin_username=endpoint.admin_username,
             admin_password=endpoint.admin_password,
-            headers=self.headers,
-            event_hooks=self.event_hooks,
+            isolation=self,
             **options,
         )
 
@@ -156,26 +179,22 @@ class Isolation:
             self._generated.add(fresh)
         return fresh
 
-    def _on_request(self, request: httpx.Request) -> None:
-        # An id the test was given is the test's even if the answer never came
-        # (a dropped connection, a fault that answers 500 after acting).
-        if self._closed or request.method != "PUT":
-            return
-        found = RESOURCE.search(request.url.path)
-        if found is None:
+    def sending(self, method: str, path: str, body: Any) -> None:
+        """Before a request: an id the test was given is the test's even if the answer
+        never comes (a dropped connection, a fault that answers 500 after acting)."""
+        found = RESOURCE.search(path)
+        if self._closed or method != "PUT" or found is None:
             return
         instance_id, binding_id = found.groups()
         if (binding_id or instance_id) in self._generated:
-            self._remember(instance_id, binding_id, request)
+            self._remember(instance_id, binding_id, body)
 
-    def _on_response(self, response: httpx.Response) -> None:
+    def answered(self, method: str, path: str, body: Any, response: httpx.Response) -> None:
+        """After a request: what it created, changed or removed."""
         if self._closed:
             return
-        request = response.request
         status = response.status_code
-        path = request.url.path
-        if path.endswith("/admin/faults") and request.method == "POST" and status == 201:
-            response.read()
+        if method == "POST" and path == "/admin/faults" and status == 201:
             rule_id = _json_object(response.content).get("id")
             if isinstance(rule_id, str):
                 with self._mutex:
@@ -185,19 +204,20 @@ class Isolation:
         if found is None:
             return
         instance_id, binding_id = found.groups()
-        if request.method == "PUT" and status in (201, 202):
-            self._remember(instance_id, binding_id, request)
-        elif request.method == "PATCH" and status in (200, 202) and binding_id is None:
-            plan_id = _body(request).get("plan_id")
+        if method == "PUT" and status in (201, 202):
+            self._remember(instance_id, binding_id, body)
+        elif method == "PATCH" and status in (200, 202) and binding_id is None:
+            plan_id = body.get("plan_id") if isinstance(body, dict) else None
             made = self._made.get((instance_id, None))
             if made is not None and isinstance(plan_id, str):
                 made.plan_id = plan_id
-        elif request.method == "DELETE" and status in (200, 410):
+        elif method == "DELETE" and status in (200, 410):
             with self._mutex:
                 self._made.pop((instance_id, binding_id), None)
 
-    def _remember(self, instance_id: str, binding_id: str | None, request: httpx.Request) -> None:
-        body = _body(request)
+    def _remember(self, instance_id: str, binding_id: str | None, body: Any) -> None:
+        if not isinstance(body, dict):
+            return
         service_id, plan_id = body.get("service_id"), body.get("plan_id")
         if not isinstance(service_id, str) or not isinstance(plan_id, str):
             return
@@ -322,10 +342,6 @@ def _finish(client: OSBClient, operation: str, state: str) -> None:
         client.finish_operation(operation, state, CLEANUP)
     except (NotFound, Conflict):
         pass  # finished meanwhile, or gone with its instance
-
-
-def _body(request: httpx.Request) -> dict[str, Any]:
-    return _json_object(request.content)
 
 
 def _json_object(content: bytes) -> dict[str, Any]:

@@ -23,13 +23,8 @@ from broker.osb.schemas import load_or_400
 from broker.runtime import runtime
 from broker.storage.base import JournalQuery
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
-from broker.web.admin_schemas import (
-    FaultOriginSchema,
-    FinishSchema,
-    OperationStateSchema,
-    ResetSchema,
-    StateSchema,
-)
+from broker.web import admin_schemas
+from broker.web.admin_schemas import FinishSchema, OperationStateSchema, ResetSchema, StateSchema
 from broker.web.errors import json_response
 from broker.web.journal import record_request
 
@@ -225,7 +220,8 @@ def clear_requests() -> Response:
 
 
 def _fault_origin(default: str) -> str:
-    options = load_or_400(FaultOriginSchema(), request.args.to_dict(), "fault rule query")
+    query = admin_schemas.FaultOriginSchema()
+    options = load_or_400(query, request.args.to_dict(), "fault rule query")
     return str(options.get("origin", default))
 
 

@@ -25,7 +25,7 @@ from broker.logs import REDACTED, redact, redact_credentials
 from broker.runtime import Runtime, runtime
 from broker.web.request_context import resolved
 
-__all__ = ["MAX_RECORDED_BODY", "iso_time", "record", "record_request"]
+__all__ = ["MAX_RECORDED_BODY", "record", "record_request"]
 
 log = logging.getLogger("broker.journal")
 
@@ -103,8 +103,7 @@ def _header_name(key: str) -> str | None:
     return None
 
 
-def iso_time(epoch: float) -> str:
-    """The journal's time format, ``2026-11-27T10:00:00.123Z`` (``GET /admin/state`` too)."""
+def _iso_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
@@ -125,7 +124,7 @@ def record(rt: Runtime, req: Request, ctx: _AppCtxGlobals, response: Response) -
         else:
             response_body = _recorded_response(raw)
     entry = {
-        "time": iso_time(now),
+        "time": _iso_time(now),
         "epoch": now,
         "request_id": ctx.get("request_id"),
         "method": req.method,

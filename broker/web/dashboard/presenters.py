@@ -37,7 +37,6 @@ __all__ = [
     "PlanRow",
     "ServiceRow",
     "binding_rows",
-    "fault_groups",
     "fault_rows",
     "instance_row",
     "operation_rows",
@@ -365,11 +364,3 @@ def fault_rows(rules: Iterable[Mapping[str, Any]], catalog: Catalog) -> list[Fau
         )
         for rule in rules
     ]
-
-
-def fault_groups(rules: Iterable[Mapping[str, Any]], catalog: Catalog) -> dict[str, list[FaultRow]]:
-    """The rows by origin: ``admin`` (added at run time), then ``catalog``."""
-    groups: dict[str, list[FaultRow]] = {"admin": [], "catalog": []}
-    for row in fault_rows(rules, catalog):
-        groups.setdefault(row.origin, []).append(row)
-    return groups

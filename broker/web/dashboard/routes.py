@@ -143,7 +143,7 @@ def index() -> Response:
         bindings=presenters.binding_rows(rt.catalogs, bindings[:TABLE_ROWS]),
         running=presenters.operation_rows(running[-TABLE_ROWS:]),
         finished=presenters.operation_rows(finished[-RECENT_OPERATIONS:]),
-        faults=presenters.fault_groups(store.fault_list(), catalog),
+        faults=presenters.fault_rows(store.fault_list(), catalog),
         services=presenters.service_rows(catalog.services),
         fault_operations=FAULT_OPERATIONS,
         plan_names=sorted({plan.name for plan in catalog.plans}),
