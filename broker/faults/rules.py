@@ -75,25 +75,6 @@ class _Strict(Schema):
         unknown = RAISE
 
 
-class _Part(_Strict):
-    """A rule, or a part of one: a key that belongs in another part says which one.
-
-    ``match: {times: 2}`` is told "belongs under 'trigger'", ``match: {opration:
-    bind}`` "did you mean 'operation'?".
-    """
-
-    # "match", "trigger" or "action"; None: the rule itself.
-    section: ClassVar[str | None] = None
-
-    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
-        if isinstance(error.messages, dict) and isinstance(data, Mapping):
-            for key in list(error.messages):
-                if isinstance(key, str) and key in data and key not in self.fields:
-                    error.messages[key] = [unknown_key_message(key, self.section, self.fields)]
-        super().handle_error(error, data, many=many, **kwargs)
-        raise error
-
-
 class OperationsField(fields.Field):  # type: ignore[type-arg]
     default_error_messages = {
         "invalid": f"must be one of {', '.join(FAULT_OPERATIONS)} or a list of them",
@@ -113,6 +94,25 @@ class OperationsField(fields.Field):  # type: ignore[type-arg]
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
         return value
+
+
+class _Part(_Strict):
+    """A rule, or a part of one: a key that belongs in another part says which one.
+
+    ``match: {times: 2}`` is told "belongs under 'trigger'", ``match: {opration:
+    bind}`` "did you mean 'operation'?".
+    """
+
+    # "match", "trigger" or "action"; None: the rule itself.
+    section: ClassVar[str | None] = None
+
+    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
+        if isinstance(error.messages, dict) and isinstance(data, Mapping):
+            for key in list(error.messages):
+                if isinstance(key, str) and key in data and key not in self.fields:
+                    error.messages[key] = [unknown_key_message(key, self.section, self.fields)]
+        super().handle_error(error, data, many=many, **kwargs)
+        raise error
 
 
 class MatchSchema(_Part):
