@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from broker.client import Conflict, NotFound, OSBClient, OSBClientError
+from broker.testing.handle import BrokerEndpoint
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -126,10 +127,6 @@ class Made:
     service_id: str
     plan_id: str
 
-    @property
-    def key(self) -> tuple[str, str | None]:
-        return self.instance_id, self.binding_id
-
     def __str__(self) -> str:
         if self.binding_id is None:
             return f"instance {self.instance_id}"
@@ -155,8 +152,8 @@ class Isolation:
         """Headers that make a request part of this test (send them from any client)."""
         return {CORRELATION_HEADER: self.tag}
 
-    def client(self, endpoint: Any, **options: Any) -> SharedBrokerClient:
-        """The test's client for ``endpoint`` (a :class:`BrokerEndpoint`)."""
+    def client(self, endpoint: BrokerEndpoint, **options: Any) -> SharedBrokerClient:
+        """The test's client for ``endpoint``."""
         return SharedBrokerClient(
             endpoint.url,
             username=endpoint.username,
