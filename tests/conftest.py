@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+# httpx imports httpcore on its first request and maps httpcore's errors by class. The
+# pytester fixture forgets the modules a test imported first, so a first request made
+# in such a test would leave the tests after it with a second httpcore, whose errors
+# httpx no longer maps (httpcore.RemoteProtocolError instead of httpx's).
+import httpcore  # noqa: F401
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient

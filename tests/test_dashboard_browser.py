@@ -246,6 +246,11 @@ def test_the_dashboard_follows_and_drives_the_broker_in_a_real_browser(
     wait_for(
         browser, lambda d: "the first 2 call(s)" in text_of(d, fault_row), "the rule in the list"
     )
+    # Listed and counted apart from the catalog's own rules.
+    catalog_rules = [rule for rule in rules if rule["origin"] == "catalog"]
+    assert browser.find_elements(By.CSS_SELECTOR, f"[data-table=faults-admin] {fault_row}")
+    assert text_of(browser, "[data-count=faults-admin]") == "1"
+    assert text_of(browser, "[data-count=faults-catalog]") == str(len(catalog_rules))
     assert (
         osb.bind(instance_id, "binding-1", "mock-async", "manual", accepts_incomplete=True).status
         == 503
@@ -271,6 +276,8 @@ def test_the_dashboard_follows_and_drives_the_broker_in_a_real_browser(
         lambda d: not d.find_elements(By.CSS_SELECTOR, fault_row),
         "the rule to leave the list",
     )
+    wait_for(browser, lambda d: text_of(d, "[data-count=faults-admin]") == "0", "the count")
+    assert text_of(browser, "[data-count=faults-catalog]") == str(len(catalog_rules))
     assert rule_id not in [rule["id"] for rule in admin.get("/admin/faults").json["faults"]]
 
     # Everything above happened in one document: nothing reloaded the page.

@@ -33,7 +33,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import (
     RAISE,
@@ -46,6 +46,7 @@ from marshmallow import (
 )
 
 from broker.catalog.problems import flatten_messages
+from broker.faults.shorthand import unknown_key_message
 
 __all__ = [
     "FAULT_OPERATIONS",
@@ -95,7 +96,27 @@ class OperationsField(fields.Field):  # type: ignore[type-arg]
         return value
 
 
-class MatchSchema(_Strict):
+class _Part(_Strict):
+    """A rule, or a part of one: a key that belongs in another part says which one.
+
+    ``match: {times: 2}`` is told "belongs under 'trigger'", ``match: {opration:
+    bind}`` "did you mean 'operation'?".
+    """
+
+    # "match", "trigger" or "action"; None: the rule itself.
+    section: ClassVar[str | None] = None
+
+    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
+        if isinstance(error.messages, dict) and isinstance(data, Mapping):
+            for key in list(error.messages):
+                if isinstance(key, str) and key in data and key not in self.fields:
+                    error.messages[key] = [unknown_key_message(key, self.section, self.fields)]
+        super().handle_error(error, data, many=many, **kwargs)
+        raise error
+
+
+class MatchSchema(_Part):
+    section = "match"
     operation = OperationsField()
     service = fields.String(validate=validate.Length(min=1))
     plan = fields.String(validate=validate.Length(min=1))
@@ -103,7 +124,8 @@ class MatchSchema(_Strict):
     binding_id = fields.String(validate=validate.Length(min=1))
 
 
-class TriggerSchema(_Strict):
+class TriggerSchema(_Part):
+    section = "trigger"
     times = fields.Integer(strict=True, validate=validate.Range(min=1))
     nth = fields.Integer(strict=True, validate=validate.Range(min=1))
     after = fields.Integer(strict=True, validate=validate.Range(min=0))
@@ -123,7 +145,8 @@ class TriggerSchema(_Strict):
             raise ValidationError("give times, nth, after or probability")
 
 
-class ActionSchema(_Strict):
+class ActionSchema(_Part):
+    section = "action"
     status = fields.Integer(strict=True, validate=validate.Range(min=100, max=599))
     error = fields.String(
         validate=validate.Regexp(r"^[A-Z][A-Za-z0-9]*$", error="must be one CamelCase word")
@@ -154,7 +177,7 @@ class ActionSchema(_Strict):
             raise ValidationError("an action needs at least one effect")
 
 
-class FaultRuleSchema(_Strict):
+class FaultRuleSchema(_Part):
     id = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String()
     match = fields.Nested(MatchSchema, load_default=dict)

@@ -23,6 +23,7 @@ from broker.osb.schemas import load_or_400
 from broker.runtime import runtime
 from broker.storage.base import JournalQuery
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
+from broker.web import admin_schemas
 from broker.web.admin_schemas import FinishSchema, OperationStateSchema, ResetSchema, StateSchema
 from broker.web.errors import json_response
 from broker.web.journal import record_request
@@ -218,9 +219,17 @@ def clear_requests() -> Response:
 # --- fault rules --------------------------------------------------------------------
 
 
+def _fault_origin(default: str) -> str:
+    query = admin_schemas.FaultOriginSchema()
+    options = load_or_400(query, request.args.to_dict(), "fault rule query")
+    return str(options.get("origin", default))
+
+
 @admin.get("/faults")
 def list_faults() -> Response:
-    return json_response({"faults": runtime().store.fault_list()}, 200)
+    origin = _fault_origin("all")
+    rules = [r for r in runtime().store.fault_list() if origin in ("all", r.get("origin", "admin"))]
+    return json_response({"faults": rules}, 200)
 
 
 @admin.post("/faults")
@@ -253,10 +262,10 @@ def delete_fault(rule_id: str) -> Response:
 
 @admin.delete("/faults")
 def delete_faults() -> Response:
-    store = runtime().store
-    count = len(store.fault_list())
-    store.fault_delete_all()
-    return json_response({"deleted": count}, 200)
+    """Rules added at run time; the catalog's own rules only when ``?origin=`` says so."""
+    origin = _fault_origin("admin")
+    deleted = runtime().store.fault_delete_all(None if origin == "all" else origin)
+    return json_response({"deleted": deleted}, 200)
 
 
 # --- operations ---------------------------------------------------------------------

@@ -161,7 +161,7 @@ def broker_admin(broker_transport: httpx.WSGITransport) -> Iterator[OSBClient]:
 
 
 def journal(admin: OSBClient, **filters: Any) -> list[dict[str, Any]]:
-    return admin.requests(**filters)
+    return admin.journal(**filters)
 
 
 def as_json(data: bytes) -> Any:
