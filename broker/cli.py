@@ -165,6 +165,7 @@ def check_catalog(paths: tuple[Path, ...]) -> None:
             paths,
             backend_problems=registry.option_problems,
             fault_problems=fault_rule_problems,
+            backend_names=registry.names,
         )
     except CatalogError as exc:
         for problem in exc.problems:

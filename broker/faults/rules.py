@@ -36,8 +36,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import (
-    RAISE,
-    Schema,
     ValidationError,
     fields,
     pre_load,
@@ -45,7 +43,9 @@ from marshmallow import (
     validates_schema,
 )
 
+from broker.catalog.authoring import Choice, StrictSchema
 from broker.catalog.problems import flatten_messages
+from broker.suggestions import did_you_mean
 
 __all__ = [
     "FAULT_OPERATIONS",
@@ -69,9 +69,8 @@ FAULT_OPERATIONS = (
 )
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
+class _Strict(StrictSchema):
+    pass
 
 
 class OperationsField(fields.Field):  # type: ignore[type-arg]
@@ -86,8 +85,11 @@ class OperationsField(fields.Field):  # type: ignore[type-arg]
         unknown = [item for item in values if item not in FAULT_OPERATIONS]
         if unknown:
             raise ValidationError(
-                f"unknown operation(s) {', '.join(map(repr, unknown))}; "
-                f"known: {', '.join(FAULT_OPERATIONS)}"
+                [
+                    f"unknown operation {item!r}{did_you_mean(item, FAULT_OPERATIONS)} "
+                    f"(known: {', '.join(FAULT_OPERATIONS)})"
+                    for item in unknown
+                ]
             )
         return list(dict.fromkeys(values))
 
@@ -136,8 +138,8 @@ class ActionSchema(_Strict):
     content_type = fields.String()
     drop_connection = fields.Boolean(truthy={True}, falsy={False})
     hang = fields.Boolean(truthy={True}, falsy={False})
-    async_result = fields.String(validate=validate.OneOf(("failed", "never")))
-    phase = fields.String(validate=validate.OneOf(("before", "after")))
+    async_result = fields.String(validate=Choice(("failed", "never")))
+    phase = fields.String(validate=Choice(("before", "after")))
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
