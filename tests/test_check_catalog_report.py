@@ -67,8 +67,7 @@ def test_every_mistake_of_a_first_catalog_is_reported_in_one_pass() -> None:
         "another name or an explicit id",
         f"{at}.plans[1].bindabel: unknown field; did you mean 'bindable'?",
         f"{at}.plans[1].description: is required",
-        f"{at}.plans[1].name: duplicate plan name 'small' in orders-db "
-        f"(first used at {plan}.name)",
+        f"{at}.plans[1].name: duplicate plan name 'small' in orders-db (first used at {plan}.name)",
         f"{at}.plans[1].{schema}.required: not a valid JSON Schema: "
         "'size_gb' is not of type 'array'",
     ]
