@@ -156,6 +156,7 @@ def index() -> Response:
         faults=presenters.fault_rows(store.fault_list(), catalog),
         services=presenters.service_rows(catalog.services),
         fault_operations=FAULT_OPERATIONS,
+        journal_operations=FAULT_OPERATIONS,
         plan_names=sorted({plan.name for plan in catalog.plans}),
     )
     return Response(html, mimetype="text/html")
@@ -186,5 +187,6 @@ def instance(instance_id: str) -> Response:
         bindings=presenters.binding_rows(rt.catalogs, bindings),
         running=presenters.operation_rows(running),
         finished=presenters.operation_rows(finished),
+        journal_operations=FAULT_OPERATIONS,
     )
     return Response(html, status=200 if record is not None else 404, mimetype="text/html")
