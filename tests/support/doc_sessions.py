@@ -109,7 +109,7 @@ class DocSession:
 
     ``service_urls(name)`` maps the URLs the docs write for a local server
     (``postgres``, ``mysql``, ``redis``) to the test run's own; it skips the test
-    when the server is down.
+    when the server is down. ``prepare(folder)`` may adjust the copied files.
     """
 
     def __init__(
@@ -118,10 +118,12 @@ class DocSession:
         folder: Path,
         *,
         service_urls: Callable[[str], Mapping[str, str]] | None = None,
+        prepare: Callable[[Path], None] | None = None,
     ) -> None:
         self.blocks = blocks
         self.folder = folder
         self.service_urls = service_urls
+        self.prepare = prepare
         self.substitutions: dict[str, str] = {}
         self.brokers: list[str] = []
         self.results: list[BlockResult] = []
@@ -146,6 +148,8 @@ class DocSession:
     def _prepare(self, stack: ExitStack) -> None:
         for name in COPIED:
             shutil.copytree(ROOT / name, self.folder / name)
+        if self.prepare is not None:
+            self.prepare(self.folder)
         self._control.mkdir()
         for name in ",".join(self.option("services")).split(","):
             if name and self.service_urls is not None:
