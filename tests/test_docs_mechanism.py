@@ -144,3 +144,18 @@ def test_volatile_values_are_normalised_but_ids_derived_from_names_are_not() -> 
         "uid <uuid4> user <varies>",
         "plan 5da93c4f-558d-50e0-9919-120f0d86edfd default",
     ]
+
+
+def test_a_session_whose_programs_are_missing_skips_or_fails_under_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support import doc_sessions
+
+    monkeypatch.setattr(doc_sessions, "TOOLS", ("no-such-client",))
+    text = "<!-- docs: run session=s -->\n```sh\nno-such-client --version\n```\n"
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="use no-such-client, not installed"):
+        run(tmp_path, text)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="make docs-deps"):
+        run(tmp_path, text)

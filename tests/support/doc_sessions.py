@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.markdown import Block
 from tests.support.servers import serve
@@ -58,6 +59,8 @@ DEFAULT_PORT = "8080"
 # What the session folder holds: the parts of a checkout the docs' commands use.
 COPIED = ("examples", "catalogs")
 BLOCK_TIMEOUT = 120.0
+# Programs the docs may use that a machine may lack (Makefile: docs-deps).
+TOOLS = ("curl", "jq", "psql", "mysql", "redis-cli")
 LISTENING = re.compile(r"listening on (http://\S+)")
 STATUS_LINE = re.compile(r"^.* (\d{3})$")
 PORT_IN_COMMAND = re.compile(r"(?:--port[ =]|BROKER_PORT=)(\d+)")
@@ -146,6 +149,15 @@ class DocSession:
         return self.results
 
     def _prepare(self, stack: ExitStack) -> None:
+        missing = [tool for tool in self.tools() if shutil.which(tool) is None]
+        if missing:
+            message = (
+                f"the docs' commands use {', '.join(missing)}, not installed here "
+                "(`make docs-deps` installs them)"
+            )
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(message)
+            pytest.skip(message)
         for name in COPIED:
             shutil.copytree(ROOT / name, self.folder / name)
         if self.prepare is not None:
@@ -182,6 +194,17 @@ class DocSession:
             start_new_session=True,
         )
         self._substitute_files(self.folder / "examples")
+
+    def tools(self) -> list[str]:
+        """The programs beyond bash and Python that the session's commands call."""
+        texts = [block.text for block in self.blocks if block.kind in ("run", "output")]
+        return [
+            tool
+            for tool in TOOLS
+            if any(
+                re.search(rf"(?:^|[\s|;&(`$]){re.escape(tool)}(?=\s)", text, re.M) for text in texts
+            )
+        ]
 
     def environment(self) -> dict[str, str]:
         """A reader's terminal after ``. .venv/bin/activate``; no BROKER_* or pytest state."""
