@@ -36,8 +36,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from marshmallow import (
-    RAISE,
-    Schema,
     ValidationError,
     fields,
     pre_load,
@@ -45,8 +43,10 @@ from marshmallow import (
     validates_schema,
 )
 
+from broker.catalog.authoring import Choice, StrictSchema
 from broker.catalog.problems import flatten_messages
 from broker.faults.shorthand import unknown_key_message
+from broker.suggestions import did_you_mean
 
 __all__ = [
     "FAULT_OPERATIONS",
@@ -70,11 +70,6 @@ FAULT_OPERATIONS = (
 )
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 class OperationsField(fields.Field):  # type: ignore[type-arg]
     default_error_messages = {
         "invalid": f"must be one of {', '.join(FAULT_OPERATIONS)} or a list of them",
@@ -87,8 +82,11 @@ class OperationsField(fields.Field):  # type: ignore[type-arg]
         unknown = [item for item in values if item not in FAULT_OPERATIONS]
         if unknown:
             raise ValidationError(
-                f"unknown operation(s) {', '.join(map(repr, unknown))}; "
-                f"known: {', '.join(FAULT_OPERATIONS)}"
+                [
+                    f"unknown operation {item!r}{did_you_mean(item, FAULT_OPERATIONS)} "
+                    f"(known: {', '.join(FAULT_OPERATIONS)})"
+                    for item in unknown
+                ]
             )
         return list(dict.fromkeys(values))
 
@@ -96,7 +94,7 @@ class OperationsField(fields.Field):  # type: ignore[type-arg]
         return value
 
 
-class _Part(_Strict):
+class _Part(StrictSchema):
     """A rule, or a part of one: a key that belongs in another part says which one.
 
     ``match: {times: 2}`` is told "belongs under 'trigger'", ``match: {opration:
@@ -159,8 +157,8 @@ class ActionSchema(_Part):
     content_type = fields.String()
     drop_connection = fields.Boolean(truthy={True}, falsy={False})
     hang = fields.Boolean(truthy={True}, falsy={False})
-    async_result = fields.String(validate=validate.OneOf(("failed", "never")))
-    phase = fields.String(validate=validate.OneOf(("before", "after")))
+    async_result = fields.String(validate=Choice(("failed", "never")))
+    phase = fields.String(validate=Choice(("before", "after")))
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
