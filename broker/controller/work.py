@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from broker.controller.admission import collect_garbage
-from broker.controller.conditions import (
+from broker.controller.machinery import Machinery
+from broker.controller.objects.admission import collect_garbage
+from broker.controller.objects.conditions import (
     drop_condition,
     epoch_of,
     is_true,
     rfc3339,
     set_condition,
 )
-from broker.controller.kinds import FINALIZER, ObjectKey, key_of
-from broker.controller.store import State
-
-if TYPE_CHECKING:
-    from broker.controller.engine import Controller
+from broker.controller.objects.kinds import FINALIZER, ObjectKey, key_of
+from broker.controller.objects.store import State
 
 __all__ = ["RETRY_TIMEOUT", "Work"]
 
@@ -37,12 +35,12 @@ RETRY_TIMEOUT = "Stopping reconciliation retries because too much time has elaps
 
 
 class Work:
-    def __init__(self, controller: Controller, obj: dict[str, Any]) -> None:
-        self.controller = controller
+    def __init__(self, machinery: Machinery, obj: dict[str, Any]) -> None:
+        self.machinery = machinery
         self.obj = copy.deepcopy(obj)
         self.key: ObjectKey = key_of(obj)
         self.status: dict[str, Any] = self.obj.setdefault("status", {})
-        self.schedule: dict[str, Any] = controller.state.peek_schedule(self.key)
+        self.schedule: dict[str, Any] = machinery.state.peek_schedule(self.key)
         generation = self.generation
         if self.schedule.get("generation") != generation:
             for name in COUNTERS:
@@ -61,11 +59,11 @@ class Work:
 
     @property
     def now(self) -> float:
-        return self.controller.clock()
+        return self.machinery.clock()
 
     @property
     def state(self) -> State:
-        return self.controller.state
+        return self.machinery.state
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -151,20 +149,20 @@ class Work:
         failures = int(self.schedule.get("failures", 0)) + 1
         self.schedule["failures"] = failures
         self.schedule.setdefault("retryStart", self.now)
-        delay = self.controller.settings.retry_delay(failures)
+        delay = self.machinery.settings.retry_delay(failures)
         self.due_in(delay)
         return delay
 
     def retries_exhausted(self) -> bool:
         start = self.schedule.get("retryStart")
         return (
-            start is not None and self.now - float(start) > self.controller.settings.retry_duration
+            start is not None and self.now - float(start) > self.machinery.settings.retry_duration
         )
 
     def operation_too_old(self) -> bool:
         """The current operation started longer ago than the retry window."""
         started = epoch_of(self.status.get("operationStartTime"))
-        return started > 0 and self.now - started > self.controller.settings.retry_duration
+        return started > 0 and self.now - started > self.machinery.settings.retry_duration
 
     def retry_timeout_condition(self) -> None:
         """The terminal ``Failed=True``: the retry window has passed."""
@@ -185,8 +183,8 @@ class Work:
             return
         if self._unchanged():
             return
-        controller = self.controller
-        with controller.store.write() as state:
+        machinery = self.machinery
+        with machinery.store.write() as state:
             current = state.get(self.key)
             if current is None or current["metadata"].get("uid") != self.obj["metadata"].get("uid"):
                 self.gone = True
@@ -214,9 +212,9 @@ class Work:
                     # The working copy stays as read: the pass keeps the generation it began.
                     state.put(updated)
                 state.set_schedule(self.key, self.schedule)
-            controller.volumes.sync(state, set(state.touched_secrets))
-        controller.adopt(state)
-        controller.report(self.key, self._events)
+            machinery.volumes.sync(state, set(state.touched_secrets))
+        machinery.adopt(state)
+        machinery.report(self.key, self._events)
         self._events, self._writes, self._spec, self._labels = [], [], {}, {}
         self._drop_finalizer = False
         self._saved_status = copy.deepcopy(self.status)

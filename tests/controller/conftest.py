@@ -15,13 +15,16 @@ import yaml
 from flask import Flask
 
 from broker.client import OSBClient
-from broker.controller.engine import Controller
-from broker.controller.kinds import ObjectKey, kind_named
-from broker.controller.manifests import Manifest
-from broker.controller.objects import apply_manifests, delete_objects
-from broker.controller.secret_volumes import SecretVolumes
-from broker.controller.settings import ControllerSettings
-from broker.controller.store import Store
+from broker.controller import Controller, ControllerSettings
+from broker.controller.objects import (
+    Manifest,
+    ObjectKey,
+    SecretVolumes,
+    Store,
+    apply_manifests,
+    delete_objects,
+    kind_named,
+)
 
 BROKER_URL = "http://broker.test"
 USER = {"username": "alice", "uid": "", "groups": ["system:authenticated"]}

@@ -7,10 +7,15 @@ import hashlib
 
 import pytest
 
-from broker.controller.go_json import go_json
-from broker.controller.parameters import ParameterError, build_parameters
-from broker.controller.secret_data import SecretDataError, jsonpath_template, secret_data
-from broker.controller.store import State
+from broker.controller.bindings import (
+    JSONPathError,
+    SecretDataError,
+    jsonpath_template,
+    secret_data,
+)
+from broker.controller.go_encoding import go_json
+from broker.controller.objects import State
+from broker.controller.request_parameters import ParameterError, build_parameters
 
 
 def decoded(data: dict[str, str]) -> dict[str, bytes]:
@@ -80,7 +85,7 @@ def test_json_path_templates_resolve_fields_indexes_and_quoted_names() -> None:
     assert jsonpath_template("{$['key.json'].email}", data) == "e@x"
     assert jsonpath_template("host={.n}/{.a.b[0]}", data) == "host=5/10"
     assert jsonpath_template("{.a}", data) == '{"b":[10,{"c":"deep"}]}'
-    with pytest.raises(SecretDataError, match="unsupported JSONPath"):
+    with pytest.raises(JSONPathError, match="unsupported JSONPath"):
         jsonpath_template("{.a[?(@.x)]}", data)
 
 

@@ -1,0 +1,243 @@
+"""``ctl apply``, ``get``, ``describe`` and ``delete``: objects in and out of the store."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from broker.controller.ctl.describing import describe as render_describe
+from broker.controller.ctl.invocation import (
+    SECONDS,
+    controller_of,
+    controller_options,
+    fail,
+    settings_of,
+    store_of,
+    user_named,
+)
+from broker.controller.ctl.tables import render_table
+from broker.controller.objects.admission import Denied
+from broker.controller.objects.changes import ApplyError, apply_manifests, delete_objects
+from broker.controller.objects.kinds import Kind, ObjectKey, UnknownKind, kind_named
+from broker.controller.objects.manifests import ManifestReadError, read_manifests
+from broker.controller.objects.secret_volumes import SecretVolumes, write_folder
+
+__all__ = ["apply", "delete", "describe", "get"]
+
+
+@click.command()
+@click.option(
+    "-f",
+    "--filename",
+    "sources",
+    multiple=True,
+    required=True,
+    help="A manifest file, a folder of them, or - for stdin (repeatable).",
+)
+@click.option(
+    "--as", "as_user", help="The user recorded as spec.userInfo (default: your login name)."
+)
+@click.pass_context
+def apply(ctx: click.Context, sources: tuple[str, ...], as_user: str | None) -> None:
+    """Create or update objects from YAML/JSON manifests (multi-document files too).
+
+    Every document is checked first; if one is invalid or refused, nothing is applied.
+    """
+    try:
+        manifests = read_manifests(sources)
+    except ManifestReadError as exc:
+        fail(str(exc))
+    try:
+        applied = apply_manifests(
+            store_of(ctx),
+            SecretVolumes(settings_of(ctx).volumes_dir),
+            manifests,
+            user_named(as_user),
+        )
+    except ApplyError as exc:
+        fail("nothing was applied:\n  " + "\n  ".join(exc.problems))
+        return
+    for entry in applied:
+        click.echo(str(entry))
+        if entry.note:
+            click.echo(f"  note: {entry.note}", err=True)
+
+
+# --- get / describe -------------------------------------------------------------------------------
+
+
+def _kind(text: str) -> Kind:
+    try:
+        return kind_named(text)
+    except UnknownKind as exc:
+        fail(str(exc))
+        raise
+
+
+def _resource_plural(kind: Kind) -> str:
+    group = kind.api_version.rpartition("/")[0]
+    return f"{kind.plural}.{group}" if group else kind.plural
+
+
+def _not_found(kind: Kind, name: str) -> None:
+    fail(f'Error from server (NotFound): {_resource_plural(kind)} "{name}" not found')
+
+
+@click.command()
+@click.argument("kind_name", metavar="KIND")
+@click.argument("name", required=False)
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-A", "--all-namespaces", is_flag=True)
+@click.option(
+    "-o", "--output", type=click.Choice(["table", "wide", "yaml", "json", "name"]), default="table"
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With one Secret: write its keys as files into this folder (a secret volume's layout).",
+)
+@click.pass_context
+def get(
+    ctx: click.Context,
+    kind_name: str,
+    name: str | None,
+    namespace: str,
+    all_namespaces: bool,
+    output: str,
+    output_dir: Path | None,
+) -> None:
+    """List objects of a kind (serviceinstances, bindings, classes, plans, brokers, secrets …)."""
+    kind = _kind(kind_name)
+    state = store_of(ctx).read()
+    scope = None if (all_namespaces or not kind.namespaced) else namespace
+    if output_dir is not None and (kind.name != "Secret" or name is None):
+        fail("--output-dir needs one Secret: ctl get secret NAME --output-dir DIR")
+    if name is not None:
+        found = state.get(ObjectKey(kind.name, namespace if kind.namespaced else "", name))
+        if found is None:
+            _not_found(kind, name)
+        objects = [found] if found is not None else []
+    else:
+        objects = state.list(kind.name, scope)
+    if output_dir is not None:
+        data = objects[0].get("data") or {}
+        write_folder(output_dir, {key: base64.b64decode(value) for key, value in data.items()})
+        click.echo(f"secret/{name}: {len(data)} key(s) written to {output_dir}")
+        return
+    if output in ("yaml", "json"):
+        document: Any = (
+            objects[0]
+            if name is not None
+            else {"apiVersion": "v1", "kind": "List", "items": objects}
+        )
+        if output == "json":
+            click.echo(json.dumps(document, indent=2))
+        else:
+            click.echo(yaml.safe_dump(document, sort_keys=False, default_flow_style=False).rstrip())
+        return
+    if not objects:
+        where = f" in {namespace} namespace" if scope else ""
+        click.echo(f"No resources found{where}.", err=True)
+        return
+    if output == "name":
+        for obj in objects:
+            click.echo(f"{kind.resource}/{obj['metadata']['name']}")
+        return
+    click.echo(
+        render_table(
+            kind,
+            objects,
+            wide=output == "wide",
+            all_namespaces=all_namespaces,
+            now=time.time(),
+            volumes=SecretVolumes(settings_of(ctx).volumes_dir),
+        )
+    )
+
+
+@click.command()
+@click.argument("kind_name", metavar="KIND")
+@click.argument("name")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.pass_context
+def describe(ctx: click.Context, kind_name: str, name: str, namespace: str) -> None:
+    """Show one object in detail, with its conditions and events."""
+    kind = _kind(kind_name)
+    state = store_of(ctx).read()
+    key = ObjectKey(kind.name, namespace if kind.namespaced else "", name)
+    found = state.get(key)
+    if found is None:
+        _not_found(kind, name)
+        return
+    click.echo(
+        render_describe(
+            found,
+            namespaced=kind.namespaced,
+            events=state.events(key),
+            now=time.time(),
+            volumes=SecretVolumes(settings_of(ctx).volumes_dir),
+        )
+    )
+
+
+# --- delete -------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("kind_name", metavar="KIND")
+@click.argument("names", nargs=-1, required=True)
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option(
+    "--abandon",
+    is_flag=True,
+    help="Forget the objects without calling the broker (strips the finalizer, like svcat).",
+)
+@click.option("--wait", is_flag=True, help="Reconcile until the objects are gone.")
+@click.option("--timeout", type=SECONDS, default="5m", show_default=True)
+@controller_options
+@click.pass_context
+def delete(
+    ctx: click.Context,
+    /,
+    kind_name: str,
+    names: tuple[str, ...],
+    namespace: str,
+    abandon: bool,
+    wait: bool,
+    timeout: float,
+    **knobs: Any,
+) -> None:
+    """Delete objects; instances and bindings are deprovisioned/unbound by the next reconcile."""
+    kind = _kind(kind_name)
+    store = store_of(ctx)
+    volumes = SecretVolumes(settings_of(ctx).volumes_dir)
+    keys = [ObjectKey(kind.name, namespace if kind.namespaced else "", name) for name in names]
+    try:
+        delete_objects(store, volumes, kind, keys, abandon=abandon)
+    except LookupError as exc:
+        fail(f"Error from server (NotFound): {exc.args[0]}")
+    except Denied as exc:
+        fail(str(exc))
+    for key in keys:
+        click.echo(f'{kind.resource} "{key.name}" deleted')
+    if wait:
+        controller = controller_of(ctx, knobs)
+        try:
+            deadline = time.time() + timeout
+            while True:
+                state = store.read()
+                remaining = [key.name for key in keys if state.get(key) is not None]
+                if not remaining:
+                    break
+                if time.time() >= deadline:
+                    fail("timed out waiting for the deletion of: " + ", ".join(remaining))
+                controller.reconcile(wait=False)
+                time.sleep(0.2)
+        finally:
+            controller.close()
