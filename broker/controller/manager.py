@@ -24,7 +24,7 @@ from broker.controller.machinery import Machinery, Progress
 from broker.controller.objects.kinds import ObjectKey
 from broker.controller.objects.store import Store
 from broker.controller.settings import ControllerSettings
-from broker.controller.settling import unsettled
+from broker.controller.settling import Unsettled, hopeless, unsettled
 
 __all__ = ["Controller"]
 
@@ -55,8 +55,10 @@ class Controller:
         self.machinery = Machinery(
             store, settings, transport=transport, clock=clock, sleep=sleep, progress=progress
         )
-        # What unsettled() answered at the end of the last reconcile().
-        self.waiting: list[str] = []
+        # What unsettled() answered at the end of the last reconcile(), and whether that
+        # wait stopped early because nothing could settle without the user.
+        self.waiting: list[Unsettled] = []
+        self.gave_up = False
 
     @property
     def store(self) -> Store:
@@ -119,20 +121,33 @@ class Controller:
                 return
 
     def reconcile(
-        self, *, wait: bool = False, timeout: float = 300.0, interval: float = 1.0
+        self,
+        *,
+        wait: bool = False,
+        timeout: float = 300.0,
+        interval: float = 1.0,
+        fail_fast: bool = True,
     ) -> bool:
         """Reconcile until nothing changes (with ``wait``: until all settled); answers settled.
 
-        What is still unsettled at the end is kept in :attr:`waiting`.
+        What is still unsettled at the end is kept in :attr:`waiting`. With ``fail_fast``
+        the wait ends as soon as everything unsettled is stuck or blocked by something
+        stuck (:attr:`gave_up`): retrying goes on at the next reconcile, as in Service
+        Catalog, but waiting for it is pointless.
         """
         deadline = self.clock() + timeout
+        self.gave_up = False
+        baseline = self.wake_up()
         while True:
             # The lock is held for a burst of passes, not while sleeping: `ctl run` may go on.
             with self.store.reconciling():
                 self.settle_passes()
-            self.waiting = unsettled(self.store.read())
+            self.waiting = unsettled(self.store.read(), baseline)
             if not wait or not self.waiting:
                 return not self.waiting
+            if fail_fast and hopeless(self.waiting):
+                self.gave_up = True
+                return False
             now = self.clock()
             if now >= deadline:
                 return False
@@ -142,11 +157,28 @@ class Controller:
         self, *, interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False
     ) -> None:
         """Reconcile forever (until ``should_stop``), sleeping until the next due time."""
+        self.wake_up()
         while not should_stop():
             with self.store.reconciling():
                 self.settle_passes()
             now = self.clock()
             self.machinery.sleep(max(0.05, min(self.next_due() - now, interval)))
+
+    def wake_up(self) -> dict[str, int]:
+        """Start as a controller manager starts: every object is looked at right away.
+
+        Its work queues are empty, so nothing waits for a backoff computed by an earlier
+        run; the counts that make the next backoffs longer stay. Answers the failure
+        count of every object now, to tell the failures of this run from older ones.
+        """
+        with self.store.write() as state:
+            baseline: dict[str, int] = {}
+            for key, entry in state.document["schedule"].items():
+                baseline[key] = int(entry.get("failures", 0))
+                if entry.pop("due", None) is not None:
+                    state.dirty = True
+        self.machinery.adopt(state)
+        return baseline
 
     def next_due(self) -> float:
         dues = [

@@ -12,7 +12,11 @@ from typing import Any
 
 from broker.controller.bindings.credentials_secret import check_secret_owner, write_secret
 from broker.controller.bindings.lookups import catalog_refs, instance_name, instance_of
-from broker.controller.bindings.outcomes import clear_operation, wait_and_retry
+from broker.controller.bindings.outcomes import (
+    BINDING_RETRY_TIMEOUT,
+    clear_operation,
+    wait_and_retry,
+)
 from broker.controller.bindings.secret_data import SecretDataError, secret_data
 from broker.controller.bindings.unbind import unbind
 from broker.controller.broker_access import AuthError, CallFailed
@@ -86,10 +90,10 @@ def bind(work: Work) -> None:
         return
     try:
         connection = work.machinery.connect(broker)
-    except AuthError as exc:
-        wait_and_retry(
-            work, "ErrorGettingAuthCredentials", f"Error getting broker auth credentials: {exc}"
-        )
+    except AuthError:
+        # Service Catalog reports an unusable auth Secret on the broker, and retries.
+        work.requeue()
+        work.save()
         return
     namespace = work.state.get(ObjectKey("Namespace", "", work.namespace))
     properties: dict[str, Any] = {}
@@ -150,31 +154,29 @@ def bind(work: Work) -> None:
 
 
 def _call_failed(work: Work, failure: CallFailed, description: str) -> None:
-    if failure.timed_out:
+    if failure.answered:
+        status = failure.status or 0
+        mitigate = status >= 500 or (200 < status < 300) or (failure.malformed and status != 200)
         _bind_failed(
             work,
             "BindCallFailed",
+            "ServiceBindingReturnedFailure",
+            f"ServiceBroker returned failure; bind operation will not be retried: {failure}",
+            mitigate=mitigate,
+        )
+    elif failure.timed_out:
+        _bind_failed(
+            work,
+            None,
             "BindCallFailed",
             "Communication with the ServiceBroker timed out; "
             f"Bind operation will not be retried: {failure}",
             mitigate=True,
         )
-        return
-    if not failure.answered:
+    else:
         wait_and_retry(
             work, "BindCallFailed", f"Error creating {description}: {failure}", bounded=True
         )
-        return
-    status = failure.status or 0
-    detail = str(failure) if failure.error_status else f"Status: {status}; {failure}"
-    ambiguous = status >= 500 or (200 < status < 300) or (failure.malformed and status != 200)
-    _bind_failed(
-        work,
-        "BindCallFailed",
-        "ServiceBindingReturnedFailure",
-        f"ServiceBroker returned failure; bind operation will not be retried: {detail}",
-        mitigate=ambiguous,
-    )
 
 
 def _ready(instance: dict[str, Any]) -> bool:
@@ -185,22 +187,31 @@ def _ready(instance: dict[str, Any]) -> bool:
 
 
 def _injection_failed(work: Work, detail: str) -> None:
+    """The broker bound but the Secret cannot be written: the bind is sent again (from the
+    work queue) until the retry window has passed, then it is mitigated."""
     message = f"Error injecting bind result: {detail}"
-    work.condition("Ready", "False", "ErrorInjectingBindResult", message, "Warning")
-    work.failed_once()
     if work.operation_too_old():
+        work.condition("Ready", "False", "ErrorInjectingBindResult", message, "Warning")
         _bind_failed(
-            work, "ErrorInjectingBindResult", "ErrorInjectingBindResult", message, mitigate=True
+            work,
+            "ErrorInjectingBindResult",
+            "ErrorReconciliationRetryTimeout",
+            BINDING_RETRY_TIMEOUT,
+            mitigate=True,
         )
         return
+    work.condition("Ready", "False", "ErrorInjectingBindResult", message, "Warning")
+    work.requeue()
     work.save()
 
 
 def _bind_failed(
-    work: Work, ready_reason: str, failed_reason: str, message: str, *, mitigate: bool
+    work: Work, ready_reason: str | None, failed_reason: str, message: str, *, mitigate: bool
 ) -> None:
-    work.condition("Ready", "False", ready_reason, message, "Warning")
-    work.condition("Failed", "True", failed_reason, message)
+    """A terminal bind failure (``Failed=True``); a 5xx, 2xx or timeout also unbinds."""
+    if ready_reason is not None:
+        work.condition("Ready", "False", ready_reason, message, "Warning")
+    work.condition("Failed", "True", failed_reason, message, "Warning")
     work.status["reconciledGeneration"] = work.generation
     if mitigate and work.machinery.settings.orphan_mitigation:
         work.condition(
@@ -211,6 +222,8 @@ def _bind_failed(
             "Warning",
         )
         work.status["orphanMitigationInProgress"] = True
+        work.status["asyncOpInProgress"] = False
+        work.status.pop("operationStartTime", None)
         work.schedule.pop("due", None)
         work.save()
         if not work.gone:

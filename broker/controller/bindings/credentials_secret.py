@@ -1,5 +1,6 @@
 """The Secret a ServiceBinding controls: written with an owner reference, never over a
-Secret it does not own, deleted before unbinding."""
+Secret it does not own; before an unbind the Secret of its ``secretName`` is deleted,
+whoever owns it, as Service Catalog does."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from broker.controller.objects.store import State
 __all__ = [
     "check_secret_owner",
     "delete_owned_secret",
+    "delete_secret_named",
     "write_secret",
 ]
 
@@ -82,3 +84,9 @@ def delete_owned_secret(state: State, binding: dict[str, Any]) -> None:
         ref = _controller_ref(existing)
         if ref is not None and ref.get("uid") == binding["metadata"]["uid"]:
             state.remove(_secret_key(binding))
+
+
+def delete_secret_named(state: State, binding: dict[str, Any]) -> None:
+    """Delete the Secret named by ``spec.secretName``, owned by the binding or not."""
+    if state.get(_secret_key(binding)) is not None:
+        state.remove(_secret_key(binding))

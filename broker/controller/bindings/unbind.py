@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from broker.controller.bindings.credentials_secret import delete_owned_secret
+from broker.controller.bindings.credentials_secret import delete_owned_secret, delete_secret_named
 from broker.controller.bindings.lookups import catalog_refs, instance_name, instance_of
-from broker.controller.bindings.outcomes import clear_operation, wait_and_retry
+from broker.controller.bindings.outcomes import (
+    BINDING_RETRY_TIMEOUT,
+    clear_operation,
+    wait_and_retry,
+)
 from broker.controller.broker_access import AuthError, CallFailed
 from broker.controller.objects.conditions import rfc3339
 from broker.controller.objects.kinds import ObjectKey
@@ -37,9 +41,12 @@ def unbind(work: Work) -> None:
         work.drop_finalizer()
         work.save()
         return
-    # The Secret goes first, and the in-flight status is saved before the broker is called.
-    work.also(lambda state: delete_owned_secret(state, binding))
-    if status.get("currentOperation") != "Unbind":
+    # The Secret named by the binding goes first, whoever owns it (as Service Catalog
+    # does), and the in-flight status is saved before the broker is called.
+    work.also(lambda state: delete_secret_named(state, binding))
+    if mitigating and not work.deleting:
+        status.setdefault("operationStartTime", rfc3339(work.now))
+    elif status.get("currentOperation") != "Unbind":
         status["currentOperation"] = "Unbind"
         status["operationStartTime"] = rfc3339(work.now)
     work.condition(
@@ -119,14 +126,21 @@ def unbind(work: Work) -> None:
 
 
 def _unbind_failed(work: Work, message: str) -> None:
+    """Retried by the work queue; past the retry window the binding is stuck (``Failed``)."""
     work.condition("Ready", "Unknown", "UnbindCallFailed", message, "Warning")
-    delay = work.failed_once()
-    if work.operation_too_old():
-        work.retry_timeout_condition()
-        work.status["unbindStatus"] = "Failed"
-        work.settle()
+    if not work.operation_too_old():
+        work.requeue()
+        work.save()
+        return
+    if work.status.get("orphanMitigationInProgress"):
+        failed = f"Orphan mitigation failed: {BINDING_RETRY_TIMEOUT}"
+        work.condition("Ready", "Unknown", "OrphanMitigationFailed", failed, "Warning")
     else:
-        work.backoff_event("unbind", delay)
+        work.retry_timeout_condition(BINDING_RETRY_TIMEOUT)
+    for name in ("currentOperation", "operationStartTime", "inProgressProperties"):
+        work.status.pop(name, None)
+    work.status["unbindStatus"] = "Failed"
+    work.settle()
     work.save()
 
 

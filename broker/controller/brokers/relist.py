@@ -17,10 +17,12 @@ from broker.controller.machinery import Machinery
 from broker.controller.objects.conditions import epoch_of, rfc3339
 from broker.controller.objects.kinds import ObjectKey
 from broker.controller.objects.store import State
-from broker.controller.work import Work
+from broker.controller.settings import QUEUE_RETRIES
+from broker.controller.work import RETRY_TIMEOUT, Work
 
 __all__ = ["reconcile_broker", "relist_seconds"]
 
+FETCH_ERROR = "Error fetching catalog."
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
@@ -41,21 +43,24 @@ def reconcile_broker(machinery: Machinery, obj: dict[str, Any]) -> None:
     try:
         connection = machinery.connect(work.obj)
     except AuthError as exc:
-        _fetch_failed(
-            work, f"Error getting broker auth credentials: {exc}", "ErrorGettingAuthCredentials"
-        )
+        detail = f"Error getting broker auth credentials: {exc}"
+        work.event("Warning", "ErrorGettingAuthCredentials", detail)
+        work.condition("Ready", "False", "ErrorFetchingCatalog", f"{FETCH_ERROR}{detail}")
+        _back_off(work)
+        work.save()
         return
     try:
         services = connection.catalog()
     except CallFailed as exc:
-        _fetch_failed(work, f"Error getting broker catalog: {exc}", "ErrorFetchingCatalog")
+        _fetch_failed(work, f"Error getting broker catalog: {exc}")
         return
     try:
         write = plan_sync(machinery.state, work.obj, services, work.now)
     except SyncError as exc:
+        work.event("Warning", "ErrorSyncingCatalog", str(exc))
         message = f"Error syncing catalog from ClusterServiceBroker.{exc}"
-        work.condition("Ready", "False", "ErrorSyncingCatalog", message, "Warning")
-        work.failed_once()
+        work.condition("Ready", "False", "ErrorSyncingCatalog", message)
+        _back_off(work)
         work.save()
         return
     work.also(write)
@@ -78,9 +83,9 @@ def _needs_relist(work: Work) -> bool:
     status = work.status
     if status.get("reconciledGeneration") != work.generation or not status.get("conditions"):
         return True
-    if work.is_true("Failed"):
-        return False
     if not work.is_true("Ready"):
+        # Service Catalog relists a broker whatever happened before, as long as it is not
+        # Ready: a broker back after a long outage recovers.
         return True
     next_relist = _next_relist(work)
     return next_relist is not None and work.now >= next_relist
@@ -105,18 +110,37 @@ def _schedule_relist(work: Work) -> None:
         work.schedule["due"] = next_relist
 
 
-def _fetch_failed(work: Work, detail: str, event_reason: str) -> None:
-    message = f"Error fetching catalog.{detail}"
-    work.condition("Ready", "False", "ErrorFetchingCatalog", message)
-    work.event("Warning", event_reason, message)
-    work.status.setdefault("operationStartTime", rfc3339(work.now))
-    delay = work.failed_once()
-    if work.retries_exhausted():
-        work.retry_timeout_condition()
+def _back_off(work: Work) -> None:
+    """The broker queue's backoff (1 s doubling to 20 min); after 15 retries the queue
+    drops the broker and the resync brings it back."""
+    if int(work.schedule.get("failures", 0)) >= QUEUE_RETRIES:
+        work.schedule.pop("failures", None)
+        work.due_in(work.machinery.settings.resync_interval)
+        return
+    work.failed_once()
+
+
+def _fetch_failed(work: Work, detail: str) -> None:
+    """Not Ready, and retried; past the retry window Service Catalog only says so.
+
+    It means to set ``Failed=True ErrorReconciliationRetryTimeout`` too, but its
+    condition update replaces existing conditions only and a broker that failed to
+    fetch has a Ready condition alone: the broker stays ``ErrorFetchingCatalog``, its
+    window starts again at the next failure, and it recovers when the broker answers.
+    """
+    work.event("Warning", "ErrorFetchingCatalog", detail)
+    work.condition("Ready", "False", "ErrorFetchingCatalog", f"{FETCH_ERROR}{detail}")
+    started = work.status.get("operationStartTime")
+    if started is None:
+        work.status["operationStartTime"] = rfc3339(work.now)
+    elif work.now >= epoch_of(started) + work.machinery.settings.retry_duration:
+        work.event("Warning", "ErrorReconciliationRetryTimeout", RETRY_TIMEOUT)
+        work.status.pop("operationStartTime", None)
         work.status["reconciledGeneration"] = work.generation
         work.settle()
-    else:
-        work.event("Warning", "RetryBackoff", f"Delaying catalog fetch retry for {delay:g}s")
+        work.save()
+        return
+    _back_off(work)
     work.save()
 
 

@@ -8,7 +8,6 @@ import click
 
 from broker.controller.ctl.object_commands import apply, delete, describe, get
 from broker.controller.ctl.reconcile_commands import reconcile, run
-from broker.controller.settings import ControllerSettings
 
 __all__ = ["ctl"]
 
@@ -47,13 +46,20 @@ def ctl(
     secret volume): STATE_DIR/secrets/<namespace>/<name>/<key>.
 
     \b
+    The controller behaves as Kubernetes Service Catalog v0.3.1 by default (see
+    `mockbroker ctl reconcile --help` for its timings). Kinds have kubectl's names:
+    serviceinstances (si), servicebindings (sb), clusterservicebrokers (csb),
+    clusterserviceclasses (csc), clusterserviceplans (csp), secrets, namespaces (ns),
+    pods (po), singular or plural. --data-dir, --state-dir and --secrets-dir may
+    also follow the subcommand.
+
+    \b
       mockbroker ctl apply -f examples/seed/
       mockbroker ctl reconcile --wait
       mockbroker ctl get serviceinstances -n cloud-apps
       mockbroker ctl describe serviceinstance cloud-queue-instance -n cloud-apps
     """
-    state = state_dir or data_dir / "ctl"
-    ctx.ensure_object(dict)["ctl"] = ControllerSettings(state_dir=state, secrets_dir=secrets_dir)
+    ctx.ensure_object(dict).update(data_dir=data_dir, state_dir=state_dir, secrets_dir=secrets_dir)
 
 
 for command in (apply, get, describe, delete, reconcile, run):

@@ -6,7 +6,7 @@ import base64
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import yaml
@@ -17,6 +17,7 @@ from broker.controller.ctl.invocation import (
     controller_of,
     controller_options,
     fail,
+    global_options,
     settings_of,
     store_of,
     user_named,
@@ -43,6 +44,7 @@ __all__ = ["apply", "delete", "describe", "get"]
 @click.option(
     "--as", "as_user", help="The user recorded as spec.userInfo (default: your login name)."
 )
+@global_options
 @click.pass_context
 def apply(ctx: click.Context, sources: tuple[str, ...], as_user: str | None) -> None:
     """Create or update objects from YAML/JSON manifests (multi-document files too).
@@ -77,7 +79,21 @@ def _kind(text: str) -> Kind:
         return kind_named(text)
     except UnknownKind as exc:
         fail(str(exc))
-        raise
+
+
+def _kind_and_names(text: str, names: tuple[str, ...]) -> tuple[Kind, tuple[str, ...]]:
+    """``KIND NAME…`` or kubectl's ``KIND/NAME`` form."""
+    if "/" not in text:
+        return _kind(text), names
+    kind_text, _, name = text.partition("/")
+    if names:
+        fail(
+            "there is no need to specify a resource type as a separate argument when "
+            "passing arguments in resource/name form"
+        )
+    if not name:
+        fail(f"arguments in resource/name form must have a single resource and name: {text}")
+    return _kind(kind_text), (name,)
 
 
 def _resource_plural(kind: Kind) -> str:
@@ -85,7 +101,7 @@ def _resource_plural(kind: Kind) -> str:
     return f"{kind.plural}.{group}" if group else kind.plural
 
 
-def _not_found(kind: Kind, name: str) -> None:
+def _not_found(kind: Kind, name: str) -> NoReturn:
     fail(f'Error from server (NotFound): {_resource_plural(kind)} "{name}" not found')
 
 
@@ -102,6 +118,7 @@ def _not_found(kind: Kind, name: str) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="With one Secret: write its keys as files into this folder (a secret volume's layout).",
 )
+@global_options
 @click.pass_context
 def get(
     ctx: click.Context,
@@ -112,8 +129,11 @@ def get(
     output: str,
     output_dir: Path | None,
 ) -> None:
-    """List objects of a kind (serviceinstances, bindings, classes, plans, brokers, secrets …)."""
-    kind = _kind(kind_name)
+    """List objects of a kind (serviceinstances/si, servicebindings/sb, clusterserviceclasses/csc,
+    clusterserviceplans/csp, clusterservicebrokers/csb, secrets …), or get one: KIND NAME
+    or KIND/NAME."""
+    kind, given = _kind_and_names(kind_name, (name,) if name else ())
+    name = given[0] if given else None
     state = store_of(ctx).read()
     scope = None if (all_namespaces or not kind.namespaced) else namespace
     if output_dir is not None and (kind.name != "Secret" or name is None):
@@ -163,12 +183,16 @@ def get(
 
 @click.command()
 @click.argument("kind_name", metavar="KIND")
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option("-n", "--namespace", default="default", show_default=True)
+@global_options
 @click.pass_context
-def describe(ctx: click.Context, kind_name: str, name: str, namespace: str) -> None:
-    """Show one object in detail, with its conditions and events."""
-    kind = _kind(kind_name)
+def describe(ctx: click.Context, kind_name: str, name: str | None, namespace: str) -> None:
+    """Show one object in detail, with its conditions and events (KIND NAME or KIND/NAME)."""
+    kind, given = _kind_and_names(kind_name, (name,) if name else ())
+    if not given:
+        fail("you must specify the name of the resource to describe")
+    name = given[0]
     state = store_of(ctx).read()
     key = ObjectKey(kind.name, namespace if kind.namespaced else "", name)
     found = state.get(key)
@@ -191,7 +215,7 @@ def describe(ctx: click.Context, kind_name: str, name: str, namespace: str) -> N
 
 @click.command()
 @click.argument("kind_name", metavar="KIND")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1)
 @click.option("-n", "--namespace", default="default", show_default=True)
 @click.option(
     "--abandon",
@@ -201,6 +225,7 @@ def describe(ctx: click.Context, kind_name: str, name: str, namespace: str) -> N
 @click.option("--wait", is_flag=True, help="Reconcile until the objects are gone.")
 @click.option("--timeout", type=SECONDS, default="5m", show_default=True)
 @controller_options
+@global_options
 @click.pass_context
 def delete(
     ctx: click.Context,
@@ -213,8 +238,11 @@ def delete(
     timeout: float,
     **knobs: Any,
 ) -> None:
-    """Delete objects; instances and bindings are deprovisioned/unbound by the next reconcile."""
-    kind = _kind(kind_name)
+    """Delete objects (KIND NAME… or KIND/NAME); instances and bindings are deprovisioned and
+    unbound by the next reconcile."""
+    kind, names = _kind_and_names(kind_name, names)
+    if not names:
+        fail("resource(s) were provided, but no name was specified")
     store = store_of(ctx)
     volumes = SecretVolumes(settings_of(ctx).volumes_dir)
     keys = [ObjectKey(kind.name, namespace if kind.namespaced else "", name) for name in names]

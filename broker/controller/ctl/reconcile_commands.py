@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from broker.controller.ctl.invocation import SECONDS, controller_of, controller_options
+from broker.controller.ctl.invocation import (
+    SECONDS,
+    controller_of,
+    controller_options,
+    global_options,
+)
 
 __all__ = ["reconcile", "run"]
 
@@ -28,11 +33,27 @@ __all__ = ["reconcile", "run"]
     help="Longest sleep between passes while waiting.",
 )
 @controller_options
+@global_options
 @click.pass_context
 def reconcile(
     ctx: click.Context, /, wait: bool, timeout: float, interval: float, **knobs: Any
 ) -> None:
-    """Reconcile every object against its broker: once, or with --wait until all settle."""
+    """Reconcile every object against its broker: once, or with --wait until all settle.
+
+    \b
+    --wait ends with exit status 1 when --timeout passes, and at once when nothing left
+    can settle without you: an instance of a class or plan no broker offers, a broker
+    whose catalog fetch failed twice in a row (down, refusing the credentials), a
+    binding to a missing instance, parameters that cannot be built, and what waits on
+    them. Service Catalog goes on retrying those; so does the next reconcile.
+
+    \b
+    The timings are Service Catalog v0.3.1's: polls after 1s, 2s, 4s … up to 20m, the
+    broker's Retry-After ignored (--honor-retry-after reads it); failed provisions and
+    updates retried after 1s doubling to 20m, HTTP errors other than 400 without a
+    limit; transport errors, async operations and deprovisions give up after the 7-day
+    --retry-duration.
+    """
     controller = controller_of(ctx, knobs)
     try:
         settled = controller.reconcile(wait=wait, timeout=timeout, interval=interval)
@@ -41,7 +62,20 @@ def reconcile(
     if settled:
         click.echo("all objects settled")
         return
-    click.echo("still in progress:\n  " + "\n  ".join(controller.waiting), err=True)
+    stuck = [entry for entry in controller.waiting if entry.stuck]
+    rest = [entry for entry in controller.waiting if not entry.stuck]
+    if controller.gave_up:
+        click.echo("error: waiting will not settle these:", err=True)
+        click.echo("".join(f"  {entry}\n" for entry in stuck), err=True, nl=False)
+        if rest:
+            click.echo("blocked by them:", err=True)
+            click.echo("".join(f"  {entry}\n" for entry in rest), err=True, nl=False)
+        click.echo(
+            "Service Catalog keeps retrying them: fix the cause, then reconcile again.", err=True
+        )
+    else:
+        click.echo("still in progress:", err=True)
+        click.echo("".join(f"  {entry}\n" for entry in controller.waiting), err=True, nl=False)
     if wait:
         sys.exit(1)
 
@@ -55,6 +89,7 @@ def reconcile(
     help="Longest sleep between passes (changes made by `ctl apply` are seen after it).",
 )
 @controller_options
+@global_options
 @click.pass_context
 def run(ctx: click.Context, /, interval: float, **knobs: Any) -> None:
     """Reconcile continuously, like a controller manager (stop with Ctrl-C or SIGTERM)."""

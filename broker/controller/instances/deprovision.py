@@ -5,21 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from broker.controller.broker_access import AuthError, CallFailed
-from broker.controller.instances.operations import ASYNC, clear_operation
+from broker.controller.broker_access import AuthError, BrokerConnection, CallFailed
+from broker.controller.instances.operations import (
+    ASYNC,
+    clear_operation,
+    operation_error,
+    start_generation,
+)
 from broker.controller.instances.resolution import Refs
 from broker.controller.objects.conditions import rfc3339
 from broker.controller.objects.references import broker_of, class_of, plan_of
-from broker.controller.work import Work
+from broker.controller.work import RETRY_TIMEOUT, Work
 
 __all__ = [
     "OM_MESSAGE",
     "bindings_of",
     "delete_ids",
     "delete_instance",
+    "deprovision_error",
     "deprovision_failed",
     "deprovisioned",
-    "go_async_delete",
+    "report_missing",
     "start_orphan_mitigation",
 ]
 
@@ -30,14 +36,11 @@ OM_MESSAGE = (
 
 
 def start_orphan_mitigation(work: Work, reason: str, message: str) -> None:
-    status = work.status
+    """Owe the broker a DELETE after an ambiguous provision failure, and send it now."""
     work.event("Warning", "StartingInstanceOrphanMitigation", OM_MESSAGE)
     work.condition("OrphanMitigation", "True", reason, message)
     work.condition("Ready", "False", "StartingInstanceOrphanMitigation", OM_MESSAGE)
-    status["orphanMitigationInProgress"] = True
-    status["asyncOpInProgress"] = False
-    status.pop("lastOperation", None)
-    status.setdefault("operationStartTime", rfc3339(work.now))
+    work.status["orphanMitigationInProgress"] = True
     work.schedule.pop("due", None)
     work.save()
     if not work.gone:
@@ -68,68 +71,44 @@ def delete_ids(work: Work) -> tuple[dict[str, Any] | None, dict[str, Any] | None
 
 
 def delete_instance(work: Work) -> None:
+    """Deprovision (the instance is being deleted) or mitigate an orphan (it owes a DELETE)."""
     status = work.status
-    if work.deleting and status.get("orphanMitigationInProgress"):
-        # The user deleted the instance during orphan mitigation: a normal deprovision takes over.
-        status["orphanMitigationInProgress"] = False
-        work.drop_condition("OrphanMitigation")
-    mitigating = bool(status.get("orphanMitigationInProgress"))
-    if work.deleting and not work.has_finalizer:
-        return
-    if status.get("deprovisionStatus") == "Failed":
+    if not work.has_finalizer or status.get("deprovisionStatus") == "Failed":
         work.settle()
         work.save()
         return
-    if not mitigating and status.get("deprovisionStatus") in (None, "", "NotRequired", "Succeeded"):
+    mitigating = bool(status.get("orphanMitigationInProgress"))
+    if not mitigating and status.get("observedGeneration") != work.generation:
+        start_generation(work)
+    if status.get("deprovisionStatus") in (None, "", "NotRequired", "Succeeded"):
         work.drop_finalizer()
         work.save()
         return
-    if not mitigating and bindings_of(work):
-        work.condition(
-            "Ready",
-            "False",
+    if bindings_of(work):
+        operation_error(
+            work,
             "DeprovisionBlockedByExistingCredentials",
             "All associated ServiceBindings must be removed before this ServiceInstance can be "
             "deleted",
-            "Warning",
-        )
-        work.due_in(work.machinery.settings.retry_max)
-        work.save()
-        return
-    cls, broker, plan_id = delete_ids(work)
-    if cls is None or broker is None or plan_id is None:
-        what = (
-            "ClusterServiceClass"
-            if cls is None
-            else "broker"
-            if broker is None
-            else "ClusterServicePlan"
-        )
-        deprovision_failed(
-            work,
-            "DeprovisionCallFailed",
-            f"Error deprovisioning: the {what} of this instance cannot be found",
-            mitigating,
         )
         return
-    refs = Refs(cls, {"spec": {"externalID": plan_id}}, broker)
-    try:
-        connection = work.machinery.connect(broker)
-    except AuthError as exc:
-        deprovision_failed(
-            work,
-            "ErrorGettingAuthCredentials",
-            f"Error getting broker auth credentials: {exc}",
-            mitigating,
-        )
+    found = _delete_target(work)
+    if found is None:
         return
-    if not mitigating and status.get("currentOperation") != "Deprovision":
+    connection, refs, plan_id = found
+    if mitigating and not work.deleting:
+        status.setdefault("operationStartTime", rfc3339(work.now))
+    elif status.get("currentOperation") != "Deprovision":
+        if mitigating:
+            # There is no need in tracking orphan mitigation apart from the deletion.
+            status["orphanMitigationInProgress"] = False
+            work.drop_condition("OrphanMitigation")
+            mitigating = False
+        properties = status.get("inProgressProperties") or status.get("externalProperties")
+        clear_operation(work)
         status["currentOperation"] = "Deprovision"
         status["operationStartTime"] = rfc3339(work.now)
-        status.setdefault(
-            "inProgressProperties",
-            status.get("externalProperties") or {"clusterServicePlanExternalID": plan_id},
-        )
+        status["inProgressProperties"] = properties or {"clusterServicePlanExternalID": plan_id}
         work.condition(
             "Ready",
             "False",
@@ -142,98 +121,124 @@ def delete_instance(work: Work) -> None:
     try:
         answer = connection.deprovision(
             work.spec["externalID"],
-            cls["spec"]["externalID"],
+            refs.cls["spec"]["externalID"],
             plan_id,
             user=work.spec.get("userInfo"),
         )
     except CallFailed as exc:
-        if exc.error_status:
-            deprovision_failed(
-                work,
-                "DeprovisionCallFailed",
-                f"Deprovision call failed; received error response from broker: {exc.text}",
-                mitigating,
+        if exc.answered:
+            message = f"Deprovision call failed; received error response from broker: {exc}"
+        else:
+            message = (
+                f"Error deprovisioning, {refs.class_description} at "
+                f'ClusterServiceBroker "{refs.broker_name}": {exc}'
             )
-            return
-        deprovision_failed(
-            work,
-            "DeprovisionCallFailed",
-            f"Error deprovisioning, {refs.class_description} at "
-            f'ClusterServiceBroker "{refs.broker_name}": {exc}',
-            mitigating,
-        )
+        deprovision_error(work, "DeprovisionCallFailed", message)
         return
     if answer.is_async:
-        go_async_delete(work, answer.operation, answer.retry_after)
+        status["asyncOpInProgress"] = True
+        if answer.operation:
+            status["lastOperation"] = answer.operation
+        reason, message = ASYNC["Deprovision"]
+        work.condition("Ready", "False", reason, message, "Normal")
+        work.begin_polling(answer.retry_after)
+        work.save()
         return
     deprovisioned(work)
 
 
-def go_async_delete(work: Work, operation: str | None, retry_after: float | None) -> None:
-    status = work.status
-    status["asyncOpInProgress"] = True
-    if operation:
-        status["lastOperation"] = operation
-    reason, message = ASYNC["Deprovision"]
-    work.condition("Ready", "False", reason, message, "Normal")
-    work.schedule["polls"] = 0
-    work.due_in(work.machinery.settings.poll_delay(0, retry_after))
+def _delete_target(work: Work) -> tuple[BrokerConnection, Refs, str] | None:
+    """(connection, refs, plan id) of the DELETE, or None after reporting what is missing."""
+    cls, broker, plan_id = delete_ids(work)
+    if cls is None or broker is None:
+        report_missing(work, cls)
+        return None
+    if plan_id is None:
+        ref = (work.spec.get("clusterServicePlanRef") or {}).get("name", "")
+        operation_error(
+            work,
+            "ReferencesNonexistentServicePlan",
+            f'The instance references a non-existent ClusterServicePlan "{ref}"',
+        )
+        return None
+    try:
+        connection = work.machinery.connect(broker)
+    except AuthError:
+        # Service Catalog reports an unusable auth Secret on the broker, and retries.
+        work.requeue()
+        work.save()
+        return None
+    return connection, Refs(cls, {"spec": {"externalID": plan_id}}, broker), plan_id
+
+
+def report_missing(work: Work, cls: dict[str, Any] | None) -> None:
+    """The instance's class (``cls`` is None) or its broker is gone: retried by the queue."""
+    if cls is None:
+        ref = (work.spec.get("clusterServiceClassRef") or {}).get("name", "")
+        external = work.spec.get("clusterServiceClassExternalName", "")
+        operation_error(
+            work,
+            "ReferencesNonexistentServiceClass",
+            "The instance references a non-existent ClusterServiceClass "
+            f'(K8S: "{ref}" ExternalName: "{external}")',
+        )
+        return
+    operation_error(
+        work,
+        "ReferencesNonexistentBroker",
+        "The instance references a non-existent broker "
+        f'"{cls["spec"].get("clusterServiceBrokerName")}"',
+    )
+
+
+def deprovision_error(work: Work, reason: str, message: str) -> None:
+    """A failed DELETE (or poll of one): retried, until the retry window has passed."""
+    if work.operation_too_old():
+        deprovision_failed(
+            work, (reason, message), ("ErrorReconciliationRetryTimeout", RETRY_TIMEOUT)
+        )
+        return
+    work.condition("Ready", "Unknown", reason, message, "Warning")
+    work.requeue()
     work.save()
 
 
-def deprovision_failed(work: Work, reason: str, message: str, mitigating: bool) -> None:
-    work.condition("Ready", "Unknown", reason, message, "Warning")
-    delay = work.failed_once()
-    if work.operation_too_old():
-        work.status["deprovisionStatus"] = "Failed"
-        if mitigating:
-            work.condition(
-                "Ready",
-                "Unknown",
-                "OrphanMitigationFailed",
-                f"Orphan mitigation failed: {message}",
-                "Warning",
-            )
-        else:
-            work.retry_timeout_condition()
-        work.settle()
+def deprovision_failed(work: Work, ready: tuple[str, str], failed: tuple[str, str]) -> None:
+    """Deprovisioning has failed for good: ``deprovisionStatus=Failed``; the instance stays."""
+    if work.status.get("orphanMitigationInProgress"):
+        message = f"Orphan mitigation failed: {failed[1]}"
+        work.condition("Ready", "Unknown", "OrphanMitigationFailed", message, "Warning")
     else:
-        work.backoff_event("deprovision", delay)
+        work.condition("Ready", "Unknown", *ready, "Warning")
+        work.condition("Failed", "True", *failed, "Warning")
+    clear_operation(work)
+    work.status["deprovisionStatus"] = "Failed"
+    work.settle()
     work.save()
 
 
 def deprovisioned(work: Work) -> None:
     status = work.status
     mitigating = bool(status.get("orphanMitigationInProgress"))
+    reason, message = "DeprovisionedSuccessfully", "The instance was deprovisioned successfully"
+    if mitigating:
+        work.drop_condition("OrphanMitigation")
+        status["orphanMitigationInProgress"] = False
+        reason, message = (
+            "OrphanMitigationSuccessful",
+            "Orphan mitigation was completed successfully",
+        )
+    work.condition("Ready", "False", reason, message, "Normal")
+    clear_operation(work)
     status.pop("externalProperties", None)
     status["provisionStatus"] = "NotProvisioned"
     status["deprovisionStatus"] = "Succeeded"
-    clear_operation(work)
-    if mitigating:
-        status["orphanMitigationInProgress"] = False
-        work.drop_condition("OrphanMitigation")
-        work.condition(
-            "Ready",
-            "False",
-            "OrphanMitigationSuccessful",
-            "Orphan mitigation was completed successfully",
-            "Normal",
-        )
-        if work.is_true("Failed"):
-            work.settle()
-        else:
-            # The provision failed in a retriable way: provision again after the backoff.
-            delay = work.machinery.settings.retry_delay(int(work.schedule.get("failures", 1)))
-            work.due_in(delay)
-            work.backoff_event("provision", delay)
-        work.save()
-        return
-    work.condition(
-        "Ready",
-        "False",
-        "DeprovisionedSuccessfully",
-        "The instance was deprovisioned successfully",
-        "Normal",
-    )
-    work.drop_finalizer()
+    if not mitigating:
+        work.drop_finalizer()
+    elif work.is_true("Failed"):
+        work.settle()
+    else:
+        # The provision failed in a retriable way: it is sent again after the backoff.
+        work.forget()
+        work.backoff_event("provision", work.failed_once())
     work.save()

@@ -1,8 +1,10 @@
 """The operation an instance is in: starting it, going async, retrying, giving up, ending it.
 
 What provision, update and deprovision share about ``currentOperation``,
-``operationStartTime``, ``inProgressProperties`` and the async flags, and the
-generation bookkeeping that decides whether there is anything to do.
+``operationStartTime``, ``inProgressProperties`` and the async flags, the generation
+bookkeeping that decides whether there is anything to do, and Service Catalog's two
+ways of trying again: the work queue (an error before or around a call: 5 ms
+doubling) and the provision/update backoff (a failed call: 1 s doubling to 20 min).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ __all__ = [
     "ASYNC",
     "already_processed",
     "begin_operation",
+    "clear_async",
     "clear_operation",
     "go_async",
-    "retry_later",
-    "retry_timeout",
+    "operation_error",
+    "retry_after_backoff",
     "start_generation",
 ]
 
@@ -28,6 +31,8 @@ ASYNC = {
     "Update": ("UpdatingInstance", "The instance is being updated asynchronously"),
     "Deprovision": ("Deprovisioning", "The instance is being deprovisioned asynchronously"),
 }
+# What ctl records before a call, to compare with what the next attempt would send.
+COMPARED = ("clusterServicePlanExternalID", "clusterServicePlanExternalName", "parameterChecksum")
 
 
 def already_processed(work: Work) -> bool:
@@ -45,27 +50,32 @@ def start_generation(work: Work) -> None:
     work.status["observedGeneration"] = work.generation
 
 
-def retry_later(
-    work: Work, reason: str, message: str, operation: str = "provision", *, bounded: bool = True
-) -> None:
-    """A failure tried again after a backoff; ``bounded`` ones end with the retry window."""
-    work.condition("Ready", "False", reason, message, "Warning")
+def operation_error(work: Work, reason: str, message: str) -> None:
+    """An error the work queue retries (5 ms doubling): Ready not True, a Warning event.
+
+    Ready is Unknown while a deprovision is the current operation, False otherwise.
+    """
+    value = "Unknown" if work.status.get("currentOperation") == "Deprovision" else "False"
+    work.condition("Ready", value, reason, message, "Warning")
+    work.requeue()
+    work.save()
+
+
+def retry_after_backoff(work: Work, operation: str) -> None:
+    """A provision or update that failed and will be sent again after the backoff.
+
+    Service Catalog's next pass finds the backoff pending and says so in a
+    ``RetryBackoff`` event.
+    """
     delay = work.failed_once()
-    if bounded and work.retries_exhausted():
-        retry_timeout(work)
-        return
     work.backoff_event(operation, delay)
     work.save()
 
 
-def retry_timeout(work: Work) -> None:
-    """The retry window has passed: a terminal Failed=True, the operation abandoned."""
-    work.retry_timeout_condition()
-    if work.status.get("currentOperation") == "Deprovision":
-        work.status["deprovisionStatus"] = "Failed"
-    clear_operation(work)
-    work.settle()
-    work.save()
+def clear_async(work: Work) -> None:
+    """Forget the broker's async operation, keep Service Catalog's operation."""
+    work.status["asyncOpInProgress"] = False
+    work.status.pop("lastOperation", None)
 
 
 def clear_operation(work: Work) -> None:
@@ -77,10 +87,17 @@ def clear_operation(work: Work) -> None:
 def begin_operation(
     work: Work, operation: str, properties: dict[str, Any], reason: str, message: str
 ) -> None:
+    """Record the operation before its call: a new one (or new properties) starts the clock."""
     status = work.status
-    if status.get("currentOperation") != operation:
+    recorded = status.get("inProgressProperties") or {}
+    same = status.get("currentOperation") == operation and all(
+        recorded.get(name) == properties.get(name) for name in COMPARED
+    )
+    if not same:
+        clear_operation(work)
         status["currentOperation"] = operation
         status["operationStartTime"] = rfc3339(work.now)
+        work.schedule["polls"] = 0
     status["inProgressProperties"] = properties
     work.condition("Ready", "False", reason, message)
     work.save()
@@ -95,6 +112,5 @@ def go_async(work: Work, operation: str | None, retry_after: float | None) -> No
         status.pop("lastOperation", None)
     reason, message = ASYNC[str(status["currentOperation"])]
     work.condition("Ready", "False", reason, message, "Normal")
-    work.schedule["polls"] = 0
-    work.due_in(work.machinery.settings.poll_delay(0, retry_after))
+    work.begin_polling(retry_after)
     work.save()

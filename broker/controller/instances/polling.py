@@ -1,5 +1,14 @@
-"""Polling last_operation of an asynchronous provision, update or deprovision, with
-backoff (or the broker's Retry-After) until it succeeds, fails or takes too long."""
+"""Polling ``last_operation`` of an asynchronous provision, update or deprovision, as
+Service Catalog v0.3.1 does.
+
+The broker is asked first: ``succeeded`` wins whatever the operation's age. Only an
+operation still in progress (or a poll that fails) past the reconciliation retry
+window (7 days) is given up, with ``ErrorReconciliationRetryTimeout``. Polls come
+after 1 s, 2 s, 4 s … up to 20 minutes (the broker's ``Retry-After`` is not read unless
+asked for); after a failed poll the next one comes from the work queue, 5 ms doubling.
+A 400 ends the operation: a provision is mitigated, a deprovision is marked
+``deprovisionStatus=Failed`` and the instance stays.
+"""
 
 from __future__ import annotations
 
@@ -8,58 +17,40 @@ from broker.controller.instances.deprovision import (
     delete_ids,
     deprovision_failed,
     deprovisioned,
-    start_orphan_mitigation,
+    report_missing,
 )
-from broker.controller.instances.operations import ASYNC, clear_operation, retry_timeout
-from broker.controller.instances.provision import provisioned
+from broker.controller.instances.operations import ASYNC, clear_async
+from broker.controller.instances.provision import provision_failed, provisioned
 from broker.controller.instances.update import update_failed, updated
 from broker.controller.objects.references import plan_of
 from broker.controller.work import RETRY_TIMEOUT, Work
 
-__all__ = [
-    "async_failed",
-    "poll_instance",
-    "poll_later",
-    "poll_terminal",
-]
+__all__ = ["poll_instance"]
+
+TIMEOUT = ("ErrorReconciliationRetryTimeout", RETRY_TIMEOUT)
+
+
+def _operation(work: Work) -> str:
+    """``Deprovision`` (also for orphan mitigation), ``Provision`` or ``Update``."""
+    status = work.status
+    if status.get("currentOperation") == "Deprovision" or status.get("orphanMitigationInProgress"):
+        return "Deprovision"
+    return "Update" if status.get("currentOperation") == "Update" else "Provision"
 
 
 def poll_instance(work: Work) -> None:
     status = work.status
-    deleting_op = status.get("currentOperation") == "Deprovision" or bool(
-        status.get("orphanMitigationInProgress")
-    )
-    operation = "Deprovision" if deleting_op else str(status.get("currentOperation") or "Provision")
+    operation = _operation(work)
     cls, broker, _ = delete_ids(work)
+    if cls is None or broker is None:
+        report_missing(work, cls)
+        return
     plan = plan_of(work.state, work.spec)
     plan_id = (
         plan["spec"]["externalID"]
         if plan is not None
         else (status.get("inProgressProperties") or {}).get("clusterServicePlanExternalID")
     )
-    if cls is None or broker is None:
-        poll_later(
-            work,
-            "ErrorPollingLastOperation",
-            "Error polling last operation: the class or broker of this instance cannot be found",
-        )
-        return
-    if work.operation_too_old():
-        status["asyncOpInProgress"] = False
-        if deleting_op:
-            deprovision_failed(
-                work,
-                "DeprovisionCallFailed",
-                "The asynchronous deprovision did not finish in time",
-                bool(status.get("orphanMitigationInProgress")),
-            )
-        elif operation == "Provision":
-            # An async provision that never finished may have left something behind.
-            work.retry_timeout_condition()
-            start_orphan_mitigation(work, "ErrorReconciliationRetryTimeout", RETRY_TIMEOUT)
-        else:
-            retry_timeout(work)
-        return
     try:
         answer = work.machinery.connect(broker).last_operation(
             work.spec["externalID"],
@@ -68,87 +59,90 @@ def poll_instance(work: Work) -> None:
             plan_id=plan_id,
             user=work.spec.get("userInfo"),
         )
-    except AuthError as exc:
-        poll_later(work, "ErrorPollingLastOperation", f"Error polling last operation: {exc}")
+    except AuthError:
+        work.requeue()
+        work.save()
         return
     except CallFailed as exc:
-        if exc.gone and deleting_op:
-            deprovisioned(work)
-        elif exc.bad_request:
-            poll_terminal(work, operation, deleting_op, f"Error polling last operation: {exc}")
-        else:
-            poll_later(work, "ErrorPollingLastOperation", f"Error polling last operation: {exc}")
+        _poll_failed(work, operation, exc)
         return
     if answer.state == "succeeded":
         status["asyncOpInProgress"] = False
-        if deleting_op:
-            deprovisioned(work)
-        elif operation == "Update":
-            updated(work)
-        else:
-            provisioned(work)
+        {"Deprovision": deprovisioned, "Update": updated, "Provision": provisioned}[operation](work)
     elif answer.state == "failed":
-        async_failed(
-            work, operation, deleting_op, answer.description or "(no description provided)"
-        )
+        _async_failed(work, operation, answer.description or "(no description provided)")
+    elif answer.state == "in progress":
+        reason, message = ASYNC[operation]
+        if answer.description:
+            message = f"{message} ({answer.description})"
+        if work.operation_too_old():
+            _give_up(work, operation, (reason, message))
+            return
+        if answer.description:
+            work.condition("Ready", "False", reason, message, "Normal")
+        work.poll_again(answer.retry_after)
+        work.save()
     else:
-        if answer.description and answer.state == "in progress":
-            reason, message = ASYNC[operation]
-            work.condition("Ready", "False", reason, f"{message} ({answer.description})", "Normal")
-        polls = int(work.schedule.get("polls", 0)) + 1
-        work.schedule["polls"] = polls
-        work.due_in(work.machinery.settings.poll_delay(polls, answer.retry_after))
+        message = f'Got invalid state in LastOperationResponse: "{answer.state}"'
+        if work.operation_too_old():
+            _give_up(work, operation, ("ErrorPollingLastOperation", message))
+            return
+        work.poll_again(answer.retry_after)
         work.save()
 
 
-def poll_later(work: Work, reason: str, message: str) -> None:
-    work.condition("Ready", "False", reason, message, "Warning")
-    polls = int(work.schedule.get("polls", 0)) + 1
-    work.schedule["polls"] = polls
-    work.due_in(work.machinery.settings.poll_delay(polls, None))
+def _poll_failed(work: Work, operation: str, failure: CallFailed) -> None:
+    if failure.gone and operation == "Deprovision":
+        work.status["asyncOpInProgress"] = False
+        deprovisioned(work)
+        return
+    ready = ("ErrorPollingLastOperation", f"Error polling last operation: {failure}")
+    if work.operation_too_old():
+        _give_up(work, operation, ready)
+        return
+    if failure.bad_request:
+        _end(work, operation, ready, ready)
+        return
+    # Polled again by the work queue (5 ms doubling), not by the poll backoff.
+    work.condition("Ready", "False", *ready, "Warning")
+    work.requeue()
     work.save()
 
 
-def poll_terminal(work: Work, operation: str, deleting_op: bool, message: str) -> None:
-    status = work.status
-    status["asyncOpInProgress"] = False
-    if deleting_op:
-        deprovision_failed(
-            work, "DeprovisionCallFailed", message, bool(status.get("orphanMitigationInProgress"))
-        )
-        return
-    work.condition("Ready", "False", "ErrorPollingLastOperation", message, "Warning")
-    work.condition("Failed", "True", "ErrorPollingLastOperation", message)
-    if operation == "Provision":
-        start_orphan_mitigation(work, "ErrorPollingLastOperation", message)
-        return
-    clear_operation(work)
-    work.settle()
-    work.save()
+def _give_up(work: Work, operation: str, ready: tuple[str, str]) -> None:
+    """The retry window has passed while the operation was still going (or failing)."""
+    _end(work, operation, ready, TIMEOUT)
 
 
-def async_failed(work: Work, operation: str, deleting_op: bool, description: str) -> None:
-    status = work.status
-    status["asyncOpInProgress"] = False
-    status.pop("lastOperation", None)
-    if deleting_op:
-        deprovision_failed(
-            work,
-            "DeprovisionCallFailed",
-            f"Deprovision call failed: {description}",
-            bool(status.get("orphanMitigationInProgress")),
-        )
-        return
-    if operation == "Update":
+def _end(work: Work, operation: str, ready: tuple[str, str], failed: tuple[str, str]) -> None:
+    """A terminal end of polling: the deprovision fails, the provision is mitigated."""
+    clear_async(work)
+    if operation == "Deprovision":
+        deprovision_failed(work, ready, failed)
+    elif operation == "Provision":
+        provision_failed(work, ready, failed, True)
+    else:
+        update_failed(work, failed[1], failed[0])
+
+
+def _async_failed(work: Work, operation: str, description: str) -> None:
+    if operation == "Deprovision":
+        ready = ("DeprovisionCallFailed", f"Deprovision call failed: {description}")
+        if work.operation_too_old():
+            _give_up(work, operation, ready)
+            return
+        # A fresh DELETE follows, from the work queue.
+        clear_async(work)
+        work.condition("Ready", "Unknown", *ready, "Warning")
+        work.requeue()
+        work.save()
+    elif operation == "Update":
+        clear_async(work)
         update_failed(work, f"Update call failed: {description}")
-        return
-    message = f"Provision call failed: {description}"
-    work.condition("Ready", "False", "ProvisionCallFailed", message, "Warning")
-    work.condition("Failed", "True", "ProvisionCallFailed", message)
-    # Failed=True stays: after orphan mitigation the instance is not provisioned again.
-    if work.machinery.settings.orphan_mitigation:
-        start_orphan_mitigation(work, "ProvisionCallFailed", message)
     else:
-        clear_operation(work)
-        work.settle()
-        work.save()
+        message = f"Provision call failed: {description}"
+        clear_async(work)
+        # Failed=True stays: after orphan mitigation the instance is not provisioned again.
+        provision_failed(
+            work, ("ProvisionCallFailed", message), ("ProvisionCallFailed", message), True
+        )

@@ -1,5 +1,12 @@
-"""Provisioning a ServiceInstance, classified as Service Catalog does: a 400 is terminal;
-a 5xx, an unexpected 2xx or a timeout start orphan mitigation; other failures are retried."""
+"""Provisioning a ServiceInstance, its failures classified as Service Catalog v0.3.1 does.
+
+- HTTP 400: terminal (``Failed=True ClusterServiceBrokerReturnedFailure``), no retry.
+- Any other HTTP status: retried with the backoff (1 s doubling to 20 min) and no time
+  limit; a 5xx or an unexpected 2xx first mitigates a possible orphan (a DELETE).
+- A timeout: orphan mitigation, then retried, with no time limit either.
+- Other transport errors: retried until the reconciliation retry window (7 days) has
+  passed since the operation started, then terminal ``ErrorReconciliationRetryTimeout``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,11 @@ from broker.controller.instances.deprovision import start_orphan_mitigation
 from broker.controller.instances.operations import (
     already_processed,
     begin_operation,
+    clear_async,
     clear_operation,
     go_async,
-    retry_later,
-    retry_timeout,
+    operation_error,
+    retry_after_backoff,
     start_generation,
 )
 from broker.controller.instances.request_content import (
@@ -23,9 +31,9 @@ from broker.controller.instances.request_content import (
 from broker.controller.instances.resolution import references_deleted, resolve
 from broker.controller.objects.kinds import ObjectKey
 from broker.controller.objects.store import State
-from broker.controller.work import Work
+from broker.controller.work import RETRY_TIMEOUT, Work
 
-__all__ = ["provision_instance", "provisioned"]
+__all__ = ["provision_failed", "provision_instance", "provisioned"]
 
 
 def provision_instance(work: Work) -> None:
@@ -39,20 +47,14 @@ def provision_instance(work: Work) -> None:
         return
     connection = broker_connection(work, refs)
     prepared = in_progress_properties(work, refs) if connection is not None else None
-    space = namespace_uid(work)
     if connection is None or prepared is None:
         return
     properties, parameters = prepared
+    space = namespace_uid(work)
     if space is None:
-        retry_later(
-            work,
-            "ErrorFindingNamespaceForInstance",
-            f'namespaces "{work.namespace}" not found',
-            bounded=False,
+        operation_error(
+            work, "ErrorFindingNamespaceForInstance", f'namespaces "{work.namespace}" not found'
         )
-        return
-    if work.retries_exhausted():
-        retry_timeout(work)
         return
     work.status["deprovisionStatus"] = "Required"
     begin_operation(
@@ -76,7 +78,7 @@ def provision_instance(work: Work) -> None:
             user=work.spec.get("userInfo"),
         )
     except CallFailed as exc:
-        provision_failed(work, refs.http_detail("provisioning", exc), exc)
+        _call_failed(work, refs.http_detail("provisioning", exc), exc)
         return
     if answer.dashboard_url:
         work.status["dashboardURL"] = answer.dashboard_url
@@ -86,53 +88,58 @@ def provision_instance(work: Work) -> None:
     provisioned(work)
 
 
-def provision_failed(work: Work, http_message: str, failure: CallFailed) -> None:
-    """Service Catalog's provision error table: terminal, mitigated, or retried."""
-    if failure.bad_request:
-        work.condition("Ready", "False", "ProvisionCallFailed", http_message, "Warning")
-        work.condition("Failed", "True", "ClusterServiceBrokerReturnedFailure", http_message)
-        work.status["deprovisionStatus"] = "NotRequired"
-        clear_operation(work)
-        work.settle()
-        work.save()
-    elif failure.timed_out:
+def _call_failed(work: Work, http_message: str, failure: CallFailed) -> None:
+    if failure.answered:
+        status = failure.status or 0
+        mitigate = 200 < status < 300 or status >= 500 or (failure.malformed and status != 200)
+        if failure.bad_request:
+            failed = ("ClusterServiceBrokerReturnedFailure", http_message)
+            provision_failed(work, ("ProvisionCallFailed", http_message), failed, mitigate)
+        else:
+            provision_failed(work, ("ProvisionCallFailed", http_message), None, mitigate)
+        return
+    if failure.timed_out:
         message = (
             "Communication with the ClusterServiceBroker timed out; "
             f"operation will be retried: {failure}"
         )
-        ambiguous(work, "ErrorCallingProvision", message)
-    elif not failure.answered:
-        provision_retry(
-            work,
-            "ErrorCallingProvision",
-            "The provision call failed and will be retried: "
-            f"Error communicating with broker for provisioning: {failure}",
-        )
-    elif (
-        200 < (status := failure.status or 0) < 300
-        or status >= 500
-        or (failure.malformed and status != 200)
-    ):
-        ambiguous(work, "ProvisionCallFailed", http_message)
+        provision_failed(work, ("ErrorCallingProvision", message), None, True)
+        return
+    message = (
+        "The provision call failed and will be retried: "
+        f"Error communicating with broker for provisioning: {failure}"
+    )
+    if work.operation_too_old():
+        failed = ("ErrorReconciliationRetryTimeout", RETRY_TIMEOUT)
+        provision_failed(work, ("ErrorCallingProvision", message), failed, False)
+        return
+    provision_failed(work, ("ErrorCallingProvision", message), None, False)
+
+
+def provision_failed(
+    work: Work,
+    ready: tuple[str, str],
+    failed: tuple[str, str] | None,
+    mitigate: bool,
+) -> None:
+    """A failed provision: Ready (and, if terminal, Failed), then mitigation or a retry."""
+    work.condition("Ready", "False", *ready, "Warning")
+    if failed is not None:
+        work.condition("Failed", "True", *failed, "Warning")
+    if failed is None or mitigate:
+        # Service Catalog's operation goes on (a retry, or orphan mitigation first).
+        clear_async(work)
     else:
-        provision_retry(work, "ProvisionCallFailed", http_message)
-
-
-def provision_retry(work: Work, reason: str, message: str) -> None:
-    # The broker surely created nothing: no orphan to mitigate, no deprovision needed.
-    work.status["deprovisionStatus"] = "NotRequired"
-    retry_later(work, reason, message)
-
-
-def ambiguous(work: Work, reason: str, message: str) -> None:
-    """A provision whose outcome is unknown: mitigate a possible orphan, then retry."""
-    work.condition("Ready", "False", reason, message, "Warning")
-    work.failed_once()
-    if not work.machinery.settings.orphan_mitigation:
-        work.status["deprovisionStatus"] = "Required"
+        clear_operation(work)
+    if mitigate and work.machinery.settings.orphan_mitigation:
+        start_orphan_mitigation(work, *ready)
+        return
+    work.status["deprovisionStatus"] = "Required" if mitigate else "NotRequired"
+    if failed is not None:
+        work.settle()
         work.save()
         return
-    start_orphan_mitigation(work, reason, message)
+    retry_after_backoff(work, "provision")
 
 
 def provisioned(work: Work) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from broker.controller.broker_access import AuthError, BrokerConnection
 from broker.controller.go_encoding import go_json
-from broker.controller.instances.operations import retry_later
+from broker.controller.instances.operations import operation_error
 from broker.controller.instances.resolution import Refs
 from broker.controller.objects.kinds import ObjectKey
 from broker.controller.request_parameters import ParameterError, build_parameters
@@ -17,15 +17,15 @@ __all__ = ["broker_connection", "context_of", "in_progress_properties", "namespa
 
 
 def broker_connection(work: Work, refs: Refs) -> BrokerConnection | None:
+    """A connection to the instance's broker; None (and a retry) if its auth Secret is unusable.
+
+    Service Catalog reports that on the broker (``ErrorFetchingCatalog``), not here.
+    """
     try:
         return work.machinery.connect(refs.broker)
-    except AuthError as exc:
-        retry_later(
-            work,
-            "ErrorGettingAuthCredentials",
-            f"Error getting broker auth credentials: {exc}",
-            bounded=False,
-        )
+    except AuthError:
+        work.requeue()
+        work.save()
         return None
 
 
@@ -35,9 +35,7 @@ def in_progress_properties(work: Work, refs: Refs) -> tuple[dict[str, Any], dict
         parameters = build_parameters(work.state, work.namespace, work.spec)
     except ParameterError as exc:
         raw = go_json(work.spec.get("parameters") or {})
-        retry_later(
-            work, "ErrorWithParameters", f"failed to prepare parameters {raw}: {exc}", bounded=False
-        )
+        operation_error(work, "ErrorWithParameters", f"failed to prepare parameters {raw}: {exc}")
         return None
     properties: dict[str, Any] = {
         "clusterServicePlanExternalName": refs.plan["spec"]["externalName"],

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from broker.controller.broker_access import CallFailed
-from broker.controller.instances.operations import retry_later
+from broker.controller.instances.operations import operation_error
 from broker.controller.objects.names import label_value
 from broker.controller.objects.references import (
     CLASS_STYLES,
@@ -62,13 +62,12 @@ def resolve(work: Work) -> Refs | None:
         ]
     given = f'{{{class_field[0].upper()}{class_field[1:]}:"{spec[class_field]}"}}'
     if len(candidates) != 1:
-        retry_later(
+        operation_error(
             work,
             "ReferencesNonexistentServiceClass",
             "The instance references a ClusterServiceClass that does not exist. "
             f"References a non-existent ClusterServiceClass {given} "
             f"or there is more than one (found: {len(candidates)})",
-            bounded=False,
         )
         return None
     cls = candidates[0]
@@ -88,25 +87,23 @@ def resolve(work: Work) -> Refs | None:
         ]
     if len(plans) != 1:
         wanted = f'{{{plan_field[0].upper()}{plan_field[1:]}:"{spec.get(plan_field)}"}}'
-        retry_later(
+        operation_error(
             work,
             "ReferencesNonexistentServicePlan",
             "The instance references a ClusterServicePlan that does not exist. "
             f"References a non-existent ClusterServicePlan {wanted} "
             f"on ClusterServiceClass {cls['metadata']['name']} {given} "
             f"or there is more than one (found: {len(plans)})",
-            bounded=False,
         )
         return None
     plan = plans[0]
     broker = broker_of(state, cls)
     if broker is None:
-        retry_later(
+        operation_error(
             work,
             "ReferencesNonexistentBroker",
             "The instance references a non-existent broker "
             f'"{cls["spec"].get("clusterServiceBrokerName")}"',
-            bounded=False,
         )
         return None
     if not class_ref or not plan_ref:
@@ -131,16 +128,15 @@ def _record_refs(work: Work, cls: dict[str, Any], plan: dict[str, Any]) -> None:
     )
 
 
-def references_deleted(work: Work, refs: Refs, operation: str = "provision") -> bool:
-    """Retry later (and answer True) if the class or plan has left the broker's catalog."""
-    for entry in (refs.cls, refs.plan):
+def references_deleted(work: Work, refs: Refs) -> bool:
+    """Retry later (and answer True) if the plan or class has left the broker's catalog."""
+    for entry, reason in (
+        (refs.plan, "ReferencesDeletedServicePlan"),
+        (refs.cls, "ReferencesDeletedServiceClass"),
+    ):
         if entry.get("status", {}).get("removedFromBrokerCatalog"):
-            reason = (
-                "ReferencesDeletedServiceClass"
-                if entry is refs.cls
-                else "ReferencesDeletedServicePlan"
+            operation_error(
+                work, reason, f"{describe_entry(entry)} has been deleted; cannot provision."
             )
-            message = f"{describe_entry(entry)} has been deleted; cannot provision."
-            retry_later(work, reason, message, operation)
             return True
     return False

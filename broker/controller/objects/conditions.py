@@ -13,6 +13,7 @@ __all__ = [
     "condition",
     "epoch_of",
     "drop_condition",
+    "go_time",
     "is_true",
     "last_condition_state",
     "rfc3339",
@@ -22,6 +23,15 @@ __all__ = [
 
 def rfc3339(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def go_time(epoch: float) -> str:
+    """A moment as Go's ``time.Time`` prints it: ``2024-05-01 10:00:00.25 +0000 UTC``."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    fraction = f"{moment.microsecond:06d}".rstrip("0")
+    return (
+        moment.strftime("%Y-%m-%d %H:%M:%S") + (f".{fraction}" if fraction else "") + " +0000 UTC"
+    )
 
 
 def epoch_of(stamp: object) -> float:

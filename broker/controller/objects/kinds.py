@@ -1,4 +1,9 @@
-"""The kinds ``mockbroker ctl`` knows: API group, scope, plural and the names users type."""
+"""The kinds ``mockbroker ctl`` knows: API group, scope, plural and the names users type.
+
+Service Catalog's CRDs declare no short names; svcat and common kubectl habit use
+``si``, ``sb``, ``csb``, ``csc`` and ``csp``, which ``ctl`` accepts with the singular,
+the plural and the ``<plural>.servicecatalog.k8s.io`` forms.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +56,7 @@ KINDS: tuple[Kind, ...] = (
         CATALOG_VERSION,
         "clusterservicebrokers",
         False,
-        ("brokers", "broker"),
+        ("csb", "brokers", "broker"),
         True,
     ),
     Kind(
@@ -59,7 +64,7 @@ KINDS: tuple[Kind, ...] = (
         CATALOG_VERSION,
         "clusterserviceclasses",
         False,
-        ("classes", "class"),
+        ("csc", "classes", "class"),
         controller_owned=True,
     ),
     Kind(
@@ -67,7 +72,7 @@ KINDS: tuple[Kind, ...] = (
         CATALOG_VERSION,
         "clusterserviceplans",
         False,
-        ("plans", "plan"),
+        ("csp", "plans", "plan"),
         controller_owned=True,
     ),
     Kind(
@@ -75,10 +80,17 @@ KINDS: tuple[Kind, ...] = (
         CATALOG_VERSION,
         "serviceinstances",
         True,
-        ("instances", "instance"),
+        ("si", "instances", "instance"),
         True,
     ),
-    Kind("ServiceBinding", CATALOG_VERSION, "servicebindings", True, ("bindings", "binding"), True),
+    Kind(
+        "ServiceBinding",
+        CATALOG_VERSION,
+        "servicebindings",
+        True,
+        ("sb", "bindings", "binding"),
+        True,
+    ),
 )
 
 

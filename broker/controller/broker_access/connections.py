@@ -1,4 +1,4 @@
-"""Broker access: the one place the controller talks to brokers, through ``broker.client``.
+"""Connections to brokers, and the OSB calls Service Catalog makes through them.
 
 :class:`BrokerAccess` keeps one :class:`broker.client.OSBClient` per broker URL,
 credentials and TLS settings, with the credentials read from the broker's auth
@@ -22,14 +22,11 @@ from typing import Any
 import httpx
 
 from broker.client import (
-    BrokerError,
-    BrokerTimeout,
-    MalformedResponse,
     OriginatingIdentity,
     OSBClient,
     OSBClientError,
-    UnexpectedResponse,
 )
+from broker.controller.broker_access.go_errors import call_failed
 from broker.controller.objects.kinds import ObjectKey
 from broker.controller.objects.store import State
 from broker.controller.settings import ControllerSettings
@@ -39,54 +36,12 @@ __all__ = [
     "AuthError",
     "BrokerAccess",
     "BrokerConnection",
-    "CallFailed",
     "OperationState",
 ]
 
 
 class AuthError(ValueError):
     """The broker's auth Secret cannot be used."""
-
-
-class CallFailed(Exception):
-    """A call that did not give the answer the controller needs.
-
-    ``status`` is the HTTP status of the answer (``None`` when no answer came at all),
-    ``error_status`` tells an error status (3xx/4xx/5xx) from a success-family answer
-    the call could not use (``malformed`` when its body had the wrong shape),
-    ``timed_out`` a missing answer within the request timeout. ``text`` is the error
-    as Service Catalog's messages quote it, ``str()`` the client's own words.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        text: str,
-        status: int | None = None,
-        error_status: bool = False,
-        malformed: bool = False,
-        timed_out: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.text = text
-        self.status = status
-        self.error_status = error_status
-        self.malformed = malformed
-        self.timed_out = timed_out
-
-    @property
-    def answered(self) -> bool:
-        """The broker answered with an HTTP status (whatever it was)."""
-        return self.status is not None
-
-    @property
-    def bad_request(self) -> bool:
-        return self.error_status and self.status == 400
-
-    @property
-    def gone(self) -> bool:
-        return self.error_status and self.status == 410
 
 
 @dataclass(frozen=True)
@@ -120,33 +75,12 @@ def _identity(user: Mapping[str, Any] | None) -> OriginatingIdentity | None:
     return OriginatingIdentity("kubernetes", value)
 
 
-def _failure(exc: OSBClientError) -> CallFailed:
-    if isinstance(exc, BrokerError):
-        return CallFailed(
-            str(exc),
-            text=f"{exc.summary()}; ResponseError: <nil>",
-            status=exc.status,
-            error_status=True,
-        )
-    if isinstance(exc, UnexpectedResponse):
-        return CallFailed(
-            str(exc),
-            text=(
-                f"Status: {exc.status}; ErrorMessage: <nil>; Description: {exc}; "
-                "ResponseError: <nil>"
-            ),
-            status=exc.status,
-            malformed=isinstance(exc, MalformedResponse),
-        )
-    return CallFailed(str(exc), text=str(exc), timed_out=isinstance(exc, BrokerTimeout))
-
-
 @contextmanager
 def _calling() -> Iterator[None]:
     try:
         yield
     except OSBClientError as exc:
-        raise _failure(exc) from exc
+        raise call_failed(exc) from exc
 
 
 class BrokerConnection:
@@ -308,6 +242,7 @@ class BrokerAccess:
                 timeout=self.settings.request_timeout,
                 transport=self.transport,
                 verify=verify,
+                follow_redirects=True,
             )
             self._clients[identity] = found
         return BrokerConnection(found)
