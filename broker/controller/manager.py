@@ -31,6 +31,8 @@ __all__ = ["Controller"]
 log = logging.getLogger("broker.controller")
 
 MAX_PASSES = 50
+# The shortest sleep between bursts of passes: below the work queue's first retry (5 ms).
+MIN_SLEEP = 0.001
 Reconciler = Callable[[Machinery, dict[str, Any]], None]
 # (kind, reconciler, only objects being deleted (True), only the others (False), or all)
 ORDER: tuple[tuple[str, Reconciler, bool | None], ...] = (
@@ -151,7 +153,7 @@ class Controller:
             now = self.clock()
             if now >= deadline:
                 return False
-            self.machinery.sleep(max(0.05, min(self.next_due() - now, deadline - now, interval)))
+            self.machinery.sleep(max(MIN_SLEEP, min(self.next_due() - now, deadline - now, interval)))
 
     def run(
         self, *, interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False
@@ -162,7 +164,7 @@ class Controller:
             with self.store.reconciling():
                 self.settle_passes()
             now = self.clock()
-            self.machinery.sleep(max(0.05, min(self.next_due() - now, interval)))
+            self.machinery.sleep(max(MIN_SLEEP, min(self.next_due() - now, interval)))
 
     def wake_up(self) -> dict[str, int]:
         """Start as a controller manager starts: every object is looked at right away.

@@ -10,7 +10,9 @@ only a change by the user can move it on, although Service Catalog goes on retry
 - a ClusterServiceBroker whose catalog fetch failed twice in a row (the first try and
   the retry a second later: the broker is down, refuses the credentials, or answers
   garbage) or whose catalog cannot be synced;
-- a ServiceBinding to an instance that does not exist, or with broken parameters.
+- a ServiceBinding to an instance that does not exist, with broken parameters, or
+  whose Secret cannot be written (a Secret of that name it does not own, a credential
+  key a Secret cannot hold).
 
 An object waiting on a stuck one (an instance on its broker, a binding on its
 instance, a deletion on bindings) is *blocked*. When everything unsettled is stuck or
@@ -34,6 +36,10 @@ UNRESOLVED = {
     "ReferencesNonexistentServiceClass",
     "ReferencesNonexistentServicePlan",
     "ReferencesNonexistentBroker",
+}
+BINDING_STUCK = {
+    "ReferencesNonexistentInstance": "the instance does not exist",
+    "ErrorInjectingBindResult": "the credentials cannot be written into the Secret",
 }
 # Failed catalog fetches in a row after which a broker counts as down.
 BROKER_FAILURES = 2
@@ -99,9 +105,9 @@ def _name(obj: dict[str, Any]) -> str:
 
 def _unsettled_reason(kind: str, obj: dict[str, Any]) -> str | None:
     status = obj.get("status") or {}
+    if status.get("deprovisionStatus") == "Failed" or status.get("unbindStatus") == "Failed":
+        return None  # stuck for good: Service Catalog does nothing more with it
     if obj["metadata"].get("deletionTimestamp"):
-        if status.get("deprovisionStatus") == "Failed" or status.get("unbindStatus") == "Failed":
-            return None
         return "being deleted"
     ready, failed = is_true(status, "Ready"), is_true(status, "Failed")
     generation = int(obj["metadata"].get("generation", 1))
@@ -145,7 +151,7 @@ def _stuck(state: State, kind: str, obj: dict[str, Any], baseline: dict[str, int
     if reason == "ErrorWithParameters":
         return "the parameters cannot be built"
     if kind == "ServiceBinding":
-        return "the instance does not exist" if reason == "ReferencesNonexistentInstance" else None
+        return BINDING_STUCK.get(reason)
     if reason in UNRESOLVED and all(
         is_true(broker.get("status") or {}, "Ready")
         for broker in state.list("ClusterServiceBroker")

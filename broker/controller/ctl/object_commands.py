@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from broker.controller.ctl.tables import render_table
 from broker.controller.objects.admission import Denied
 from broker.controller.objects.changes import ApplyError, apply_manifests, delete_objects
 from broker.controller.objects.kinds import Kind, ObjectKey, UnknownKind, kind_named
-from broker.controller.objects.manifests import ManifestReadError, read_manifests
+from broker.controller.objects.manifests import Manifest, ManifestReadError, read_manifests
 from broker.controller.objects.secret_volumes import SecretVolumes, write_folder
 
 __all__ = ["apply", "delete", "describe", "get"]
@@ -44,17 +45,31 @@ __all__ = ["apply", "delete", "describe", "get"]
 @click.option(
     "--as", "as_user", help="The user recorded as spec.userInfo (default: your login name)."
 )
+@click.option(
+    "--broker-url",
+    metavar="URL",
+    help="Register the ClusterServiceBrokers of the manifests at URL instead of their "
+    "spec.url (what `svcat register --url` sets), without editing the files.",
+)
 @global_options
 @click.pass_context
-def apply(ctx: click.Context, sources: tuple[str, ...], as_user: str | None) -> None:
+def apply(
+    ctx: click.Context, sources: tuple[str, ...], as_user: str | None, broker_url: str | None
+) -> None:
     """Create or update objects from YAML/JSON manifests (multi-document files too).
 
     Every document is checked first; if one is invalid or refused, nothing is applied.
+
+    \b
+      mockbroker ctl apply -f examples/seed/
+      mockbroker ctl apply -f examples/seed/ --broker-url http://127.0.0.1:9090
     """
     try:
         manifests = read_manifests(sources)
     except ManifestReadError as exc:
         fail(str(exc))
+    if broker_url is not None:
+        manifests = _pointed_at(manifests, broker_url)
     try:
         applied = apply_manifests(
             store_of(ctx),
@@ -69,6 +84,23 @@ def apply(ctx: click.Context, sources: tuple[str, ...], as_user: str | None) -> 
         click.echo(str(entry))
         if entry.note:
             click.echo(f"  note: {entry.note}", err=True)
+
+
+def _pointed_at(manifests: list[Manifest], url: str) -> list[Manifest]:
+    """The manifests with every ClusterServiceBroker's ``spec.url`` set to ``url``."""
+    pointed: list[Manifest] = []
+    brokers = 0
+    for manifest in manifests:
+        document = manifest.document
+        if isinstance(document, dict) and document.get("kind") == "ClusterServiceBroker":
+            document = copy.deepcopy(document)
+            spec = document.get("spec")
+            document["spec"] = {**(spec if isinstance(spec, dict) else {}), "url": url}
+            brokers += 1
+        pointed.append(Manifest(manifest.source, manifest.index, document))
+    if not brokers:
+        fail("--broker-url was given, but the manifests hold no ClusterServiceBroker")
+    return pointed
 
 
 # --- get / describe -------------------------------------------------------------------------------
