@@ -153,7 +153,8 @@ class Controller:
             now = self.clock()
             if now >= deadline:
                 return False
-            self.machinery.sleep(max(MIN_SLEEP, min(self.next_due() - now, deadline - now, interval)))
+            pause = min(self.next_due() - now, deadline - now, interval)
+            self.machinery.sleep(max(MIN_SLEEP, pause))
 
     def run(
         self, *, interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False
