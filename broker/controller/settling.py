@@ -15,7 +15,8 @@ only a change by the user can move it on, although Service Catalog goes on retry
   key a Secret cannot hold).
 
 An object waiting on a stuck one (an instance on its broker, a binding on its
-instance, a deletion on bindings) is *blocked*. When everything unsettled is stuck or
+instance, a deletion on bindings), or a binding to an instance that failed, is
+*blocked*. When everything unsettled is stuck or
 blocked, waiting is pointless and ``--wait`` says why at once.
 """
 
@@ -92,10 +93,9 @@ def unsettled(state: State, baseline: dict[str, int] | None = None) -> list[Unse
 
 
 def hopeless(waiting: list[Unsettled]) -> bool:
-    """Something is stuck and nothing unsettled can move on without the user."""
-    return any(entry.stuck for entry in waiting) and all(
-        entry.stuck or entry.blocked_by for entry in waiting
-    )
+    """Nothing unsettled can move on without the user: each is stuck, or waits for
+    something stuck or failed."""
+    return bool(waiting) and all(entry.stuck or entry.blocked_by for entry in waiting)
 
 
 def _name(obj: dict[str, Any]) -> str:
