@@ -184,7 +184,7 @@ def _not_in_catalog(state: State, spec: dict[str, Any]) -> str:
 
 
 def _did_you_mean(wanted: str, names: Any) -> str:
-    close = difflib.get_close_matches(wanted, sorted(set(names)), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(wanted, sorted(set(names)), n=3, cutoff=0.75)
     return f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
 
 
