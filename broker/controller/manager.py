@@ -129,17 +129,19 @@ class Controller:
         timeout: float = 300.0,
         interval: float = 1.0,
         fail_fast: bool = True,
+        wake: bool = True,
     ) -> bool:
         """Reconcile until nothing changes (with ``wait``: until all settled); answers settled.
 
         What is still unsettled at the end is kept in :attr:`waiting`. With ``fail_fast``
         the wait ends as soon as everything unsettled is stuck or blocked by something
         stuck (:attr:`gave_up`): retrying goes on at the next reconcile, as in Service
-        Catalog, but waiting for it is pointless.
+        Catalog, but waiting for it is pointless. ``wake`` starts as a controller
+        manager starts (:meth:`wake_up`); without it, backoffs already due later stay.
         """
         deadline = self.clock() + timeout
         self.gave_up = False
-        baseline = self.wake_up()
+        baseline = self.wake_up() if wake else {}
         while True:
             # The lock is held for a burst of passes, not while sleeping: `ctl run` may go on.
             with self.store.reconciling():

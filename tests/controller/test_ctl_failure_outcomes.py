@@ -88,6 +88,11 @@ def test_a_400_on_the_deprovision_poll_fails_the_deprovision_and_keeps_the_insta
     assert run_ctl(state, "reconcile", "--wait", env=FAST_POLLS).returncode == 0
     assert admin_api.calls("deprovision") == [("deprovision", "DELETE", 202)]
     assert len(admin_api.journal(operation="last_operation", status=400)) == 1
+    again = run_ctl(state, "delete", "si", "q", "-n", "apps", "--wait")
+    assert again.returncode == 1
+    assert "error: the deletion failed for good (Service Catalog will not try again): q" in (
+        again.stderr
+    )
 
 
 def test_unbinding_deletes_the_secret_named_by_the_binding_whoever_owns_it(

@@ -287,17 +287,42 @@ def delete(
     for key in keys:
         click.echo(f'{kind.resource} "{key.name}" deleted')
     if wait:
-        controller = controller_of(ctx, knobs)
-        try:
-            deadline = time.time() + timeout
-            while True:
-                state = store.read()
-                remaining = [key.name for key in keys if state.get(key) is not None]
-                if not remaining:
-                    break
-                if time.time() >= deadline:
-                    fail("timed out waiting for the deletion of: " + ", ".join(remaining))
-                controller.reconcile(wait=False)
-                time.sleep(0.2)
-        finally:
-            controller.close()
+        _wait_until_gone(ctx, knobs, keys, timeout)
+
+
+def _wait_until_gone(
+    ctx: click.Context, knobs: dict[str, Any], keys: list[ObjectKey], timeout: float
+) -> None:
+    """Reconcile until the objects are gone; stop early on one that will stay for good."""
+    controller = controller_of(ctx, knobs)
+    try:
+        deadline = time.time() + timeout
+        wake = True
+        while True:
+            state = controller.store.read()
+            remaining = [found for key in keys if (found := state.get(key)) is not None]
+            if not remaining:
+                return
+            stuck = [
+                found["metadata"]["name"]
+                for found in remaining
+                if "Failed"
+                in (
+                    (found.get("status") or {}).get("deprovisionStatus"),
+                    (found.get("status") or {}).get("unbindStatus"),
+                )
+            ]
+            if stuck:
+                fail(
+                    "the deletion failed for good (Service Catalog will not try again): "
+                    + ", ".join(stuck)
+                    + "; `ctl describe` says why, `ctl delete --abandon` forgets them"
+                )
+            if time.time() >= deadline:
+                names = ", ".join(found["metadata"]["name"] for found in remaining)
+                fail(f"timed out waiting for the deletion of: {names}")
+            controller.reconcile(wait=False, wake=wake)
+            wake = False
+            time.sleep(max(0.05, min(controller.next_due() - time.time(), 1.0)))
+    finally:
+        controller.close()
