@@ -44,8 +44,9 @@ def reconcile(
     --wait ends with exit status 1 when --timeout passes, and at once when nothing left
     can settle without you: an instance of a class or plan no broker offers, a broker
     whose catalog fetch failed twice in a row (down, refusing the credentials), a
-    binding to a missing instance, parameters that cannot be built, and what waits on
-    them. Service Catalog goes on retrying those; so does the next reconcile.
+    binding to a missing instance or whose Secret cannot be written, parameters that
+    cannot be built, and what waits on them or on a failed object. Service Catalog
+    goes on retrying those; so does the next reconcile.
 
     \b
     The timings are Service Catalog v0.3.1's: polls after 1s, 2s, 4s … up to 20m, the
