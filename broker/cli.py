@@ -30,7 +30,7 @@ class _Commands(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name == "ctl":
-            from broker.controller.cli import ctl
+            from broker.controller.ctl import ctl
 
             return ctl
         return super().get_command(ctx, name)

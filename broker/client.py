@@ -156,7 +156,9 @@ class OSBClient:
     uses ``admin_username``/``admin_password``, defaulting to the OSB credentials.
     ``identity`` is sent as the originating identity on every call unless a call
     passes its own. ``transport`` replaces the network (``httpx.WSGITransport``,
-    ``httpx.MockTransport``). The client is thread-safe; close it (or use ``with``).
+    ``httpx.MockTransport``). Redirects are answers like any other unless
+    ``follow_redirects`` (what Go's ``net/http`` does, and so Kubernetes Service
+    Catalog). The client is thread-safe; close it (or use ``with``).
     """
 
     def __init__(
@@ -173,6 +175,7 @@ class OSBClient:
         transport: httpx.BaseTransport | None = None,
         identity: OriginatingIdentity | None = None,
         verify: bool | str | ssl.SSLContext = True,
+        follow_redirects: bool = False,
     ) -> None:
         if token is not None and (username is not None or password is not None):
             raise ValueError("give either username/password or a bearer token, not both")
@@ -194,7 +197,7 @@ class OSBClient:
             timeout=timeout,
             transport=transport,
             verify=verify,
-            follow_redirects=False,
+            follow_redirects=follow_redirects,
             headers={"User-Agent": f"mockbroker-client/{__version__}"},
         )
 

@@ -20,20 +20,14 @@ from pathlib import Path
 import pytest
 
 from broker.client import OSBClient
-from tests.controller.conftest import Cluster, broker_manifest, fast_settings
+from tests.controller.conftest import Cluster, broker_manifest, fast_settings, run_ctl
 from tests.controller.test_ctl_bindings import binding
 from tests.controller.test_ctl_instances import instance
-from tests.support.servers import ADMIN_ENV, RunningServer, serve
+from tests.support.servers import RunningServer
 
 pytestmark = pytest.mark.server
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with serve(tmp_path_factory.mktemp("ctl-e2e"), env=ADMIN_ENV, workers=2) as running:
-        yield running
 
 
 @pytest.fixture
@@ -52,15 +46,11 @@ def cluster(tmp_path: Path, server: RunningServer, admin: OSBClient) -> Cluster:
 
 
 def ctl(state_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("BROKER_")}
-    environment.update({"BROKER_CTL_POLL_MAX": "1s", "BROKER_CTL_RETRY_MAX": "1s"})
-    return subprocess.run(
-        [sys.executable, "-m", "broker", "ctl", "--state-dir", str(state_dir), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
+    return run_ctl(
+        state_dir,
+        *args,
+        stdin=stdin,
+        env={"BROKER_CTL_POLL_MAX": "1s", "BROKER_CTL_RETRY_MAX": "1s"},
     )
 
 
@@ -68,16 +58,9 @@ def test_the_seed_flow_provisions_binds_mounts_and_cleans_up(
     tmp_path: Path, server: RunningServer, admin: OSBClient
 ) -> None:
     state = tmp_path / "ctl"
-    applied = ctl(state, "apply", "-f", str(SEED))
+    applied = ctl(state, "apply", "-f", str(SEED), "--broker-url", server.url)
     assert applied.returncode == 0, applied.stderr
-    pointed = ctl(
-        state,
-        "apply",
-        "-f",
-        "-",
-        stdin=(SEED / "01-broker.yaml").read_text().replace("http://127.0.0.1:8080", server.url),
-    )
-    assert "clusterservicebroker.servicecatalog.k8s.io/mockbroker configured" in pointed.stdout
+    assert "clusterservicebroker.servicecatalog.k8s.io/mockbroker created" in applied.stdout
     reconciled = ctl(state, "reconcile", "--wait", "--timeout", "60s")
     assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
     assert "Provisioning: The instance is being provisioned asynchronously" in reconciled.stdout
