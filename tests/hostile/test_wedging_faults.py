@@ -49,16 +49,15 @@ def add_fault(admin: OSB, action: dict[str, Any], operation: str = "provision") 
     return str(answer.json["id"])
 
 
-def provision_body(server: RunningServer) -> dict[str, str]:
+def provision_body(server: RunningServer, service: str = "mock-async", plan: str = "sync") -> Any:
     with httpx.Client(base_url=server.url, timeout=PROMPT) as client:
-        service_id, plan_id = OSB(client).ids("mock-async", "sync")
-    return {"service_id": service_id, "plan_id": plan_id}
+        return OSB(client).provision_body(service, plan)
 
 
 class Clients:
     """``count`` clients that each send one provision and wait (up to ``timeout``)."""
 
-    def __init__(self, url: str, count: int, body: dict[str, str], timeout: float) -> None:
+    def __init__(self, url: str, count: int, body: Any, timeout: float) -> None:
         self.pool = ThreadPoolExecutor(max_workers=count)
         self.futures: list[Future[httpx.Response | Exception]] = []
         for n in range(count):
@@ -68,7 +67,7 @@ class Clients:
 
     @staticmethod
     def _provision(
-        url: str, instance_id: str, body: dict[str, str], timeout: float
+        url: str, instance_id: str, body: Any, timeout: float
     ) -> httpx.Response | Exception:
         headers = {"Authorization": basic(), "X-Broker-API-Version": "2.17"}
         try:
@@ -116,7 +115,7 @@ def test_health_and_admin_answer_while_80_clients_wait_in_a_fault(
                 assert probe.get("/livez").status_code == 200
                 assert probe.get("/readyz").status_code == 200
         assert admin.get("/admin/state").status == 200
-        assert admin.get("/v2/catalog").status == 200  # the OSB API itself still answers
+        assert OSB(admin.client).get("/v2/catalog").status == 200  # so does the OSB API
         assert admin.delete(f"/admin/faults/{rule_id}").status == 200
         results = clients.results(within=10)
     finally:
@@ -142,12 +141,10 @@ def test_a_reset_ends_the_waits_of_a_catalog_rule_that_comes_back_with_it(
     )
     with serve(tmp_path, "--catalog", str(catalog), env=ADMIN_ENV, workers=2) as running:
         with httpx.Client(base_url=running.url, timeout=PROMPT) as client:
-            service_id, plan_id = OSB(client).ids("glacial", "forever")
             admin = OSB(client, auth=ADMIN, version=None)
             (rule,) = admin.get("/admin/faults").json["faults"]
-            clients = Clients(
-                running.url, 12, {"service_id": service_id, "plan_id": plan_id}, timeout=60
-            )
+            body = provision_body(running, "glacial", "forever")
+            clients = Clients(running.url, 12, body, timeout=60)
             try:
                 wait_for(lambda: calls_of(admin, rule["id"]) == 12, 20, "12 clients waiting")
                 assert admin.post("/admin/reset").status == 200
