@@ -6,7 +6,8 @@ steps aside with :meth:`Lane.waiting`: while it waits it does not count against
 ``size``, so it does not hold up the requests queued behind it. Up to
 ``max_waiting`` requests may step aside at once; beyond that one simply keeps its
 place (the lane is then no worse than a plain thread pool). Threads are started
-when first needed, up to ``size + max_waiting``, and then kept.
+when first needed, never more than the places plus the requests stepped aside, and
+then kept.
 
 :func:`lane_for` picks the lane from the request path before any thread is
 involved: ``/livez`` and ``/readyz`` have a lane of their own, the admin API,
@@ -74,7 +75,9 @@ class Lane:
             return
         if self._idle:
             self._cond.notify()
-        elif self._threads < self.size + self.max_waiting:
+        elif self._threads < self.size + self._waiting:
+            # No more threads than places plus requests stepped aside: a thread that
+            # is finishing a request takes the next one itself.
             self._threads += 1
             threading.Thread(
                 target=self._work, name=f"{self.name}-{self._threads}", daemon=True
@@ -99,8 +102,7 @@ class Lane:
                 task()
             finally:
                 with cond:
-                    self._running -= 1
-                    self._wake()
+                    self._running -= 1  # this thread takes the next task itself
 
     @contextmanager
     def waiting(self) -> Iterator[None]:
