@@ -59,6 +59,8 @@ from broker.serving.lanes import CONTROL, HEALTH, OSB, Lane, lane_for
 __all__ = ["EventLoopWorker", "ServingOptions"]
 
 RECV_SIZE = 65536
+# Request line and headers together (nginx allows 32 KiB; beyond this: 431).
+MAX_HEAD = 65536
 # Bytes of a following request read while one is being answered; beyond it the loop
 # stops reading that connection until the answer is out.
 READ_AHEAD = 65536
@@ -101,7 +103,7 @@ class ServingOptions:
         # steps aside; a few more places cover requests on their way out.
         self.max_waiting = int(getattr(settings, "max_delayed", 100)) + 8
         self.limits = Limits(
-            max_head=int(getattr(settings, "max_head_bytes", 65536)),
+            max_head=MAX_HEAD,
             max_body=int(getattr(settings, "max_body_bytes", 1024 * 1024)),
             max_request_line=int(cfg.limit_request_line) or 8190,
         )
