@@ -64,7 +64,11 @@ def _fail(message: str) -> None:
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 8080; 0 picks a free one).")
 @click.option("--workers", type=int, help="gunicorn worker processes.")
-@click.option("--threads", type=int, help="Threads per worker (default 8).")
+@click.option(
+    "--threads",
+    type=int,
+    help="OSB API threads per worker (default 8; health and admin have their own).",
+)
 @click.option(
     "--catalog",
     "catalogs",

@@ -62,6 +62,13 @@ class Settings:
     # Status for a request without X-Broker-API-Version: 412 (default) or 400.
     missing_version_status: int = 412
     max_body_bytes: int = 1024 * 1024
+    # Slow and idle clients (see "How the server handles connections" in the README):
+    # seconds to send the request line and headers, then the body; open connections
+    # per worker; requests per worker waiting in a fault rule's delay or hang at once.
+    header_timeout: int = 10
+    body_timeout: int = 30
+    max_connections: int = 1000
+    max_delayed: int = 100
     # Seed for the fake credential backend: same seed + same ids = same credentials.
     credential_seed: str | None = None
     # SQLite "PRAGMA synchronous": FULL fsyncs every commit (durable), NORMAL does not.
@@ -312,6 +319,10 @@ PARSERS: dict[str, Parser] = {
     "log_level": _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True),
     "missing_version_status": _missing_version_status,
     "max_body_bytes": _integer(1024),
+    "header_timeout": _integer(1, 3600),
+    "body_timeout": _integer(1, 3600),
+    "max_connections": _integer(16, 100_000),
+    "max_delayed": _integer(1, 10_000),
     "credential_seed": _optional_text,
     "sqlite_synchronous": _choice("OFF", "NORMAL", "FULL", "EXTRA", upper=True),
     "journal_size": _integer(0),

@@ -17,6 +17,7 @@ from broker.config import Settings
 from broker.credentials.registry import BackendRegistry
 from broker.faults.engine import FaultEngine
 from broker.faults.rules import fault_rule_problems
+from broker.faults.waits import FaultWaits
 from broker.osb.context import BrokerContext
 from broker.osb.service_broker import ServiceBroker
 from broker.storage import Store, open_store
@@ -44,6 +45,7 @@ class Runtime:
     store: Store
     catalogs: CatalogSource
     faults: FaultEngine
+    fault_waits: FaultWaits
     backends: BackendRegistry
     broker: ServiceBroker
     osb_auth: Authenticator
@@ -95,6 +97,7 @@ def build_runtime(
         store=store,
         catalogs=catalogs,
         faults=FaultEngine(store),
+        fault_waits=FaultWaits(store, settings.max_delayed),
         backends=registry,
         broker=ServiceBroker(ctx),
         osb_auth=Authenticator(settings.osb_credentials, settings.bearer_tokens),

@@ -69,8 +69,11 @@ class BrokerServer(BaseApplication):  # type: ignore[misc]
         options: dict[str, Any] = {
             "bind": [f"fd://{self.sock.fileno()}"],
             "workers": settings.effective_workers,
-            "worker_class": "gthread",
+            # One event loop per worker reads complete requests, lanes of threads
+            # answer them (broker/serving/worker.py; the README explains why).
+            "worker_class": "broker.serving.worker.EventLoopWorker",
             "threads": settings.threads,
+            "worker_connections": settings.max_connections,
             "timeout": settings.timeout,
             "graceful_timeout": 10,
             "keepalive": 5,
@@ -86,6 +89,8 @@ class BrokerServer(BaseApplication):  # type: ignore[misc]
             "loglevel": settings.log_level.lower(),
             # Our own limit applies (413 from the app); gunicorn only guards headers.
             "limit_request_line": 8190,
+            # Answers go through the worker's own writer, never os.sendfile().
+            "sendfile": False,
             "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         }
         for key, value in options.items():

@@ -23,7 +23,7 @@ from broker.catalog.model import Catalog
 from broker.faults.rules import FaultRule
 from broker.storage.base import Store
 
-__all__ = ["ABOUT_NO_SERVICE", "FaultEngine", "RequestTarget"]
+__all__ = ["ABOUT_NO_SERVICE", "FaultEngine", "Fired", "RequestTarget"]
 
 # Operations that are about no service or plan: a rule naming one never matches them.
 ABOUT_NO_SERVICE = frozenset({"catalog"})
@@ -48,6 +48,14 @@ class RequestTarget:
             self.plan_id = self.plan_id or stored_plan
             self.lookup = None
         return self.service_id, self.plan_id
+
+
+@dataclass(frozen=True)
+class Fired:
+    """The rule that fired for a request, and which of its matching calls this was."""
+
+    rule: FaultRule
+    call: int
 
 
 def catalog_rules(catalog: Catalog) -> list[dict[str, Any]]:
@@ -94,9 +102,9 @@ class FaultEngine:
         names: Callable[
             [str | None, str | None], tuple[tuple[str, str] | None, tuple[str, str] | None]
         ],
-    ) -> FaultRule | None:
+    ) -> Fired | None:
         """Count the call on every matching rule; return the first that fires."""
-        chosen: FaultRule | None = None
+        chosen: Fired | None = None
         resolved = None
         for rule in self._rules:
             if not rule.concerns(target.operation):
@@ -117,7 +125,7 @@ class FaultEngine:
                 continue
             calls = self.store.fault_hit(rule.id)
             if chosen is None and calls and rule.fires_on(calls):
-                chosen = rule
+                chosen = Fired(rule, calls)
         if chosen is not None:
-            self.store.fault_fired(chosen.id)
+            self.store.fault_fired(chosen.rule.id)
         return chosen

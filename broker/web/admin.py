@@ -25,6 +25,7 @@ from broker.storage.base import JournalQuery
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.web import admin_schemas
 from broker.web.admin_schemas import FinishSchema, OperationStateSchema, ResetSchema, StateSchema
+from broker.web.connection import step_aside
 from broker.web.errors import json_response
 from broker.web.journal import record_request
 
@@ -183,12 +184,16 @@ def _journal_query() -> tuple[JournalQuery, float]:
 
 def _entries(query: JournalQuery, wait: float) -> list[dict[str, Any]]:
     store = runtime().store
+    entries = store.journal_query(query)
+    if entries or wait <= 0:
+        return [_public_entry(entry) for entry in entries]
     deadline = time.monotonic() + wait
-    while True:
-        entries = store.journal_query(query)
-        if entries or time.monotonic() >= deadline:
-            return [_public_entry(entry) for entry in entries]
-        time.sleep(POLL_INTERVAL)
+    # A long-poll lets other admin requests have its thread's place while it waits.
+    with step_aside(request.environ)():
+        while not entries and time.monotonic() < deadline:
+            time.sleep(POLL_INTERVAL)
+            entries = store.journal_query(query)
+    return [_public_entry(entry) for entry in entries]
 
 
 def _public_entry(entry: dict[str, Any]) -> dict[str, Any]:

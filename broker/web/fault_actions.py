@@ -4,19 +4,29 @@
 WSGI environ as ``gunicorn.socket``, mockbroker's threaded test server as
 ``mockbroker.socket``. Without a socket (Flask's test client) a drop answers
 nothing useful, so it is reported as a 500 with a clear description instead.
+
+Delays and hangs wait through :class:`broker.faults.waits.FaultWaits`: they end
+early when the client disconnects (the request is then abandoned: no answer, and a
+delay before the broker acts changes nothing) or when the rule is deleted or reset
+(a delay goes on with the rest of the action; a hang drops the connection, as a
+hang that ran its course does). Beyond ``max_delayed`` waiting requests in one
+process, a request the rule would delay or hang is answered 503 with
+``Retry-After`` instead of being held.
 """
 
 from __future__ import annotations
 
 import json
-import select
 import socket
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, g, request
 
+from broker.faults.engine import Fired
+from broker.faults.waits import HANG_LIMIT_SECONDS, TooManyWaits, WaitEnd
+from broker.runtime import runtime
+from broker.web.connection import client_gone, client_socket, step_aside
 from broker.web.errors import json_response
 
 __all__ = [
@@ -27,24 +37,7 @@ __all__ = [
     "replacement",
 ]
 
-# A hang ends at the latest after this long (the worker thread is freed again).
-HANG_LIMIT_SECONDS = 600.0
 MALFORMED = b'{"description": "this body is deliberately cut sh'
-
-
-def client_socket() -> socket.socket | None:
-    sock = request.environ.get("gunicorn.socket") or request.environ.get("mockbroker.socket")
-    return sock if isinstance(sock, socket.socket) else None
-
-
-def _client_gone(sock: socket.socket) -> bool:
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        if not readable:
-            return False
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except OSError:
-        return True
 
 
 def _drop(sock: socket.socket | None) -> None:
@@ -56,25 +49,47 @@ def _drop(sock: socket.socket | None) -> None:
         pass
 
 
-def interrupt(action: Mapping[str, Any]) -> Response | None:
+def _dropped(error: str, description: str, status: int) -> Response:
+    """Close the connection without an answer (the journal records no status)."""
+    g.dropped = True
+    _drop(client_socket(request.environ))
+    return json_response({"error": error, "description": description}, status)
+
+
+def _wait(fired: Fired, seconds: float) -> WaitEnd:
+    environ = request.environ
+    return runtime().fault_waits.wait(fired, seconds, client_gone(environ), step_aside(environ))
+
+
+def _too_many(exc: TooManyWaits) -> Response:
+    return json_response(
+        {
+            "error": "TooManyDelayedRequests",
+            "description": (
+                f"the fault rule would delay or hang this request, but {exc.limit} requests "
+                "already wait in this worker (the max_delayed setting); it was refused "
+                "instead of held"
+            ),
+        },
+        503,
+        {"Retry-After": "1"},
+    )
+
+
+def interrupt(fired: Fired) -> Response | None:
     """Delay, hang or drop as the action says; a Response only if nothing else follows."""
-    delay = action.get("delay_ms")
-    if delay:
-        time.sleep(delay / 1000)
-    if action.get("hang"):
-        sock = client_socket()
-        deadline = time.monotonic() + HANG_LIMIT_SECONDS
-        while time.monotonic() < deadline:
-            if sock is not None and _client_gone(sock):
-                break
-            time.sleep(0.05)
-        g.dropped = True
-        _drop(sock)
-        return json_response(
-            {"error": "Hung", "description": "the fault rule hung this request"}, 504
-        )
+    action = fired.rule.action
+    try:
+        delay = action.get("delay_ms")
+        if delay and _wait(fired, delay / 1000) is WaitEnd.CLIENT_GONE:
+            return _dropped("ClientGone", "the client disconnected during the delay", 499)
+        if action.get("hang"):
+            _wait(fired, HANG_LIMIT_SECONDS)
+            return _dropped("Hung", "the fault rule hung this request", 504)
+    except TooManyWaits as exc:
+        return _too_many(exc)
     if action.get("drop_connection"):
-        sock = client_socket()
+        sock = client_socket(request.environ)
         g.dropped = True
         _drop(sock)
         return json_response(
@@ -108,13 +123,14 @@ def fault_response(action: Mapping[str, Any]) -> Response:
     return _content_type(response, action)
 
 
-def replacement(action: Mapping[str, Any]) -> Response | None:
+def replacement(fired: Fired) -> Response | None:
     """Carry out a delay, hang or drop; the answer that replaces the broker's, if any.
 
     A hang or a drop answers what :func:`interrupt` gives, an action with a ``status``
     its :func:`fault_response`; otherwise None (the broker's own answer stands).
     """
-    interrupted = interrupt(action)
+    action = fired.rule.action
+    interrupted = interrupt(fired)
     if interrupted is not None:
         return interrupted
     if "status" in action:

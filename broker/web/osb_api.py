@@ -213,13 +213,14 @@ def osb_operation(view: View) -> Callable[..., Response]:
     def wrapper(**kwargs: Any) -> Response:
         rt = runtime()
         req, ctx = resolved()
-        rule = rt.faults.choose(_target(rt, req, ctx), _names) if rt.faults.active else None
-        if rule is None:
+        fired = rt.faults.choose(_target(rt, req, ctx), _names) if rt.faults.active else None
+        if fired is None:
             return view(rt, req, ctx, **kwargs)
+        rule = fired.rule
         ctx.fault = rule.id
         action = rule.action
         if rule.phase == "before":
-            replaced = replacement(action)
+            replaced = replacement(fired)
             if replaced is not None:
                 return replaced
         ctx.async_result = action.get("async_result")
@@ -228,7 +229,7 @@ def osb_operation(view: View) -> Callable[..., Response]:
         except OSBError as error:
             response = render_osb_error(error)
         if rule.phase == "after":
-            replaced = replacement(action)
+            replaced = replacement(fired)
             if replaced is not None:
                 return replaced
         return apply_response_modifiers(response, action)

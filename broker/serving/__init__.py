@@ -1,0 +1,1 @@
+"""Serving HTTP: the gunicorn worker of ``mockbroker serve`` and what it is made of."""
