@@ -35,6 +35,7 @@ from broker.catalog.knobs import KnobsSchema, build_knobs, merge_knobs
 from broker.catalog.model import OPERATIONS, Catalog, Knobs, Plan, Service
 from broker.catalog.osb_fields import CatalogFileSchema, PlanSchema, ServiceSchema
 from broker.catalog.problems import CatalogError, Problem, flatten_messages, join_path
+from broker.decoding import DecodingError, decode_yaml
 from broker.templating import template_problems
 
 __all__ = [
@@ -116,12 +117,15 @@ def documents_from_paths(paths: Iterable[Path]) -> tuple[list[CatalogDocument], 
             continue
         for file in files:
             try:
-                data = yaml.safe_load(file.read_text(encoding="utf-8"))
+                data = decode_yaml(file.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError) as exc:
                 problems.append(Problem(str(file), "", f"cannot read: {exc}"))
                 continue
             except yaml.YAMLError as exc:
                 problems.append(Problem(str(file), "", f"not valid YAML: {_yaml_error(exc)}"))
+                continue
+            except DecodingError as exc:
+                problems.append(Problem(str(file), "", f"the document {exc}"))
                 continue
             documents.append(CatalogDocument(str(file), data, file.parent))
     return documents, problems
@@ -444,7 +448,10 @@ class _Builder:
             )
             return None
         try:
-            loaded = yaml.safe_load(target.read_text(encoding="utf-8"))
+            loaded = decode_yaml(target.read_text(encoding="utf-8"))
+        except DecodingError as exc:
+            self.problem(source, path, f"$ref {reference!r}: {target} {exc}")
+            return None
         except OSError as exc:
             self.problem(source, path, f"$ref {reference!r}: cannot read {target}: {exc.strerror}")
             return None
