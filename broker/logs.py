@@ -52,9 +52,13 @@ class RedactingFilter(logging.Filter):
         # Only the extras: the set difference runs in C, most records have a handful.
         for key in fields.keys() - STANDARD_ATTRIBUTES:
             value = fields[key]
+            kind = type(value)
             if is_sensitive(key):
                 fields[key] = REDACTED
-            elif type(value) not in PLAIN:
+            elif kind is str:
+                if "@" in value or "=" in value:
+                    fields[key] = mask_text(value)
+            elif kind not in PLAIN:
                 fields[key] = redact(value)
         args = record.args
         if args:

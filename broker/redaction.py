@@ -119,9 +119,17 @@ def _string(text: str) -> str:
 SCALARS = frozenset({int, float, bool, type(None)})
 
 
+def _plain(item: Any) -> bool:
+    """Whether ``item`` is returned as it is (no call needed): a number, or a string
+    with neither ``@`` nor ``=`` (no URL user info, no ``password=``)."""
+    kind = type(item)
+    return kind in SCALARS or (kind is str and "@" not in item and "=" not in item)
+
+
 def redact(value: Any, _depth: int = 0) -> Any:
     """A copy of ``value`` with every sensitive key's value replaced and URLs masked."""
-    # Exact types first: isinstance() against the Mapping ABC is the slow test.
+    # Exact types first: isinstance() against the Mapping ABC is the slow test. The
+    # comprehensions test the common leaves inline: a call per value is what costs.
     kind = type(value)
     if kind is str:
         return _string(value)
@@ -131,15 +139,16 @@ def redact(value: Any, _depth: int = 0) -> Any:
         deeper = _depth + 1
         return {
             key: REDACTED
-            if isinstance(key, str) and is_sensitive(key)
+            if type(key) is str and is_sensitive(key)
             else item
-            if type(item) in SCALARS
+            if (leaf := type(item)) in SCALARS
+            or (leaf is str and "@" not in item and "=" not in item)
             else redact(item, deeper)
             for key, item in value.items()
         }
     if kind is list or kind is tuple or isinstance(value, (list, tuple)):
         deeper = _depth + 1
-        return [item if type(item) in SCALARS else redact(item, deeper) for item in value]
+        return [item if _plain(item) else redact(item, deeper) for item in value]
     return value
 
 

@@ -134,10 +134,10 @@ def _binding(record: BindingRecord, show_secrets: bool) -> dict[str, Any]:
     return data
 
 
-def _operation(record: OperationRecord) -> dict[str, Any]:
+def _operation(record: OperationRecord, show_secrets: bool = False) -> dict[str, Any]:
     dumped: dict[str, Any] = OPERATION.dump(record.to_dict())
-    # What an update will apply: its parameters, as anywhere else, redacted.
-    dumped["payload"] = redact(dumped.get("payload") or {})
+    if not show_secrets:  # what an update will apply: its parameters, redacted as anywhere
+        dumped["payload"] = redact(dumped.get("payload") or {})
     return dumped
 
 
@@ -197,7 +197,7 @@ def state() -> Response:
         {
             "instances": [_instance(record, show) for record in instances],
             "bindings": [_binding(record, show) for record in bindings],
-            "operations": [_operation(record) for record in operations],
+            "operations": [_operation(record, show) for record in operations],
         }
     )
     if next_instance or next_binding or next_operation:
@@ -454,7 +454,8 @@ def list_operations() -> Response:
         raise BadRequest(f"state must be 'in progress', 'succeeded' or 'failed', got {wanted!r}")
     cursor = decode_cursor(request.args.get("cursor"))
     operations, following = _operations_page(_limit(), cursor.get("operations"), wanted, cursor)
-    body: dict[str, Any] = {"operations": [_operation(op) for op in operations]}
+    show = _flag("credentials")
+    body: dict[str, Any] = {"operations": [_operation(op, show) for op in operations]}
     if following:
         body["next"] = encode_cursor({"operations": following})
     return json_response(body, 200)
@@ -465,7 +466,7 @@ def get_operation(operation_id: str) -> Response:
     operation = runtime().store.get_operation(operation_id)
     if operation is None:
         raise NotFound(f"operation {operation_id!r} does not exist")
-    return json_response(_operation(operation), 200)
+    return json_response(_operation(operation, _flag("credentials")), 200)
 
 
 # --- catalog ------------------------------------------------------------------------

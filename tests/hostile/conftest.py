@@ -18,8 +18,6 @@ import pytest
 from tests.support.osb import OSB, basic
 from tests.support.servers import ADMIN_ENV, RunningServer, serve
 
-pytestmark = pytest.mark.server
-
 ADMIN = basic("admin", "admin-secret")
 
 

@@ -25,6 +25,8 @@ from tests.hostile.conftest import ADMIN, callers, server_data
 from tests.support.osb import OSB, basic
 from tests.support.servers import ADMIN_ENV, RunningServer, serve
 
+pytestmark = pytest.mark.server
+
 # gunicorn allows 100 header fields of up to 8190 bytes: 90 of 8000 is about as much
 # as one request can carry in its headers.
 LARGE_HEADERS = {f"X-Junk-{number}": "x" * 8000 for number in range(90)}
