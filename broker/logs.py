@@ -63,8 +63,12 @@ class RedactingFilter(logging.Filter):
         args = record.args
         if args:
             if type(args) is tuple:
-                if any(type(arg) is str and ("@" in arg or "=" in arg) for arg in args):
-                    record.args = tuple(mask_text(arg) if type(arg) is str else arg for arg in args)
+                for arg in args:  # a loop, not any(): this runs for every log line
+                    if type(arg) is str and ("@" in arg or "=" in arg):
+                        record.args = tuple(
+                            mask_text(item) if type(item) is str else item for item in args
+                        )
+                        break
             elif isinstance(args, Mapping):
                 record.args = redact(args)
         msg = record.msg

@@ -60,7 +60,8 @@ class Runtime:
 
         Also forgets finished operations past their retention, now and then.
         """
-        self.retention.tidy()
+        if time.monotonic() >= self.retention.due:
+            self.retention.tidy()
         generation = self.store.generation()
         if generation == self._generation:
             return

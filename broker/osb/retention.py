@@ -34,15 +34,16 @@ class OperationRetention:
         self.seconds = seconds
         self.clock = clock
         self._interval = min(PRUNE_INTERVAL, max(seconds, 0.5))
-        self._next = time.monotonic() + self._interval
+        # When to look next (time.monotonic()); callers test it before calling tidy().
+        self.due = time.monotonic() + self._interval
         self._mutex = threading.Lock()
 
     def tidy(self) -> None:
         """Forget what is past its retention, if the last look was long enough ago."""
-        if time.monotonic() < self._next or not self._mutex.acquire(blocking=False):
+        if time.monotonic() < self.due or not self._mutex.acquire(blocking=False):
             return
         try:
-            self._next = time.monotonic() + self._interval
+            self.due = time.monotonic() + self._interval
             removed = self.store.prune_operations(self.clock() - self.seconds)
             if removed:
                 log.info("forgot %d finished operation(s) past their retention", removed)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from broker.journal import entries
+from broker.journal.entries import MAX_TEXT, cut
 from broker.redaction import redact, redact_credentials
 from broker.runtime import Runtime, runtime
 from broker.web.request_context import resolved
@@ -82,12 +83,13 @@ def _request_body(req: Request, ctx: _AppCtxGlobals) -> tuple[Any, int]:
     return entries.body(raw), len(raw)
 
 
-def _header_items(environ: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+def _header_items(environ: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The request headers as werkzeug names them."""
-    for key, value in environ.items():
-        name = _header_name(key)
-        if name is not None and (value or key[:5] == "HTTP_"):
-            yield name, value
+    return [
+        (name, value)
+        for key, value in environ.items()
+        if (name := _header_name(key)) is not None and (value or key[:5] == "HTTP_")
+    ]
 
 
 @functools.lru_cache(maxsize=512)
@@ -101,12 +103,18 @@ def _header_name(key: str) -> str | None:
 
 
 def _text(value: str | None) -> str | None:
-    """An id or path as recorded: bounded, and with a NUL written out (no store keeps one)."""
-    if value is None:
-        return None
-    if "\x00" in value:
-        value = value.replace("\x00", "\\u0000")
-    return entries.cut(value)
+    """An id or path as recorded: bounded, and with a NUL written out (no store keeps one).
+
+    ``record`` tests :func:`plain` inline first: almost every id and path needs nothing.
+    """
+    if plain(value):
+        return value
+    assert value is not None
+    return cut(value.replace("\x00", "\\u0000"))
+
+
+def plain(value: str | None) -> bool:
+    return value is None or (len(value) <= MAX_TEXT and "\x00" not in value)
 
 
 def _iso_time(epoch: float) -> str:
@@ -136,16 +144,21 @@ def record(rt: Runtime, req: Request, ctx: _AppCtxGlobals, response: Response) -
     path = req.path
     query = req.args.to_dict()
     identity = ctx.get("originating_identity")
+    instance_id, binding_id = ctx.get("instance_id"), ctx.get("binding_id")
     entry: dict[str, Any] = {
         "time": _iso_time(now),
         "epoch": now,
         "request_id": ctx.get("request_id"),
         "method": req.method,
-        "path": _text(path),
-        "query": redact({key: entries.cut(value) for key, value in query.items()}) if query else {},
+        "path": path if len(path) <= MAX_TEXT and "\x00" not in path else _text(path),
+        "query": redact(
+            {key: value if len(value) <= MAX_TEXT else cut(value) for key, value in query.items()}
+        )
+        if query
+        else {},
         "operation": ctx.get("operation"),
-        "instance_id": _text(ctx.get("instance_id")),
-        "binding_id": _text(ctx.get("binding_id")),
+        "instance_id": instance_id if plain(instance_id) else _text(instance_id),
+        "binding_id": binding_id if plain(binding_id) else _text(binding_id),
         "headers": headers,
         "originating_identity": redact(identity) if identity is not None else None,
         "body": redact(body),
@@ -156,10 +169,11 @@ def record(rt: Runtime, req: Request, ctx: _AppCtxGlobals, response: Response) -
     }
     if headers_cut:
         entry["truncated"] = ["headers"]
+    # Bodies over MAX_BODY_BYTES are recorded as a summary: count what is recorded.
     estimate = (
         FIXED_FIELDS
-        + min(body_size, entries.MAX_BODY_BYTES)
-        + min(response_size, entries.MAX_BODY_BYTES)
+        + (body_size if body_size <= entries.MAX_BODY_BYTES else 0)
+        + (response_size if response_size <= entries.MAX_BODY_BYTES else 0)
         + headers_size
         + len(path)
         + len(req.environ.get("QUERY_STRING", ""))
