@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import stat
@@ -53,6 +54,8 @@ from broker.storage.records import BindingRecord, InstanceRecord, OperationRecor
 from broker.storage.striped_locks import StripedFileLocks
 
 __all__ = ["SQLiteStore"]
+
+log = logging.getLogger("broker.storage")
 
 SCHEMA_VERSION = 1
 
@@ -402,8 +405,10 @@ class SQLiteStore:
     def _release_journal_space(self, vacuum_older: bool = False) -> None:
         """Give the journal file's free pages back to the file system.
 
-        A journal file made by an older version has no incremental vacuum: with
-        ``vacuum_older`` it is switched over (a full VACUUM, once).
+        Best effort: the entries are gone already, only the file stays larger than it
+        needs to be when this fails (on a full disk, say). A journal file made by an
+        older version has no incremental vacuum: with ``vacuum_older`` it is switched
+        over (a full VACUUM, once; it needs room for a copy of the file).
         """
         connection = sqlite3.connect(self.journal_path, timeout=30, isolation_level=None)
         try:
@@ -419,6 +424,8 @@ class SQLiteStore:
             # In WAL mode the file is cut when a checkpoint has copied every change back;
             # PASSIVE does not wait for readers (the next automatic checkpoint cuts it then).
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("could not give the journal's free space back: %s", exc)
         finally:
             connection.close()
 
@@ -646,8 +653,7 @@ class SQLiteStore:
                 raise
             raise self._disk_full() from exc
         if release:
-            with self._disk_errors():
-                self._release_journal_space()
+            self._release_journal_space()
         return entry_id
 
     def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
@@ -690,8 +696,7 @@ class SQLiteStore:
         with self._write(journal=True) as db:
             db.execute("DELETE FROM journal")
             db.execute("DELETE FROM journal_responses")
-        with self._disk_errors():
-            self._release_journal_space()
+        self._release_journal_space()
 
     # --- faults -----------------------------------------------------------------------
     def fault_add(self, rule: dict[str, Any]) -> str:
