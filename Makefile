@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 CONTAINER_ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
 IMAGE ?= mockbroker
 
-.PHONY: run test install install-test browser-deps lint bench openapi image clean help
+.PHONY: run test install install-test browser-deps docs-deps lint bench openapi image clean help
 
 help:
 	@echo "make run      serve the bundled catalogs on http://127.0.0.1:8080 (user broker / broker)"
@@ -50,7 +50,21 @@ browser-deps:
 		echo "note: chromium/chromedriver missing and cannot be installed here; the browser test will skip"; \
 	fi
 
-test: install-test browser-deps
+# The programs the README's commands use (tests/test_docs.py runs them), from Debian's
+# packages. Without root or apt the sessions that need a missing one skip.
+DOCS_TOOLS := curl jq psql mysql redis-cli
+docs-deps:
+	@missing=""; for tool in $(DOCS_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's curl, jq and database clients for the docs tests (missing:$$missing)"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			curl jq postgresql-client mariadb-client redis-tools >/dev/null; \
+	else \
+		echo "note:$$missing missing and cannot be installed here; the docs tests that use them will skip"; \
+	fi
+
+test: install-test browser-deps docs-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test

@@ -172,7 +172,7 @@ def build_broker(folder: Path, log_level: str, **overrides: Any) -> Any:
     devnull = open(os.devnull, "w")  # noqa: SIM115 (open for the life of the run)
     import logging
 
-    for name in ("broker", "gunicorn.error"):
+    for name in ("broker", "broker.server", "gunicorn.error"):
         for handler in logging.getLogger(name).handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(devnull)

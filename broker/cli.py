@@ -30,7 +30,7 @@ class _Commands(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name == "ctl":
-            from broker.controller.cli import ctl
+            from broker.controller.ctl import ctl
 
             return ctl
         return super().get_command(ctx, name)
@@ -117,17 +117,41 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
         _fail(f"cannot use the state store: {exc}")
     configure_logging(settings.log_format, settings.log_level)
     password = settings.password if settings.password_is_default else "(as configured)"
+    if settings.admin_username is None and settings.admin_password is None:
+        admin = "same user and password"
+    else:
+        admin = f"user {settings.admin_credentials[0].username!r}, password (as configured)"
     catalog = runtime(app).catalogs.catalog
     plans = sum(len(service.plans) for service in catalog.services)
+    hint = _path_hint()
     click.echo(
         f"mockbroker {__version__} listening on {settings.base_url}\n"
-        f"  OSB API:  {settings.base_url}/v2  user {settings.username!r}, password {password}\n"
-        f"  catalog:  {len(catalog.services)} services, {plans} plans\n"
-        f"  store:    {redacted_url(settings.store_url)}\n"
-        f"  workers:  {settings.effective_workers} x {settings.threads} threads",
+        f"  OSB API:    {settings.base_url}/v2  user {settings.username!r}, password {password}\n"
+        f"  dashboard:  {settings.base_url}/dashboard  {admin}\n"
+        f"  catalog:    {len(catalog.services)} services, {plans} plans\n"
+        f"  store:      {redacted_url(settings.store_url)}\n"
+        f"  workers:    {settings.effective_workers} x {settings.threads} threads"
+        + (f"\n  note:       {hint}" if hint else ""),
         err=True,
     )
     BrokerServer(settings, sock, app).run()
+
+
+def _path_hint() -> str | None:
+    """How to put ``mockbroker`` on PATH when it is not there (e.g. after ``make run``)."""
+    import shutil
+
+    folder = Path(sys.executable).parent
+    if shutil.which("mockbroker") or not (folder / "mockbroker").exists():
+        return None
+    activate = folder / "activate"
+    if not activate.exists():
+        return f"mockbroker is not on PATH; add {folder} to PATH to use it"
+    try:
+        shown = str(activate.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(activate)
+    return f"mockbroker is not on PATH; `. {shown}` puts it there"
 
 
 def _prepare_metrics_dir() -> None:
@@ -165,6 +189,7 @@ def check_catalog(paths: tuple[Path, ...]) -> None:
             paths,
             backend_problems=registry.option_problems,
             fault_problems=fault_rule_problems,
+            backend_names=registry.names,
         )
     except CatalogError as exc:
         for problem in exc.problems:

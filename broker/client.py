@@ -86,6 +86,8 @@ from broker.client_responses import (
     parse_body,
     parse_retry_after,
 )
+from broker.deprecations import RenamedKeys, warn_renamed
+from broker.faults.shorthand import fault_rule
 
 __all__ = [
     "Answer",
@@ -154,7 +156,9 @@ class OSBClient:
     uses ``admin_username``/``admin_password``, defaulting to the OSB credentials.
     ``identity`` is sent as the originating identity on every call unless a call
     passes its own. ``transport`` replaces the network (``httpx.WSGITransport``,
-    ``httpx.MockTransport``). The client is thread-safe; close it (or use ``with``).
+    ``httpx.MockTransport``). Redirects are answers like any other unless
+    ``follow_redirects`` (what Go's ``net/http`` does, and so Kubernetes Service
+    Catalog). The client is thread-safe; close it (or use ``with``).
     """
 
     def __init__(
@@ -171,6 +175,7 @@ class OSBClient:
         transport: httpx.BaseTransport | None = None,
         identity: OriginatingIdentity | None = None,
         verify: bool | str | ssl.SSLContext = True,
+        follow_redirects: bool = False,
     ) -> None:
         if token is not None and (username is not None or password is not None):
             raise ValueError("give either username/password or a bearer token, not both")
@@ -192,7 +197,7 @@ class OSBClient:
             timeout=timeout,
             transport=transport,
             verify=verify,
-            follow_redirects=False,
+            follow_redirects=follow_redirects,
             headers={"User-Agent": f"mockbroker-client/{__version__}"},
         )
 
@@ -608,11 +613,35 @@ class OSBClient:
         )
 
     def state(self, *, credentials: bool = False) -> dict[str, Any]:
-        """``GET /admin/state``: ``{"instances": […], "bindings": […], "operations": […]}``."""
-        params = {"credentials": "true"} if credentials else None
-        return self._admin_object("GET", "/admin/state", params=params)
+        """``GET /admin/state``: ``{"instances": […], "bindings": […], "operations": […]}``.
 
-    def requests(
+        Records use the journal's names and times: an instance's id is
+        ``instance_id``, a binding's ``binding_id``, times are ISO 8601 strings. The
+        old ``id`` key still reads (with a :class:`DeprecationWarning`) until the next
+        release.
+        """
+        params = {"credentials": "true"} if credentials else None
+        state = self._admin_object("GET", "/admin/state", params=params)
+        for key, new, what in (
+            ("instances", "instance_id", "an instance of state()"),
+            ("bindings", "binding_id", "a binding of state()"),
+        ):
+            records = state.get(key)
+            if isinstance(records, list):
+                state[key] = [
+                    RenamedKeys(record, {"id": new}, what) if isinstance(record, dict) else record
+                    for record in records
+                ]
+        return state
+
+    def operations(self, *, state: str | None = None) -> list[dict[str, Any]]:
+        """``GET /admin/operations``: operations, oldest first (``state="in progress"`` …)."""
+        found: list[dict[str, Any]] = self._admin_member(
+            "GET", "/admin/operations", "operations", list, params={"state": state}
+        )
+        return found
+
+    def journal(
         self,
         *,
         operation: str | None = None,
@@ -624,10 +653,11 @@ class OSBClient:
         limit: int | None = None,
         wait: float | None = None,
     ) -> list[dict[str, Any]]:
-        """``GET /admin/requests``: the journal, oldest first.
+        """``GET /admin/requests``: the journal of requests, oldest first.
 
         ``since`` is a journal id (exclusive) or a time; ``wait`` long-polls up to that
-        many seconds until at least one request matches.
+        many seconds until at least one request matches; ``limit`` keeps the newest
+        ones (with ``since``: the first ones after it).
         """
         params = {
             "operation": operation,
@@ -645,25 +675,58 @@ class OSBClient:
         )
         return entries
 
-    def add_fault(self, rule: Mapping[str, Any]) -> str:
-        """``POST /admin/faults``: install a fault rule; answers its id."""
+    def requests(self, **filters: Any) -> list[dict[str, Any]]:
+        """Deprecated name of :meth:`journal` (until the next release)."""
+        warn_renamed("OSBClient.requests()", "OSBClient.journal()")
+        return self.journal(**filters)
+
+    def add_fault(self, rule: Mapping[str, Any] | None = None, /, **keywords: Any) -> str:
+        """``POST /admin/faults``: install a fault rule; answers its id.
+
+        Give a whole rule (``{"match": ..., "trigger": ..., "action": ...}``), keywords,
+        or both: each keyword goes where its name belongs, match keys (``operation``,
+        ``service``, ``plan``, ``instance_id``, ``binding_id``), trigger keys
+        (``times``, ``nth``, ``after``, ``probability``, ``seed``) or action keys
+        (``status``, ``error``, ``description``, ``delay_ms`` …)::
+
+            client.add_fault(operation="bind", times=2, status=500)
+            client.add_fault({"match": {"operation": "bind"}}, status=500)
+
+        A keyword that is no rule field raises :class:`TypeError` saying what it is
+        most like; the broker refuses an invalid rule with :class:`BadRequest`.
+        """
+        body = fault_rule(rule, **keywords)
         rule_id = self._admin_member(
-            "POST", "/admin/faults", "id", object, body=dict(rule), expected=(200, 201)
+            "POST", "/admin/faults", "id", object, body=body, expected=(200, 201)
         )
         return str(rule_id)
 
-    def faults(self) -> list[dict[str, Any]]:
-        """``GET /admin/faults``: every rule with how often it was called and fired."""
-        rules: list[dict[str, Any]] = self._admin_member("GET", "/admin/faults", "faults", list)
+    def faults(self, *, origin: str | None = None) -> list[dict[str, Any]]:
+        """``GET /admin/faults``: every rule with its counters (``calls``, ``fired``).
+
+        Each rule has an ``origin``: ``"admin"`` if it was added at run time,
+        ``"catalog"`` if the catalog declares it (those are there from the start and
+        come back with every reset). ``origin=`` lists only one kind.
+        """
+        rules: list[dict[str, Any]] = self._admin_member(
+            "GET", "/admin/faults", "faults", list, params={"origin": origin}
+        )
         return rules
 
     def delete_fault(self, rule_id: str) -> None:
         """``DELETE /admin/faults/<id>``."""
         self._admin("DELETE", f"/admin/faults/{rule_id}", expected=(200, 204))
 
-    def delete_faults(self) -> None:
-        """``DELETE /admin/faults``: remove every runtime rule."""
-        self._admin("DELETE", "/admin/faults", expected=(200, 204))
+    def delete_faults(self, *, origin: str = "admin") -> int:
+        """``DELETE /admin/faults``: remove the rules added at run time; answers how many.
+
+        ``origin="catalog"`` removes the catalog's own rules (until a reset or a new
+        catalog brings them back), ``origin="all"`` both kinds.
+        """
+        found = self._admin_member(
+            "DELETE", "/admin/faults", "deleted", int, params={"origin": origin}
+        )
+        return int(found)
 
     def finish_operation(
         self, operation: str, state: str, description: str | None = None

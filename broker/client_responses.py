@@ -18,6 +18,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from broker.messages import describe_messages
+from broker.suggestions import did_you_mean
 
 __all__ = [
     "Answer",
@@ -150,13 +151,26 @@ class Catalog(Answer):
     services: list[dict[str, Any]] = field(default_factory=list)
 
     def plan(self, service: str, plan: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(service, plan) objects by name or id; :class:`LookupError` if absent."""
-        for offering in self.services:
-            if service in (offering.get("name"), offering.get("id")):
-                for candidate in offering.get("plans") or []:
-                    if plan in (candidate.get("name"), candidate.get("id")):
-                        return offering, candidate
-        raise LookupError(f"{service}/{plan} is not in the catalog")
+        """(service, plan) objects by name or id.
+
+        :class:`LookupError` if absent, naming the closest service or plan name.
+        """
+        offerings = [o for o in self.services if service in (o.get("name"), o.get("id"))]
+        for offering in offerings:
+            for candidate in offering.get("plans") or []:
+                if plan in (candidate.get("name"), candidate.get("id")):
+                    return offering, candidate
+        if not offerings:
+            names = [str(o.get("name")) for o in self.services]
+            raise LookupError(
+                f"the catalog has no service {service!r}{did_you_mean(service, names)} "
+                f"(services: {', '.join(names) or 'none'})"
+            )
+        plans = [str(p.get("name")) for o in offerings for p in o.get("plans") or []]
+        raise LookupError(
+            f"service {service!r} has no plan {plan!r}{did_you_mean(plan, plans)} "
+            f"(plans: {', '.join(plans) or 'none'})"
+        )
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,15 @@ from broker.redaction import REDACTED, is_sensitive, mask_text, redact
 __all__ = [
     "LineHandler",
     "REQUEST_ID",
+    "SERVER_LOGGER",
     "JsonLineFormatter",
     "TextLineFormatter",
     "configure_logging",
     "escape_controls",
 ]
+
+# gunicorn's own lines (starting, workers, signals): see broker.server.ServerLogger.
+SERVER_LOGGER = "broker.server"
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
@@ -251,6 +255,9 @@ def logging_config(log_format: str | None, level: str) -> dict[str, Any]:
     config["root"] = {"handlers": ["stderr"], "level": "WARNING"}
     config["loggers"] = {
         "broker": {"handlers": ["stderr"], "level": level, "propagate": False},
+        # Named here so the handler gunicorn attached to it is replaced by ours.
+        SERVER_LOGGER: {"handlers": ["stderr"], "level": level, "propagate": False},
+        # What applications write to wsgi.errors: errors indeed.
         "gunicorn.error": {"handlers": ["stderr"], "level": level, "propagate": False},
         # Requests are logged once, by the broker, with their request id.
         "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},

@@ -35,6 +35,7 @@ def load_configured_catalog(settings: Settings, registry: BackendRegistry) -> Ca
         paths,
         backend_problems=registry.option_problems,
         fault_problems=fault_rule_problems,
+        backend_names=registry.names,
     )
 
 
@@ -91,6 +92,7 @@ def build_runtime(
         store,
         backend_problems=registry.option_problems,
         fault_problems=fault_rule_problems,
+        backend_names=registry.names,
     )
     ctx = BrokerContext(
         catalogs=catalogs, store=store, backends=registry, settings=settings, clock=clock

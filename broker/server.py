@@ -8,6 +8,7 @@ workers (``preload_app``); stores open fresh connections in each worker process.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from typing import Any
@@ -17,18 +18,29 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from broker.config import Settings
-from broker.logs import logging_config
+from broker.logs import SERVER_LOGGER, logging_config
 
-__all__ = ["BrokerServer", "QuietAccessLogger", "bind_socket"]
+__all__ = ["BrokerServer", "ServerLogger", "bind_socket"]
 
 
-class QuietAccessLogger(Logger):  # type: ignore[misc]
-    """gunicorn's logger without access lines.
+class ServerLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger, without access lines and under a name that says what it is.
+
+    gunicorn logs everything it says (starting, booting a worker, a signal) through
+    a logger named ``gunicorn.error``, so a search for "error" in the logs would
+    match every start-up line. Its lines go to :data:`SERVER_LOGGER` instead, with
+    their level; ``gunicorn.error`` stays for what an application writes to
+    ``wsgi.errors``.
 
     The broker logs every request itself, with its request id. gunicorn would
     otherwise build an access line for every request (its logging is configured
     through ``logconfig_dict``) only for the ``gunicorn.access`` logger to drop it.
     """
+
+    def setup(self, cfg: Any) -> None:
+        # Runs from __init__ (and on reload) right after gunicorn chose its logger.
+        self.error_log = logging.getLogger(SERVER_LOGGER)
+        super().setup(cfg)
 
     def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
         return None
@@ -69,7 +81,7 @@ class BrokerServer(BaseApplication):  # type: ignore[misc]
             "control_socket_disable": True,
             "logconfig_dict": logging_config(settings.log_format, settings.log_level),
             "accesslog": None,
-            "logger_class": QuietAccessLogger,
+            "logger_class": ServerLogger,
             "errorlog": "-",
             "loglevel": settings.log_level.lower(),
             # Our own limit applies (413 from the app); gunicorn only guards headers.

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+# httpx imports httpcore on its first request and maps httpcore's errors by class. The
+# pytester fixture forgets the modules a test imported first, so a first request made
+# in such a test would leave the tests after it with a second httpcore, whose errors
+# httpx no longer maps (httpcore.RemoteProtocolError instead of httpx's).
+import httpcore  # noqa: F401
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -15,10 +21,28 @@ from broker.runtime import runtime
 from broker.storage import Store
 from tests.support.clock import FakeClock
 from tests.support.osb import OSB, basic
+from tests.support.services import finish_run
 
 pytest_plugins: list[str] = []
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_servers_left_clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Nothing the run made on PostgreSQL, MariaDB or Redis is left when it ends.
+
+    Every test process has accounts of its own there (tests.support.services); they
+    and whatever a test left are removed here, and a leftover is an error of the
+    session's last test (a session that already failed only says what it removed).
+    """
+    yield
+    leftovers = finish_run()
+    message = f"the tests left these behind on the test servers (now removed): {leftovers}"
+    if leftovers and request.session.testsfailed:
+        warnings.warn(message, pytest.PytestWarning, stacklevel=1)
+    else:
+        assert leftovers == [], message
 
 
 @pytest.fixture

@@ -21,21 +21,21 @@ BROKEN = Path(__file__).resolve().parent / "catalogs" / "broken"
 EXPECTED: dict[str, list[tuple[str, str]]] = {
     "duplicate-service-names.yaml": [("services[1].name", "duplicate service name 'twin'")],
     "duplicate-plan-names.yaml": [
-        ("services[0].plans[1].name", "duplicate plan name in doubled-plans 'small'")
+        ("services[0].plans[1].name", "duplicate plan name 'small' in doubled-plans")
     ],
     "duplicate-ids.yaml": [
         ("services[0].plans[0].id", "duplicate id '11111111-2222-3333-4444-555555555555'")
     ],
     "no-plans.yaml": [("services[0].plans", "at least one plan")],
     "bad-types.yaml": [
-        ("services[0].bindable", "Not a valid boolean"),
-        ("services[0].tags", "Not a valid list"),
-        ("services[0].plans[0].free", "Not a valid boolean"),
-        ("services[0].plans[0].maximum_polling_duration", "Not a valid integer"),
+        ("services[0].bindable", "must be true or false"),
+        ("services[0].tags", "must be a list"),
+        ("services[0].plans[0].free", "must be true or false"),
+        ("services[0].plans[0].maximum_polling_duration", "must be a whole number"),
     ],
     "typo-keys.yaml": [
         ("services[0].plan_updatable", "did you mean 'plan_updateable'"),
-        ("services[0].plans[0].descripton", "unknown field"),
+        ("services[0].plans[0].descripton", "unknown field; did you mean 'description'?"),
     ],
     "invalid-json-schema.yaml": [
         (
@@ -78,17 +78,17 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
     "unknown-backend.yaml": [
         (
             "services[0].plans[0].mockbroker.credentials.backend",
-            "unknown credential backend 'no-such-backend'",
+            "unknown credential backend 'no-such-backend' (known: fake, ",
         ),
     ],
     "bad-knobs.yaml": [
-        ("services[0].plans[0].mockbroker.provision.mode", "Must be one of"),
+        ("services[0].plans[0].mockbroker.provision.mode", "must be one of sync, async"),
         ("services[0].plans[0].mockbroker.provision.finish", ">= 0"),
-        ("services[0].plans[0].mockbroker.provision.retry_after", "Not a valid integer"),
+        ("services[0].plans[0].mockbroker.provision.retry_after", "must be a whole number"),
         ("services[0].plans[0].mockbroker.update.finish", "{polls: N}"),
         ("services[0].plans[0].mockbroker.update.status", "400"),
-        ("services[0].plans[0].mockbroker.parameters_on_update", "merge, replace"),
-        ("services[0].plans[0].mockbroker.sometimes", "nknown field"),
+        ("services[0].plans[0].mockbroker.parameters_on_update", "one of merge, replace"),
+        ("services[0].plans[0].mockbroker.sometimes", "unknown field; known: "),
     ],
     "bad-knob-combinations.yaml": [
         ("services[0].plans[0].mockbroker.bind.instance_usable", "only update and deprovision"),
@@ -99,10 +99,10 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
     "bad-fault-rule.yaml": [
         (
             "services[0].plans[0].mockbroker.faults[0].match.operation",
-            "unknown operation(s) 'frobnicate'",
+            "unknown operation 'frobnicate' (known: catalog",
         ),
-        ("services[0].plans[0].mockbroker.faults[0].trigger.times", "greater than or equal to 1"),
-        ("services[0].plans[0].mockbroker.faults[0].action.status", "599"),
+        ("services[0].plans[0].mockbroker.faults[0].trigger.times", "must be at least 1"),
+        ("services[0].plans[0].mockbroker.faults[0].action.status", "must be from 100 to 599"),
     ],
     "unknown-template-variable.yaml": [
         (
@@ -111,6 +111,11 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         ),
     ],
     "invalid-yaml.yaml": [("", "not valid YAML: line 5")],
+    # Reported line by line in tests/test_check_catalog_report.py.
+    "every-mistake-at-once.yaml": [
+        ("services[0].descripton", "did you mean 'description'?"),
+        ("services[0].plans[0].mockbroker.credentials.backend", "did you mean 'postgres'?"),
+    ],
 }
 
 

@@ -3,7 +3,9 @@ endpoints and the admin API."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -111,15 +113,15 @@ def test_the_admin_api_reports_state_journal_and_faults(broker: OSBClient) -> No
     service, plan = ids(broker, "mock-database", "small")
     broker.provision("i-4", service, plan, organization_guid="o", space_guid="s")
     state = broker.state()
-    assert [entry["id"] for entry in state["instances"]] == ["i-4"]
-    journal = broker.requests(operation="provision")
+    assert [entry["instance_id"] for entry in state["instances"]] == ["i-4"]
+    journal = broker.journal(operation="provision")
     (entry,) = journal
     assert entry["instance_id"] == "i-4" and entry["status"] == 201
     assert entry["originating_identity"] == {
         "platform": "kubernetes",
         "value": {"username": "alice", "uid": ""},
     }
-    assert broker.requests(since=entry["id"], operation="provision") == []
+    assert broker.journal(since=entry["id"], operation="provision") == []
     rule = broker.add_fault(
         {
             "match": {"operation": "fetch_instance"},
@@ -135,10 +137,111 @@ def test_the_admin_api_reports_state_journal_and_faults(broker: OSBClient) -> No
     broker.delete_fault(rule)
     assert all(found["id"] != rule for found in broker.faults())
     broker.add_fault({"action": {"status": 500}})
-    broker.delete_faults()
+    assert broker.delete_faults() == 1
     assert broker.fetch_instance("i-4").status == 200
     broker.reset()
-    assert broker.state()["instances"] == [] and broker.requests() == []
+    assert broker.state()["instances"] == [] and broker.journal() == []
+
+
+def test_the_journal_has_its_name_and_the_old_one_still_works_with_a_warning(
+    broker: OSBClient,
+) -> None:
+    broker.catalog()
+    assert [entry["operation"] for entry in broker.journal()] == ["catalog"]
+    with pytest.deprecated_call(match=r"OSBClient.requests\(\) .* use OSBClient.journal\(\)"):
+        assert broker.requests(operation="catalog") == broker.journal(operation="catalog")
+
+
+def test_state_names_ids_and_times_as_the_journal_does(broker: OSBClient) -> None:
+    service, plan = ids(broker, "mock-async", "sync")
+    broker.provision("i-6", service, plan, organization_guid="o", space_guid="s")
+    broker.bind("i-6", "b-6", service, plan)
+    state = broker.state()
+    (instance,) = state["instances"]
+    (binding,) = state["bindings"]
+    (entry,) = broker.journal(operation="provision")
+    assert (instance["instance_id"], binding["binding_id"]) == ("i-6", "b-6")
+    assert binding["instance_id"] == entry["instance_id"] == "i-6"
+    time_format = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    for moment in (entry["time"], instance["created_at"], binding["updated_at"]):
+        assert re.fullmatch(time_format, moment), moment
+    created, recorded = (
+        datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        for moment in (instance["created_at"], entry["time"])
+    )
+    assert timedelta(0) <= recorded - created < timedelta(seconds=5)
+    # The old key reads until the next release, with a warning.
+    assert "id" not in instance
+    with pytest.deprecated_call(match="'id' of an instance of state.* use 'instance_id'"):
+        assert instance["id"] == "i-6"
+    with pytest.deprecated_call(match="use 'binding_id'"):
+        assert binding.get("id") == "b-6"
+    assert instance.get("no-such-key") is None
+
+
+def test_add_fault_takes_a_rule_keywords_or_both(broker: OSBClient) -> None:
+    service, plan = ids(broker, "mock-async", "sync")
+    broker.provision("i-7", service, plan, organization_guid="o", space_guid="s")
+    whole = broker.add_fault(
+        {"match": {"operation": "fetch_instance"}, "trigger": {"nth": 1}, "action": {"status": 501}}
+    )
+    keywords = broker.add_fault(operation="fetch_instance", nth=2, status=502)
+    both = broker.add_fault({"match": {"operation": "fetch_instance"}}, nth=3, status=503)
+    statuses = []
+    for _ in range(4):
+        try:
+            statuses.append(broker.fetch_instance("i-7").status)
+        except osb.ServerError as exc:
+            statuses.append(exc.status)
+    assert statuses == [501, 502, 503, 200]
+    rules = {rule["id"]: rule for rule in broker.faults(origin="admin")}
+    assert rules[keywords]["match"] == rules[both]["match"] == rules[whole]["match"]
+    assert rules[both]["trigger"] == {"nth": 3}
+    with pytest.raises(TypeError, match="contradicts"):
+        broker.add_fault({"action": {"status": 500}}, status=503)
+
+
+def test_a_misspelled_fault_field_is_named_with_the_closest_one(broker: OSBClient) -> None:
+    with pytest.raises(TypeError) as keyword:
+        broker.add_fault(opration="bind", status=500)
+    assert str(keyword.value) == "unknown match field 'opration'; did you mean 'operation'?"
+    with pytest.raises(osb.BadRequest) as rule:
+        broker.add_fault({"match": {"opration": "bind"}, "action": {"status": 500, "tims": 2}})
+    assert rule.value.error == "InvalidFaultRule"
+    assert "match.opration: unknown field; did you mean 'operation'?" in (
+        rule.value.description or ""
+    )
+    assert "action.tims: unknown field; did you mean the trigger field 'times'?" in (
+        rule.value.description or ""
+    )
+    with pytest.raises(osb.BadRequest, match="operation: belongs under 'match'"):
+        broker.add_fault({"operation": "bind", "action": {"status": 500}})
+    assert broker.faults(origin="admin") == []
+
+
+def test_rules_carry_their_origin_and_deleting_them_spares_the_catalogs(
+    broker: OSBClient,
+) -> None:
+    declared = broker.faults()
+    assert declared and {rule["origin"] for rule in declared} == {"catalog"}
+    added = broker.add_fault(operation="bind", status=500)
+    assert [rule["id"] for rule in broker.faults(origin="admin")] == [added]
+    assert broker.faults(origin="catalog") == declared
+    assert broker.delete_faults() == 1
+    assert broker.faults() == declared
+    assert broker.delete_faults(origin="catalog") == len(declared)
+    assert broker.faults() == []
+
+
+def test_a_misspelled_service_or_plan_suggests_the_right_name(broker: OSBClient) -> None:
+    with pytest.raises(
+        LookupError, match="no service 'mock-databse'; did you mean 'mock-database'"
+    ):
+        broker.catalog().plan("mock-databse", "small")
+    with pytest.raises(
+        LookupError, match="'mock-database' has no plan 'smal'; did you mean 'small'"
+    ):
+        broker.catalog().plan("mock-database", "smal")
 
 
 def test_manual_operations_are_finished_through_the_admin_api(broker: OSBClient) -> None:

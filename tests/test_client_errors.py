@@ -274,7 +274,7 @@ def test_each_response_schema_loads_exactly_the_fields_of_its_answer(
     [
         (201, [], lambda c: c.add_fault({}), "expected a JSON object"),
         (200, {}, lambda c: c.add_fault({}), "no id in the answer"),
-        (200, {"requests": {}}, lambda c: c.requests(), "requests is a dict, not a list"),
+        (200, {"requests": {}}, lambda c: c.journal(), "requests is a dict, not a list"),
         (200, {}, lambda c: c.faults(), "no faults in the answer"),
         (200, [], lambda c: c.state(), "expected a JSON object"),
     ],

@@ -178,6 +178,29 @@ def test_fault_rules_are_listed_with_their_counters(osb: OSB, admin: OSB) -> Non
     assert f'data-delete-fault="{created.json["id"]}"' in row.group(1)
 
 
+def test_rules_added_at_run_time_and_the_catalogs_own_are_shown_and_counted_apart(
+    admin: OSB,
+) -> None:
+    declared = [rule["id"] for rule in admin.get("/admin/faults").json["faults"]]
+    assert declared  # the bundled mock-flaky plans declare some
+    added = admin.post("/admin/faults", {"match": {"operation": "bind"}, "action": {"status": 500}})
+
+    page = admin.get("/dashboard").text
+
+    assert '<span class="card-value" data-count="faults-admin">1</span>' in page
+    assert f'<span class="card-value" data-count="faults-catalog">{len(declared)}</span>' in page
+    tables = {
+        origin: re.search(rf'data-table="faults-{origin}">(.*?)</table>', page, re.S)
+        for origin in ("admin", "catalog")
+    }
+    assert tables["admin"] is not None and tables["catalog"] is not None
+    admin_rows = re.findall(r'data-fault-row="([^"]+)"', tables["admin"].group(1))
+    catalog_rows = re.findall(r'data-fault-row="([^"]+)"', tables["catalog"].group(1))
+    assert (admin_rows, catalog_rows) == ([added.json["id"]], declared)
+    assert tables["admin"].group(1).count('class="badge origin-admin"') == 1
+    assert tables["catalog"].group(1).count('class="badge origin-catalog"') == len(declared)
+
+
 def test_the_catalog_section_shows_each_plans_behaviour(admin: OSB) -> None:
     page = admin.get("/dashboard")
 

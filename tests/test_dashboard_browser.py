@@ -1,15 +1,12 @@
 """The dashboard in a real headless Chromium against a real ``mockbroker serve``.
 
-The browser is Debian's ``chromium`` driven through Debian's ``chromedriver`` (``make
-browser-deps`` installs both); nothing is downloaded. Without them the test skips,
-except under CI (``CI=true``), where it fails.
+The browser is Debian's ``chromium`` driven through Debian's ``chromedriver``
+(:mod:`tests.support.browser`); nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,24 +16,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from tests.support.browser import chromium
 from tests.support.osb import OSB, basic
 from tests.support.servers import RunningServer, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,1000",
-)
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "dashboard-admin-" + uuid.uuid4().hex[:8]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -44,20 +29,6 @@ HOSTILE_ID = "<img src=x onerror=window.__injected=1>"
 WAIT_SECONDS = 20
 
 T = TypeVar("T")
-
-
-def _require_browser() -> None:
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("the selenium package (pip install -e '.[test]')")
-    if not missing:
-        return
-    message = f"the dashboard browser test needs {', '.join(missing)}: run `make browser-deps`"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture
@@ -69,25 +40,8 @@ def broker(tmp_path: Path) -> Iterator[RunningServer]:
 
 @pytest.fixture
 def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    _require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    # Both paths are given, so Selenium Manager has nothing to look up; and it stays offline.
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(WAIT_SECONDS)
-    try:
+    with chromium(tmp_path / "chromium-profile", monkeypatch) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
 
 
 @pytest.fixture
@@ -246,6 +200,11 @@ def test_the_dashboard_follows_and_drives_the_broker_in_a_real_browser(
     wait_for(
         browser, lambda d: "the first 2 call(s)" in text_of(d, fault_row), "the rule in the list"
     )
+    # Listed and counted apart from the catalog's own rules.
+    catalog_rules = [rule for rule in rules if rule["origin"] == "catalog"]
+    assert browser.find_elements(By.CSS_SELECTOR, f"[data-table=faults-admin] {fault_row}")
+    assert text_of(browser, "[data-count=faults-admin]") == "1"
+    assert text_of(browser, "[data-count=faults-catalog]") == str(len(catalog_rules))
     assert (
         osb.bind(instance_id, "binding-1", "mock-async", "manual", accepts_incomplete=True).status
         == 503
@@ -271,6 +230,8 @@ def test_the_dashboard_follows_and_drives_the_broker_in_a_real_browser(
         lambda d: not d.find_elements(By.CSS_SELECTOR, fault_row),
         "the rule to leave the list",
     )
+    wait_for(browser, lambda d: text_of(d, "[data-count=faults-admin]") == "0", "the count")
+    assert text_of(browser, "[data-count=faults-catalog]") == str(len(catalog_rules))
     assert rule_id not in [rule["id"] for rule in admin.get("/admin/faults").json["faults"]]
 
     # Everything above happened in one document: nothing reloaded the page.
@@ -301,3 +262,164 @@ def test_the_dashboard_follows_and_drives_the_broker_in_a_real_browser(
         if "Content Security Policy" in entry["message"] or "Uncaught" in entry["message"]
     ]
     assert problems == []
+
+
+# --- layout, measured in the browser ---------------------------------------------------
+
+# Ids whose text wraps somewhere else than after a hyphen or a space.
+MID_WORD_BREAKS_JS = """
+const broken = [];
+for (const element of document.querySelectorAll(arguments[0])) {
+  const tops = [];
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (let i = 0; i < node.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const rect = range.getClientRects()[0];
+      if (rect) tops.push([node.data[i], rect.top]);
+    }
+  }
+  for (let i = 1; i < tops.length; i++) {
+    if (tops[i][1] > tops[i - 1][1] + 2 && !/[-\\s]/.test(tops[i - 1][0])) {
+      broken.push(element.textContent.slice(0, i) + "|" + element.textContent.slice(i));
+      break;
+    }
+  }
+}
+return broken;
+"""
+SIDEWAYS_JS = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];"
+# Share of the add-rule form's grid covered by its fieldsets (the rest is blank).
+FORM_COVERAGE_JS = """
+const grid = document.querySelector("form[data-fault-form] .form-grid").getBoundingClientRect();
+let covered = 0;
+for (const set of document.querySelectorAll("form[data-fault-form] .form-grid > fieldset")) {
+  const box = set.getBoundingClientRect();
+  covered += box.width * box.height;
+}
+return covered / (grid.width * grid.height);
+"""
+
+
+def test_ids_never_break_mid_word_and_the_page_never_scrolls_sideways(
+    broker: RunningServer, http: httpx.Client, browser: Any
+) -> None:
+    osb = OSB(http)
+    # Ids as platforms make them (Service Catalog: UUIDs), on plans whose bindings hold
+    # many credential keys.
+    for _ in range(2):
+        instance_id, binding_id = str(uuid.uuid4()), str(uuid.uuid4())
+        assert osb.provision(instance_id, "cloud-provider-service", "premium").status == 201
+        assert osb.bind(instance_id, binding_id, "cloud-provider-service", "premium").status == 201
+    assert (
+        osb.provision("my-db", "mock-database", "small", parameters={"storage_gb": 5}).status == 201
+    )
+    answer = osb.bind("my-db", "read-only-binding-of-my-db", "mock-database", "small")
+    assert answer.status == 201
+    address = broker.url.replace("http://", f"http://{ADMIN_USER}:{quote(ADMIN_PASSWORD)}@", 1)
+    for width in (1400, 1024):
+        browser.set_window_size(width, 1000)
+        browser.get(address + "/dashboard")
+        wait_for(
+            browser,
+            lambda d: "read-only-binding-of-my-db" in text_of(d, "[data-table=bindings]"),
+            "the bindings",
+        )
+        assert browser.execute_script(MID_WORD_BREAKS_JS, "[data-table=bindings] .id") == []
+        scroll_width, client_width = browser.execute_script(SIDEWAYS_JS)
+        assert scroll_width == client_width, f"{width}px: the page scrolls sideways"
+    save_full_page(browser, ARTIFACTS / "dashboard-bindings.png")
+
+
+def test_the_add_rule_form_leaves_no_large_blank_area(broker: RunningServer, browser: Any) -> None:
+    address = broker.url.replace("http://", f"http://{ADMIN_USER}:{quote(ADMIN_PASSWORD)}@", 1)
+    for width in (1400, 1024):
+        browser.set_window_size(width, 1000)
+        browser.get(address + "/dashboard#faults")
+        coverage = browser.execute_script(FORM_COVERAGE_JS)
+        assert coverage >= 0.85, f"{width}px: {coverage:.0%} of the form's area holds fields"
+
+
+def test_the_journal_filters_narrow_what_it_lists(
+    broker: RunningServer, http: httpx.Client, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    osb = OSB(http)
+    admin = OSB(http, auth=basic(ADMIN_USER, ADMIN_PASSWORD), version=None)
+    for name in ("alpha", "beta"):
+        assert osb.provision(name, "mock-async", "sync").status == 201
+    rule = {"match": {"operation": "bind"}, "trigger": {"times": 1}, "action": {"status": 503}}
+    assert admin.post("/admin/faults", rule).status == 201
+    assert osb.bind("alpha", "alpha-1", "mock-async", "sync").status == 503
+    assert osb.bind("alpha", "alpha-1", "mock-async", "sync").status == 201
+    assert osb.bind("beta", "beta-1", "mock-async", "sync").status == 201
+
+    address = broker.url.replace("http://", f"http://{ADMIN_USER}:{quote(ADMIN_PASSWORD)}@", 1)
+    browser.get(address + "/dashboard#journal")
+    journal = "table[data-journal] tbody tr:not(.entry-details)"
+
+    def rows(d: Any) -> list[tuple[str, str, str]]:
+        found = []
+        for row in d.find_elements(By.CSS_SELECTOR, journal):
+            cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+            if len(cells) == 8:
+                found.append((cells[3], cells[4], cells[5]))  # path, operation, status
+        return found
+
+    wait_for(
+        browser,
+        lambda d: len([row for row in rows(d) if row[1] != "catalog"]) == 5,
+        "the five requests",
+    )
+    form = browser.find_element(By.CSS_SELECTOR, "form[data-journal-filters]")
+
+    Select(form.find_element(By.NAME, "operation")).select_by_value("bind")
+    wait_for(
+        browser,
+        lambda d: (
+            sorted(rows(d))
+            == sorted(
+                [
+                    ("/v2/service_instances/alpha/service_bindings/alpha-1", "bind", "503"),
+                    ("/v2/service_instances/alpha/service_bindings/alpha-1", "bind", "201"),
+                    ("/v2/service_instances/beta/service_bindings/beta-1", "bind", "201"),
+                ]
+            )
+        ),
+        "only the binds",
+    )
+    form.find_element(By.NAME, "instance_id").send_keys("beta")
+    wait_for(
+        browser,
+        lambda d: [r[0] for r in rows(d)] == ["/v2/service_instances/beta/service_bindings/beta-1"],
+        "only beta's bind",
+    )
+    instance = form.find_element(By.NAME, "instance_id")
+    instance.clear()
+    form.find_element(By.NAME, "status").send_keys("503")
+    wait_for(browser, lambda d: [r[2] for r in rows(d)] == ["503"], "only the failed bind")
+
+    # New requests that match arrive live; others do not.
+    assert osb.bind("beta", "beta-2", "mock-async", "sync").status == 201
+    admin.post("/admin/faults", rule)
+    assert osb.bind("beta", "beta-3", "mock-async", "sync").status == 503
+    wait_for(browser, lambda d: [r[2] for r in rows(d)] == ["503", "503"], "the new failed bind")
+    assert all(r[1] == "bind" for r in rows(browser))
+
+    # A filter the API refuses says so instead of listing anything.
+    form.find_element(By.NAME, "status").send_keys("9")  # 5039
+    refused = wait_for(
+        browser,
+        lambda d: (
+            text_of(d, "[data-journal-status]")
+            if "refused" in text_of(d, "[data-journal-status]")
+            else ""
+        ),
+        "the refused filter",
+    )
+    assert "filter refused: 400" in refused and "status" in refused
+    assert rows(browser) == []

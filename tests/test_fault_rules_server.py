@@ -317,3 +317,60 @@ def test_deleting_a_rule_stops_it(osb: OSB, admin: OSB) -> None:
     assert admin.delete(f"/admin/faults/{rule_id}").status == 200
     assert osb.provision("x2", "mock-async", "sync").status == 201
     assert admin.delete(f"/admin/faults/{rule_id}").status == 404
+
+
+def test_deleting_every_rule_keeps_the_catalogs_own_unless_asked(osb: OSB, admin: OSB) -> None:
+    declared = admin.get("/admin/faults", query={"origin": "catalog"}).json["faults"]
+    assert declared and all(rule["origin"] == "catalog" for rule in declared)
+    added = add_fault(admin, {"match": {"operation": "bind"}, "action": {"status": 500}})
+    listed = admin.get("/admin/faults").json["faults"]
+    assert {rule["id"]: rule["origin"] for rule in listed} == {
+        **{rule["id"]: "catalog" for rule in declared},
+        added: "admin",
+    }
+
+    assert admin.delete("/admin/faults").json == {"deleted": 1}
+    # The catalog's flaky plan still fails as declared.
+    assert osb.provision("still-flaky", "mock-flaky", "provision-fails-500-3x").status == 500
+    assert [r["origin"] for r in admin.get("/admin/faults").json["faults"]] == ["catalog"] * len(
+        declared
+    )
+
+    gone = admin.delete("/admin/faults", query={"origin": "catalog"})
+    assert gone.json == {"deleted": len(declared)}
+    assert osb.provision("not-flaky", "mock-flaky", "provision-fails-500-3x").status == 201
+    # A reset brings them back.
+    admin.post("/admin/reset")
+    assert len(admin.get("/admin/faults").json["faults"]) == len(declared)
+    add_fault(admin, {"match": {"operation": "bind"}, "action": {"status": 500}})
+    assert admin.delete("/admin/faults", query={"origin": "all"}).json == {
+        "deleted": len(declared) + 1
+    }
+    assert admin.get("/admin/faults").json["faults"] == []
+
+
+def test_rules_are_listed_by_origin(admin: OSB) -> None:
+    added = add_fault(admin, {"match": {"operation": "bind"}, "action": {"status": 500}})
+    every = admin.get("/admin/faults").json["faults"]
+    by_origin = {
+        origin: [
+            rule["id"]
+            for rule in admin.get("/admin/faults", query={"origin": origin}).json["faults"]
+        ]
+        for origin in ("admin", "catalog", "all")
+    }
+    assert by_origin["admin"] == [added]
+    assert by_origin["catalog"] == [rule["id"] for rule in every if rule["origin"] == "catalog"]
+    assert by_origin["all"] == [rule["id"] for rule in every]
+    assert admin.get(f"/admin/faults/{added}").json["origin"] == "admin"
+
+
+def test_an_unknown_fault_origin_is_refused_and_deletes_nothing(admin: OSB) -> None:
+    before = admin.get("/admin/faults").json["faults"]
+    for method in ("GET", "DELETE"):
+        answer = admin.request(method, "/admin/faults", query={"origin": "runtime"})
+        assert answer.status == 400, method
+        assert answer.json["error"] == "BadRequest"
+        assert "origin" in answer.json["description"]
+        assert "admin, catalog, all" in answer.json["description"]
+    assert admin.get("/admin/faults").json["faults"] == before

@@ -100,6 +100,26 @@ def test_every_request_is_logged_once_as_json_with_its_request_id(tmp_path: Path
     assert (mine[0]["logger"], mine[0]["status"]) == ("broker.request", 200)
     assert mine[0]["operation"] == "catalog"
     assert "broker:broker" not in server.log() and "YnJva2VyOmJyb2tlcg" not in server.log()
-    # gunicorn's own lines go through the same handler; its access lines never appear.
-    assert any(line["logger"] == "gunicorn.error" for line in lines)
+    # gunicorn's own lines go through the same handler, under a name of their own; its
+    # access lines never appear.
+    gunicorn = [line for line in lines if line["logger"] == "broker.server"]
+    assert any(line["message"].startswith("Booting worker") for line in gunicorn)
     assert not any(line["logger"] == "gunicorn.access" for line in lines)
+
+
+def test_only_errors_mention_error_in_the_server_log(tmp_path: Path) -> None:
+    """Grepping a broker's log for "error" finds errors, not gunicorn's start-up lines."""
+    with serve(tmp_path, workers=1) as server:
+        assert httpx.get(f"{server.url}/livez").status_code == 200
+    lines = [json.loads(text) for text in server.log().splitlines() if text.startswith("{")]
+    assert [line["message"] for line in lines if line["logger"] == "broker.server"][:1] == [
+        f"Starting gunicorn {gunicorn_version()}"
+    ]
+    mentions = [line for line in lines if "error" in json.dumps(line).lower()]
+    assert mentions == []
+
+
+def gunicorn_version() -> str:
+    import gunicorn
+
+    return str(gunicorn.__version__)

@@ -14,6 +14,7 @@ from broker.credentials.mysql import (
     server_version,
     user_name,
 )
+from broker.credentials.naming import derived_name
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -60,6 +61,21 @@ def test_any_id_gives_a_database_within_64_and_a_user_within_32_characters(
 
     assert NAME.fullmatch(database) and len(database) <= 64
     assert NAME.fullmatch(user) and len(user) <= 32
+
+
+@pytest.mark.parametrize(
+    "instance_id", ["served-a1b2c3-91f5a35365bd4ee89412d4dddcb233a8", "a_b_c_d_e_f_g_h" * 8]
+)
+def test_a_long_database_name_still_fits_its_escaped_grant_pattern(instance_id: str) -> None:
+    pattern = grant_pattern(database_name(instance_id))
+
+    assert len(pattern.strip("`")) <= 64  # MariaDB: "Incorrect database name" beyond
+
+
+def test_a_database_name_whose_pattern_fits_is_derived_as_before() -> None:
+    instance_id = "8d3b1f7e-52ac-4c4b-9a57-0b6f1f1c2d3e"
+
+    assert database_name(instance_id) == derived_name("mb_", instance_id, limit=64)
 
 
 def test_user_names_of_two_bindings_differ_even_when_cut_short() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -269,12 +270,14 @@ def test_an_existing_database_of_the_same_name_fails_the_provision_and_is_left_a
 def single_connection_admin(server: PostgresServer, postgres_url: str) -> Iterator[str]:
     """A non-superuser admin URL allowed one connection at a time."""
     name = unique("mbtest_admin").replace("-", "_")
+    password = uuid.uuid4().hex
     server.execute(
-        sql.SQL("CREATE ROLE {} LOGIN CREATEDB CREATEROLE CONNECTION LIMIT 1").format(
-            sql.Identifier(name)
+        sql.SQL("CREATE ROLE {} LOGIN CREATEDB CREATEROLE CONNECTION LIMIT 1 PASSWORD {}").format(
+            sql.Identifier(name), sql.Literal(password)
         )
     )
-    yield postgres_url.replace("postgresql://postgres@", f"postgresql://{name}@", 1)
+    parts = urlsplit(postgres_url)
+    yield urlunsplit(parts._replace(netloc=f"{name}:{password}@{parts.hostname}:{parts.port}"))
     for (database,) in server.execute(
         "SELECT datname FROM pg_database JOIN pg_roles r ON datdba = r.oid WHERE rolname = %s",
         (name,),

@@ -46,17 +46,17 @@ def test_async_provision_manual_finish_and_flaky_binds(osb_broker):
             assert error.status == 500 and error.description == "flaky"
     assert attempts == 3
 
-    binds = osb_broker.requests(operation="bind")
+    binds = osb_broker.journal(operation="bind")
     assert [(b["status"], b["fault"]) for b in binds] == [(500, rule), (500, rule), (202, None)]
     assert osb_broker.wait_for_request(operation="bind", count=3)["status"] == 202
     assert [f for f in osb_broker.faults() if f["id"] == rule][0]["fired"] == 2
     osb_broker.finish_operation(bound.operation)
-    assert [b["id"] for b in osb_broker.state()["bindings"]] == ["bind-1"]
+    assert [b["binding_id"] for b in osb_broker.state()["bindings"]] == ["bind-1"]
 
 
 def test_each_test_starts_from_a_clean_broker(osb_broker):
     assert osb_broker.state() == {"instances": [], "bindings": [], "operations": []}
-    assert osb_broker.requests(operation="provision") == []
+    assert osb_broker.journal(operation="provision") == []
     assert all(rule["origin"] == "catalog" for rule in osb_broker.faults())
 
 
@@ -83,6 +83,87 @@ def test_a_separate_project_uses_the_plugin_end_to_end(pytester: pytest.Pytester
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+
+
+VOCABULARY_TESTS = """
+import re
+
+import httpx
+import pytest
+
+ISO = r"\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z"
+
+
+def test_the_journal_has_its_name_and_the_old_one_warns(osb_broker):
+    osb_broker.client.catalog()
+    assert [entry["operation"] for entry in osb_broker.journal()] == ["catalog"]
+    with pytest.deprecated_call(match=r"osb_broker.requests\\(\\) .* osb_broker.journal\\(\\)"):
+        assert osb_broker.requests() == osb_broker.journal()
+
+
+def test_a_misspelled_match_key_is_named_as_one(osb_broker):
+    with pytest.raises(TypeError, match="unknown match field 'opration'; did you mean 'operation'"):
+        osb_broker.add_fault(opration="bind", status=500)
+    assert osb_broker.faults(origin="admin") == []
+
+
+def test_add_fault_takes_what_the_client_takes(osb_broker):
+    rule = {"match": {"operation": "bind"}, "trigger": {"times": 1}, "action": {"status": 500}}
+    ids = [
+        osb_broker.add_fault(rule),
+        osb_broker.client.add_fault(rule),
+        osb_broker.add_fault(operation="bind", times=1, status=500),
+        osb_broker.client.add_fault(operation="bind", times=1, status=500),
+        osb_broker.add_fault({"match": {"operation": "bind"}}, times=1, status=500),
+        osb_broker.client.add_fault({"match": {"operation": "bind"}}, times=1, status=500),
+    ]
+    shapes = [(r["match"], r["trigger"], r["action"]) for r in osb_broker.faults(origin="admin")]
+    assert [r["id"] for r in osb_broker.faults(origin="admin")] == ids
+    stored = {"operation": ["bind"]}  # the broker keeps operations as a list
+    assert shapes == [(stored, rule["trigger"], rule["action"])] * 6
+
+
+def test_admin_auth_opens_the_admin_api(osb_broker):
+    answer = httpx.get(f"{osb_broker.url}/admin/faults", auth=osb_broker.admin_auth)
+    assert answer.status_code == 200
+
+
+def test_state_speaks_as_the_journal(osb_broker):
+    service_id, plan_id = osb_broker.ids("mock-async", "sync")
+    osb_broker.client.provision("i-1", service_id, plan_id, organization_guid="o", space_guid="s")
+    osb_broker.client.bind("i-1", "b-1", service_id, plan_id)
+    (instance,) = osb_broker.state()["instances"]
+    (binding,) = osb_broker.state()["bindings"]
+    (provision,) = osb_broker.journal(operation="provision")
+    assert instance["instance_id"] == provision["instance_id"] == binding["instance_id"]
+    assert binding["binding_id"] == "b-1"
+    assert re.fullmatch(ISO, instance["created_at"]) and re.fullmatch(ISO, provision["time"])
+    with pytest.deprecated_call(match="use 'instance_id'"):
+        assert instance["id"] == "i-1"
+
+
+def test_a_misspelled_service_is_corrected(osb_broker):
+    with pytest.raises(LookupError, match="did you mean 'mock-database'"):
+        osb_broker.ids("mock-databse", "small")
+    with pytest.raises(LookupError, match="did you mean 'small'"):
+        osb_broker.ids("mock-database", "smal")
+
+
+def test_the_catalogs_rules_are_there_after_a_reset_and_say_so(osb_broker):
+    declared = osb_broker.faults()
+    assert declared and {rule["origin"] for rule in declared} == {"catalog"}
+    assert osb_broker.faults(origin="admin") == []
+    osb_broker.add_fault(operation="bind", status=500)
+    assert osb_broker.delete_faults() == 1
+    assert osb_broker.faults() == declared
+"""
+
+
+def test_the_fixture_speaks_the_vocabulary_of_the_api(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    pytester.makepyfile(test_vocabulary=VOCABULARY_TESTS)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=7)
 
 
 def test_catalogs_come_from_the_ini_option(pytester: pytest.Pytester) -> None:
@@ -137,7 +218,7 @@ def test_it_works_under_xdist_with_one_broker_per_worker(pytester: pytest.Pytest
                                                  organization_guid="o", space_guid=f"space-{n}")
             assert answer.status == 201
             # Each worker has its own broker and each test a reset one: no 409s.
-            assert [i["id"] for i in osb_broker.state()["instances"]] == ["same-id"]
+            assert [i["instance_id"] for i in osb_broker.state()["instances"]] == ["same-id"]
             print(os.environ.get("PYTEST_XDIST_WORKER"), osb_broker.url)
             seen = pathlib.Path(__file__).parent / f"seen-{n}.txt"
             seen.write_text(f"{os.environ['PYTEST_XDIST_WORKER']} {osb_broker.url}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -232,7 +233,8 @@ def admin_without_setuser(server: RedisServer, redis_url: str) -> Iterator[str]:
         admin.execute_command(
             "ACL", "SETUSER", name, "on", ">admin-secret", "~*", "&*", "+@all", "-acl|setuser"
         )
-    yield redis_url.replace("redis://", f"redis://{name}:admin-secret@", 1)
+    parts = urlsplit(redis_url)
+    yield urlunsplit(parts._replace(netloc=f"{name}:admin-secret@{parts.hostname}:{parts.port}"))
     with server.client() as admin:
         admin.execute_command("ACL", "DELUSER", name)
 

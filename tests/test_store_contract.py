@@ -509,6 +509,21 @@ def test_deleting_fault_rules(store: Store) -> None:
 
 
 @all_stores
+def test_deleting_the_fault_rules_of_one_origin_keeps_the_others(store: Store) -> None:
+    store.fault_seed([{"id": "catalog-a", "origin": "catalog", "match": {}}], marker="v1")
+    added = store.fault_add({"origin": "admin", "match": {}})
+    unlabelled = store.fault_add({"match": {}})  # a rule without an origin counts as admin
+    assert store.fault_delete_all(origin="admin") == 2
+    assert [rule["id"] for rule in store.fault_list()] == ["catalog-a"]
+    again = store.fault_add({"origin": "admin", "match": {}})
+    assert store.fault_delete_all(origin="catalog") == 1
+    assert [rule["id"] for rule in store.fault_list()] == [again]
+    assert store.fault_delete_all() == 1
+    assert store.fault_list() == []
+    assert added != unlabelled
+
+
+@all_stores
 def test_fault_seed_installs_catalog_rules_once_per_marker(store: Store) -> None:
     admin_rule = store.fault_add({"match": {"operation": "bind"}})
     rule_a = {"id": "catalog-a", "origin": "catalog", "match": {"plan": "p"}}

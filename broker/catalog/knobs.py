@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
+from broker.catalog.authoring import Choice, StrictSchema
 from broker.catalog.model import (
     OPERATIONS,
     BindingExtras,
@@ -30,24 +31,19 @@ from broker.catalog.model import (
     OperationBehaviour,
 )
 from broker.catalog.osb_fields import StrictBoolean
+from broker.suggestions import did_you_mean
 
 __all__ = ["KnobsSchema", "build_knobs", "merge_knobs"]
 
 
-class _Strict(Schema):
+class _Strict(StrictSchema):
     """A knob schema: an unknown key is a mistake in the catalog, reported at load."""
-
-    class Meta:
-        unknown = RAISE
 
 
 class FinishField(fields.Field):  # type: ignore[type-arg]
     """``manual``, ``never``, ``{polls: N}`` or ``{seconds: T}``."""
 
-    default_error_messages = {
-        # Doubled braces: marshmallow formats error messages with str.format.
-        "invalid": "must be 'manual', 'never', {{polls: N}} or {{seconds: T}}",
-    }
+    INVALID = "must be 'manual', 'never', {polls: N} or {seconds: T}"
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Finish:
         if value in ("manual", "never"):
@@ -60,13 +56,14 @@ class FinishField(fields.Field):  # type: ignore[type-arg]
                 if kind == "polls" and int(amount) != amount:
                     raise ValidationError("polls must be a whole number")
                 return Finish(kind=kind, amount=amount)
-        raise self.make_error("invalid")
+            raise ValidationError(self.INVALID + did_you_mean(kind, ("polls", "seconds")))
+        raise ValidationError(self.INVALID + did_you_mean(value, ("manual", "never")))
 
 
 class OperationSchema(_Strict):
-    mode = fields.String(validate=validate.OneOf(("sync", "async", "async-required")))
+    mode = fields.String(validate=Choice(("sync", "async", "async-required")))
     finish = FinishField()
-    result = fields.String(validate=validate.OneOf(("succeeded", "failed")))
+    result = fields.String(validate=Choice(("succeeded", "failed")))
     description = fields.String(validate=validate.Length(min=1))
     progress = fields.String(validate=validate.Length(min=1))
     retry_after = fields.Integer(strict=True, validate=validate.Range(min=0))
@@ -92,8 +89,8 @@ class VolumeDeviceSchema(_Strict):
 class VolumeMountSchema(_Strict):
     driver = fields.String(required=True, validate=validate.Length(min=1))
     container_dir = fields.String(required=True, validate=validate.Length(min=1))
-    mode = fields.String(required=True, validate=validate.OneOf(("r", "rw")))
-    device_type = fields.String(required=True, validate=validate.OneOf(("shared",)))
+    mode = fields.String(required=True, validate=Choice(("r", "rw")))
+    device_type = fields.String(required=True, validate=Choice(("shared",)))
     device = fields.Nested(VolumeDeviceSchema, required=True)
 
 
@@ -106,7 +103,7 @@ class EndpointSchema(_Strict):
         required=True,
         validate=validate.Length(min=1),
     )
-    protocol = fields.String(validate=validate.OneOf(("tcp", "udp", "all")))
+    protocol = fields.String(validate=Choice(("tcp", "udp", "all")))
 
 
 class BindingSchema(_Strict):
@@ -130,7 +127,7 @@ class KnobsSchema(_Strict):
     credentials = fields.Nested(CredentialsSchema)
     binding = fields.Nested(BindingSchema)
     requires_app = StrictBoolean()
-    parameters_on_update = fields.String(validate=validate.OneOf(("merge", "replace")))
+    parameters_on_update = fields.String(validate=Choice(("merge", "replace")))
     instance_metadata = fields.Dict()
     faults = fields.List(fields.Dict())
 

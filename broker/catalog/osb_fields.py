@@ -12,15 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import (
-    RAISE,
-    Schema,
-    ValidationError,
-    fields,
-    pre_load,
-    validate,
-    validates_schema,
-)
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
+
+from broker.catalog.authoring import Choice, StrictSchema
 
 __all__ = ["CatalogFileSchema", "ServiceSchema", "PlanSchema", "SEMVER"]
 
@@ -32,13 +26,6 @@ SEMVER = re.compile(
 )
 
 REQUIRES = ("syslog_drain", "route_forwarding", "volume_mount")
-MISSPELLINGS = {
-    "plan_updatable": "plan_updateable",
-    "instance_retrievable": "instances_retrievable",
-    "binding_retrievable": "bindings_retrievable",
-    "allow_context_update": "allow_context_updates",
-    "maximum_polling_duration_seconds": "maximum_polling_duration",
-}
 
 
 class StrictBoolean(fields.Boolean):
@@ -59,9 +46,9 @@ class NonEmptyString(fields.String):
         super().__init__(validate=validate.Length(min=1, error="must not be empty"), **kwargs)
 
 
-class _AuthoringSchema(Schema):
-    class Meta:
-        unknown = RAISE
+class _AuthoringSchema(StrictSchema):
+    # A misspelt key gets a suggestion; any other unknown key this reminder.
+    unknown_hint = " (vendor extensions must start with 'x-')"
 
     @pre_load
     def _vendor_extensions(self, data: Any, **_: Any) -> Any:
@@ -72,15 +59,6 @@ class _AuthoringSchema(Schema):
             for key, value in data.items()
             if not (isinstance(key, str) and key.startswith("x-"))
         }
-
-    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
-        # A known misspelling is reported as such, next to every other problem of
-        # the same mapping (raising early in pre_load would hide those).
-        if isinstance(error.messages, dict) and isinstance(data, dict):
-            for key, right in MISSPELLINGS.items():
-                if key in data and key in error.messages:
-                    error.messages[key] = [f"unknown field; did you mean {right!r}?"]
-        raise error
 
 
 class MaintenanceInfoSchema(_AuthoringSchema):
@@ -145,9 +123,7 @@ class ServiceSchema(_AuthoringSchema):
     name = NonEmptyString(required=True)
     description = NonEmptyString(required=True)
     tags = fields.List(fields.String())
-    requires = fields.List(
-        fields.String(validate=validate.OneOf(REQUIRES, error="must be one of {choices}"))
-    )
+    requires = fields.List(fields.String(validate=Choice(REQUIRES)))
     bindable = StrictBoolean(required=True)
     instances_retrievable = StrictBoolean()
     bindings_retrievable = StrictBoolean()

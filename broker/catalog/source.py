@@ -15,7 +15,7 @@ from every push it ever had.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from broker.catalog.loader import CatalogDocument, catalog_from_documents
@@ -35,11 +35,13 @@ class CatalogSource:
         *,
         backend_problems: Callable[[str, Mapping[str, Any]], list[tuple[str, str]] | None],
         fault_problems: Callable[[Mapping[str, Any], str], list[tuple[str, str]]],
+        backend_names: Iterable[str] = (),
     ) -> None:
         self.base = base
         self.store = store
         self._backend_problems = backend_problems
         self._fault_problems = fault_problems
+        self._backend_names = tuple(backend_names)
         self._mutex = threading.Lock()
         self._generation: int | None = None
         self.catalog = base
@@ -55,6 +57,7 @@ class CatalogSource:
             [CatalogDocument(source, document)],
             backend_problems=self._backend_problems,
             fault_problems=self._fault_problems,
+            backend_names=self._backend_names,
         )
 
     def refresh(self) -> int:

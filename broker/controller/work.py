@@ -12,37 +12,40 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from broker.controller.admission import collect_garbage
-from broker.controller.conditions import (
+from broker.controller.machinery import Machinery
+from broker.controller.objects.admission import collect_garbage
+from broker.controller.objects.conditions import (
     drop_condition,
     epoch_of,
+    go_time,
     is_true,
     rfc3339,
     set_condition,
 )
-from broker.controller.kinds import FINALIZER, ObjectKey, key_of
-from broker.controller.store import State
-
-if TYPE_CHECKING:
-    from broker.controller.engine import Controller
+from broker.controller.objects.kinds import FINALIZER, ObjectKey, key_of
+from broker.controller.objects.status_shape import shape_status
+from broker.controller.objects.store import State
+from broker.controller.settings import QUEUE_RETRIES
 
 __all__ = ["RETRY_TIMEOUT", "Work"]
 
 Write = Callable[[State], None]
-# Fields of the schedule entry that describe one generation's retries and polls.
-COUNTERS = ("failures", "retryStart", "polls")
+# Fields of the schedule entry that describe one generation's retries and polls:
+# failed calls (the provision/update backoff), polls of the current async operation,
+# and the work queue's retries since the last pass that ended without an error.
+COUNTERS = ("failures", "polls", "requeues")
 RETRY_TIMEOUT = "Stopping reconciliation retries because too much time has elapsed"
 
 
 class Work:
-    def __init__(self, controller: Controller, obj: dict[str, Any]) -> None:
-        self.controller = controller
+    def __init__(self, machinery: Machinery, obj: dict[str, Any]) -> None:
+        self.machinery = machinery
         self.obj = copy.deepcopy(obj)
         self.key: ObjectKey = key_of(obj)
         self.status: dict[str, Any] = self.obj.setdefault("status", {})
-        self.schedule: dict[str, Any] = controller.state.peek_schedule(self.key)
+        self.schedule: dict[str, Any] = machinery.state.peek_schedule(self.key)
         generation = self.generation
         if self.schedule.get("generation") != generation:
             for name in COUNTERS:
@@ -61,11 +64,11 @@ class Work:
 
     @property
     def now(self) -> float:
-        return self.controller.clock()
+        return self.machinery.clock()
 
     @property
     def state(self) -> State:
-        return self.controller.state
+        return self.machinery.state
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -147,46 +150,63 @@ class Work:
             self.schedule.pop(name, None)
 
     def failed_once(self) -> float:
-        """Count a failure; answers the backoff before the next attempt."""
+        """Count a failed call; answers the backoff before the next attempt."""
         failures = int(self.schedule.get("failures", 0)) + 1
         self.schedule["failures"] = failures
-        self.schedule.setdefault("retryStart", self.now)
-        delay = self.controller.settings.retry_delay(failures)
+        delay = self.machinery.settings.retry_delay(failures)
         self.due_in(delay)
         return delay
 
-    def retries_exhausted(self) -> bool:
-        start = self.schedule.get("retryStart")
-        return (
-            start is not None and self.now - float(start) > self.controller.settings.retry_duration
-        )
+    def requeue(self) -> None:
+        """Back to the work queue after an error: 5 ms doubling, the resync after 15."""
+        requeues = int(self.schedule.get("requeues", 0))
+        self.due_in(self.machinery.settings.queue_delay(requeues))
+        self.schedule["requeues"] = 0 if requeues + 1 > QUEUE_RETRIES else requeues + 1
+
+    def forget(self) -> None:
+        """The pass ended without an error: the work queue forgets the object's retries."""
+        self.schedule.pop("requeues", None)
+
+    def begin_polling(self, retry_after: float | None) -> None:
+        """The first poll of an async operation, after the poll queue's first delay."""
+        self.schedule["polls"] = 0
+        self.forget()
+        self.due_in(self.machinery.settings.poll_delay(0, retry_after))
+
+    def poll_again(self, retry_after: float | None) -> None:
+        """Still in progress: the next poll after the poll queue's growing delay."""
+        polls = int(self.schedule.get("polls", 0)) + 1
+        self.schedule["polls"] = polls
+        self.forget()
+        self.due_in(self.machinery.settings.poll_delay(polls, retry_after))
 
     def operation_too_old(self) -> bool:
         """The current operation started longer ago than the retry window."""
         started = epoch_of(self.status.get("operationStartTime"))
-        return started > 0 and self.now - started > self.controller.settings.retry_duration
+        return started > 0 and self.now - started >= self.machinery.settings.retry_duration
 
-    def retry_timeout_condition(self) -> None:
+    def retry_timeout_condition(self, message: str = RETRY_TIMEOUT) -> None:
         """The terminal ``Failed=True``: the retry window has passed."""
         reason = "ErrorReconciliationRetryTimeout"
-        self.condition("Failed", "True", reason, RETRY_TIMEOUT, "Warning")
+        self.condition("Failed", "True", reason, message, "Warning")
 
     def backoff_event(self, operation: str, delay: float) -> None:
         """The ``RetryBackoff`` event of an ``operation`` tried again after ``delay`` seconds."""
         self.event(
             "Warning",
             "RetryBackoff",
-            f"Delaying {operation} retry, next attempt will be after {rfc3339(self.now + delay)}",
+            f"Delaying {operation} retry, next attempt will be after {go_time(self.now + delay)}",
         )
 
     def save(self) -> None:
         """Persist the controller-owned parts of the working copy, atomically."""
         if self.gone:
             return
+        shape_status(self.obj)
         if self._unchanged():
             return
-        controller = self.controller
-        with controller.store.write() as state:
+        machinery = self.machinery
+        with machinery.store.write() as state:
             current = state.get(self.key)
             if current is None or current["metadata"].get("uid") != self.obj["metadata"].get("uid"):
                 self.gone = True
@@ -214,9 +234,9 @@ class Work:
                     # The working copy stays as read: the pass keeps the generation it began.
                     state.put(updated)
                 state.set_schedule(self.key, self.schedule)
-            controller.volumes.sync(state, set(state.touched_secrets))
-        controller.adopt(state)
-        controller.report(self.key, self._events)
+            machinery.volumes.sync(state, set(state.touched_secrets))
+        machinery.adopt(state)
+        machinery.report(self.key, self._events)
         self._events, self._writes, self._spec, self._labels = [], [], {}, {}
         self._drop_finalizer = False
         self._saved_status = copy.deepcopy(self.status)

@@ -79,8 +79,18 @@ class MySQLOptions(ServerOptions):
 
 
 def database_name(instance_id: str, prefix: str = DEFAULT_PREFIX) -> str:
-    """The database of an instance."""
-    return derived_name(prefix, instance_id, limit=DATABASE_LIMIT)
+    """The database of an instance.
+
+    Its ``GRANT`` pattern (:func:`grant_pattern`: every ``_`` escaped) must fit the
+    64 characters of a database name too, so a long slug with many underscores is
+    cut shorter; a name whose pattern fits stays exactly as derived.
+    """
+    limit = DATABASE_LIMIT
+    while True:
+        name = derived_name(prefix, instance_id, limit=limit)
+        if len(name) + name.count("_") <= DATABASE_LIMIT:
+            return name
+        limit -= 1
 
 
 def user_name(instance_id: str, binding_id: str, prefix: str = DEFAULT_PREFIX) -> str:

@@ -315,6 +315,9 @@ class PostgresBackend(ServerBackend):
             owner_exists = admin.execute(
                 "SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,)
             ).fetchone()
+            # REASSIGN OWNED needs the privileges of the role: an admin that is not a
+            # superuser (CREATEROLE) is not a member of the roles it creates.
+            admin.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(name))
             with self._connect(database if exists else None) as inside, inside.transaction():
                 if exists and owner_exists:
                     inside.execute(

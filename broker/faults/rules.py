@@ -33,11 +33,9 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import (
-    RAISE,
-    Schema,
     ValidationError,
     fields,
     pre_load,
@@ -45,7 +43,10 @@ from marshmallow import (
     validates_schema,
 )
 
+from broker.catalog.authoring import Choice, StrictSchema
 from broker.catalog.problems import flatten_messages
+from broker.faults.shorthand import unknown_key_message
+from broker.suggestions import did_you_mean
 
 __all__ = [
     "FAULT_OPERATIONS",
@@ -67,11 +68,6 @@ FAULT_OPERATIONS = (
     "fetch_binding",
     "binding_last_operation",
 )
-
-
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 # A header value as HTTP carries it: visible ASCII and Latin-1, spaces and tabs, no
@@ -99,8 +95,11 @@ class OperationsField(fields.Field):  # type: ignore[type-arg]
         unknown = [item for item in values if item not in FAULT_OPERATIONS]
         if unknown:
             raise ValidationError(
-                f"unknown operation(s) {', '.join(map(repr, unknown))}; "
-                f"known: {', '.join(FAULT_OPERATIONS)}"
+                [
+                    f"unknown operation {item!r}{did_you_mean(item, FAULT_OPERATIONS)} "
+                    f"(known: {', '.join(FAULT_OPERATIONS)})"
+                    for item in unknown
+                ]
             )
         return list(dict.fromkeys(values))
 
@@ -108,7 +107,27 @@ class OperationsField(fields.Field):  # type: ignore[type-arg]
         return value
 
 
-class MatchSchema(_Strict):
+class _Part(StrictSchema):
+    """A rule, or a part of one: a key that belongs in another part says which one.
+
+    ``match: {times: 2}`` is told "belongs under 'trigger'", ``match: {opration:
+    bind}`` "did you mean 'operation'?".
+    """
+
+    # "match", "trigger" or "action"; None: the rule itself.
+    section: ClassVar[str | None] = None
+
+    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
+        if isinstance(error.messages, dict) and isinstance(data, Mapping):
+            for key in list(error.messages):
+                if isinstance(key, str) and key in data and key not in self.fields:
+                    error.messages[key] = [unknown_key_message(key, self.section, self.fields)]
+        super().handle_error(error, data, many=many, **kwargs)
+        raise error
+
+
+class MatchSchema(_Part):
+    section = "match"
     operation = OperationsField()
     service = fields.String(validate=validate.Length(min=1))
     plan = fields.String(validate=validate.Length(min=1))
@@ -116,7 +135,8 @@ class MatchSchema(_Strict):
     binding_id = fields.String(validate=validate.Length(min=1))
 
 
-class TriggerSchema(_Strict):
+class TriggerSchema(_Part):
+    section = "trigger"
     times = fields.Integer(strict=True, validate=validate.Range(min=1))
     nth = fields.Integer(strict=True, validate=validate.Range(min=1))
     after = fields.Integer(strict=True, validate=validate.Range(min=0))
@@ -136,7 +156,8 @@ class TriggerSchema(_Strict):
             raise ValidationError("give times, nth, after or probability")
 
 
-class ActionSchema(_Strict):
+class ActionSchema(_Part):
+    section = "action"
     status = fields.Integer(strict=True, validate=validate.Range(min=100, max=599))
     error = fields.String(
         validate=validate.Regexp(r"^[A-Z][A-Za-z0-9]*$", error="must be one CamelCase word")
@@ -149,8 +170,8 @@ class ActionSchema(_Strict):
     content_type = fields.String(validate=HEADER_VALUE)
     drop_connection = fields.Boolean(truthy={True}, falsy={False})
     hang = fields.Boolean(truthy={True}, falsy={False})
-    async_result = fields.String(validate=validate.OneOf(("failed", "never")))
-    phase = fields.String(validate=validate.OneOf(("before", "after")))
+    async_result = fields.String(validate=Choice(("failed", "never")))
+    phase = fields.String(validate=Choice(("before", "after")))
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
@@ -167,7 +188,7 @@ class ActionSchema(_Strict):
             raise ValidationError("an action needs at least one effect")
 
 
-class FaultRuleSchema(_Strict):
+class FaultRuleSchema(_Part):
     id = fields.String(validate=RULE_ID)
     description = fields.String()
     match = fields.Nested(MatchSchema, load_default=dict)

@@ -212,7 +212,10 @@ class Store(Protocol):
 
     def fault_delete(self, rule_id: str) -> bool: ...
 
-    def fault_delete_all(self) -> None: ...
+    def fault_delete_all(self, origin: str | None = None) -> int:
+        """Delete every rule, or only those of ``origin`` (``"admin"``: added at run time,
+        and any rule without an origin; ``"catalog"``: copied from the catalog); answer
+        how many were deleted."""
 
     def fault_hit(self, rule_id: str) -> int:
         """Count one more matching call for a rule; return the new call count."""

@@ -260,10 +260,17 @@ class MemoryStore:
             self._generation += 1
             return found
 
-    def fault_delete_all(self) -> None:
+    def fault_delete_all(self, origin: str | None = None) -> int:
         with self._mutex:
-            self._faults.clear()
+            doomed = [
+                rule_id
+                for rule_id, rule in self._faults.items()
+                if origin is None or rule.get("origin", "admin") == origin
+            ]
+            for rule_id in doomed:
+                del self._faults[rule_id]
             self._generation += 1
+            return len(doomed)
 
     def fault_hit(self, rule_id: str) -> int:
         with self._mutex:

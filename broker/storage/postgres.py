@@ -732,10 +732,16 @@ class PostgresStore:
             self._bump_generation(db)
         return bool(deleted)
 
-    def fault_delete_all(self) -> None:
+    def fault_delete_all(self, origin: str | None = None) -> int:
         with self._write() as db:
-            db.execute("DELETE FROM faults")
+            if origin is None:
+                deleted = db.execute("DELETE FROM faults").rowcount
+            else:
+                deleted = db.execute(
+                    "DELETE FROM faults WHERE coalesce(data->>'origin', 'admin') = %s", (origin,)
+                ).rowcount
             self._bump_generation(db)
+        return int(deleted)
 
     def fault_hit(self, rule_id: str) -> int:
         # Not a retried read: a lost answer must not count the call twice.

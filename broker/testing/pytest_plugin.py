@@ -6,10 +6,15 @@ a fixture is used.
 Fixtures:
 
 ``osb_broker`` (function)
-    An :class:`~broker.testing.handle.OSBBroker` reset before the test: ``url``,
-    ``auth``, ``client`` (:class:`broker.client.OSBClient`), ``add_fault(...)``,
-    ``requests(...)``, ``wait_for_request(...)``, ``finish_operation(...)``,
-    ``state()``, ``ids(service, plan)``, ``put_catalog(...)``.
+    An :class:`~broker.testing.handle.OSBBroker` for the test: ``url``, ``auth``,
+    ``admin_auth``, ``client`` (:class:`broker.client.OSBClient`), ``add_fault(...)``,
+    ``faults()``, ``journal(...)``, ``wait_for_request(...)``,
+    ``finish_operation(...)``, ``state()``, ``ids(service, plan)``,
+    ``new_instance_id()``, ``put_catalog(...)``. The session's own broker is reset
+    before each test. An external broker is never reset unless the session opts in
+    (``--osb-reset-external`` or the ini option ``osb_reset_external = true``):
+    each test sees its own requests in the journal and what it created is removed
+    when it ends (:mod:`broker.testing.isolation`).
 ``osb_broker_server`` (session)
     The :class:`~broker.testing.handle.BrokerEndpoint` all tests share: a broker in a
     background thread on a free port with the in-memory store (one per pytest-xdist
@@ -23,6 +28,7 @@ Fixtures:
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +50,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "Credentials: OSB_BROKER_USERNAME/PASSWORD, OSB_BROKER_ADMIN_USERNAME/PASSWORD.",
     )
     group.addoption(
+        "--osb-reset-external",
+        action="store_true",
+        default=None,
+        help="Reset the external broker (--osb-broker-url) before each test: deletes "
+        "everything on it, including what others created. Without it, tests are isolated "
+        "instead (ini: osb_reset_external).",
+    )
+    group.addoption(
         "--osb-broker-catalogs",
         default=None,
         help=f"Catalog files or folders to serve, separated by {os.pathsep!r}.",
@@ -55,9 +69,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Catalog files or folders to serve (relative to the ini file).",
     )
     parser.addini(
+        "osb_reset_external",
+        type="bool",
+        default=False,
+        help="Reset the external broker before each test (deletes everything on it).",
+    )
+    parser.addini(
         "osb_broker_credential_seed",
         default="",
         help="Seed for generated credentials (same seed and ids = same credentials).",
+    )
+
+
+def _external_url(config: pytest.Config) -> str | None:
+    url = config.getoption("osb_broker_url") or os.environ.get("OSB_BROKER_URL")
+    return str(url) if url else None
+
+
+def _reset_external(config: pytest.Config) -> bool:
+    flag = config.getoption("osb_reset_external")
+    return bool(flag) or bool(config.getini("osb_reset_external"))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    url = _external_url(config)
+    if url is None:
+        return None
+    if _reset_external(config):
+        return f"mockbroker: external broker {url}, RESET before each test (osb_reset_external)"
+    return (
+        f"mockbroker: external broker {url}, never reset: each test sees its own requests "
+        "and its instances, bindings and fault rules are removed when it ends"
     )
 
 
@@ -76,7 +118,7 @@ def osb_broker_server(
 ) -> Iterator[BrokerEndpoint]:
     from broker.testing.handle import BrokerEndpoint
 
-    url = pytestconfig.getoption("osb_broker_url") or os.environ.get("OSB_BROKER_URL")
+    url = _external_url(pytestconfig)
     if url:
         username = os.environ.get("OSB_BROKER_USERNAME", "broker")
         password = os.environ.get("OSB_BROKER_PASSWORD", "broker")
@@ -100,15 +142,36 @@ def osb_broker_server(
         credential_seed=seed,
     )
     with ThreadedBrokerServer.for_settings(settings) as server:
-        yield BrokerEndpoint(url=server.url)
+        yield BrokerEndpoint(url=server.url, dedicated=True)
 
 
 @pytest.fixture
-def osb_broker(osb_broker_server: BrokerEndpoint) -> Iterator[OSBBroker]:
-    """The session's broker, reset for this test."""
+def osb_broker(
+    osb_broker_server: BrokerEndpoint, pytestconfig: pytest.Config
+) -> Iterator[OSBBroker]:
+    """The session's broker for this test: reset if it is the session's own (or the
+    session opted in), else shared: isolated, and cleaned up after the test."""
     from broker.testing.handle import OSBBroker
 
-    with osb_broker_server.client() as client:
-        broker = OSBBroker(osb_broker_server, client)
-        broker.reset()
-        yield broker
+    if osb_broker_server.dedicated or _reset_external(pytestconfig):
+        with osb_broker_server.client() as client:
+            broker = OSBBroker(osb_broker_server, client)
+            broker.reset()
+            yield broker
+        return
+
+    from broker.testing.isolation import BrokerCleanupWarning, Isolation
+
+    isolation = Isolation()
+    with isolation.client(osb_broker_server) as client:
+        isolation.begin(client)
+        yield OSBBroker(osb_broker_server, client, isolation)
+        problems = isolation.cleanup(client)
+    if problems:
+        warnings.warn(
+            BrokerCleanupWarning(
+                f"could not remove from {osb_broker_server.url} what the test created: "
+                + "; ".join(problems)
+            ),
+            stacklevel=1,
+        )

@@ -31,6 +31,7 @@ from broker.redaction import redact, redact_credentials
 from broker.runtime import runtime
 from broker.storage.base import JournalQuery, Position
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
+from broker.web import admin_schemas
 from broker.web.admin_schemas import FinishSchema, OperationStateSchema, ResetSchema, StateSchema
 from broker.web.errors import json_response
 from broker.web.journal import record_request
@@ -134,10 +135,15 @@ def _binding(record: BindingRecord, show_secrets: bool) -> dict[str, Any]:
     return data
 
 
-def _operation(record: OperationRecord, show_secrets: bool = False) -> dict[str, Any]:
-    dumped: dict[str, Any] = OPERATION.dump(record.to_dict())
+def _operation_record(record: OperationRecord, show_secrets: bool) -> dict[str, Any]:
+    data = record.to_dict()
     if not show_secrets:  # what an update will apply: its parameters, redacted as anywhere
-        dumped["payload"] = redact(dumped.get("payload") or {})
+        data["payload"] = redact(data["payload"])
+    return data
+
+
+def _operation(record: OperationRecord, show_secrets: bool = False) -> dict[str, Any]:
+    dumped: dict[str, Any] = OPERATION.dump(_operation_record(record, show_secrets))
     return dumped
 
 
@@ -197,7 +203,7 @@ def state() -> Response:
         {
             "instances": [_instance(record, show) for record in instances],
             "bindings": [_binding(record, show) for record in bindings],
-            "operations": [_operation(record, show) for record in operations],
+            "operations": [_operation_record(record, show) for record in operations],
         }
     )
     if next_instance or next_binding or next_operation:
@@ -393,9 +399,17 @@ def clear_requests() -> Response:
 # --- fault rules --------------------------------------------------------------------
 
 
+def _fault_origin(default: str) -> str:
+    query = admin_schemas.FaultOriginSchema()
+    options = load_or_400(query, request.args.to_dict(), "fault rule query")
+    return str(options.get("origin", default))
+
+
 @admin.get("/faults")
 def list_faults() -> Response:
-    return json_response({"faults": runtime().store.fault_list()}, 200)
+    origin = _fault_origin("all")
+    rules = [r for r in runtime().store.fault_list() if origin in ("all", r.get("origin", "admin"))]
+    return json_response({"faults": rules}, 200)
 
 
 @admin.post("/faults")
@@ -428,10 +442,10 @@ def delete_fault(rule_id: str) -> Response:
 
 @admin.delete("/faults")
 def delete_faults() -> Response:
-    store = runtime().store
-    count = len(store.fault_list())
-    store.fault_delete_all()
-    return json_response({"deleted": count}, 200)
+    """Rules added at run time; the catalog's own rules only when ``?origin=`` says so."""
+    origin = _fault_origin("admin")
+    deleted = runtime().store.fault_delete_all(None if origin == "all" else origin)
+    return json_response({"deleted": deleted}, 200)
 
 
 # --- operations ---------------------------------------------------------------------

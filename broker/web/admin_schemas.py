@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, pre_dump, validate
 
 from broker.faults.rules import FaultRuleSchema
+from broker.web.journal import _iso_time
 
 __all__ = [
     "BindingStateSchema",
     "CatalogAcceptedSchema",
     "FaultCreatedSchema",
+    "FaultOriginSchema",
     "FaultRuleViewSchema",
     "FinishSchema",
     "InstanceStateSchema",
@@ -38,16 +42,44 @@ class FinishSchema(Schema):
     description = fields.String(validate=validate.Length(min=1))
 
 
-class InstanceStateSchema(Schema):
-    id = fields.String()
+class IsoTime(fields.DateTime):
+    """A time kept as seconds since the epoch, shown as the journal shows times."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else _iso_time(float(value))
+
+
+def _old_id(new: str) -> fields.String:
+    return fields.String(
+        metadata={
+            "deprecated": True,
+            "description": f"The same as {new}; kept for one release, read {new} instead",
+        }
+    )
+
+
+class _NamedId(Schema):
+    """A record whose ``id`` is shown under the journal's name for it (``id_name``)."""
+
+    id_name = ""
+
+    @pre_dump
+    def _name_the_id(self, record: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {self.id_name: record["id"], **record}
+
+
+class InstanceStateSchema(_NamedId):
+    id_name = "instance_id"
+    instance_id = fields.String()
+    id = _old_id("instance_id")
     service_id = fields.String()
     plan_id = fields.String()
     state = fields.String(
         metadata={"enum": ["provisioning", "ready", "updating", "deprovisioning", "failed"]}
     )
     fingerprint = fields.String()
-    created_at = fields.Float()
-    updated_at = fields.Float()
+    created_at = IsoTime()
+    updated_at = IsoTime()
     organization_guid = fields.String(allow_none=True)
     space_guid = fields.String(allow_none=True)
     context = fields.Dict()
@@ -60,15 +92,17 @@ class InstanceStateSchema(Schema):
     operation = fields.String(allow_none=True)
 
 
-class BindingStateSchema(Schema):
-    id = fields.String()
+class BindingStateSchema(_NamedId):
+    id_name = "binding_id"
+    binding_id = fields.String()
+    id = _old_id("binding_id")
     instance_id = fields.String()
     service_id = fields.String()
     plan_id = fields.String()
     state = fields.String(metadata={"enum": ["binding", "ready", "unbinding", "failed"]})
     fingerprint = fields.String()
-    created_at = fields.Float()
-    updated_at = fields.Float()
+    created_at = IsoTime()
+    updated_at = IsoTime()
     parameters = fields.Dict()
     context = fields.Dict()
     bind_resource = fields.Dict()
@@ -77,7 +111,7 @@ class BindingStateSchema(Schema):
     response = fields.Dict(
         metadata={"description": "The bind response; credential values redacted"}
     )
-    expires_at = fields.Float(allow_none=True)
+    expires_at = IsoTime(allow_none=True)
     originating_identity = fields.Dict(allow_none=True)
     backend_state = fields.Dict(allow_none=True)
     operation = fields.String(allow_none=True)
@@ -94,8 +128,8 @@ class OperationStateSchema(Schema):
     plan_id = fields.String(allow_none=True)
     state = fields.String(metadata={"enum": ["in progress", "succeeded", "failed"]})
     description = fields.String(allow_none=True)
-    started_at = fields.Float()
-    finished_at = fields.Float(allow_none=True)
+    started_at = IsoTime()
+    finished_at = IsoTime(allow_none=True)
     polls = fields.Integer()
     finish_kind = fields.String()
     finish_amount = fields.Float()
@@ -103,7 +137,7 @@ class OperationStateSchema(Schema):
     final_description = fields.String(allow_none=True)
     progress = fields.String(allow_none=True)
     retry_after = fields.Integer(allow_none=True)
-    deadline = fields.Float(allow_none=True)
+    deadline = IsoTime(allow_none=True)
     instance_usable = fields.Boolean(allow_none=True)
     update_repeatable = fields.Boolean(allow_none=True)
     payload = fields.Dict()
@@ -165,8 +199,32 @@ class JournalSchema(Schema):
     )
 
 
+FAULT_ORIGINS = ("admin", "catalog")
+
+
+class FaultOriginSchema(Schema):
+    """``?origin=`` of ``GET`` and ``DELETE /admin/faults``."""
+
+    class Meta:
+        unknown = RAISE
+
+    origin = fields.String(
+        validate=validate.OneOf((*FAULT_ORIGINS, "all")),
+        metadata={
+            "description": "admin: rules added at run time (POST /admin/faults); catalog: "
+            "rules declared in the catalog, back after a reset; all: both. GET lists all "
+            "by default, DELETE deletes admin rules only by default."
+        },
+    )
+
+
 class FaultRuleViewSchema(FaultRuleSchema):
-    origin = fields.String(metadata={"enum": ["admin", "catalog"]})
+    origin = fields.String(
+        metadata={
+            "enum": list(FAULT_ORIGINS),
+            "description": "admin: added at run time; catalog: declared in the catalog",
+        }
+    )
     calls = fields.Integer(metadata={"description": "Matching calls counted so far"})
     fired = fields.Integer(metadata={"description": "Times the action was applied"})
 
@@ -177,6 +235,10 @@ class FaultListSchema(Schema):
 
 class FaultCreatedSchema(Schema):
     id = fields.String()
+
+
+class FaultsDeletedSchema(Schema):
+    deleted = fields.Integer(metadata={"description": "How many rules were deleted"})
 
 
 class CatalogAcceptedSchema(Schema):

@@ -260,6 +260,7 @@ def _admin_paths(spec: APISpec) -> None:
         ("Journal", admin.JournalSchema),
         ("FaultList", admin.FaultListSchema),
         ("FaultCreated", admin.FaultCreatedSchema),
+        ("FaultsDeleted", admin.FaultsDeletedSchema),
         ("Finish", admin.FinishSchema),
         ("CatalogAccepted", admin.CatalogAcceptedSchema),
     ):
@@ -352,14 +353,22 @@ def _admin_paths(spec: APISpec) -> None:
             }
         },
     )
+
+    def origin() -> list[dict[str, Any]]:
+        # A list apispec expands in place: one per operation.
+        return [{"in": "query", "schema": admin.FaultOriginSchema}]
+
     spec.path(
         path="/admin/faults",
         operations={
             "get": {
                 "operationId": "admin_faults",
                 "tags": tags,
+                "summary": "Fault rules with counters and origin (admin or catalog)",
+                "parameters": origin(),
                 "responses": {
-                    "200": {"description": "Fault rules with counters", **_json("FaultList")}
+                    "200": {"description": "Fault rules with counters", **_json("FaultList")},
+                    "400": error,
                 },
             },
             "post": {
@@ -374,7 +383,12 @@ def _admin_paths(spec: APISpec) -> None:
             "delete": {
                 "operationId": "admin_delete_faults",
                 "tags": tags,
-                "responses": {"200": {"description": "All rules deleted"}},
+                "summary": "Delete the rules added at run time (?origin=catalog|all for more)",
+                "parameters": origin(),
+                "responses": {
+                    "200": {"description": "Rules deleted", **_json("FaultsDeleted")},
+                    "400": error,
+                },
             },
         },
     )

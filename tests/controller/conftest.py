@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,13 +19,18 @@ import yaml
 from flask import Flask
 
 from broker.client import OSBClient
-from broker.controller.engine import Controller
-from broker.controller.kinds import ObjectKey, kind_named
-from broker.controller.manifests import Manifest
-from broker.controller.objects import apply_manifests, delete_objects
-from broker.controller.secret_volumes import SecretVolumes
-from broker.controller.settings import ControllerSettings
-from broker.controller.store import Store
+from broker.controller import Controller, ControllerSettings
+from broker.controller.objects import (
+    Manifest,
+    ObjectKey,
+    SecretVolumes,
+    Store,
+    apply_manifests,
+    delete_objects,
+    kind_named,
+)
+from tests.support.clock import FakeClock
+from tests.support.servers import ADMIN_ENV, RunningServer, serve
 
 BROKER_URL = "http://broker.test"
 USER = {"username": "alice", "uid": "", "groups": ["system:authenticated"]}
@@ -47,12 +56,19 @@ spec:
 
 @dataclass
 class Cluster:
-    """A store, its Secret folders and a controller, with helpers that read like kubectl."""
+    """A store, its Secret folders and a controller, with helpers that read like kubectl.
+
+    With a ``clock`` the controller runs on it: its sleeps move the clock instead of
+    waiting, so days of Service Catalog's backoffs and windows pass in a moment, and
+    ``timeline`` says when (on that clock) each event happened.
+    """
 
     root: Path
     settings: ControllerSettings
     transport: httpx.BaseTransport | None
+    clock: FakeClock | None = None
     events: list[tuple[str, str, str]] = field(default_factory=list)
+    timeline: list[tuple[float, str, str, str]] = field(default_factory=list)
 
     @property
     def store(self) -> Store:
@@ -63,14 +79,29 @@ class Cluster:
         return SecretVolumes(self.settings.volumes_dir)
 
     def controller(self, **changes: Any) -> Controller:
+        timing: dict[str, Any] = {}
+        if self.clock is not None:
+            timing = {"clock": self.clock, "sleep": self.clock.advance}
         return Controller(
             self.store,
             self.settings.replace(**changes),
             transport=self.transport,
-            progress=lambda key, event: self.events.append(
-                (str(key), event["reason"], event["message"])
-            ),
+            progress=self._record,
+            **timing,
         )
+
+    def _record(self, key: ObjectKey, event: dict[str, Any]) -> None:
+        self.events.append((str(key), event["reason"], event["message"]))
+        moment = self.clock() if self.clock is not None else time.time()
+        self.timeline.append((moment, str(key), event["reason"], event["message"]))
+
+    def times_of(self, reason: str, name: str = "") -> list[float]:
+        """When (on the cluster's clock) events with ``reason`` happened to ``name``."""
+        return [
+            moment
+            for moment, key, found, _ in self.timeline
+            if found == reason and key.endswith(f"/{name}")
+        ]
 
     def apply(self, text: str, user: dict[str, Any] | None = None) -> list[str]:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
@@ -78,10 +109,20 @@ class Cluster:
         applied = apply_manifests(self.store, self.volumes, manifests, user or USER)
         return [str(entry) for entry in applied]
 
-    def reconcile(self, *, wait: bool = True, timeout: float = 20.0, **changes: Any) -> bool:
+    def reconcile(
+        self,
+        *,
+        wait: bool = True,
+        timeout: float = 20.0,
+        fail_fast: bool = True,
+        interval: float = 0.05,
+        **changes: Any,
+    ) -> bool:
         controller = self.controller(**changes)
         try:
-            return controller.reconcile(wait=wait, timeout=timeout, interval=0.05)
+            return controller.reconcile(
+                wait=wait, timeout=timeout, interval=interval, fail_fast=fail_fast
+            )
         finally:
             controller.close()
 
@@ -161,8 +202,107 @@ def broker_admin(broker_transport: httpx.WSGITransport) -> Iterator[OSBClient]:
 
 
 def journal(admin: OSBClient, **filters: Any) -> list[dict[str, Any]]:
-    return admin.requests(**filters)
+    return admin.journal(**filters)
 
 
 def as_json(data: bytes) -> Any:
     return json.loads(data.decode())
+
+
+class AdminAPI:
+    """mockbroker's admin HTTP API, spoken directly (its shapes are a stable contract)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = httpx.Client(base_url=url, auth=("admin", "admin-secret"), timeout=30)
+
+    def reset(self) -> None:
+        self.http.post("/admin/reset", json={}).raise_for_status()
+
+    def add_fault(self, rule: dict[str, Any]) -> str:
+        answer = self.http.post("/admin/faults", json=rule)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    def delete_fault(self, rule_id: str) -> None:
+        self.http.delete(f"/admin/faults/{rule_id}").raise_for_status()
+
+    def journal(self, **filters: Any) -> list[dict[str, Any]]:
+        answer = self.http.get("/admin/requests", params=filters)
+        answer.raise_for_status()
+        return list(answer.json()["requests"])
+
+    def calls(self, *operations: str) -> list[tuple[str, str, int]]:
+        """(operation, method, status) of the broker calls of those operations, in order."""
+        return [
+            (entry["operation"], entry["method"], entry["status"])
+            for entry in self.journal()
+            if entry["operation"] in operations
+        ]
+
+    def finish(self, operation: str, state: str = "succeeded") -> None:
+        answer = self.http.post(f"/admin/operations/{operation}", json={"state": state})
+        assert answer.status_code == 200, answer.text
+
+    def instances(self) -> list[dict[str, Any]]:
+        answer = self.http.get("/admin/state")
+        answer.raise_for_status()
+        return list(answer.json()["instances"])
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """``mockbroker serve`` (gunicorn, two workers) for the tests of one module."""
+    with serve(tmp_path_factory.mktemp("ctl-server"), env=ADMIN_ENV, workers=2) as running:
+        yield running
+
+
+@pytest.fixture
+def admin_api(server: RunningServer) -> Iterator[AdminAPI]:
+    """The served broker's admin API, reset for every test."""
+    api = AdminAPI(server.url)
+    api.reset()
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Service Catalog's clock, starting now: the controller's sleeps move it."""
+    return FakeClock(time.time())
+
+
+@pytest.fixture
+def timed_cluster(
+    tmp_path: Path, server: RunningServer, admin_api: AdminAPI, clock: FakeClock
+) -> Cluster:
+    """A cluster with Service Catalog's default settings on a clock the tests drive,
+    its broker registered at the served broker over real HTTP."""
+    found = Cluster(
+        tmp_path,
+        ControllerSettings(state_dir=tmp_path / "ctl", secrets_dir=tmp_path / "secrets"),
+        None,
+        clock,
+    )
+    found.apply(broker_manifest(server.url))
+    assert found.reconcile()
+    return found
+
+
+def run_ctl(
+    state_dir: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``mockbroker ctl --state-dir STATE_DIR ARGS…`` in a process of its own."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("BROKER_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "broker", "ctl", "--state-dir", str(state_dir), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=90,
+    )

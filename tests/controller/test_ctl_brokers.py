@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from broker.client import OSBClient
-from broker.controller.names import k8s_name, label_value
+from broker.controller.objects import k8s_name, label_value
 from tests.controller.conftest import BROKER_URL, Cluster, broker_manifest, journal
 
 

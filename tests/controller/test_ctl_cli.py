@@ -10,8 +10,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from broker.cli import main
-from broker.controller.kinds import ObjectKey
-from broker.controller.store import Store
+from broker.controller.objects import ObjectKey, Store
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
 

@@ -20,20 +20,14 @@ from pathlib import Path
 import pytest
 
 from broker.client import OSBClient
-from tests.controller.conftest import Cluster, broker_manifest, fast_settings
+from tests.controller.conftest import Cluster, broker_manifest, fast_settings, run_ctl
 from tests.controller.test_ctl_bindings import binding
 from tests.controller.test_ctl_instances import instance
-from tests.support.servers import ADMIN_ENV, RunningServer, serve
+from tests.support.servers import RunningServer
 
 pytestmark = pytest.mark.server
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with serve(tmp_path_factory.mktemp("ctl-e2e"), env=ADMIN_ENV, workers=2) as running:
-        yield running
 
 
 @pytest.fixture
@@ -52,15 +46,11 @@ def cluster(tmp_path: Path, server: RunningServer, admin: OSBClient) -> Cluster:
 
 
 def ctl(state_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("BROKER_")}
-    environment.update({"BROKER_CTL_POLL_MAX": "1s", "BROKER_CTL_RETRY_MAX": "1s"})
-    return subprocess.run(
-        [sys.executable, "-m", "broker", "ctl", "--state-dir", str(state_dir), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
+    return run_ctl(
+        state_dir,
+        *args,
+        stdin=stdin,
+        env={"BROKER_CTL_POLL_MAX": "1s", "BROKER_CTL_RETRY_MAX": "1s"},
     )
 
 
@@ -68,16 +58,9 @@ def test_the_seed_flow_provisions_binds_mounts_and_cleans_up(
     tmp_path: Path, server: RunningServer, admin: OSBClient
 ) -> None:
     state = tmp_path / "ctl"
-    applied = ctl(state, "apply", "-f", str(SEED))
+    applied = ctl(state, "apply", "-f", str(SEED), "--broker-url", server.url)
     assert applied.returncode == 0, applied.stderr
-    pointed = ctl(
-        state,
-        "apply",
-        "-f",
-        "-",
-        stdin=(SEED / "01-broker.yaml").read_text().replace("http://127.0.0.1:8080", server.url),
-    )
-    assert "clusterservicebroker.servicecatalog.k8s.io/mockbroker configured" in pointed.stdout
+    assert "clusterservicebroker.servicecatalog.k8s.io/mockbroker created" in applied.stdout
     reconciled = ctl(state, "reconcile", "--wait", "--timeout", "60s")
     assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
     assert "Provisioning: The instance is being provisioned asynchronously" in reconciled.stdout
@@ -94,7 +77,7 @@ def test_the_seed_flow_provisions_binds_mounts_and_cleans_up(
         "service-plan-name",
         "Ready",
     ]
-    polls = admin.requests(operation="last_operation")
+    polls = admin.journal(operation="last_operation")
     assert [entry["response"]["state"] for entry in polls] == [
         "in progress",
         "in progress",
@@ -174,7 +157,7 @@ def test_ctl_run_reconciles_in_the_background_and_stops_on_sigterm(
         out, err = runner.communicate(timeout=30)
     assert runner.returncode == 0, err
     assert "ProvisionedSuccessfully" in out
-    assert len(admin.requests(operation="provision")) == 1
+    assert len(admin.journal(operation="provision")) == 1
 
 
 def test_a_provision_failing_three_times_is_retried_until_it_succeeds(
@@ -185,7 +168,7 @@ def test_a_provision_failing_three_times_is_retried_until_it_succeeds(
     assert cluster.status("instance", "flaky", "apps")["lastConditionState"] == "Ready"
     calls = [
         (entry["method"], entry["status"])
-        for entry in admin.requests()
+        for entry in admin.journal()
         if entry["operation"] in ("provision", "deprovision")
     ]
     assert calls == [("PUT", 500), ("DELETE", 410)] * 3 + [("PUT", 201)]
@@ -205,21 +188,21 @@ def test_an_async_provision_ending_failed_is_orphan_mitigated(
     assert ready is not None and ready["reason"] == "OrphanMitigationSuccessful"
     obj = cluster.get("instance", "doomed", "apps")
     assert obj is not None
-    deletes = admin.requests(operation="deprovision", instance_id=obj["spec"]["externalID"])
+    deletes = admin.journal(operation="deprovision", instance_id=obj["spec"]["externalID"])
     assert (
         deletes
         and deletes[0]["method"] == "DELETE"
         and deletes[0]["query"]["accepts_incomplete"] == "true"
     )
-    assert len(admin.requests(operation="provision")) == 1  # never provisioned again
+    assert len(admin.journal(operation="provision")) == 1  # never provisioned again
 
 
 def test_a_400_provision_is_terminal(cluster: Cluster, admin: OSBClient) -> None:
     cluster.apply(instance("bad", "mock-flaky", "provision-fails-400"))
     assert cluster.reconcile(timeout=30)
     assert cluster.status("instance", "bad", "apps")["lastConditionState"] == "Failed"
-    assert len(admin.requests(operation="provision")) == 1
-    assert admin.requests(operation="deprovision") == []
+    assert len(admin.journal(operation="provision")) == 1
+    assert admin.journal(operation="deprovision") == []
 
 
 def test_a_plan_change_updates_the_instance(cluster: Cluster, admin: OSBClient) -> None:
@@ -229,7 +212,7 @@ def test_a_plan_change_updates_the_instance(cluster: Cluster, admin: OSBClient) 
     assert cluster.reconcile(timeout=30)
     status = cluster.status("instance", "db", "apps")
     assert status["externalProperties"]["clusterServicePlanExternalName"] == "large"
-    (patch,) = admin.requests(operation="update")
+    (patch,) = admin.journal(operation="update")
     (record,) = admin.state()["instances"]
     assert (
         record["plan_id"]
@@ -294,7 +277,7 @@ def test_a_binding_blocks_deprovisioning_until_it_is_deleted(
     assert not cluster.reconcile(timeout=1)
     ready = cluster.condition("instance", "q", "apps", "Ready")
     assert ready is not None and ready["reason"] == "DeprovisionBlockedByExistingCredentials"
-    assert admin.requests(operation="deprovision") == []
+    assert admin.journal(operation="deprovision") == []
     cluster.delete("binding", "q-creds", "apps")
     assert cluster.reconcile(timeout=30)
     assert cluster.get("instance", "q", "apps") is None
@@ -312,7 +295,7 @@ def test_a_provision_that_times_out_is_orphan_mitigated_and_retried(
     assert cluster.status("instance", "slow", "apps")["lastConditionState"] == "Ready"
     operations = [
         entry["operation"]
-        for entry in admin.requests()
+        for entry in admin.journal()
         if entry["operation"] in ("provision", "deprovision")
     ]
     assert "deprovision" in operations and operations[-1] == "provision"

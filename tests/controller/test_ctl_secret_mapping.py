@@ -7,10 +7,15 @@ import hashlib
 
 import pytest
 
-from broker.controller.go_json import go_json
-from broker.controller.parameters import ParameterError, build_parameters
-from broker.controller.secret_data import SecretDataError, jsonpath_template, secret_data
-from broker.controller.store import State
+from broker.controller.bindings import (
+    JSONPathError,
+    SecretDataError,
+    jsonpath_template,
+    secret_data,
+)
+from broker.controller.go_encoding import go_json
+from broker.controller.objects import State
+from broker.controller.request_parameters import ParameterError, build_parameters
 
 
 def decoded(data: dict[str, str]) -> dict[str, bytes]:
@@ -79,9 +84,45 @@ def test_json_path_templates_resolve_fields_indexes_and_quoted_names() -> None:
     assert jsonpath_template("{.a.b[1].c}", data) == "deep"
     assert jsonpath_template("{$['key.json'].email}", data) == "e@x"
     assert jsonpath_template("host={.n}/{.a.b[0]}", data) == "host=5/10"
-    assert jsonpath_template("{.a}", data) == '{"b":[10,{"c":"deep"}]}'
-    with pytest.raises(SecretDataError, match="unsupported JSONPath"):
+    assert jsonpath_template("{.a.b[-1].c}", data) == "deep"
+    with pytest.raises(JSONPathError, match="unsupported JSONPath"):
         jsonpath_template("{.a[?(@.x)]}", data)
+    with pytest.raises(JSONPathError, match="^nope is not found$"):
+        jsonpath_template("{.nope}", data)
+    with pytest.raises(JSONPathError, match="array index out of bounds: index 2, length 2"):
+        jsonpath_template("{.a.b[2]}", data)
+
+
+@pytest.mark.parametrize(
+    ("template", "printed"),
+    [
+        ("{.big}", "1e+06"),
+        ("{.port}", "5432"),
+        ("{.ratio}", "0.25"),
+        ("{.tiny}", "1e-05"),
+        ("{.hosts}", "[a b]"),
+        ("{.opts}", "map[a:x b:1]"),
+        ("{.users[*].name}", "u1 u2"),
+        ("{.hosts[*]}", "a b"),
+        ("{.hosts[0:1]}", "a"),
+        ("{.tls}", "true"),
+        ("{.none}", "<nil>"),
+        ("{.users[0]}", "map[name:u1]"),
+    ],
+)
+def test_json_path_results_print_as_gos_fmt_does(template: str, printed: str) -> None:
+    credentials = {
+        "big": 1000000,
+        "port": 5432,
+        "ratio": 0.25,
+        "tiny": 0.00001,
+        "hosts": ["a", "b"],
+        "opts": {"b": 1, "a": "x"},
+        "users": [{"name": "u1"}, {"name": "u2"}],
+        "tls": True,
+        "none": None,
+    }
+    assert jsonpath_template(template, credentials) == printed
 
 
 def secret_state(**values: str) -> State:

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.controller.kinds import ObjectKey
-from broker.controller.secret_volumes import SecretVolumes
-from broker.controller.store import ReconcilerBusy, State, Store
+from broker.controller.objects import ObjectKey, ReconcilerBusy, SecretVolumes, State, Store
 
 
 def secret(name: str, **data: str) -> str:

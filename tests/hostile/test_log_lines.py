@@ -51,9 +51,12 @@ def test_the_text_format_escapes_control_characters_so_no_line_is_forged(
     assert "/v2/service_instances/a\\n2026-01-01" in log
     assert "c\\x1b[2J\\x1b[31mred" in log
     record_start = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
-    assert all(record_start.match(line) or line.startswith("    ") for line in lines[5:]), [
-        line for line in lines[5:] if not (record_start.match(line) or line.startswith("    "))
+    # After the start-up banner, every line starts a record or continues one, indented.
+    first = next(number for number, line in enumerate(lines) if record_start.match(line))
+    stray = [
+        line for line in lines[first:] if not (record_start.match(line) or line.startswith("    "))
     ]
+    assert stray == []
 
 
 def test_the_json_format_keeps_one_record_per_line(server: RunningServer, osb: object) -> None:

@@ -20,11 +20,13 @@ from flask import Flask
 from broker.credentials.base import BindingRequest, CredentialBackend, InstanceRequest
 from broker.runtime import runtime
 from tests.support.osb import OSB, basic
+from tests.support.services import RUN
 
 
 def unique(label: str) -> str:
-    """An id no other test run uses."""
-    return f"{label}-{uuid.uuid4().hex}"
+    """An id no other test run uses; the names a backend derives from it carry the run's
+    token, so what a failed test leaves is found at the end of the session."""
+    return f"{label}-{RUN}-{uuid.uuid4().hex}"
 
 
 def recorded(app: Flask) -> tuple[set[str], set[str]]:

@@ -1,7 +1,10 @@
-"""``/dashboard``: the broker's state in a browser page (admin credentials required)."""
+"""``/dashboard``: the broker's state in a browser page (admin credentials required).
+
+``/`` redirects there.
+"""
 
 from __future__ import annotations
 
-from broker.web.dashboard.routes import dashboard
+from broker.web.dashboard.routes import dashboard, home
 
-__all__ = ["dashboard"]
+__all__ = ["dashboard", "home"]

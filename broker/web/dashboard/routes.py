@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from broker import __version__
 from broker.faults.rules import FAULT_OPERATIONS
@@ -23,7 +23,7 @@ from broker.storage.records import BindingRecord, InstanceRecord, OperationRecor
 from broker.web.dashboard import presenters
 from broker.web.paging import decode_cursor, encode_cursor, position
 
-__all__ = ["dashboard"]
+__all__ = ["dashboard", "home"]
 
 dashboard = Blueprint(
     "dashboard",
@@ -33,6 +33,16 @@ dashboard = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
+
+# "/" is where a browser goes first; the dashboard is the broker's page for people.
+# Like every path but the health probes it needs the admin login (broker.web.guard).
+home = Blueprint("home", __name__)
+
+
+@home.get("/")
+def root() -> Response:
+    return redirect(url_for("dashboard.index"))  # type: ignore[return-value]
+
 
 # How many operations the pages read from the store, and how many finished ones they show.
 OPERATIONS_READ = 1000
@@ -171,6 +181,7 @@ def index() -> Response:
         faults=presenters.fault_rows(store.fault_list(), catalog),
         services=presenters.service_rows(catalog.services),
         fault_operations=FAULT_OPERATIONS,
+        journal_operations=FAULT_OPERATIONS,
         plan_names=sorted({plan.name for plan in catalog.plans}),
     )
     return Response(html, mimetype="text/html")
@@ -197,5 +208,6 @@ def instance(instance_id: str) -> Response:
         bindings=presenters.binding_rows(rt.catalogs, bindings),
         running=presenters.operation_rows(running),
         finished=presenters.operation_rows(finished),
+        journal_operations=FAULT_OPERATIONS,
     )
     return Response(html, status=200 if record is not None else 404, mimetype="text/html")

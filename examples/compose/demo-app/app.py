@@ -299,10 +299,15 @@ def render_section(report: dict[str, Any]) -> str:
 def render_page(summary: dict[str, Any]) -> str:
     sections = "\n".join(render_section(report) for report in summary["credentials"])
     status = summary["status"]
+    # Connection URIs and names are long words: they wrap anywhere rather than make
+    # the page scroll sideways, on a phone too.
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>demo-app: {status}</title>
-<style>body{{font-family:sans-serif;margin:2rem}}.ok h2{{color:#1a7f37}}.error h2{{color:#cf222e}}
-th{{text-align:left;padding-right:1rem}}section{{margin-bottom:2rem}}</style>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;margin:2rem;overflow-wrap:anywhere}}
+.ok h2{{color:#1a7f37}}.error h2{{color:#cf222e}}
+table{{border-collapse:collapse}}th{{text-align:left;vertical-align:top;padding-right:1rem}}
+section{{margin-bottom:2rem}}@media (max-width:600px){{body{{margin:1rem}}}}</style>
 </head><body>
 <h1>demo-app: {html.escape(status)}</h1>
 {sections}
@@ -347,12 +352,14 @@ def sources_from_environment() -> list[Source]:
 
 def main() -> None:
     Handler.sources = sources_from_environment()
-    port = int(os.environ.get("PORT", "8000"))
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    # HOST 0.0.0.0 in the container; PORT 0 picks a free port (printed below).
+    host = os.environ.get("HOST", "0.0.0.0")
+    server = ThreadingHTTPServer((host, int(os.environ.get("PORT", "8000"))), Handler)
     # PID 1 in a container gets no default SIGTERM action: stop at once on "down".
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     paths = ", ".join(str(source.path) for source in Handler.sources)
-    print(f"demo-app on port {port}, credentials from {paths}", flush=True)
+    address = f"http://{host}:{server.server_address[1]}"
+    print(f"demo-app on {address}, credentials from {paths}", flush=True)
     for report in check_all(Handler.sources)[1]["credentials"]:
         outcome = report.get("connection") or report.get("error", "")
         print(f"{report['source']}: {report['status']} {outcome}", flush=True)

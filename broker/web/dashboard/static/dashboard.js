@@ -16,8 +16,8 @@
   // --- the admin API --------------------------------------------------------------
 
   /** Call the admin API; resolves to {ok, status, data, message} and never throws. */
-  async function admin(method, path, payload) {
-    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  async function admin(method, path, payload, signal) {
+    const init = { method, signal, credentials: "same-origin", headers: { Accept: "application/json" } };
     if (payload !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(payload);
@@ -335,18 +335,55 @@
     return [row, details];
   }
 
+  function emptyRow(text) {
+    const row = document.createElement("tr");
+    row.className = "empty";
+    const td = document.createElement("td");
+    td.colSpan = 8;
+    td.textContent = text;
+    row.appendChild(td);
+    return row;
+  }
+
   function startJournal(table) {
     const body = table.tBodies[0];
     const status = document.querySelector("[data-journal-status]");
+    const filterForm = document.querySelector("form[data-journal-filters]");
     const instanceId = table.dataset.instanceId;
     let last = null;
     let failures = 0;
+    // Each change of the filters starts a new poll loop; older loops see a newer
+    // generation and stop, and their long-poll is aborted.
+    let generation = 0;
+    let inFlight = null;
+    let filterTimer = null;
 
     function setStatus(kind, text) {
       if (status) {
         status.className = "live-status " + kind;
         status.textContent = text;
       }
+    }
+
+    /** The journal query: the page's instance, the filters the user set. */
+    function filters() {
+      const params = new URLSearchParams();
+      if (instanceId !== undefined) {
+        params.set("instance_id", instanceId);
+      }
+      if (filterForm) {
+        for (const [key, value] of new FormData(filterForm)) {
+          const text = String(value).trim();
+          if (text) {
+            params.set(key, text);
+          }
+        }
+      }
+      return params;
+    }
+
+    function filtered() {
+      return filterForm !== null && Array.from(new FormData(filterForm).values()).some((value) => String(value).trim());
     }
 
     function show(entries) {
@@ -366,27 +403,31 @@
       }
     }
 
-    async function poll() {
-      const params = new URLSearchParams();
-      if (instanceId !== undefined) {
-        params.set("instance_id", instanceId);
-      }
-      if (last === null) {
-        params.set("limit", String(JOURNAL_ROWS));
-      } else {
+    async function poll(mine) {
+      const params = filters();
+      params.set("limit", String(JOURNAL_ROWS));
+      if (last !== null) {
         params.set("since", String(last));
-        params.set("limit", String(JOURNAL_ROWS));
         params.set("wait", String(JOURNAL_WAIT_SECONDS));
       }
-      const result = await admin("GET", "/requests?" + params.toString());
+      inFlight = new AbortController();
+      const result = await admin("GET", "/requests?" + params.toString(), undefined, inFlight.signal);
+      if (mine !== generation) {
+        return; // the filters changed meanwhile: a newer loop runs
+      }
       if (!result.ok) {
+        if (result.status === 400) {
+          // The API names what is wrong with the filters; wait for them to change.
+          setStatus("error", "filter refused: " + result.message);
+          return;
+        }
         failures += 1;
         setStatus("error", "not connected: " + result.message + " (retrying)");
-        setTimeout(poll, Math.min(30000, 1000 * 2 ** failures));
+        setTimeout(() => { if (mine === generation) { poll(mine); } }, Math.min(30000, 1000 * 2 ** failures));
         return;
       }
       failures = 0;
-      setStatus("live", "live");
+      setStatus("live", filtered() ? "live, filtered" : "live");
       const entries = (result.data && result.data.requests) || [];
       const initial = last === null;
       last = entries.reduce((max, entry) => Math.max(max, Number(entry.id)), last === null ? 0 : last);
@@ -396,10 +437,36 @@
         refresh();
       }
       // Requests to the admin API itself may be journaled too: never spin on them.
-      setTimeout(poll, entries.length ? 300 : 0);
+      setTimeout(() => { if (mine === generation) { poll(mine); } }, entries.length ? 300 : 0);
     }
 
-    poll();
+    function restart() {
+      generation += 1;
+      if (inFlight) {
+        inFlight.abort();
+      }
+      last = null;
+      failures = 0;
+      body.replaceChildren(emptyRow(filtered() ? "No request matches these filters yet." : "No requests yet."));
+      setStatus("", "connecting\u2026");
+      poll(generation);
+    }
+
+    if (filterForm) {
+      filterForm.addEventListener("submit", (event) => {
+        event.preventDefault();
+        restart();
+      });
+      filterForm.addEventListener("change", restart);
+      // Typing: once the user pauses.
+      filterForm.addEventListener("input", (event) => {
+        if (event.target instanceof HTMLInputElement) {
+          clearTimeout(filterTimer);
+          filterTimer = setTimeout(restart, 400);
+        }
+      });
+    }
+    poll(generation);
   }
 
   const journal = document.querySelector("table[data-journal]");
