@@ -20,9 +20,14 @@ from typing import Any
 
 import yaml
 
+from broker.journal.retention import DEFAULT_MAX_BYTES as DEFAULT_JOURNAL_MAX_BYTES
+from broker.journal.retention import MIN_MAX_BYTES as MIN_JOURNAL_MAX_BYTES
+
 __all__ = ["BasicCredential", "Settings", "SettingsError", "load_settings"]
 
 ENV_PREFIX = "BROKER_"
+# The password everyone knows (the default): accepted on loopback only, set or not.
+WELL_KNOWN_PASSWORD = "broker"
 
 
 class SettingsError(ValueError):
@@ -73,8 +78,12 @@ class Settings:
     credential_seed: str | None = None
     # SQLite "PRAGMA synchronous": FULL fsyncs every commit (durable), NORMAL does not.
     sqlite_synchronous: str = "FULL"
-    # Largest number of requests the journal keeps (oldest dropped first).
+    # Largest number of requests the journal keeps (oldest dropped first) ...
     journal_size: int = 10000
+    # ... and the most bytes of encoded entries it keeps (see broker.journal.retention).
+    journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES
+    # Seconds a finished operation is remembered (see broker.osb.retention).
+    operation_retention: int = 3600
     # Also record /admin requests in the journal.
     journal_admin: bool = False
     # Base URL used in dashboard_url values; defaults to http://host:port.
@@ -94,6 +103,19 @@ class Settings:
     redis_public_port: int | None = None
     # Whether the password was given explicitly (config, env or flag) rather than defaulted.
     password_is_default: bool = True
+
+    def __post_init__(self) -> None:
+        # However the settings were made (parsed, replaced, built in code), a credential
+        # with an empty password never exists: an empty password would log anyone in.
+        if not self.password:
+            raise SettingsError("the OSB password must not be empty (BROKER_PASSWORD)")
+        if self.admin_password is not None and not self.admin_password:
+            raise SettingsError(
+                "the admin password must not be empty (BROKER_ADMIN_PASSWORD); leave it "
+                "unset to use the OSB credentials"
+            )
+        if any(not user.password for user in self.users):
+            raise SettingsError("every user needs a non-empty password (BROKER_USERS)")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -136,11 +158,26 @@ class Settings:
 
     def check_serving(self) -> None:
         """Refuse combinations that are unsafe or cannot work when serving."""
-        if not is_loopback(self.host) and self.password_is_default:
-            raise SettingsError(
-                f"refusing to listen on {self.host} with the default password: "
-                "set BROKER_PASSWORD (or --password) when binding a non-loopback address"
-            )
+        if not is_loopback(self.host):
+            if self.password_is_default:
+                raise SettingsError(
+                    f"refusing to listen on {self.host} with the default password: "
+                    "set BROKER_PASSWORD (or --password) when binding a non-loopback address"
+                )
+            known = [
+                name
+                for name, credentials in (
+                    ("BROKER_PASSWORD / BROKER_USERS", self.osb_credentials),
+                    ("BROKER_ADMIN_PASSWORD", self.admin_credentials),
+                )
+                if any(c.password == WELL_KNOWN_PASSWORD for c in credentials)
+            ]
+            if known:
+                raise SettingsError(
+                    f"refusing to listen on {self.host} with the well-known password "
+                    f"{WELL_KNOWN_PASSWORD!r} ({known[0]}): choose another one when binding "
+                    "a non-loopback address"
+                )
         if self.store_url.startswith("memory:") and self.effective_workers > 1:
             raise SettingsError(
                 "the memory:// store lives inside one process: use --workers 1 or a "
@@ -166,6 +203,22 @@ def _text(value: Any, where: str) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
         raise SettingsError(f"{where}: expected a string, got {value!r}")
     return str(value)
+
+
+def _password(value: Any, where: str) -> str:
+    text = _text(value, where)
+    if not text:
+        raise SettingsError(f"{where}: a password must not be empty")
+    return text
+
+
+def _admin_password(value: Any, where: str) -> str:
+    text = _text(value, where)
+    if not text:
+        raise SettingsError(
+            f"{where}: a password must not be empty (leave it unset to use the OSB credentials)"
+        )
+    return text
 
 
 def _host(value: Any, where: str) -> str:
@@ -304,11 +357,11 @@ PARSERS: dict[str, Parser] = {
     "host": _host,
     "port": _integer(0, 65535),
     "username": _text,
-    "password": _text,
+    "password": _password,
     "users": _users,
     "bearer_tokens": _tokens,
     "admin_username": _optional_text,
-    "admin_password": _optional_text,
+    "admin_password": _admin_password,
     "catalogs": _paths,
     "store": _store,
     "data_dir": _path,
@@ -326,7 +379,9 @@ PARSERS: dict[str, Parser] = {
     "credential_seed": _optional_text,
     "sqlite_synchronous": _choice("OFF", "NORMAL", "FULL", "EXTRA", upper=True),
     "journal_size": _integer(0),
+    "journal_max_bytes": _integer(MIN_JOURNAL_MAX_BYTES),
     "journal_admin": _boolean,
+    "operation_retention": _integer(1),
     "public_url": _optional_text,
     "postgres_url": _optional_text,
     "mysql_url": _optional_text,

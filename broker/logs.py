@@ -11,87 +11,34 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-import functools
 import json
 import logging
 import logging.config
+import re
 import sys
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from broker.redaction import REDACTED, is_sensitive, mask_text, redact
+
 __all__ = [
     "LineHandler",
     "REQUEST_ID",
-    "SENSITIVE_KEYS",
     "SERVER_LOGGER",
     "JsonLineFormatter",
+    "TextLineFormatter",
     "configure_logging",
-    "redact",
-    "redact_credentials",
+    "escape_controls",
 ]
 
 # gunicorn's own lines (starting, workers, signals): see broker.server.ServerLogger.
 SERVER_LOGGER = "broker.server"
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-
-SENSITIVE_KEYS = frozenset(
-    {
-        "password",
-        "credentials",
-        "authorization",
-        "secret",
-        "token",
-        "uri",
-        "private_key",
-        "key.json",
-        "admin_password",
-        "bearer_tokens",
-    }
-)
-REDACTED = "[redacted]"
 STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
-
-
-# The same few keys come back in every request and log record: remember the verdicts
-# (bounded, so arbitrary keys sent by clients cannot grow it without limit).
-@functools.lru_cache(maxsize=4096)
-def is_sensitive(key: str) -> bool:
-    lowered = key.lower()
-    return lowered in SENSITIVE_KEYS or any(
-        marker in lowered for marker in ("password", "secret", "token", "private_key")
-    )
-
-
-# Values that contain nothing to redact; checked by exact type, before a recursive call.
-SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def redact(value: Any) -> Any:
-    """A copy of ``value`` with every sensitive key's value replaced."""
-    # Exact types first: isinstance() against the Mapping ABC is the slow test.
-    kind = type(value)
-    if kind is dict or (kind not in SCALARS and kind is not list and isinstance(value, Mapping)):
-        return {
-            key: REDACTED
-            if isinstance(key, str) and is_sensitive(key)
-            else item
-            if type(item) in SCALARS
-            else redact(item)
-            for key, item in value.items()
-        }
-    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
-        return [item if type(item) in SCALARS else redact(item) for item in value]
-    return value
-
-
-def redact_credentials(body: Any) -> Any:
-    """Like :func:`redact`, but keep the keys of a ``credentials`` object visible."""
-    if isinstance(body, Mapping) and isinstance(body.get("credentials"), Mapping):
-        rest = redact({key: value for key, value in body.items() if key != "credentials"})
-        return {**rest, "credentials": {key: REDACTED for key in body["credentials"]}}
-    return redact(body)
+# Values that contain nothing to redact; checked by exact type.
+PLAIN = frozenset({int, float, bool, type(None)})
 
 
 class RequestIdFilter(logging.Filter):
@@ -102,20 +49,37 @@ class RequestIdFilter(logging.Filter):
 
 
 class RedactingFilter(logging.Filter):
+    """Applies :mod:`broker.redaction` to a record's extras, arguments and message."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         fields = record.__dict__
         # Only the extras: the set difference runs in C, most records have a handful.
         for key in fields.keys() - STANDARD_ATTRIBUTES:
             value = fields[key]
+            kind = type(value)
             if is_sensitive(key):
                 fields[key] = REDACTED
-            elif type(value) not in SCALARS:
+            elif kind is str:
+                if "@" in value or "=" in value:
+                    fields[key] = mask_text(value)
+            elif kind not in PLAIN:
                 fields[key] = redact(value)
         args = record.args
-        if args and type(args) is not tuple and isinstance(args, Mapping):
-            record.args = redact(args)
+        if args:
+            if type(args) is tuple:
+                for arg in args:  # a loop, not any(): this runs for every log line
+                    if type(arg) is str and ("@" in arg or "=" in arg):
+                        record.args = tuple(
+                            mask_text(item) if type(item) is str else item for item in args
+                        )
+                        break
+            elif isinstance(args, Mapping):
+                record.args = redact(args)
         msg = record.msg
-        if type(msg) is not str and isinstance(msg, Mapping):  # a dict message: its keys are fields
+        if type(msg) is str:
+            if "@" in msg or "=" in msg:
+                record.msg = mask_text(msg)
+        elif isinstance(msg, Mapping):  # a dict message: its keys are fields
             record.msg = redact(msg)
         return True
 
@@ -217,13 +181,54 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
         return True
 
 
+# C0 and C1 control characters and DEL: a path or id holding "\n" must not start a line.
+CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return NAMED_CONTROLS.get(char) or f"\\x{ord(char):02x}"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\n``, ``\\x1b`` ...)."""
+    return CONTROLS.sub(_escaped, text)
+
+
+class TextLineFormatter(logging.Formatter):
+    """The ``text`` log format: one line per record, whatever the record holds.
+
+    Control characters in the message (a ``%0A`` in a requested path, an escape
+    sequence in an id) are written as escapes, so a client cannot forge a line or
+    drive the terminal. A traceback keeps its lines, each indented by four spaces:
+    only the first line of a record starts at the left margin.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = escape_controls(record.message)
+        record.request_id = escape_controls(str(getattr(record, "request_id", "-")))
+        return super().formatMessage(record)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    return "\n".join("    " + escape_controls(line) for line in text.splitlines())
+
+
 def _handlers(log_format: str) -> dict[str, Any]:
     if log_format == "json":
         formatter: dict[str, Any] = {"()": JsonLineFormatter}
     else:
-        formatter = {
-            "format": "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s",
-        }
+        formatter = {"()": TextLineFormatter}
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -19,6 +19,7 @@ from broker.faults.engine import FaultEngine
 from broker.faults.rules import fault_rule_problems
 from broker.faults.waits import FaultWaits
 from broker.osb.context import BrokerContext
+from broker.osb.retention import OperationRetention
 from broker.osb.service_broker import ServiceBroker
 from broker.storage import Store, open_store
 from broker.web.auth import Authenticator
@@ -50,6 +51,7 @@ class Runtime:
     broker: ServiceBroker
     osb_auth: Authenticator
     admin_auth: Authenticator
+    retention: OperationRetention
     # The web layer's Prometheus metrics (broker.web.metrics.Metrics), set by create_app.
     metrics: Any = None
     started_at: float = field(default_factory=time.time)
@@ -57,7 +59,12 @@ class Runtime:
     _mutex: threading.Lock = field(default_factory=threading.Lock)
 
     def sync(self) -> None:
-        """Follow changes other processes made (catalog, fault rules): one store read."""
+        """Follow changes other processes made (catalog, fault rules): one store read.
+
+        Also forgets finished operations past their retention, now and then.
+        """
+        if time.monotonic() >= self.retention.due:
+            self.retention.tidy()
         generation = self.store.generation()
         if generation == self._generation:
             return
@@ -102,6 +109,7 @@ def build_runtime(
         broker=ServiceBroker(ctx),
         osb_auth=Authenticator(settings.osb_credentials, settings.bearer_tokens),
         admin_auth=Authenticator(settings.admin_credentials, realm="mockbroker-admin"),
+        retention=OperationRetention(store, settings.operation_retention, clock),
     )
     runtime.sync()
     return runtime

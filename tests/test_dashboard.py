@@ -271,7 +271,7 @@ def test_the_dashboards_own_calls_and_direct_clients_may_change_state(admin: OSB
     assert admin.post("/admin/faults", rule).status == 201  # curl, httpx: no such header
 
 
-def test_the_tables_show_the_newest_instances_and_count_them_all(
+def test_the_tables_show_the_newest_instances_count_them_all_and_page_to_older_ones(
     osb: OSB, admin: OSB, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(routes, "TABLE_ROWS", 2)
@@ -282,7 +282,13 @@ def test_the_tables_show_the_newest_instances_and_count_them_all(
 
     assert re.findall(r'data-instance-row="([^"]+)"', page) == ["third", "second"]
     assert '<span class="card-value" data-count="instances">3</span>' in page
-    assert "The newest 2 of 3 instances" in page
+    assert "2 of 3 instances, newest first" in page
+    older = re.search(r'href="\?instances=([^"#]+)#instances">older instances', page)
+    assert older is not None
+    page = admin.get("/dashboard", query={"instances": older.group(1)}).text
+    assert re.findall(r'data-instance-row="([^"]+)"', page) == ["first"]
+    assert "older instances" not in page
+    assert admin.get("/dashboard", query={"instances": "not-a-cursor"}).status == 400
 
 
 def test_a_running_operation_older_than_the_recent_ones_keeps_its_buttons(

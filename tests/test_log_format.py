@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from broker.logs import REDACTED, JsonLineFormatter, RedactingFilter, RequestIdFilter
+from broker.logs import JsonLineFormatter, RedactingFilter, RequestIdFilter
+from broker.redaction import REDACTED
 from tests.support.servers import serve
 
 

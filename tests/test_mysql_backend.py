@@ -14,7 +14,7 @@ from broker.app import create_app
 from broker.config import Settings
 from broker.credentials.mysql import MySQLBackend, database_name, user_name
 from tests.support.leftovers import Leftovers, MySQLServer, recorded, unique
-from tests.support.osb import OSB
+from tests.support.osb import OSB, basic
 from tests.support.real_services import RealService, assert_backend_failed
 from tests.support.services import service_url
 
@@ -24,6 +24,9 @@ CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "real" / "mariad
 SERVICE = "mock-mariadb"
 MARIADB = RealService(SERVICE, "my")
 ACCESS_DENIED = (1044, 1045, 1142)
+
+# /readyz shows what it checked to the admin credentials only.
+ADMIN_AUTH = {"Authorization": basic("admin", "admin-secret")}
 
 
 @pytest.fixture
@@ -244,7 +247,7 @@ def test_a_bind_that_fails_after_creating_the_user_drops_it_again(
 
 
 def test_readyz_is_ok_when_the_server_answers(client: Any) -> None:
-    answer = client.get("/readyz")
+    answer = client.get("/readyz", headers=ADMIN_AUTH)
 
     assert answer.status_code == 200, answer.json
     assert answer.json["checks"]["backend:mysql"] == "ok"
@@ -252,7 +255,11 @@ def test_readyz_is_ok_when_the_server_answers(client: Any) -> None:
 
 def test_readyz_says_why_the_mysql_backend_is_not_ready(settings: Settings) -> None:
     def readyz(url: str | None) -> Any:
-        return create_app(settings.replace(mysql_url=url)).test_client().get("/readyz")
+        return (
+            create_app(settings.replace(mysql_url=url))
+            .test_client()
+            .get("/readyz", headers=ADMIN_AUTH)
+        )
 
     unset, refused = readyz(None), readyz("mysql://root@127.0.0.1:1/")
 

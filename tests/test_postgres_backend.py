@@ -16,7 +16,7 @@ from broker.app import create_app
 from broker.config import Settings
 from broker.credentials.postgres import PostgresBackend, database_name, owner_name, role_name
 from tests.support.leftovers import Leftovers, PostgresServer, recorded, unique
-from tests.support.osb import OSB
+from tests.support.osb import OSB, basic
 from tests.support.real_services import RealService, assert_backend_failed
 from tests.support.services import service_url
 
@@ -25,6 +25,9 @@ pytestmark = pytest.mark.postgres
 CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "real" / "postgresql.yaml"
 SERVICE = "mock-postgresql"
 POSTGRESQL = RealService(SERVICE, "pg")
+
+# /readyz shows what it checked to the admin credentials only.
+ADMIN_AUTH = {"Authorization": basic("admin", "admin-secret")}
 
 
 @pytest.fixture
@@ -320,18 +323,22 @@ def test_a_bind_that_fails_after_creating_the_role_drops_it_again(
 
 
 def test_readyz_is_ok_when_the_server_answers(client) -> None:
-    answer = client.get("/readyz")
+    answer = client.get("/readyz", headers=ADMIN_AUTH)
 
     assert answer.status_code == 200, answer.json
     assert answer.json["checks"]["backend:postgres"] == "ok"
 
 
 def test_readyz_says_why_the_postgres_backend_is_not_ready(settings: Settings) -> None:
-    unset = create_app(settings.replace(postgres_url=None)).test_client().get("/readyz")
+    unset = (
+        create_app(settings.replace(postgres_url=None))
+        .test_client()
+        .get("/readyz", headers=ADMIN_AUTH)
+    )
     refused = (
         create_app(settings.replace(postgres_url="postgresql://postgres@127.0.0.1:1/test"))
         .test_client()
-        .get("/readyz")
+        .get("/readyz", headers=ADMIN_AUTH)
     )
 
     assert unset.status_code == 503

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from broker.logs import REDACTED, is_sensitive, redact
+from broker.redaction import REDACTED, is_sensitive, redact
 
 
 def test_sensitive_keys_are_redacted_at_any_depth_and_case() -> None:

@@ -16,7 +16,7 @@ from broker.app import create_app
 from broker.config import Settings
 from broker.credentials.redis import RedisBackend, key_prefix, user_name
 from tests.support.leftovers import Leftovers, RedisServer, recorded, unique
-from tests.support.osb import OSB
+from tests.support.osb import OSB, basic
 from tests.support.real_services import RealService, assert_backend_failed
 from tests.support.services import service_url
 
@@ -25,6 +25,9 @@ pytestmark = pytest.mark.redis
 CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "real" / "redis.yaml"
 SERVICE = "mock-redis"
 REDIS = RealService(SERVICE, "rd")
+
+# /readyz shows what it checked to the admin credentials only.
+ADMIN_AUTH = {"Authorization": basic("admin", "admin-secret")}
 
 
 @pytest.fixture
@@ -257,7 +260,7 @@ def test_a_bind_refused_by_the_server_creates_no_user_and_no_binding(
 
 
 def test_readyz_is_ok_when_the_server_answers(client: Any) -> None:
-    answer = client.get("/readyz")
+    answer = client.get("/readyz", headers=ADMIN_AUTH)
 
     assert answer.status_code == 200, answer.json
     assert answer.json["checks"]["backend:redis"] == "ok"
@@ -265,7 +268,11 @@ def test_readyz_is_ok_when_the_server_answers(client: Any) -> None:
 
 def test_readyz_says_why_the_redis_backend_is_not_ready(settings: Settings) -> None:
     def readyz(url: str | None) -> Any:
-        return create_app(settings.replace(redis_url=url)).test_client().get("/readyz")
+        return (
+            create_app(settings.replace(redis_url=url))
+            .test_client()
+            .get("/readyz", headers=ADMIN_AUTH)
+        )
 
     unset, refused = readyz(None), readyz("redis://127.0.0.1:1/0")
 

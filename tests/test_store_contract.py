@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from broker.journal.retention import CHECK_EVERY
 from broker.storage import Store, open_store
 from broker.storage.base import Delete, JournalQuery, Put
 from tests.support import store_workers
@@ -215,6 +216,97 @@ def test_lists_are_ordered_by_creation_and_operations_by_insertion(store: Store)
 
 
 @all_stores
+def test_instances_and_bindings_page_by_creation_in_either_direction(store: Store) -> None:
+    # Two share a creation time: the id breaks the tie, so no page skips or repeats one.
+    created = {"i-a": 10.0, "i-b": 20.0, "i-c": 20.0, "i-d": 30.0, "i-e": 40.0}
+    store.apply([Put(instance(name, created_at=at)) for name, at in created.items()])
+    store.apply([Put(binding(f"b-{name}", name, created_at=at)) for name, at in created.items()])
+
+    def pages(lister: Any, newest_first: bool) -> list[list[str]]:
+        found, after = [], None
+        while True:
+            page = lister(2, after, newest_first=newest_first)
+            if not page:
+                return found
+            found.append([record.id for record in page])
+            after = (page[-1].created_at, page[-1].id)
+
+    assert pages(store.list_instances, False) == [["i-a", "i-b"], ["i-c", "i-d"], ["i-e"]]
+    assert pages(store.list_instances, True) == [["i-e", "i-d"], ["i-c", "i-b"], ["i-a"]]
+    assert pages(store.list_bindings, False) == [["b-i-a", "b-i-b"], ["b-i-c", "b-i-d"], ["b-i-e"]]
+    assert [record.id for record in store.list_instances()] == list(created)
+
+
+@all_stores
+def test_operations_filter_by_state_and_instance_and_page_back_from_an_operation(
+    store: Store,
+) -> None:
+    for number in range(6):
+        state = "in progress" if number % 2 else ("failed" if number == 4 else "succeeded")
+        owner = "inst-1" if number < 3 else "inst-2"
+        store.apply([Put(operation(f"op-{number}", owner, state=state))])
+
+    def ids(**filters: Any) -> list[str]:
+        return [found.id for found in store.list_operations(**filters)]
+
+    assert ids(state="in progress") == ["op-1", "op-3", "op-5"]
+    assert ids(state="finished") == ["op-0", "op-2", "op-4"]
+    assert ids(state="failed") == ["op-4"]
+    assert ids(instance_id="inst-2") == ["op-3", "op-4", "op-5"]
+    assert ids(limit=2, before="op-4") == ["op-2", "op-3"]
+    assert ids(limit=2, before="op-2", state="finished") == ["op-0"]
+    assert ids(before="op-0") == []
+
+
+@all_stores
+def test_pruning_forgets_old_finished_operations_but_the_newest_of_what_still_exists(
+    store: Store,
+) -> None:
+    def done(operation_id: str, owner: str, at: float, **fields: Any) -> Put:
+        return Put(operation(operation_id, owner, state="succeeded", finished_at=at, **fields))
+
+    store.apply([Put(instance("alive")), Put(binding("b-alive", "alive"))])
+    store.apply(
+        [
+            done("alive-provision", "alive", 100.0),
+            done("alive-update", "alive", 200.0),  # the newest of a live instance: kept
+            done("b-alive-bind", "alive", 100.0, binding_id="b-alive"),  # the same, binding
+            done("gone-provision", "gone", 100.0),
+            done("gone-deprovision", "gone", 200.0),  # newest, but its instance is gone
+            done("b-gone-bind", "alive", 100.0, binding_id="b-gone"),
+            done("recent", "gone-2", 900.0),  # within the retention
+            Put(operation("running", "gone-3")),  # never pruned while in progress
+        ]
+    )
+    assert store.prune_operations(finished_before=500.0) == 4
+    remaining = {found.id for found in store.list_operations()}
+    assert remaining == {"alive-update", "b-alive-bind", "recent", "running"}
+    assert store.latest_operation("alive").id == "alive-update"  # type: ignore[union-attr]
+    assert store.latest_operation("gone") is None
+    assert store.prune_operations(finished_before=500.0) == 0
+
+
+@all_stores
+def test_the_journal_keeps_within_its_byte_budget_dropping_the_oldest(store: Store) -> None:
+    padding = "x" * 4000
+    ids = [store.journal_append(entry(body=padding), 10_000, 256 * 1024) for _ in range(400)]
+    kept = [item["id"] for item in store.journal_query(JournalQuery(limit=100_000))]
+    # About 4 KB an entry: 256 KiB holds about 60. The budget is checked every
+    # CHECK_EVERY entries, and trimming leaves 90 % of it.
+    assert 40 <= len(kept) <= 256 * 1024 // 4000 + CHECK_EVERY, len(kept)
+    assert kept == ids[-len(kept) :]
+
+
+@all_stores
+def test_journal_queries_stop_before_an_id(store: Store) -> None:
+    ids = [store.journal_append(entry(), 100) for _ in range(5)]
+    newest_before = store.journal_query(JournalQuery(before_id=ids[3], limit=2))
+    assert [item["id"] for item in newest_before] == ids[1:3]
+    window = store.journal_query(JournalQuery(since_id=ids[0], before_id=ids[4]))
+    assert [item["id"] for item in window] == ids[1:4]
+
+
+@all_stores
 def test_counts_group_by_service_and_plan_and_running_operation_type(store: Store) -> None:
     store.apply(
         [
@@ -239,7 +331,7 @@ def test_counts_group_by_service_and_plan_and_running_operation_type(store: Stor
 def test_reset_forgets_state_rules_and_catalogs_and_bumps_the_generation(store: Store) -> None:
     store.apply([Put(instance()), Put(binding()), Put(operation("op-1"))])
     store.fault_add({"match": {"operation": "bind"}})
-    store.catalog_push({"services": []})
+    store.catalog_set([{"services": []}])
     store.journal_append(entry(), 100)
     before = store.generation()
 
@@ -470,14 +562,14 @@ def test_fault_seed_with_no_rules_removes_the_catalog_ones(store: Store) -> None
 
 # --- catalogs and generation -----------------------------------------------------------
 @all_stores
-def test_catalog_documents_keep_push_order(store: Store) -> None:
+def test_catalog_documents_are_replaced_as_a_whole_and_keep_their_order(store: Store) -> None:
     assert store.catalog_documents() == []
-    store.catalog_push({"services": [{"name": "one"}]})
-    store.catalog_push({"services": [{"name": "two", "plans": [{"free": True}]}]})
-    assert store.catalog_documents() == [
-        {"services": [{"name": "one"}]},
-        {"services": [{"name": "two", "plans": [{"free": True}]}]},
-    ]
+    one = {"services": [{"name": "one"}]}
+    two = {"services": [{"name": "two", "plans": [{"free": True}]}]}
+    store.catalog_set([one, two])
+    assert store.catalog_documents() == [one, two]
+    store.catalog_set([two, {"services": []}])
+    assert store.catalog_documents() == [two, {"services": []}]
 
 
 @all_stores
@@ -488,7 +580,7 @@ def test_the_generation_changes_with_every_catalog_or_rule_change(store: Store) 
         seen.append(store.generation())
         return seen[-1] != seen[-2]
 
-    store.catalog_push({"services": []})
+    store.catalog_set([{"services": []}])
     assert changed()
     rule_id = store.fault_add({"match": {}})
     assert changed()
@@ -515,7 +607,7 @@ def test_a_second_store_on_the_same_url_sees_every_change(store: Store, store_ur
         store.apply([Put(instance())])
         rule_id = store.fault_add({"match": {}})
         store.fault_hit(rule_id)
-        store.catalog_push({"services": []})
+        store.catalog_set([{"services": []}])
         entry_id = store.journal_append(entry(), 100)
         assert other.get_instance("inst-1") == instance()
         assert [(rule["id"], rule["calls"]) for rule in other.fault_list()] == [(rule_id, 1)]

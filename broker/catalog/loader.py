@@ -39,6 +39,7 @@ from broker.catalog.knobs import KnobsSchema, build_knobs, merge_knobs
 from broker.catalog.model import OPERATIONS, Catalog, Knobs, Plan, Service
 from broker.catalog.osb_fields import CatalogFileSchema, PlanSchema, ServiceSchema
 from broker.catalog.problems import CatalogError, Problem, flatten_messages, join_path
+from broker.decoding import DecodingError, decode_json, decode_yaml
 from broker.suggestions import did_you_mean
 from broker.templating import template_problems
 
@@ -133,26 +134,33 @@ def documents_from_paths(paths: Iterable[Path]) -> tuple[list[CatalogDocument], 
 
 
 def read_document(file: Path) -> Any:
-    """A ``.json`` file parsed as JSON, any other as YAML.
+    """A ``.json`` file parsed as JSON, any other as YAML, within :mod:`broker.decoding`'s
+    limits (nesting, aliases, NaN, NUL), as a request body would be.
 
     Raises :class:`OSError` when it cannot be read, :class:`ValueError` saying where
-    it is not valid JSON or YAML (in that format's own terms).
+    it is not valid JSON or YAML (in that format's own terms) or which limit it breaks.
     """
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"cannot read: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    if file.suffix == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(
-                f"not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            ) from None
     try:
-        return yaml.safe_load(text)
+        if file.suffix == ".json":
+            return decode_json(text)
+        return decode_yaml(text)
     except yaml.YAMLError as exc:
         raise ValueError(f"not valid YAML: {_yaml_error(exc)}") from None
+    except DecodingError as exc:
+        if str(exc) != "is not valid JSON":
+            raise ValueError(f"the document {exc}") from None
+    # Not valid JSON (and not too deep, decode_json looked first): where, in JSON's terms.
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    raise ValueError("not valid JSON")
 
 
 def _yaml_error(exc: yaml.YAMLError) -> str:

@@ -1,9 +1,15 @@
 """The catalog every process serves right now, kept in step through the store.
 
-The files given at start-up are the base. ``PUT /admin/catalog`` pushes a document
-into the store; every process notices (the store's generation changes) on its next
-request and rebuilds. Plans that disappeared stay *resolvable* (not listed, not
-provisionable) so instances of removed plans keep working.
+The files given at start-up are the base. ``PUT /admin/catalog`` stores a document;
+every process notices (the store's generation changes) on its next request and
+rebuilds. Plans that disappeared stay *resolvable* (not listed, not provisionable)
+so instances of removed plans keep working.
+
+The store keeps the pushed document being served, the one before it (a process
+that has not followed the push yet may still create an instance from it), and
+older ones only while they define a removed plan that an instance or binding still
+uses: a broker pushed a new catalog many times rebuilds from a few documents, not
+from every push it ever had.
 """
 
 from __future__ import annotations
@@ -40,8 +46,10 @@ class CatalogSource:
         self._generation: int | None = None
         self.catalog = base
         self._retired: dict[str, tuple[Service, Plan]] = {}
-        # The pushed documents self.catalog was built from (none: the base alone).
+        # The pushed documents self.catalog was built from (none: the base alone) ...
         self._documents: list[Any] = []
+        # ... and each with the catalog built from it.
+        self._built: list[tuple[Any, Catalog]] = []
 
     def build(self, document: Any, source: str = ADMIN_SOURCE) -> Catalog:
         """Check a document exactly like a file; raise CatalogError with every problem."""
@@ -68,10 +76,26 @@ class CatalogSource:
                     self._generation = generation
         return generation
 
+    def documents_after_push(
+        self, document: Any, catalog: Catalog, plans_in_use: set[str]
+    ) -> list[Any]:
+        """What the store should keep once ``document`` (built as ``catalog``) is pushed."""
+        kept: list[Any] = []
+        with self._mutex:
+            built = list(self._built)
+        for index, (previous, previous_catalog) in enumerate(built):
+            is_last = index == len(built) - 1
+            still_needed = any(
+                catalog.plan(plan.id) is None and plan.id in plans_in_use
+                for plan in previous_catalog.plans
+            )
+            if is_last or still_needed:
+                kept.append(previous)
+        return [*kept, document]
+
     def _rebuild(self, documents: list[Any]) -> None:
-        catalogs = [self.base]
-        for document in documents:
-            catalogs.append(self.build(document))
+        built = [(document, self.build(document)) for document in documents]
+        catalogs = [self.base, *(catalog for _, catalog in built)]
         current = catalogs[-1]
         retired: dict[str, tuple[Service, Plan]] = {}
         for catalog in catalogs[:-1]:
@@ -82,6 +106,7 @@ class CatalogSource:
         self._retired = retired
         self.catalog = current
         self._documents = documents
+        self._built = built
 
     def resolve(self, plan_id: str) -> tuple[Service, Plan] | None:
         """Service and plan of an existing instance, even if the plan was removed."""

@@ -70,6 +70,19 @@ FAULT_OPERATIONS = (
 )
 
 
+# A header value as HTTP carries it: visible ASCII and Latin-1, spaces and tabs, no
+# control characters (a rule is checked when it is written, not when it breaks an answer).
+HEADER_VALUE = validate.Regexp(
+    r"^[\t\x20-\x7e\xa0-\xff]{0,200}\Z",
+    error="must be at most 200 visible Latin-1 characters, without control characters",
+)
+# Rule ids are path segments of /admin/faults/<id>.
+RULE_ID = validate.Regexp(
+    r"^[^/\x00-\x1f\x7f-\x9f]{1,200}\Z",
+    error="must be 1 to 200 characters, without '/' or control characters",
+)
+
+
 class OperationsField(fields.Field):  # type: ignore[type-arg]
     default_error_messages = {
         "invalid": f"must be one of {', '.join(FAULT_OPERATIONS)} or a list of them",
@@ -154,7 +167,7 @@ class ActionSchema(_Part):
     update_repeatable = fields.Boolean(truthy={True}, falsy={False})
     delay_ms = fields.Integer(strict=True, validate=validate.Range(min=0, max=600_000))
     body = fields.Raw()
-    content_type = fields.String()
+    content_type = fields.String(validate=HEADER_VALUE)
     drop_connection = fields.Boolean(truthy={True}, falsy={False})
     hang = fields.Boolean(truthy={True}, falsy={False})
     async_result = fields.String(validate=Choice(("failed", "never")))
@@ -176,7 +189,7 @@ class ActionSchema(_Part):
 
 
 class FaultRuleSchema(_Part):
-    id = fields.String(validate=validate.Length(min=1, max=200))
+    id = fields.String(validate=RULE_ID)
     description = fields.String()
     match = fields.Nested(MatchSchema, load_default=dict)
     trigger = fields.Nested(TriggerSchema, load_default=dict)

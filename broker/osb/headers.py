@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from broker.decoding import DecodingError, decode_json
 from broker.osb.errors import BadRequest, PreconditionFailed
 
 __all__ = [
@@ -27,7 +27,16 @@ MIN_VERSION = (2, 13)
 # Exclusive upper bound: any 2.x from 2.13 on is accepted.
 MAX_VERSION = (3, 0)
 SUPPORTED = "2.13 to 2.x (newest known: 2.17)"
-VERSION = re.compile(r"^(\d+)\.(\d+)$")
+# ASCII digits only, and few of them: int() of a long or non-ASCII number is trouble.
+VERSION = re.compile(r"^([0-9]{1,6})\.([0-9]{1,6})$")
+# How much of an unusable header value an error message repeats.
+SHOWN = 60
+
+
+def _shown(value: str) -> str:
+    """A header value as an error message names it: quoted, escaped, and cut if long."""
+    text = repr(value[:SHOWN])
+    return text + f" (cut, {len(value)} characters)" if len(value) > SHOWN else text
 
 
 def check_api_version(value: str | None, missing_status: int = 412) -> tuple[int, int]:
@@ -40,7 +49,8 @@ def check_api_version(value: str | None, missing_status: int = 412) -> tuple[int
     match = VERSION.match(value.strip())
     if not match:
         raise PreconditionFailed(
-            f"X-Broker-API-Version {value!r} is not MAJOR.MINOR; this broker supports {SUPPORTED}"
+            f"X-Broker-API-Version {_shown(value)} is not MAJOR.MINOR; "
+            f"this broker supports {SUPPORTED}"
         )
     version = (int(match.group(1)), int(match.group(2)))
     if not MIN_VERSION <= version < MAX_VERSION:
@@ -72,11 +82,18 @@ def parse_originating_identity(header: str | None) -> OriginatingIdentity | None
     try:
         padded = encoded + "=" * (-len(encoded) % 4)
         decoded = base64.b64decode(padded, validate=True)
-        value = json.loads(decoded.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError):
         raise BadRequest(
             "X-Broker-API-Originating-Identity value is not base64-encoded JSON"
         ) from None
+    try:
+        value = decode_json(decoded)
+    except DecodingError as exc:
+        if str(exc).startswith("is not valid JSON"):
+            raise BadRequest(
+                "X-Broker-API-Originating-Identity value is not base64-encoded JSON"
+            ) from None
+        raise BadRequest(f"X-Broker-API-Originating-Identity value {exc}") from None
     if not isinstance(value, dict):
         raise BadRequest("X-Broker-API-Originating-Identity value must encode a JSON object")
     return OriginatingIdentity(platform, value)

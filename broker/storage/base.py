@@ -30,6 +30,8 @@ from broker.storage.records import BindingRecord, InstanceRecord, OperationRecor
 __all__ = [
     "Change",
     "Delete",
+    "OPERATION_STATES",
+    "Position",
     "JournalQuery",
     "Put",
     "Store",
@@ -38,6 +40,9 @@ __all__ = [
 ]
 
 AnyRecord = InstanceRecord | BindingRecord | OperationRecord
+# Where a record stands in creation order: (created_at, id).
+Position = tuple[float, str]
+OPERATION_STATES = frozenset({"in progress", "succeeded", "failed", "finished"})
 
 
 class StoreUnavailable(RuntimeError):
@@ -69,9 +74,16 @@ class JournalQuery:
     status: int | None = None
     # Only entries with a larger id (exclusive) ...
     since_id: int | None = None
-    # ... or recorded at or after this time (seconds since the epoch).
+    # ... or recorded at or after this time (seconds since the epoch) ...
     since_time: float | None = None
+    # ... and only entries with a smaller id (exclusive).
+    before_id: int | None = None
     limit: int = 1000
+
+    @property
+    def forward(self) -> bool:
+        """Oldest matches first (a ``since`` is given), else the newest ``limit`` ones."""
+        return self.since_id is not None or self.since_time is not None
 
     def matches(self, entry: dict[str, Any]) -> bool:
         if self.operation is not None and entry.get("operation") != self.operation:
@@ -87,6 +99,8 @@ class JournalQuery:
         if self.since_id is not None and int(entry["id"]) <= self.since_id:
             return False
         if self.since_time is not None and float(entry["epoch"]) < self.since_time:
+            return False
+        if self.before_id is not None and int(entry["id"]) >= self.before_id:
             return False
         return True
 
@@ -134,12 +148,43 @@ class Store(Protocol):
     def apply(self, changes: Sequence[Change]) -> None:
         """Write every change or none of them."""
 
-    def list_instances(self) -> list[InstanceRecord]: ...
+    def list_instances(
+        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
+    ) -> list[InstanceRecord]:
+        """Instances by creation (``created_at``, then id), oldest first unless told.
 
-    def list_bindings(self) -> list[BindingRecord]: ...
+        ``limit`` and ``after`` (the position of the last record of the previous page,
+        exclusive) page through them with a keyset, so a page costs the same however
+        many there are.
+        """
 
-    def list_operations(self, limit: int = 1000) -> list[OperationRecord]:
-        """The newest ``limit`` operations, oldest first."""
+    def list_bindings(
+        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
+    ) -> list[BindingRecord]:
+        """Bindings, paged like :meth:`list_instances`."""
+
+    def list_operations(
+        self,
+        limit: int = 1000,
+        *,
+        before: str | None = None,
+        state: str | None = None,
+        instance_id: str | None = None,
+    ) -> list[OperationRecord]:
+        """The newest ``limit`` operations, oldest first.
+
+        ``before`` (an operation id) keeps only operations recorded before it, for the
+        next page; ``state`` is ``in progress``, ``succeeded``, ``failed`` or
+        ``finished`` (either of the last two); ``instance_id`` keeps one instance's
+        (and its bindings') operations.
+        """
+
+    def prune_operations(self, finished_before: float) -> int:
+        """Forget operations that finished before ``finished_before``; return how many.
+
+        The newest operation of an instance or binding that still exists is kept
+        whatever its age: ``last_operation`` without an operation id answers from it.
+        """
 
     def counts(self) -> StateCounts: ...
 
@@ -147,8 +192,11 @@ class Store(Protocol):
         """Forget all state, fault rules and catalog documents (and the journal)."""
 
     # --- request journal --------------------------------------------------------------
-    def journal_append(self, entry: dict[str, Any], limit: int) -> int:
-        """Store an entry, keep at most ``limit`` newest ones, return the entry id."""
+    def journal_append(
+        self, entry: dict[str, Any], limit: int, max_bytes: int | None = None
+    ) -> int:
+        """Store an entry and return its id, keeping at most ``limit`` newest entries and
+        about ``max_bytes`` of them (:mod:`broker.journal.retention`)."""
 
     def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
         """Matching entries, oldest first (see :class:`JournalQuery` for ``limit``)."""
@@ -188,7 +236,12 @@ class Store(Protocol):
     def catalog_documents(self) -> list[dict[str, Any]]:
         """Catalogs sent over the admin API since the last reset, oldest first."""
 
-    def catalog_push(self, document: dict[str, Any]) -> None: ...
+    def catalog_set(self, documents: Sequence[dict[str, Any]]) -> None:
+        """Replace the catalog documents with ``documents`` (oldest first), in one write.
+
+        :class:`broker.catalog.source.CatalogSource` decides which to keep: the one
+        being served and those that still define plans of existing instances.
+        """
 
 
 def iter_changes(changes: Sequence[Change]) -> Iterator[tuple[str, str, AnyRecord | None]]:

@@ -147,7 +147,7 @@ class GroupCommit:
         # One descriptor per process: a forked child must not share the parent's
         # open file description (flock belongs to it) and so opens its own.
         if self._lock_pid != os.getpid():
-            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             self._lock_pid = os.getpid()
         fd = self._lock_fd
         assert fd is not None

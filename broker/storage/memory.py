@@ -10,13 +10,15 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from broker.storage.base import Change, JournalQuery, StateCounts, iter_changes
+from broker.journal.retention import bytes_to_free
+from broker.storage.base import Change, JournalQuery, Position, StateCounts, iter_changes
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord, Record
 from broker.storage.striped_locks import StripedLocks
 
 __all__ = ["MemoryStore"]
 
 R = TypeVar("R", bound=Record)
+Rec = TypeVar("Rec", InstanceRecord, BindingRecord)
 
 
 def _stored_copy(record: R | None) -> R | None:
@@ -36,6 +38,8 @@ class MemoryStore:
         self._journal_seq = 0
         self._clear_state()
         self._journal: deque[dict[str, Any]] = deque()
+        self._journal_sizes: deque[int] = deque()
+        self._journal_bytes = 0
         self._faults: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._catalogs: list[dict[str, Any]] = []
         self._seeded: set[str] = set()
@@ -122,17 +126,63 @@ class MemoryStore:
         if is_new:
             self._latest[(record.instance_id, record.binding_id)] = operation_id
 
-    def list_instances(self) -> list[InstanceRecord]:
+    def list_instances(
+        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
+    ) -> list[InstanceRecord]:
         with self._mutex:
-            return sorted(self._instances.values(), key=lambda record: record.created_at)
+            records = list(self._instances.values())
+        return _page(records, limit, after, newest_first)
 
-    def list_bindings(self) -> list[BindingRecord]:
+    def list_bindings(
+        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
+    ) -> list[BindingRecord]:
         with self._mutex:
-            return sorted(self._bindings.values(), key=lambda record: record.created_at)
+            records = list(self._bindings.values())
+        return _page(records, limit, after, newest_first)
 
-    def list_operations(self, limit: int = 1000) -> list[OperationRecord]:
+    def list_operations(
+        self,
+        limit: int = 1000,
+        *,
+        before: str | None = None,
+        state: str | None = None,
+        instance_id: str | None = None,
+    ) -> list[OperationRecord]:
         with self._mutex:
-            return list(self._operations.values())[-limit:]
+            operations = list(self._operations.values())
+        if before is not None:
+            ids = [operation.id for operation in operations]
+            operations = operations[: ids.index(before)] if before in ids else operations
+        if instance_id is not None:
+            operations = [op for op in operations if op.instance_id == instance_id]
+        if state == "finished":
+            operations = [op for op in operations if op.finished]
+        elif state is not None:
+            operations = [op for op in operations if op.state == state]
+        return operations[-limit:] if limit > 0 else []
+
+    def prune_operations(self, finished_before: float) -> int:
+        with self._mutex:
+            keep = {
+                operation_id
+                for (instance_id, binding_id), operation_id in self._latest.items()
+                if (binding_id is None and instance_id in self._instances)
+                or (binding_id is not None and binding_id in self._bindings)
+            }
+            old = [
+                operation.id
+                for operation in self._operations.values()
+                if operation.finished
+                and operation.finished_at is not None
+                and operation.finished_at < finished_before
+                and operation.id not in keep
+            ]
+            for operation_id in old:
+                operation = self._operations.pop(operation_id)
+                key = (operation.instance_id, operation.binding_id)
+                if self._latest.get(key) == operation_id:
+                    del self._latest[key]
+            return len(old)
 
     def counts(self) -> StateCounts:
         with self._mutex:
@@ -157,29 +207,40 @@ class MemoryStore:
             self._catalogs.clear()
             self._seeded.clear()
             if not keep_journal:
-                self._journal.clear()
+                self.journal_clear()
             self._generation += 1
 
     # --- journal ----------------------------------------------------------------------
-    def journal_append(self, entry: dict[str, Any], limit: int) -> int:
+    def journal_append(
+        self, entry: dict[str, Any], limit: int, max_bytes: int | None = None
+    ) -> int:
+        size = len(json.dumps(entry, separators=(",", ":")))
         with self._mutex:
             self._journal_seq += 1
             stored = {**entry, "id": self._journal_seq}
             self._journal.append(stored)
-            while len(self._journal) > limit:
+            self._journal_sizes.append(size)
+            self._journal_bytes += size
+            excess = bytes_to_free(self._journal_bytes, max_bytes) if max_bytes else 0
+            while len(self._journal) > limit or excess > 0:
                 self._journal.popleft()
+                dropped = self._journal_sizes.popleft()
+                self._journal_bytes -= dropped
+                excess -= dropped
             return self._journal_seq
 
     def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
         with self._mutex:
             found = [entry for entry in self._journal if query.matches(entry)]
-        if query.since_id is not None or query.since_time is not None:
+        if query.forward:
             return found[: query.limit]
         return found[-query.limit :] if query.limit else []
 
     def journal_clear(self) -> None:
         with self._mutex:
             self._journal.clear()
+            self._journal_sizes.clear()
+            self._journal_bytes = 0
 
     # --- faults -----------------------------------------------------------------------
     def fault_add(self, rule: dict[str, Any]) -> str:
@@ -244,7 +305,27 @@ class MemoryStore:
         with self._mutex:
             return list(self._catalogs)
 
-    def catalog_push(self, document: dict[str, Any]) -> None:
+    def catalog_set(self, documents: Sequence[dict[str, Any]]) -> None:
+        copies = [json.loads(json.dumps(document)) for document in documents]
         with self._mutex:
-            self._catalogs.append(document)
+            self._catalogs = copies
             self._generation += 1
+
+
+def _page(
+    records: list[Rec], limit: int | None, after: Position | None, newest_first: bool
+) -> list[Rec]:
+    """``records`` in creation order from ``after`` on (exclusive), at most ``limit``."""
+    ordered = sorted(records, key=_position, reverse=newest_first)
+    if after is not None:
+        after = (float(after[0]), str(after[1]))
+        ordered = [
+            record
+            for record in ordered
+            if (_position(record) < after if newest_first else _position(record) > after)
+        ]
+    return ordered if limit is None else ordered[:limit]
+
+
+def _position(record: InstanceRecord | BindingRecord) -> Position:
+    return (record.created_at, record.id)

@@ -49,10 +49,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from broker.journal.retention import CHECK_EVERY, bytes_to_free
 from broker.storage.base import (
     AnyRecord,
     Change,
     JournalQuery,
+    Position,
     StateCounts,
     StoreUnavailable,
     iter_changes,
@@ -130,6 +132,17 @@ MIGRATIONS: tuple[str, ...] = (
         status INTEGER,
         data JSON NOT NULL
     );
+    """,
+    # 1 -> 2: the journal's byte budget (a size per entry and their running total, in
+    # a table of its own: it changes with every request), keyset paging of instances
+    # and bindings.
+    """
+    ALTER TABLE journal ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+    UPDATE journal SET size = octet_length(data::text);
+    CREATE TABLE journal_total (bytes BIGINT NOT NULL);
+    INSERT INTO journal_total (bytes) SELECT COALESCE(SUM(size), 0) FROM journal;
+    CREATE INDEX instances_by_position ON instances (created_at, id);
+    CREATE INDEX bindings_by_position ON bindings (created_at, id);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -491,21 +504,80 @@ class PostgresStore:
             for statement in statements:
                 db.execute(*statement)
 
-    def list_instances(self) -> list[InstanceRecord]:
-        rows = self._rows("SELECT data FROM instances ORDER BY created_at, id")
-        return [InstanceRecord.from_dict(row[0]) for row in rows]
-
-    def list_bindings(self) -> list[BindingRecord]:
-        rows = self._rows("SELECT data FROM bindings ORDER BY created_at, id")
-        return [BindingRecord.from_dict(row[0]) for row in rows]
-
-    def list_operations(self, limit: int = 1000) -> list[OperationRecord]:
+    def _page(
+        self, table: str, limit: int | None, after: Position | None, newest_first: bool
+    ) -> list[Any]:
+        where, args = "", []
+        if after is not None:
+            where = f"WHERE (created_at, id) {'<' if newest_first else '>'} (%s, %s)"
+            args = [float(after[0]), str(after[1])]
+        order = "DESC" if newest_first else "ASC"
         rows = self._rows(
-            "SELECT data FROM (SELECT seq, data FROM operations ORDER BY seq DESC LIMIT %s) "
-            "AS newest ORDER BY seq",
+            f"SELECT data FROM {table} {where} ORDER BY created_at {order}, id {order} LIMIT %s",
+            *args,
+            limit,
+        )
+        return [row[0] for row in rows]
+
+    def list_instances(
+        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
+    ) -> list[InstanceRecord]:
+        return [
+            InstanceRecord.from_dict(data)
+            for data in self._page("instances", limit, after, newest_first)
+        ]
+
+    def list_bindings(
+        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
+    ) -> list[BindingRecord]:
+        return [
+            BindingRecord.from_dict(data)
+            for data in self._page("bindings", limit, after, newest_first)
+        ]
+
+    def list_operations(
+        self,
+        limit: int = 1000,
+        *,
+        before: str | None = None,
+        state: str | None = None,
+        instance_id: str | None = None,
+    ) -> list[OperationRecord]:
+        where: list[str] = []
+        args: list[Any] = []
+        if before is not None:
+            where.append("seq < COALESCE((SELECT seq FROM operations WHERE id = %s), -1)")
+            args.append(before)
+        if state == "finished":
+            where.append("state <> 'in progress'")
+        elif state is not None:
+            where.append("state = %s")
+            args.append(state)
+        if instance_id is not None:
+            where.append("instance_id = %s")
+            args.append(instance_id)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._rows(
+            f"SELECT data FROM (SELECT seq, data FROM operations {clause} "
+            "ORDER BY seq DESC LIMIT %s) AS newest ORDER BY seq",
+            *args,
             limit,
         )
         return [OperationRecord.from_dict(row[0]) for row in rows]
+
+    def prune_operations(self, finished_before: float) -> int:
+        with self._db() as db:
+            return db.execute(
+                "DELETE FROM operations AS old WHERE state <> 'in progress' "
+                "AND (data->>'finished_at')::float8 < %s "
+                "AND NOT (seq = (SELECT MAX(seq) FROM operations AS newer "
+                "WHERE newer.instance_id = old.instance_id "
+                "AND newer.binding_id IS NOT DISTINCT FROM old.binding_id) "
+                "AND CASE WHEN binding_id IS NULL "
+                "THEN EXISTS (SELECT 1 FROM instances WHERE id = old.instance_id) "
+                "ELSE EXISTS (SELECT 1 FROM bindings WHERE id = old.binding_id) END)",
+                (finished_before,),
+            ).rowcount
 
     def counts(self) -> StateCounts:
         instances = {
@@ -535,26 +607,34 @@ class PostgresStore:
             db.execute("DELETE FROM meta WHERE key LIKE 'fault\\_seed:%'")
             self._bump_generation(db)
             if not keep_journal:
-                db.execute("DELETE FROM journal")
+                self._clear_journal(db)
 
     # --- journal ----------------------------------------------------------------------
-    def journal_append(self, entry: dict[str, Any], limit: int) -> int:
+    def journal_append(
+        self, entry: dict[str, Any], limit: int, max_bytes: int | None = None
+    ) -> int:
         # One statement, so one round trip on the hot path of every request:
         # * the advisory lock is taken before the row (and its id) is made, and held
         #   until commit, so ids become visible in increasing order and a reader
         #   following since_id never skips an entry that commits late;
         # * synchronous_commit is off for this transaction only: recording a request
-        #   does not wait for a WAL flush.
+        #   does not wait for a WAL flush;
+        # * the running total of the entries' sizes (journal_total) follows
+        #   what is added and what the count limit trims, under the same lock.
+        data = _dumps(entry)
         with self._db() as db:
             row = db.execute(
                 "WITH ordered AS (SELECT pg_advisory_xact_lock(%s, %s), "
                 "set_config('synchronous_commit', 'off', true)), "
                 "added AS (INSERT INTO journal (epoch, method, operation, instance_id, "
-                "binding_id, status, data) SELECT %s::float8, %s::text, %s::text, %s::text, "
-                "%s::text, %s::int, %s::json FROM ordered "
-                "RETURNING id), "
-                "trimmed AS (DELETE FROM journal WHERE id <= (SELECT id FROM added) - %s) "
-                "SELECT id FROM added",
+                "binding_id, status, data, size) SELECT %s::float8, %s::text, %s::text, "
+                "%s::text, %s::text, %s::int, %s::json, %s::int FROM ordered "
+                "RETURNING id, size), "
+                "trimmed AS (DELETE FROM journal WHERE id <= (SELECT id FROM added) - %s "
+                "RETURNING size), "
+                "total AS (UPDATE journal_total SET bytes = bytes + (SELECT size FROM added) "
+                "- (SELECT COALESCE(SUM(size), 0) FROM trimmed) RETURNING bytes) "
+                "SELECT (SELECT id FROM added), (SELECT bytes FROM total)",
                 (
                     JOURNAL_LOCK,
                     self._schema_key,
@@ -564,12 +644,36 @@ class PostgresStore:
                     entry.get("instance_id"),
                     entry.get("binding_id"),
                     entry.get("status"),
-                    _dumps(entry),
+                    data,
+                    len(data),
                     limit,
                 ),
             ).fetchone()
         assert row is not None
-        return int(row[0])
+        entry_id, stored = int(row[0]), int(row[1] or 0)
+        if max_bytes and entry_id % CHECK_EVERY == 0:
+            excess = bytes_to_free(stored, max_bytes)
+            if excess:
+                self._trim_journal(excess)
+        return entry_id
+
+    def _trim_journal(self, excess: int) -> None:
+        """Drop the oldest entries holding at least ``excess`` bytes (retention)."""
+        with self._write() as db:
+            db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (JOURNAL_LOCK, self._schema_key))
+            db.execute(
+                "WITH cut AS (SELECT id FROM (SELECT id, SUM(size) OVER (ORDER BY id) AS running "
+                "FROM journal) AS oldest WHERE running >= %s ORDER BY id LIMIT 1), "
+                "trimmed AS (DELETE FROM journal WHERE id <= (SELECT id FROM cut) RETURNING size) "
+                "UPDATE journal_total SET bytes = bytes - (SELECT COALESCE(SUM(size), 0) "
+                "FROM trimmed)",
+                (excess,),
+            )
+
+    def _clear_journal(self, db: psycopg.Connection[Any]) -> None:
+        db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (JOURNAL_LOCK, self._schema_key))
+        db.execute("DELETE FROM journal")
+        db.execute("UPDATE journal_total SET bytes = 0")
 
     def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
         where: list[str] = []
@@ -585,8 +689,11 @@ class PostgresStore:
         if query.since_time is not None:
             where.append("epoch >= %s")
             args.append(query.since_time)
+        if query.before_id is not None:
+            where.append("id < %s")
+            args.append(query.before_id)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        forward = query.since_id is not None or query.since_time is not None
+        forward = query.forward
         order = "ASC" if forward else "DESC"
         rows = self._rows(
             f"SELECT id, data FROM journal {clause} ORDER BY id {order} LIMIT %s",
@@ -598,8 +705,8 @@ class PostgresStore:
         return [{**data, "id": int(entry_id)} for entry_id, data in rows]
 
     def journal_clear(self) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM journal")
+        with self._write() as db:
+            self._clear_journal(db)
 
     # --- faults -----------------------------------------------------------------------
     def fault_add(self, rule: dict[str, Any]) -> str:
@@ -674,7 +781,10 @@ class PostgresStore:
     def catalog_documents(self) -> list[dict[str, Any]]:
         return [row[0] for row in self._rows("SELECT data FROM catalogs ORDER BY seq")]
 
-    def catalog_push(self, document: dict[str, Any]) -> None:
+    def catalog_set(self, documents: Sequence[dict[str, Any]]) -> None:
+        encoded = [(_dumps(document),) for document in documents]
         with self._write() as db:
-            db.execute("INSERT INTO catalogs (data) VALUES (%s)", (_dumps(document),))
+            db.execute("DELETE FROM catalogs")
+            with db.cursor() as cursor:
+                cursor.executemany("INSERT INTO catalogs (data) VALUES (%s)", encoded)
             self._bump_generation(db)

@@ -12,26 +12,39 @@
   store it once, in ``journal_responses``; queries put it back in place.
 * Writes are group-committed (:mod:`broker.storage.group_commit`): concurrent
   writers share one transaction and one sync, and each returns after its commit.
+* The journal keeps to its byte budget (:mod:`broker.journal.retention`): its file
+  uses ``auto_vacuum=INCREMENTAL``, so pages freed by trimming go back to the file
+  system, and its write-ahead log is truncated after checkpoints.
+* Files are private: the folder the store creates is 0700, every database file 0600
+  (SQLite gives its ``-wal`` and ``-shm`` files the database file's mode).
+* A full disk is :class:`~broker.storage.base.StoreUnavailable` (503, nothing
+  half-written: the transaction rolls back), and :meth:`SQLiteStore.check` reports
+  the store not ready while less than :data:`MIN_FREE_BYTES` are free. Writing
+  resumes by itself once there is room again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
+import stat
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from broker.journal.retention import CHECK_EVERY, bytes_to_free, releasable
 from broker.storage.base import (
     Change,
     JournalQuery,
+    Position,
     StateCounts,
     StoreUnavailable,
     iter_changes,
@@ -41,6 +54,8 @@ from broker.storage.records import BindingRecord, InstanceRecord, OperationRecor
 from broker.storage.striped_locks import StripedFileLocks
 
 __all__ = ["SQLiteStore"]
+
+log = logging.getLogger("broker.storage")
 
 SCHEMA_VERSION = 1
 
@@ -71,6 +86,9 @@ CREATE TABLE IF NOT EXISTS operations (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS operations_by_owner ON operations (instance_id, binding_id, seq);
+CREATE INDEX IF NOT EXISTS operations_by_state ON operations (state, seq);
+CREATE INDEX IF NOT EXISTS instances_by_creation ON instances (created_at, id);
+CREATE INDEX IF NOT EXISTS bindings_by_creation ON bindings (created_at, id);
 CREATE TABLE IF NOT EXISTS faults (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -99,7 +117,8 @@ CREATE TABLE IF NOT EXISTS journal (
     binding_id TEXT,
     status INTEGER,
     data TEXT NOT NULL,
-    response_digest TEXT
+    response_digest TEXT,
+    size INTEGER
 );
 CREATE TABLE IF NOT EXISTS journal_responses (
     digest TEXT PRIMARY KEY,
@@ -115,6 +134,28 @@ SHARED_RESPONSES_REMEMBERED = 16
 SWEEP_EVERY = 1000
 
 JOURNAL_COLUMNS = ("operation", "instance_id", "binding_id", "method", "status")
+# The write-ahead log of the journal is cut back to this after a checkpoint.
+JOURNAL_WAL_LIMIT = 4 * 1024 * 1024
+# Less free space than this on the store's file system: not ready (GET /readyz).
+MIN_FREE_BYTES = 1024 * 1024
+T = TypeVar("T")
+
+
+def _is_disk_full(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == sqlite3.SQLITE_FULL
+    return "disk is full" in str(exc)
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` if missing, and make it readable by its owner only."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
@@ -233,7 +274,14 @@ class SQLiteStore:
         self._writer_connections: tuple[sqlite3.Connection, sqlite3.Connection] | None = None
         self._responses = _SharedResponses()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # A folder created here holds credentials: its owner's alone.
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for file in (self.path, self.journal_path):
+                _private_file(file)
+                for suffix in ("-wal", "-shm"):
+                    leftover = file.with_name(file.name + suffix)
+                    if leftover.exists():
+                        _private_file(leftover)
             locks = self.path.with_name(self.path.name + ".locks")
             self._locks = StripedFileLocks(locks)
             self._state_writes = GroupCommit(
@@ -256,12 +304,17 @@ class SQLiteStore:
         connection.execute("PRAGMA busy_timeout=30000")
         return connection
 
+    def _connect_journal(self, shared: bool = False) -> sqlite3.Connection:
+        connection = self._connect(self.journal_path, "NORMAL", shared)
+        connection.execute(f"PRAGMA journal_size_limit={JOURNAL_WAL_LIMIT}")
+        return connection
+
     def _connections(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.pid = os.getpid()
             local.state = self._connect(self.path, self._synchronous)
-            local.journal = self._connect(self.journal_path, "NORMAL")
+            local.journal = self._connect_journal()
         return local.state, local.journal
 
     def _writers(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
@@ -278,7 +331,7 @@ class SQLiteStore:
                 if self._writer_pid != os.getpid():
                     self._writer_connections = (
                         self._connect(self.path, self._synchronous, shared=True),
-                        self._connect(self.journal_path, "NORMAL", shared=True),
+                        self._connect_journal(shared=True),
                     )
                     self._writer_pid = os.getpid()
         assert self._writer_connections is not None
@@ -295,8 +348,42 @@ class SQLiteStore:
     @contextmanager
     def _write(self, journal: bool = False) -> Iterator[sqlite3.Connection]:
         """A write transaction of the calling thread, in turn with the group commits."""
-        with (self._journal_writes if journal else self._state_writes).exclusive() as db:
+        with (
+            self._disk_errors(),
+            (self._journal_writes if journal else self._state_writes).exclusive() as db,
+        ):
             yield db
+
+    def _run(self, work: Callable[[sqlite3.Connection], T], journal: bool = False) -> T:
+        """``work`` in a group-committed transaction (see GroupCommit.run)."""
+        # try/except rather than _disk_errors(): this is every write's path.
+        try:
+            return (self._journal_writes if journal else self._state_writes).run(work)
+        except sqlite3.Error as exc:
+            if not _is_disk_full(exc):
+                raise
+            raise self._disk_full() from exc
+
+    @contextmanager
+    def _disk_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if not _is_disk_full(exc):
+                raise
+            raise self._disk_full() from exc
+
+    def _disk_full(self) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"SQLite store {self.path}: the disk is full ({self._free_space()})"
+        )
+
+    def _free_space(self) -> str:
+        try:
+            found = os.statvfs(self.path.parent)
+        except OSError as exc:
+            return f"free space unknown: {exc.strerror}"
+        return f"{found.f_bavail * found.f_frsize} bytes free"
 
     def _migrate(self) -> None:
         with self._write() as db:
@@ -307,11 +394,40 @@ class SQLiteStore:
                 )
             _run_script(db, STATE_SCHEMA)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._release_journal_space(vacuum_older=True)
         with self._write(journal=True) as journal:
             _run_script(journal, JOURNAL_SCHEMA)
             columns = {row[1] for row in journal.execute("PRAGMA table_info(journal)")}
-            if "response_digest" not in columns:  # a journal written by an older version
-                journal.execute("ALTER TABLE journal ADD COLUMN response_digest TEXT")
+            for column in ("response_digest TEXT", "size INTEGER"):
+                if column.split()[0] not in columns:  # a journal written by an older version
+                    journal.execute(f"ALTER TABLE journal ADD COLUMN {column}")
+
+    def _release_journal_space(self, vacuum_older: bool = False) -> None:
+        """Give the journal file's free pages back to the file system.
+
+        Best effort: the entries are gone already, only the file stays larger than it
+        needs to be when this fails (on a full disk, say). A journal file made by an
+        older version has no incremental vacuum: with ``vacuum_older`` it is switched
+        over (a full VACUUM, once; it needs room for a copy of the file).
+        """
+        connection = sqlite3.connect(self.journal_path, timeout=30, isolation_level=None)
+        try:
+            connection.execute("PRAGMA busy_timeout=30000")
+            if vacuum_older and connection.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+                connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                connection.execute("VACUUM")
+            _use_wal(connection, timeout=30)
+            connection.execute(f"PRAGMA journal_size_limit={JOURNAL_WAL_LIMIT}")
+            # incremental_vacuum frees a page per step, and execute() takes one step:
+            # executescript() runs it to the end (there is no transaction to commit here).
+            connection.executescript("PRAGMA incremental_vacuum;")
+            # In WAL mode the file is cut when a checkpoint has copied every change back;
+            # PASSIVE does not wait for readers (the next automatic checkpoint cuts it then).
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("could not give the journal's free space back: %s", exc)
+        finally:
+            connection.close()
 
     # --- lifecycle / coordination -----------------------------------------------------
     def check(self) -> None:
@@ -319,6 +435,12 @@ class SQLiteStore:
             self._db.execute("SELECT 1").fetchone()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+        try:
+            found = os.statvfs(self.path.parent)
+        except OSError:
+            return
+        if found.f_bavail * found.f_frsize < MIN_FREE_BYTES:
+            raise self._disk_full()
 
     def close(self) -> None:
         local = self._local
@@ -387,23 +509,69 @@ class SQLiteStore:
             for sql, parameters in statements:
                 db.execute(sql, parameters)
 
-        self._state_writes.run(write)
+        self._run(write)
 
-    def list_instances(self) -> list[InstanceRecord]:
-        rows = self._db.execute("SELECT data FROM instances ORDER BY created_at").fetchall()
-        return [InstanceRecord.from_dict(json.loads(row[0])) for row in rows]
-
-    def list_bindings(self) -> list[BindingRecord]:
-        rows = self._db.execute("SELECT data FROM bindings ORDER BY created_at").fetchall()
-        return [BindingRecord.from_dict(json.loads(row[0])) for row in rows]
-
-    def list_operations(self, limit: int = 1000) -> list[OperationRecord]:
+    def _page(
+        self, table: str, limit: int | None, after: Position | None, newest_first: bool
+    ) -> list[Any]:
+        where, args = "", []
+        if after is not None:
+            where = f"WHERE (created_at, id) {'<' if newest_first else '>'} (?, ?)"
+            args = [float(after[0]), str(after[1])]
+        order = "DESC" if newest_first else "ASC"
         rows = self._db.execute(
-            "SELECT data FROM (SELECT seq, data FROM operations ORDER BY seq DESC LIMIT ?) "
-            "ORDER BY seq",
-            (limit,),
+            f"SELECT data FROM {table} {where} ORDER BY created_at {order}, id {order} LIMIT ?",
+            (*args, -1 if limit is None else limit),
+        ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def list_instances(
+        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
+    ) -> list[InstanceRecord]:
+        return [
+            InstanceRecord.from_dict(data)
+            for data in self._page("instances", limit, after, newest_first)
+        ]
+
+    def list_bindings(
+        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
+    ) -> list[BindingRecord]:
+        return [
+            BindingRecord.from_dict(data)
+            for data in self._page("bindings", limit, after, newest_first)
+        ]
+
+    def list_operations(
+        self,
+        limit: int = 1000,
+        *,
+        before: str | None = None,
+        state: str | None = None,
+        instance_id: str | None = None,
+    ) -> list[OperationRecord]:
+        where, args = _operation_filters(before, state, instance_id)
+        rows = self._db.execute(
+            "SELECT data FROM (SELECT seq, data FROM operations "
+            f"{where} ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            (*args, limit),
         ).fetchall()
         return [OperationRecord.from_dict(json.loads(row[0])) for row in rows]
+
+    def prune_operations(self, finished_before: float) -> int:
+        def prune(db: sqlite3.Connection) -> int:
+            return db.execute(
+                "DELETE FROM operations WHERE state != 'in progress' "
+                "AND json_extract(data, '$.finished_at') < ? "
+                "AND NOT (seq = (SELECT MAX(seq) FROM operations AS newer "
+                "WHERE newer.instance_id = operations.instance_id "
+                "AND newer.binding_id IS operations.binding_id) "
+                "AND (CASE WHEN binding_id IS NULL "
+                "THEN instance_id IN (SELECT id FROM instances) "
+                "ELSE binding_id IN (SELECT id FROM bindings) END))",
+                (finished_before,),
+            ).rowcount
+
+        return self._run(prune)
 
     def counts(self) -> StateCounts:
         db = self._db
@@ -436,7 +604,9 @@ class SQLiteStore:
             self.journal_clear()
 
     # --- journal ----------------------------------------------------------------------
-    def journal_append(self, entry: dict[str, Any], limit: int) -> int:
+    def journal_append(
+        self, entry: dict[str, Any], limit: int, max_bytes: int | None = None
+    ) -> int:
         shared = self._responses.encoded(entry.get("response"))
         if shared is None:
             data, digest = _dumps(entry), None
@@ -452,16 +622,17 @@ class SQLiteStore:
             entry.get("status"),
             data,
             digest,
+            len(data),
         )
 
-        def append(db: sqlite3.Connection) -> int:
+        def append(db: sqlite3.Connection) -> tuple[int, bool]:
             if shared is not None:
                 db.execute(
                     "INSERT OR IGNORE INTO journal_responses (digest, data) VALUES (?, ?)", shared
                 )
             cursor = db.execute(
                 "INSERT INTO journal (epoch, method, operation, instance_id, binding_id, status, "
-                "data, response_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "data, response_digest, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
             entry_id = int(cursor.lastrowid or 0)
@@ -471,9 +642,19 @@ class SQLiteStore:
                     "DELETE FROM journal_responses WHERE digest NOT IN "
                     "(SELECT response_digest FROM journal WHERE response_digest IS NOT NULL)"
                 )
-            return entry_id
+            if max_bytes and entry_id % CHECK_EVERY == 0:
+                return entry_id, _keep_journal_within(db, max_bytes)
+            return entry_id, False
 
-        return self._journal_writes.run(append)
+        try:  # not self._run(): a call less on every request's path
+            entry_id, release = self._journal_writes.run(append)
+        except sqlite3.Error as exc:
+            if not _is_disk_full(exc):
+                raise
+            raise self._disk_full() from exc
+        if release:
+            self._release_journal_space()
+        return entry_id
 
     def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
         where, args = [], []
@@ -488,8 +669,11 @@ class SQLiteStore:
         if query.since_time is not None:
             where.append("journal.epoch >= ?")
             args.append(query.since_time)
+        if query.before_id is not None:
+            where.append("journal.id < ?")
+            args.append(query.before_id)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        forward = query.since_id is not None or query.since_time is not None
+        forward = query.forward
         order = "ASC" if forward else "DESC"
         rows = self._journal_db.execute(
             "SELECT journal.id, journal.data, journal_responses.data FROM journal "
@@ -512,6 +696,7 @@ class SQLiteStore:
         with self._write(journal=True) as db:
             db.execute("DELETE FROM journal")
             db.execute("DELETE FROM journal_responses")
+        self._release_journal_space()
 
     # --- faults -----------------------------------------------------------------------
     def fault_add(self, rule: dict[str, Any]) -> str:
@@ -582,7 +767,56 @@ class SQLiteStore:
         rows = self._db.execute("SELECT data FROM catalogs ORDER BY seq").fetchall()
         return [json.loads(row[0]) for row in rows]
 
-    def catalog_push(self, document: dict[str, Any]) -> None:
+    def catalog_set(self, documents: Sequence[dict[str, Any]]) -> None:
+        encoded = [(_dumps(document),) for document in documents]
         with self._write() as db:
-            db.execute("INSERT INTO catalogs (data) VALUES (?)", (_dumps(document),))
+            db.execute("DELETE FROM catalogs")
+            db.executemany("INSERT INTO catalogs (data) VALUES (?)", encoded)
             self._bump_generation(db)
+
+
+def _operation_filters(
+    before: str | None, state: str | None, instance_id: str | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of :meth:`SQLiteStore.list_operations`."""
+    where: list[str] = []
+    args: list[Any] = []
+    if before is not None:
+        where.append("seq < COALESCE((SELECT seq FROM operations WHERE id = ?), -1)")
+        args.append(before)
+    if state == "finished":
+        where.append("state != 'in progress'")
+    elif state is not None:
+        where.append("state = ?")
+        args.append(state)
+    if instance_id is not None:
+        where.append("instance_id = ?")
+        args.append(instance_id)
+    return (f"WHERE {' AND '.join(where)}" if where else ""), args
+
+
+def _keep_journal_within(db: sqlite3.Connection, max_bytes: int) -> bool:
+    """Trim the oldest entries over the byte budget (retention); whether to release
+    the free pages (after the commit: see ``SQLiteStore._release_journal_space``)."""
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    excess = bytes_to_free((pages - free) * page_size, max_bytes)
+    if excess:
+        dropped = 0
+        last = None
+        for entry_id, size in db.execute(
+            "SELECT id, COALESCE(size, length(data)) FROM journal ORDER BY id"
+        ):
+            dropped += size
+            last = entry_id
+            if dropped >= excess:
+                break
+        if last is not None:
+            db.execute("DELETE FROM journal WHERE id <= ?", (last,))
+            db.execute(
+                "DELETE FROM journal_responses WHERE digest NOT IN "
+                "(SELECT response_digest FROM journal WHERE response_digest IS NOT NULL)"
+            )
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    return releasable(free * page_size, max_bytes)

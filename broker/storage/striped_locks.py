@@ -58,14 +58,14 @@ class StripedFileLocks:
     def __init__(self, directory: Path, stripes: int = STRIPES) -> None:
         self._threads = StripedLocks(stripes)
         self._stripes = stripes
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._paths = [
             [directory / f"{namespace}-{index:02d}.lock" for index in range(stripes)]
             for namespace in NAMESPACES
         ]
         for paths in self._paths:
             for path in paths:
-                path.touch(exist_ok=True)
+                path.touch(mode=0o600, exist_ok=True)
         # One descriptor per stripe and process, opened on first use and kept: a
         # forked child must not share its parent's (flock belongs to the open file
         # description, so parent and child would not exclude each other).

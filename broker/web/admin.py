@@ -2,34 +2,43 @@
 
 Every change goes through the store, so it is effective for every gunicorn worker
 and every replica on their next request.
+
+No answer is one unbounded document: ``/admin/state`` and ``/admin/operations`` are
+pages of at most ``limit`` records (a ``next`` cursor gives the following page), and
+a journal page stops at ``limit`` entries or :data:`JOURNAL_PAGE_BYTES`, whichever
+comes first (``next`` / ``previous`` say where to go on).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from flask import Blueprint, Response, g, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from broker.catalog.problems import CatalogError, describe_messages
+from broker.decoding import DecodingError, decode_json, decode_yaml
 from broker.faults.rules import parse_fault_rule
-from broker.logs import redact, redact_credentials
 from broker.osb.errors import BadRequest, NotFound
 from broker.osb.schemas import load_or_400
+from broker.redaction import redact, redact_credentials
 from broker.runtime import runtime
-from broker.storage.base import JournalQuery
+from broker.storage.base import JournalQuery, Position
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.web import admin_schemas
 from broker.web.admin_schemas import FinishSchema, OperationStateSchema, ResetSchema, StateSchema
 from broker.web.connection import step_aside
 from broker.web.errors import json_response
 from broker.web.journal import record_request
+from broker.web.paging import decode_cursor, encode_cursor, position
 
-__all__ = ["admin", "MAX_WAIT_SECONDS"]
+__all__ = ["admin", "JOURNAL_PAGE_BYTES", "MAX_WAIT_SECONDS"]
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -38,6 +47,14 @@ STATE = StateSchema()
 OPERATION = OperationStateSchema()
 POLL_INTERVAL = 0.05
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
+# Records per page of /admin/state and /admin/operations unless ?limit= says otherwise.
+PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 10_000
+# A journal page holds at most this much encoded JSON, whatever its limit.
+JOURNAL_PAGE_BYTES = 4 * 1024 * 1024
+# Entries read from the store at a time while a journal page is put together.
+JOURNAL_CHUNK = 200
+Record = TypeVar("Record", InstanceRecord, BindingRecord)
 
 
 @admin.after_request
@@ -61,13 +78,15 @@ def _body(required: bool = True) -> Any:
         return {}
     if request.mimetype in YAML_TYPES:
         try:
-            return yaml.safe_load(raw)
+            return decode_yaml(raw)
         except yaml.YAMLError as exc:
             raise BadRequest(f"request body is not valid YAML: {exc}") from None
+        except (DecodingError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"request body {exc}") from None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("request body is not valid JSON") from None
+        return decode_json(raw)
+    except DecodingError as exc:
+        raise BadRequest(f"request body {exc}") from None
 
 
 def _object_body(required: bool = True) -> dict[str, Any]:
@@ -93,11 +112,17 @@ def reset() -> Response:
     return json_response(body, 200)
 
 
+# Fields that may carry secrets (parameters, contexts, identities, the backends' own
+# state); ``?credentials=true`` shows them as stored.
+REDACTED_FIELDS = ("parameters", "context", "backend_state", "originating_identity", "metadata")
+
+
 def _instance(record: InstanceRecord, show_secrets: bool) -> dict[str, Any]:
     data = record.to_dict()
     if not show_secrets:
-        data["parameters"] = redact(data["parameters"])
-        data["backend_state"] = redact(data["backend_state"])
+        for key in REDACTED_FIELDS:
+            data[key] = redact(data[key])
+        data["dashboard_url"] = redact(data["dashboard_url"])
     return data
 
 
@@ -105,13 +130,21 @@ def _binding(record: BindingRecord, show_secrets: bool) -> dict[str, Any]:
     data = record.to_dict()
     if not show_secrets:
         data["response"] = redact_credentials(data["response"])
-        data["parameters"] = redact(data["parameters"])
-        data["backend_state"] = redact(data["backend_state"])
+        for key in ("parameters", "context", "backend_state", "originating_identity"):
+            data[key] = redact(data[key])
+        data["bind_resource"] = redact(data["bind_resource"])
     return data
 
 
-def _operation(record: OperationRecord) -> dict[str, Any]:
-    dumped: dict[str, Any] = OPERATION.dump(record.to_dict())
+def _operation_record(record: OperationRecord, show_secrets: bool) -> dict[str, Any]:
+    data = record.to_dict()
+    if not show_secrets:  # what an update will apply: its parameters, redacted as anywhere
+        data["payload"] = redact(data["payload"])
+    return data
+
+
+def _operation(record: OperationRecord, show_secrets: bool = False) -> dict[str, Any]:
+    dumped: dict[str, Any] = OPERATION.dump(_operation_record(record, show_secrets))
     return dumped
 
 
@@ -122,16 +155,78 @@ def _flag(name: str) -> bool:
     return value in ("true", "1", "yes")
 
 
+def _limit(default: int = PAGE_SIZE) -> int:
+    value = request.args.get("limit")
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}, got {value!r}")
+    return int(value)
+
+
+def _records_page(
+    list_page: Callable[[int, Position | None], list[Record]],
+    limit: int,
+    cursor: dict[str, Any],
+    key: str,
+) -> tuple[list[Record], Any]:
+    """One page of instances or bindings, and where the next one starts (False: done)."""
+    if cursor and cursor.get(key) is False:
+        return [], False
+    records = list_page(limit + 1, position(cursor.get(key)))
+    if len(records) <= limit:
+        return records, False
+    records = records[:limit]
+    return records, [records[-1].created_at, records[-1].id]
+
+
 @admin.get("/state")
 def state() -> Response:
+    """Instances and bindings in creation order, operations newest first, a page each.
+
+    Without ``cursor``, the first page: the oldest ``limit`` instances and bindings and
+    the newest ``limit`` operations (everything, for a store that holds less). ``next``
+    is there while any of the three has more.
+    """
     rt = runtime()
+    store = rt.store
     show = _flag("credentials")
-    state = {
-        "instances": [_instance(record, show) for record in rt.store.list_instances()],
-        "bindings": [_binding(record, show) for record in rt.store.list_bindings()],
-        "operations": [record.to_dict() for record in rt.store.list_operations()],
-    }
-    return json_response(STATE.dump(state), 200)
+    limit = _limit()
+    cursor = decode_cursor(request.args.get("cursor"))
+    instances, next_instance = _records_page(
+        lambda size, after: store.list_instances(size, after), limit, cursor, "instances"
+    )
+    bindings, next_binding = _records_page(
+        lambda size, after: store.list_bindings(size, after), limit, cursor, "bindings"
+    )
+    operations, next_operation = _operations_page(limit, cursor.get("operations"), None, cursor)
+    body: dict[str, Any] = STATE.dump(
+        {
+            "instances": [_instance(record, show) for record in instances],
+            "bindings": [_binding(record, show) for record in bindings],
+            "operations": [_operation_record(record, show) for record in operations],
+        }
+    )
+    if next_instance or next_binding or next_operation:
+        body["next"] = encode_cursor(
+            {"instances": next_instance, "bindings": next_binding, "operations": next_operation}
+        )
+    return json_response(body, 200)
+
+
+def _operations_page(
+    limit: int, before: Any, state: str | None, cursor: dict[str, Any]
+) -> tuple[list[OperationRecord], Any]:
+    """The newest ``limit`` operations before the cursor's (oldest first), and the next one."""
+    if cursor and before is False:
+        return [], False
+    if before is not None and not isinstance(before, str):
+        raise BadRequest("cursor is not one this broker gave out")
+    operations = runtime().store.list_operations(limit + 1, before=before, state=state)
+    if len(operations) <= limit:
+        return operations, False
+    operations = operations[1:]
+    return operations, operations[0].id
 
 
 # --- journal ------------------------------------------------------------------------
@@ -163,6 +258,7 @@ class JournalQuerySchema(Schema):
     method = fields.String(validate=validate.OneOf(("GET", "PUT", "PATCH", "DELETE", "POST")))
     status = fields.Integer(validate=validate.Range(min=100, max=599))
     since = SinceField()
+    before = fields.Integer(validate=validate.Range(min=1))
     limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=100_000))
     wait = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=MAX_WAIT_SECONDS))
 
@@ -174,45 +270,129 @@ def _journal_query() -> tuple[JournalQuery, float]:
     options = load_or_400(JournalQuerySchema(), args, "journal query")
     since = options.pop("since", None)
     wait = options.pop("wait")
+    before = options.pop("before", None)
     query = JournalQuery(
         **options,
         since_id=since[1] if since and since[0] == "id" else None,
         since_time=since[1] if since and since[0] == "time" else None,
+        before_id=before,
     )
     return query, wait
 
 
-def _entries(query: JournalQuery, wait: float) -> list[dict[str, Any]]:
+def _encoded(entry: dict[str, Any]) -> str:
+    return json.dumps(
+        {key: value for key, value in entry.items() if key != "epoch"}, separators=(",", ":")
+    )
+
+
+def _first_chunk(query: JournalQuery, wait: float) -> list[dict[str, Any]]:
+    """The first entries of a page, waiting up to ``wait`` seconds for at least one."""
     store = runtime().store
-    entries = store.journal_query(query)
-    if entries or wait <= 0:
-        return [_public_entry(entry) for entry in entries]
+    chunk = store.journal_query(query)
+    if chunk or wait <= 0:
+        return chunk
     deadline = time.monotonic() + wait
     # A long-poll lets other admin requests have its thread's place while it waits.
     with step_aside(request.environ)():
-        while not entries and time.monotonic() < deadline:
+        while not chunk and time.monotonic() < deadline:
             time.sleep(POLL_INTERVAL)
-            entries = store.journal_query(query)
-    return [_public_entry(entry) for entry in entries]
+            chunk = store.journal_query(query)
+    return chunk
 
 
-def _public_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in entry.items() if key != "epoch"}
+def _journal_page(query: JournalQuery, wait: float) -> tuple[list[str], dict[str, int]]:
+    """A page of encoded entries, oldest first, and where to go on from it.
+
+    With a ``since``, the oldest matches after it, up to ``limit`` entries or
+    :data:`JOURNAL_PAGE_BYTES`; ``next`` is the ``since`` that continues when more
+    matched. Without one, the newest ``limit`` matches, as many of the newest of them
+    as fit in :data:`JOURNAL_PAGE_BYTES`; ``previous`` is the ``before`` that gives
+    older ones when some were left out. Entries are read from the store a chunk at a
+    time, so a page never holds more than its budget in memory.
+    """
+    if query.forward:
+        return _forward_page(query, wait)
+    return _backward_page(query, wait)
+
+
+def _forward_page(query: JournalQuery, wait: float) -> tuple[list[str], dict[str, int]]:
+    store = runtime().store
+    lines: list[str] = []
+    used = 0
+    last: int | None = None
+    while True:
+        size = min(JOURNAL_CHUNK, query.limit - len(lines) + 1)
+        chunk_query = dataclasses.replace(
+            query, limit=size, since_id=query.since_id if last is None else last
+        )
+        chunk = (
+            _first_chunk(chunk_query, wait) if last is None else store.journal_query(chunk_query)
+        )
+        for entry in chunk:
+            text = _encoded(entry)
+            if len(lines) == query.limit or (lines and used + len(text) > JOURNAL_PAGE_BYTES):
+                return lines, ({"next": last} if last is not None else {})
+            lines.append(text)
+            used += len(text)
+            last = int(entry["id"])
+        if len(chunk) < size:
+            return lines, {}
+
+
+def _backward_page(query: JournalQuery, wait: float) -> tuple[list[str], dict[str, int]]:
+    store = runtime().store
+    chunks: list[list[str]] = []
+    taken = 0
+    used = 0
+    before = query.before_id
+    oldest: int | None = None
+    first = True
+    while True:
+        size = min(JOURNAL_CHUNK, query.limit - taken + 1)
+        chunk_query = dataclasses.replace(query, limit=size, before_id=before)
+        chunk = _first_chunk(chunk_query, wait) if first else store.journal_query(chunk_query)
+        first = False
+        kept: list[str] = []
+        for entry in reversed(chunk):  # newest first
+            text = _encoded(entry)
+            if taken == query.limit or (taken and used + len(text) > JOURNAL_PAGE_BYTES):
+                chunks.append(kept[::-1])
+                return _joined(chunks), ({"previous": oldest} if oldest is not None else {})
+            kept.append(text)
+            taken += 1
+            used += len(text)
+            oldest = int(entry["id"])
+        chunks.append(kept[::-1])
+        if len(chunk) < size or not chunk:
+            return _joined(chunks), {}
+        before = int(chunk[0]["id"])
+
+
+def _joined(chunks: list[list[str]]) -> list[str]:
+    """Chunks gathered newest first, as one list oldest first."""
+    return [line for chunk in reversed(chunks) for line in chunk]
 
 
 @admin.get("/requests")
 def requests_() -> Response:
     query, wait = _journal_query()
-    return json_response({"requests": _entries(query, wait)}, 200)
+    lines, more = _journal_page(query, wait)
+    tail = "".join(f',"{key}":{value}' for key, value in more.items())
+    text = '{"requests":[' + ",".join(lines) + "]" + tail + "}"
+    return Response(text, status=200, mimetype="application/json")
 
 
 @admin.get("/requests.jsonl")
 def requests_jsonl() -> Response:
     query, wait = _journal_query()
-    lines = "".join(
-        json.dumps(entry, separators=(",", ":")) + "\n" for entry in _entries(query, wait)
+    lines, more = _journal_page(query, wait)
+    response = Response(
+        "".join(line + "\n" for line in lines), status=200, mimetype="application/x-ndjson"
     )
-    return Response(lines, status=200, mimetype="application/x-ndjson")
+    for key, value in more.items():
+        response.headers[f"X-Journal-{key.capitalize()}"] = str(value)
+    return response
 
 
 @admin.delete("/requests")
@@ -287,18 +467,17 @@ def finish_operation(operation_id: str) -> Response:
 
 @admin.get("/operations")
 def list_operations() -> Response:
+    """The newest ``limit`` operations (of a ``state``), oldest first; ``next`` pages back."""
     wanted = request.args.get("state")
     if wanted is not None and wanted not in ("in progress", "succeeded", "failed"):
         raise BadRequest(f"state must be 'in progress', 'succeeded' or 'failed', got {wanted!r}")
-    operations = runtime().store.list_operations()
-    return json_response(
-        {
-            "operations": [
-                _operation(op) for op in operations if wanted is None or op.state == wanted
-            ]
-        },
-        200,
-    )
+    cursor = decode_cursor(request.args.get("cursor"))
+    operations, following = _operations_page(_limit(), cursor.get("operations"), wanted, cursor)
+    show = _flag("credentials")
+    body: dict[str, Any] = {"operations": [_operation(op, show) for op in operations]}
+    if following:
+        body["next"] = encode_cursor({"operations": following})
+    return json_response(body, 200)
 
 
 @admin.get("/operations/<operation_id>")
@@ -306,7 +485,7 @@ def get_operation(operation_id: str) -> Response:
     operation = runtime().store.get_operation(operation_id)
     if operation is None:
         raise NotFound(f"operation {operation_id!r} does not exist")
-    return json_response(_operation(operation), 200)
+    return json_response(_operation(operation, _flag("credentials")), 200)
 
 
 # --- catalog ------------------------------------------------------------------------
@@ -327,7 +506,9 @@ def put_catalog() -> Response:
             },
             400,
         )
-    rt.store.catalog_push(document)
+    counts = rt.store.counts()
+    in_use = {plan_id for _, plan_id in [*counts.instances, *counts.bindings]}
+    rt.store.catalog_set(rt.catalogs.documents_after_push(document, catalog, in_use))
     rt.sync()
     plans = sum(len(service.plans) for service in catalog.services)
     return json_response({"services": len(catalog.services), "plans": plans}, 200)

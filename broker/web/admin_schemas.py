@@ -18,6 +18,7 @@ __all__ = [
     "FinishSchema",
     "InstanceStateSchema",
     "JournalEntrySchema",
+    "OperationListSchema",
     "OperationStateSchema",
     "ResetSchema",
     "StateSchema",
@@ -147,6 +148,16 @@ class StateSchema(Schema):
     instances = fields.List(fields.Nested(InstanceStateSchema))
     bindings = fields.List(fields.Nested(BindingStateSchema))
     operations = fields.List(fields.Nested(OperationStateSchema))
+    next = fields.String(
+        metadata={"description": "The cursor of the next page; absent on the last one"}
+    )
+
+
+class OperationListSchema(Schema):
+    operations = fields.List(fields.Nested(OperationStateSchema))
+    next = fields.String(
+        metadata={"description": "The cursor of the page of older operations, if any"}
+    )
 
 
 class JournalEntrySchema(Schema):
@@ -159,7 +170,9 @@ class JournalEntrySchema(Schema):
     operation = fields.String(allow_none=True)
     instance_id = fields.String(allow_none=True)
     binding_id = fields.String(allow_none=True)
-    headers = fields.Dict(metadata={"description": "Authorization redacted"})
+    headers = fields.Dict(
+        metadata={"description": "Secret-bearing headers redacted; long values cut"}
+    )
     originating_identity = fields.Dict(allow_none=True)
     body = fields.Raw(allow_none=True, metadata={"description": "Secret-looking keys redacted"})
     status = fields.Integer(
@@ -170,10 +183,20 @@ class JournalEntrySchema(Schema):
     fault = fields.String(
         allow_none=True, metadata={"description": "Id of the fault rule that fired"}
     )
+    truncated = fields.List(
+        fields.String(),
+        metadata={"description": "Parts cut to keep the entry within 64 KiB (absent: none)"},
+    )
 
 
 class JournalSchema(Schema):
     requests = fields.List(fields.Nested(JournalEntrySchema))
+    next = fields.Integer(
+        metadata={"description": "More entries match after these: pass this as since"}
+    )
+    previous = fields.Integer(
+        metadata={"description": "Older entries were left out: pass this as before"}
+    )
 
 
 FAULT_ORIGINS = ("admin", "catalog")

@@ -30,7 +30,8 @@ class Authenticator:
         tokens: Iterable[str] = (),
         realm: str = "mockbroker",
     ) -> None:
-        self._basic = [_digest(f"{c.username}:{c.password}") for c in credentials]
+        # An empty password is never a credential (the settings refuse one anyway).
+        self._basic = [_digest(f"{c.username}:{c.password}") for c in credentials if c.password]
         self._tokens = [_digest(token) for token in tokens]
         self.challenge = f'Basic realm="{realm}"' + (
             f', Bearer realm="{realm}"' if self._tokens else ""

@@ -50,12 +50,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(error: StoreUnavailable) -> Response:
-        # The reason names the database: logged and shown by /readyz, not sent here.
+        # The reason names the database: logged and shown by /readyz (to the admin
+        # credentials), not sent here.
         log.error("state store unavailable: %s", error)
         return json_response(
             {
                 "error": "StoreUnavailable",
-                "description": "the broker's state store is unavailable; see /readyz for why",
+                "description": "the broker's state store is unavailable; retry later "
+                "(GET /readyz with the admin credentials says why)",
             },
             503,
             {"Retry-After": "1"},

@@ -8,14 +8,23 @@ admin credentials; ``/openapi.json`` also accepts OSB credentials.
 
 A browser that logged in to the dashboard keeps the admin credentials and would
 send them along with a form another site posts to ``/admin`` (the admin API reads
-JSON whatever the content type). So a state-changing request that a browser marks
-as coming from another site (``Sec-Fetch-Site``) is refused with 403; the
-dashboard's own calls are same-origin, and non-browser clients send no such header.
+JSON whatever the content type). So a state-changing request a browser sends from
+another site is refused with 403. Browsers say where a request comes from in up to
+three headers, checked in this order, the first one present deciding:
+
+* ``Sec-Fetch-Site`` must be ``same-origin`` or ``none`` (typed by the user);
+* else ``Origin`` must be this broker's own origin (the ``Host`` the request was
+  sent to, or ``BROKER_PUBLIC_URL``'s), ``null`` never is;
+* else ``Referer`` must be a page of that origin.
+
+The dashboard's own calls are same-origin. Non-browser clients (curl, test code,
+SDKs) send none of the three, and are not affected.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from flask import Request
 
@@ -46,16 +55,63 @@ def require_credentials(req: Request, rt: Runtime) -> None:
             headers={"WWW-Authenticate": rt.osb_auth.challenge},
         )
     if rt.admin_auth.accepts(header):
-        site = req.environ.get("HTTP_SEC_FETCH_SITE")
-        if req.method not in SAFE_METHODS and site is not None and site not in OWN_SITE:
-            raise Forbidden(
-                f"{req.method} {path} from a page of another site "
-                f"(Sec-Fetch-Site: {site}) is refused; call the admin API directly"
-            )
+        if req.method not in SAFE_METHODS:
+            refuse_other_sites(req, rt)
         return
     if path == "/openapi.json" and rt.osb_auth.accepts(header):
         return
     raise Unauthorized(
         "missing or wrong admin credentials",
         headers={"WWW-Authenticate": rt.admin_auth.challenge},
+    )
+
+
+def refuse_other_sites(req: Request, rt: Runtime) -> None:
+    """403 for a request a browser sent from a page of another site (see above)."""
+    environ = req.environ
+    site = environ.get("HTTP_SEC_FETCH_SITE")
+    if site is not None:
+        if site not in OWN_SITE:
+            _refuse(req, f"Sec-Fetch-Site: {site}")
+        return
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None:
+        if not _own_origin(origin, req, rt):
+            _refuse(req, f"Origin: {origin}")
+        return
+    referer = environ.get("HTTP_REFERER")
+    if referer is not None and not _own_origin(referer, req, rt):
+        _refuse(req, f"Referer: {referer}")
+
+
+def _origin(url: str) -> tuple[str, str] | None:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None or port == default else f"{host}:{port}"
+    return parts.scheme.lower(), netloc
+
+
+def _own_origin(url: str, req: Request, rt: Runtime) -> bool:
+    found = _origin(url)
+    if found is None:
+        return False
+    own = {_origin(f"{req.scheme}://{req.host}")}
+    if rt.settings.public_url:
+        own.add(_origin(rt.settings.public_url))
+    return found in own
+
+
+def _refuse(req: Request, evidence: str) -> None:
+    raise Forbidden(
+        f"{req.method} {req.path} from a page of another site ({evidence[:200]}) is refused; "
+        "call the admin API directly"
     )

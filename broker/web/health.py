@@ -1,10 +1,15 @@
-"""``/livez`` (the process answers) and ``/readyz`` (it can serve: store and backends)."""
+"""``/livez`` (the process answers) and ``/readyz`` (it can serve: store and backends).
+
+Both answer without credentials, and say no more than that: ``/readyz`` is ``ok``
+(200) or ``unavailable`` (503). What was checked, and why a check failed (store
+paths, database errors), goes only to a caller with the admin credentials.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from broker.credentials.base import BackendError
 from broker.runtime import runtime
@@ -41,6 +46,7 @@ def readyz() -> Response:
             checks[f"backend:{name}"] = str(exc)
             ready = False
     checks["catalog"] = f"{len(rt.catalogs.catalog)} services"
-    return json_response(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
-    )
+    body: dict[str, Any] = {"status": "ok" if ready else "unavailable"}
+    if rt.admin_auth.accepts(request.environ.get("HTTP_AUTHORIZATION")):
+        body["checks"] = checks
+    return json_response(body, 200 if ready else 503)

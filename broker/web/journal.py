@@ -1,16 +1,20 @@
-"""Recording every request in the journal, with secrets redacted.
+"""Recording every authenticated request in the journal, bounded and redacted.
 
 The entry is written after the answer is known (status, body, fault, duration) and
 before it leaves, so a test that reads the journal right after getting an answer
-finds it. ``Authorization`` is redacted, request bodies lose secret-looking keys,
-and every value under ``credentials`` in a response is replaced, keeping the keys
-(so "the response carried key.json" stays checkable).
+finds it. A request refused for its credentials is not recorded at all: it costs a
+counter and a log line, nothing more, so anonymous noise can neither fill the disk
+nor push real requests out of the journal.
+
+What an entry holds and how large it may get is :mod:`broker.journal.entries`;
+secrets are hidden by :mod:`broker.redaction` (secret-bearing headers, secret-looking
+keys in the query and bodies, every value under ``credentials`` in a response while
+its keys stay, so "the response carried key.json" stays checkable).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -21,33 +25,22 @@ from flask import Request, Response
 from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from broker.logs import REDACTED, redact, redact_credentials
+from broker.journal import entries
+from broker.journal.entries import MAX_TEXT, cut
+from broker.redaction import redact, redact_credentials
 from broker.runtime import Runtime, runtime
 from broker.web.request_context import resolved
 
-__all__ = ["MAX_RECORDED_BODY", "record", "record_request"]
+__all__ = ["record", "record_request"]
 
 log = logging.getLogger("broker.journal")
 
-# Larger bodies are summarised (the catalog, mostly): the journal stays small.
-MAX_RECORDED_BODY = 16 * 1024
-# As request.headers names them (title case).
-REDACTED_HEADERS = frozenset({"Authorization", "Cookie", "Proxy-Authorization"})
-
-
-def _decode(raw: bytes) -> Any:
-    if not raw:
-        return None
-    if len(raw) > MAX_RECORDED_BODY:
-        return {"truncated": True, "bytes": len(raw)}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return raw.decode("utf-8", "replace")
+# Size of the fields every entry has, for the estimate entries.bounded() takes.
+FIXED_FIELDS = 400
 
 
 def _recorded_response(raw: bytes) -> Any:
-    return redact_credentials(_decode(raw))
+    return redact_credentials(entries.body(raw))
 
 
 # GET answers repeat byte for byte (the catalog above all): decoding and redacting
@@ -66,31 +59,37 @@ def _response_bytes(response: Response) -> bytes:
     return response.get_data()
 
 
-def _request_body(req: Request) -> Any:
+def _request_body(req: Request, ctx: _AppCtxGlobals) -> tuple[Any, int]:
+    """The body as recorded, and its size in bytes."""
     environ = req.environ
     if environ.get("CONTENT_LENGTH") in (None, "", "0") and "HTTP_TRANSFER_ENCODING" not in environ:
-        return None  # HTTP/1.1: a request with neither header has no body
+        return None, 0  # HTTP/1.1: a request with neither header has no body
+    oversized = ctx.get("oversized_body")
+    if oversized is not None:  # a chunked body refused at the limit: its size so far
+        return entries.summary(oversized), 0
     # A body over the size limit was refused unread (413): record its size only,
     # reading it now would raise the same error again.
     length = req.content_length
     limit = req.max_content_length
     if limit is not None and length is not None and length > limit:
-        return {"truncated": True, "bytes": length}
+        return entries.summary(length), 0
     try:
         raw = req.get_data(cache=True)
     except RequestEntityTooLarge:
-        return {"truncated": True, "bytes": length}
-    return _decode(raw)
+        return entries.summary(length or 0), 0
+    parsed = ctx.get("parsed_body")
+    if type(parsed) is dict and len(raw) <= entries.MAX_BODY_BYTES:
+        return parsed, len(raw)  # decoded once already, by the view
+    return entries.body(raw), len(raw)
 
 
-def _headers(environ: Mapping[str, Any]) -> dict[str, str]:
-    """The request headers as werkzeug names them, with secrets redacted."""
-    headers = {}
-    for key, value in environ.items():
-        name = _header_name(key)
-        if name is not None and (value or key[:5] == "HTTP_"):
-            headers[name] = REDACTED if name in REDACTED_HEADERS else value
-    return headers
+def _header_items(environ: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The request headers as werkzeug names them."""
+    return [
+        (name, value)
+        for key, value in environ.items()
+        if (name := _header_name(key)) is not None and (value or key[:5] == "HTTP_")
+    ]
 
 
 @functools.lru_cache(maxsize=512)
@@ -103,46 +102,86 @@ def _header_name(key: str) -> str | None:
     return None
 
 
+def _text(value: str | None) -> str | None:
+    """An id or path as recorded: bounded, and with a NUL written out (no store keeps one).
+
+    ``record`` tests :func:`plain` inline first: almost every id and path needs nothing.
+    """
+    if plain(value):
+        return value
+    assert value is not None
+    return cut(value.replace("\x00", "\\u0000"))
+
+
+def plain(value: str | None) -> bool:
+    return value is None or (len(value) <= MAX_TEXT and "\x00" not in value)
+
+
 def _iso_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def record(rt: Runtime, req: Request, ctx: _AppCtxGlobals, response: Response) -> None:
     """Write the journal entry of the request ``req`` answered by ``response``."""
-    if rt.settings.journal_size == 0:
+    settings = rt.settings
+    if settings.journal_size == 0 or not ctx.get("authenticated"):
         return
     now = time.time()
     started = ctx.get("started")
     duration_ms = (time.perf_counter() - started) * 1000 if started is not None else None
-    body = _request_body(req)
+    body, body_size = _request_body(req, ctx)
     dropped = bool(ctx.get("dropped"))
     response_body = None
+    response_size = 0
     if not dropped and not response.is_streamed:
         raw = _response_bytes(response)
-        if req.method == "GET" and len(raw) >= SHARED_RESPONSE_MIN:
+        response_size = len(raw)
+        if req.method == "GET" and response_size >= SHARED_RESPONSE_MIN:
             response_body = _recorded_get_response(raw)
         else:
             response_body = _recorded_response(raw)
-    entry = {
+    headers, headers_size, headers_cut = entries.headers(_header_items(req.environ))
+    path = req.path
+    query = req.args.to_dict()
+    identity = ctx.get("originating_identity")
+    instance_id, binding_id = ctx.get("instance_id"), ctx.get("binding_id")
+    entry: dict[str, Any] = {
         "time": _iso_time(now),
         "epoch": now,
         "request_id": ctx.get("request_id"),
         "method": req.method,
-        "path": req.path,
-        "query": req.args.to_dict(),
+        "path": path if len(path) <= MAX_TEXT and "\x00" not in path else _text(path),
+        "query": redact(
+            {key: value if len(value) <= MAX_TEXT else cut(value) for key, value in query.items()}
+        )
+        if query
+        else {},
         "operation": ctx.get("operation"),
-        "instance_id": ctx.get("instance_id"),
-        "binding_id": ctx.get("binding_id"),
-        "headers": _headers(req.environ),
-        "originating_identity": ctx.get("originating_identity"),
+        "instance_id": instance_id if plain(instance_id) else _text(instance_id),
+        "binding_id": binding_id if plain(binding_id) else _text(binding_id),
+        "headers": headers,
+        "originating_identity": redact(identity) if identity is not None else None,
         "body": redact(body),
         "status": None if dropped else response.status_code,
         "response": response_body,
         "duration_ms": round(duration_ms, 3) if duration_ms is not None else None,
         "fault": ctx.get("fault"),
     }
+    if headers_cut:
+        entry["truncated"] = ["headers"]
+    # Bodies over MAX_BODY_BYTES are recorded as a summary: count what is recorded.
+    estimate = (
+        FIXED_FIELDS
+        + (body_size if body_size <= entries.MAX_BODY_BYTES else 0)
+        + (response_size if response_size <= entries.MAX_BODY_BYTES else 0)
+        + headers_size
+        + len(path)
+        + len(req.environ.get("QUERY_STRING", ""))
+        + len(req.environ.get("HTTP_X_BROKER_API_ORIGINATING_IDENTITY", ""))
+    )
+    entry = entries.bounded(entry, estimate)
     try:
-        rt.store.journal_append(entry, rt.settings.journal_size)
+        rt.store.journal_append(entry, settings.journal_size, settings.journal_max_bytes)
     except Exception:  # the answer matters more than its record
         log.warning("could not record the request in the journal", exc_info=True)
 

@@ -232,10 +232,11 @@ def _osb_paths(spec: APISpec) -> None:
             "get": {
                 "operationId": "readyz",
                 "tags": ["Health"],
+                "summary": "ok or unavailable; what was checked, with the admin credentials",
                 "security": [],
                 "responses": {
                     "200": {"description": "Ready"},
-                    "503": {"description": "Store or backend unavailable"},
+                    "503": {"description": "Store (or its disk) or a backend unavailable"},
                 },
             }
         },
@@ -255,6 +256,7 @@ def _admin_paths(spec: APISpec) -> None:
         ("FaultRule", admin.FaultRuleViewSchema),
         ("Reset", admin.ResetSchema),
         ("State", admin.StateSchema),
+        ("OperationList", admin.OperationListSchema),
         ("Journal", admin.JournalSchema),
         ("FaultList", admin.FaultListSchema),
         ("FaultCreated", admin.FaultCreatedSchema),
@@ -268,6 +270,26 @@ def _admin_paths(spec: APISpec) -> None:
     journal_parameters = [
         {"in": "query", "schema": JournalQuerySchema},
     ]
+    paging = [
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000},
+            "description": "Records per page",
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "The `next` of the previous page",
+        },
+    ]
+    show_credentials = {
+        "name": "credentials",
+        "in": "query",
+        "schema": {"type": "boolean"},
+        "description": "Show credentials and secret parameters unredacted",
+    }
     spec.path(
         path="/admin/reset",
         operations={
@@ -286,15 +308,12 @@ def _admin_paths(spec: APISpec) -> None:
             "get": {
                 "operationId": "admin_state",
                 "tags": tags,
-                "parameters": [
-                    {
-                        "name": "credentials",
-                        "in": "query",
-                        "schema": {"type": "boolean"},
-                        "description": "Show credentials and secret parameters unredacted",
-                    }
-                ],
-                "responses": {"200": {"description": "Everything stored", **_json("State")}},
+                "summary": "What is stored, a page of each kind; `next` while there is more",
+                "parameters": [show_credentials, *paging],
+                "responses": {
+                    "200": {"description": "A page of what is stored", **_json("State")},
+                    "400": error,
+                },
             }
         },
     )
@@ -406,6 +425,7 @@ def _admin_paths(spec: APISpec) -> None:
             "get": {
                 "operationId": "admin_operations",
                 "tags": tags,
+                "summary": "The newest operations, oldest first; `next` pages back",
                 "parameters": [
                     {
                         "name": "state",
@@ -414,9 +434,14 @@ def _admin_paths(spec: APISpec) -> None:
                             "type": "string",
                             "enum": ["in progress", "succeeded", "failed"],
                         },
-                    }
+                    },
+                    show_credentials,
+                    *paging,
                 ],
-                "responses": {"200": {"description": "Operations, oldest first"}},
+                "responses": {
+                    "200": {"description": "Operations, oldest first", **_json("OperationList")},
+                    "400": error,
+                },
             }
         },
     )

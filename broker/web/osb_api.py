@@ -9,7 +9,6 @@ names the operation for the journal and logs; every route is wrapped by
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,6 +17,7 @@ from flask import Blueprint, Request, Response
 from flask.ctx import _AppCtxGlobals
 from marshmallow import Schema
 
+from broker.decoding import DecodingError, decode_json
 from broker.faults.engine import RequestTarget
 from broker.osb import schemas
 from broker.osb.context import Outcome, RequestInfo
@@ -27,7 +27,7 @@ from broker.runtime import Runtime, runtime
 from broker.web.errors import json_response, render_osb_error
 from broker.web.fault_actions import apply_response_modifiers, replacement
 from broker.web.journal import record
-from broker.web.request_context import resolved
+from broker.web.request_context import refuse_nul, resolved
 
 __all__ = ["osb"]
 
@@ -75,6 +75,7 @@ def check_request() -> None:
     check_api_version(environ.get("HTTP_X_BROKER_API_VERSION"), rt.settings.missing_version_status)
     identity = parse_originating_identity(environ.get("HTTP_X_BROKER_API_ORIGINATING_IDENTITY"))
     ctx.originating_identity = identity.to_dict() if identity else None
+    refuse_nul(environ)
 
 
 @osb.after_request
@@ -93,13 +94,18 @@ _NOT_YET = object()
 
 
 def parsed_body(req: Request, ctx: _AppCtxGlobals) -> Any:
-    """The body parsed as JSON, once per request (fault matching reads it too), or UNPARSABLE."""
+    """The body parsed as JSON, once per request (fault matching reads it too), or UNPARSABLE.
+
+    Decoded within :mod:`broker.decoding`'s limits; why a body is UNPARSABLE is kept
+    in ``g.body_problem`` for the 400 that follows.
+    """
     parsed = ctx.get("parsed_body", _NOT_YET)
     if parsed is _NOT_YET:
         try:
-            parsed = json.loads(req.get_data(cache=True))
-        except (ValueError, UnicodeDecodeError):
+            parsed = decode_json(req.get_data(cache=True))
+        except DecodingError as exc:
             parsed = UNPARSABLE
+            ctx.body_problem = str(exc)
         ctx.parsed_body = parsed
     return parsed
 
@@ -113,7 +119,7 @@ def json_body(req: Request, ctx: _AppCtxGlobals) -> dict[str, Any]:
         raise BadRequest("request body is required (a JSON object)")
     data = parsed_body(req, ctx)
     if data is UNPARSABLE:
-        raise BadRequest("request body is not valid JSON")
+        raise BadRequest(f"request body {ctx.get('body_problem') or 'is not valid JSON'}")
     if not isinstance(data, dict):
         raise BadRequest(f"request body must be a JSON object, got {type(data).__name__}")
     return data

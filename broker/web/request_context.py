@@ -1,28 +1,36 @@
 """Per-request identity and timing: request ids, the OSB request identity echo, the log line.
 
 Every request passes through three application hooks, registered here: one before
-it (identity and timing, then the credential guard), one after it (identity echo,
-log line) and one at teardown. Each resolves Flask's context proxies once:
-``request`` and ``g`` cost about a microsecond per access through the proxy.
-Request headers are read from the WSGI environ (``HTTP_X_REQUEST_ID`` is the
-``X-Request-ID`` header, exactly as werkzeug's ``request.headers`` reads it).
+it (identity and timing, then the credential guard, then the checks every
+authenticated request gets), one after it (identity echo, log line) and one at
+teardown. Each resolves Flask's context proxies once: ``request`` and ``g`` cost
+about a microsecond per access through the proxy. Request headers are read from the
+WSGI environ (``HTTP_X_REQUEST_ID`` is the ``X-Request-ID`` header, exactly as
+werkzeug's ``request.headers`` reads it).
+
+Nothing of a request is read or kept before its credentials are checked: a refused
+request costs a counter and a log line. ``g.authenticated`` says it passed.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Request, Response, g, request
 from flask.ctx import _AppCtxGlobals
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from broker.logs import REQUEST_ID
+from broker.osb.errors import BadRequest
 from broker.runtime import EXTENSION
 from broker.web.guard import require_credentials
 
-__all__ = ["register_request_context", "resolved"]
+__all__ = ["refuse_nul", "register_request_context", "resolved"]
 
 log = logging.getLogger("broker.request")
 
@@ -42,6 +50,39 @@ def resolved() -> tuple[Request, _AppCtxGlobals]:
     return req._get_current_object(), ctx._get_current_object()
 
 
+def refuse_nul(environ: Mapping[str, Any]) -> None:
+    """400 for a path or query holding a NUL (``%00``): no store can keep one the same way.
+
+    ``/v2`` requests are checked after their version header (the OSB order of
+    checks), every other request right after its credentials.
+    """
+    query = environ.get("QUERY_STRING", "")
+    if "\x00" in environ.get("PATH_INFO", "") or "%00" in query or "\x00" in query:
+        raise BadRequest(
+            "the request's path or query holds a NUL character (%00), which the broker "
+            "does not store"
+        )
+
+
+def _buffer_chunked_body(req: Request, ctx: _AppCtxGlobals, limit: int | None) -> None:
+    """Read a chunked body up to the size limit: over it, 413 as with a Content-Length.
+
+    werkzeug would stop reading at the limit and hand over a truncated body. The body
+    read here replaces the stream, with its length, so everything after reads it as
+    if it had come with a Content-Length.
+    """
+    environ = req.environ
+    encoding = environ.get("HTTP_TRANSFER_ENCODING")
+    if encoding is None or "chunked" not in encoding.lower() or limit is None:
+        return
+    data = environ["wsgi.input"].read(limit + 1)
+    if len(data) > limit:
+        ctx.oversized_body = len(data)
+        raise RequestEntityTooLarge()
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
+
+
 def register_request_context(app: Flask) -> None:
     @app.before_request
     def begin() -> None:
@@ -52,6 +93,11 @@ def register_request_context(app: Flask) -> None:
         ctx.request_id = request_id[:200] if request_id else uuid.uuid4().hex
         ctx.token = REQUEST_ID.set(ctx.request_id)
         require_credentials(req, app.extensions[EXTENSION])
+        ctx.authenticated = True
+        if "HTTP_TRANSFER_ENCODING" in environ:
+            _buffer_chunked_body(req, ctx, req.max_content_length)
+        if environ.get("PATH_INFO", "")[:4] != "/v2/":
+            refuse_nul(environ)
 
     @app.after_request
     def finish(response: Response) -> Response:

@@ -2,7 +2,7 @@
 
 These functions only *describe* state the broker already decided (records from the
 store, the loaded catalog, fault rules); no protocol rule is evaluated here. Every
-value that could carry a secret goes through :func:`broker.logs.redact`, binding
+value that could carry a secret goes through :func:`broker.redaction.redact`, binding
 credentials are reduced to their key names, and the credential backends' own state
 is never shown.
 """
@@ -26,7 +26,7 @@ from broker.catalog.model import (
     Service,
 )
 from broker.catalog.source import CatalogSource
-from broker.logs import redact
+from broker.redaction import redact
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 
 __all__ = [

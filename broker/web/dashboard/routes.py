@@ -10,18 +10,18 @@ refresh its live regions, which keeps the HTML rendered in one place (here).
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from broker import __version__
 from broker.faults.rules import FAULT_OPERATIONS
 from broker.runtime import Runtime, runtime
-from broker.storage.base import Store
+from broker.storage.base import Position, Store
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.web.dashboard import presenters
+from broker.web.paging import decode_cursor, encode_cursor, position
 
 __all__ = ["dashboard", "home"]
 
@@ -47,9 +47,10 @@ def root() -> Response:
 # How many operations the pages read from the store, and how many finished ones they show.
 OPERATIONS_READ = 1000
 RECENT_OPERATIONS = 15
-# The newest instances and bindings shown; the page is fetched again on every change,
-# so it stays small however many there are (GET /admin/state has them all).
+# Instances and bindings per page, newest first: the page is fetched again on every
+# change, so it stays small however many there are (older pages: ?instances=<cursor>).
 TABLE_ROWS = 200
+Record = TypeVar("Record", InstanceRecord, BindingRecord)
 
 # The page runs only its own script and stylesheet; nothing inline, nothing from elsewhere.
 # Instance ids, parameters and request paths are attacker-controlled strings: the
@@ -131,28 +132,52 @@ def _duration(seconds: float) -> str:
     return f"{secs}s"
 
 
+def _newest(
+    list_page: Callable[[int, Position | None], list[Record]], name: str
+) -> tuple[list[Record], str | None]:
+    """A page of records, newest first, from ``?<name>=<cursor>``; and the next page's cursor."""
+    where = position(decode_cursor(request.args.get(name), name).get("before"), name)
+    records = list_page(TABLE_ROWS + 1, where)
+    if len(records) <= TABLE_ROWS:
+        return records, None
+    records = records[:TABLE_ROWS]
+    return records, encode_cursor({"before": [records[-1].created_at, records[-1].id]})
+
+
 @dashboard.get("")
 def index() -> Response:
     rt = runtime()
     store = rt.store
     catalog = rt.catalogs.catalog
-    instances = sorted(store.list_instances(), key=lambda record: record.created_at, reverse=True)
-    bindings = sorted(store.list_bindings(), key=lambda record: record.created_at, reverse=True)
-    per_instance = Counter(binding.instance_id for binding in bindings)
-    running, finished = _split(
-        store, store.list_operations(limit=OPERATIONS_READ), [*instances, *bindings]
+    stored = store.counts()
+    instances, older_instances = _newest(
+        lambda size, where: store.list_instances(size, where, newest_first=True), "instances"
     )
+    bindings, older_bindings = _newest(
+        lambda size, where: store.list_bindings(size, where, newest_first=True), "bindings"
+    )
+    running = store.list_operations(TABLE_ROWS, state="in progress")
+    finished = store.list_operations(RECENT_OPERATIONS, state="finished")
     html = render_template(
         "dashboard/index.html",
         page=_page(rt),
-        counts={"instances": len(instances), "bindings": len(bindings), "running": len(running)},
+        counts={
+            "instances": sum(stored.instances.values()),
+            "bindings": sum(stored.bindings.values()),
+            "running": sum(stored.operations_in_progress.values()),
+        },
         instances=[
-            presenters.instance_row(rt.catalogs, record, per_instance[record.id])
-            for record in instances[:TABLE_ROWS]
+            presenters.instance_row(rt.catalogs, record, len(store.bindings_of(record.id)))
+            for record in instances
         ],
-        bindings=presenters.binding_rows(rt.catalogs, bindings[:TABLE_ROWS]),
-        running=presenters.operation_rows(running[-TABLE_ROWS:]),
-        finished=presenters.operation_rows(finished[-RECENT_OPERATIONS:]),
+        bindings=presenters.binding_rows(rt.catalogs, bindings),
+        paging={
+            "instances": older_instances,
+            "bindings": older_bindings,
+            "paged": bool(request.args.get("instances") or request.args.get("bindings")),
+        },
+        running=presenters.operation_rows(running),
+        finished=presenters.operation_rows(finished),
         faults=presenters.fault_rows(store.fault_list(), catalog),
         services=presenters.service_rows(catalog.services),
         fault_operations=FAULT_OPERATIONS,
@@ -173,11 +198,7 @@ def instance(instance_id: str) -> Response:
         key=lambda binding: binding.created_at,
         reverse=True,
     )
-    operations = [
-        operation
-        for operation in store.list_operations(limit=OPERATIONS_READ)
-        if operation.instance_id == instance_id
-    ]
+    operations = store.list_operations(OPERATIONS_READ, instance_id=instance_id)
     running, finished = _split(store, operations, [record, *bindings] if record else [])
     html = render_template(
         "dashboard/instance.html",

@@ -87,7 +87,7 @@
     lastRefresh = Date.now();
     refreshing = (async () => {
       try {
-        const response = await fetch(ORIGIN + location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } });
+        const response = await fetch(ORIGIN + location.pathname + location.search, { credentials: "same-origin", headers: { Accept: "text/html" } });
         if (!(response.headers.get("Content-Type") || "").startsWith("text/html")) {
           return;
         }

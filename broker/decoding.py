@@ -1,0 +1,226 @@
+"""Decoding JSON and YAML that comes from outside, within limits.
+
+Every request body, the originating-identity header and every catalog document
+(files and ``PUT /admin/catalog``) are decoded here, so whatever gets into the
+broker is bounded the same way:
+
+* **Nesting**: at most :data:`MAX_NESTING` levels of objects and arrays. Deeper
+  documents are refused before anything is stored, so every walk over stored data
+  (redaction, fingerprints, templating, JSON encoding, page rendering) is safe.
+* **Numbers**: ``NaN``, ``Infinity`` and numbers too large for a float (``1e999``)
+  are refused: they cannot be written back as JSON.
+* **NUL**: a string holding U+0000 is refused: PostgreSQL cannot store one, and
+  every store must answer the same.
+* **YAML**: aliases may not refer to a node that is still open (a recursive
+  document), and the document with every alias expanded may hold at most
+  :data:`MAX_YAML_NODES` nodes (a "billion laughs" alias bomb is refused, not
+  expanded).
+
+The checks cost nothing measurable on ordinary requests: the nesting walk only runs
+when the text holds more brackets than the limit, the NUL walk only when the text
+holds an escaped NUL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent
+from yaml.nodes import Node
+
+__all__ = [
+    "MAX_NESTING",
+    "MAX_YAML_NODES",
+    "DecodingError",
+    "YAMLLimitError",
+    "decode_json",
+    "decode_yaml",
+    "nesting_exceeds",
+]
+
+MAX_NESTING = 64
+MAX_YAML_NODES = 200_000
+NUL = "\x00"
+
+
+class DecodingError(ValueError):
+    """The text cannot be taken in; the message says why (no subject, e.g. "is not valid JSON")."""
+
+
+class YAMLLimitError(yaml.YAMLError):
+    """A YAML document over a limit (callers that report YAML errors report these too)."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise DecodingError(f"holds the number {text[:40]}, too large for a float")
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise DecodingError(f"holds {text}, which JSON does not allow")
+
+
+_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constant)
+
+
+def decode_json(raw: bytes | str) -> Any:
+    """The JSON value of ``raw``, or :class:`DecodingError` saying what is wrong with it."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise DecodingError("is not valid JSON (not UTF-8)") from None
+    if text.count("[") + text.count("{") > MAX_NESTING and _text_nesting(text) > MAX_NESTING:
+        raise DecodingError(f"nests objects and arrays deeper than {MAX_NESTING} levels")
+    try:
+        value = _DECODER.decode(text)
+    except DecodingError:
+        raise
+    except (ValueError, RecursionError):
+        raise DecodingError("is not valid JSON") from None
+    if "\\u0000" in text and _holds_nul(value):
+        raise DecodingError("holds a NUL character (\\u0000), which the broker does not store")
+    return value
+
+
+def _text_nesting(text: str) -> int:
+    """How deep the brackets of JSON text nest, not counting those inside strings."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "[" or char == "{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_NESTING:
+                    return deepest
+        elif char == "]" or char == "}":
+            depth -= 1
+    return deepest
+
+
+def nesting_exceeds(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether a decoded value nests objects and arrays deeper than ``limit`` (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _holds_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+# --- YAML -----------------------------------------------------------------------------
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, counting nesting and alias expansion while it composes."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._expanded = 0
+        self._sizes: dict[str, int] = {}
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        if self.check_event(AliasEvent):
+            event = self._next_event()
+            size = self._sizes.get(event.anchor or "")
+            if size is None and event.anchor in self.anchors:
+                raise YAMLLimitError(
+                    f"line {event.start_mark.line + 1}: alias *{event.anchor} refers to a node "
+                    "that contains it (a recursive document)"
+                )
+            self._count(size or 1)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        event = self._next_event()
+        if self._depth > MAX_NESTING:
+            line = event.start_mark.line + 1
+            raise YAMLLimitError(f"line {line}: nests deeper than {MAX_NESTING} levels")
+        anchor = event.anchor
+        before = self._expanded
+        self._count(1)
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if anchor is not None:
+            self._sizes[anchor] = self._expanded - before
+        return node
+
+    def _next_event(self) -> Any:
+        return self.peek_event()  # type: ignore[no-untyped-call]
+
+    def _count(self, nodes: int) -> None:
+        self._expanded += nodes
+        if self._expanded > MAX_YAML_NODES:
+            raise YAMLLimitError(
+                f"expands to more than {MAX_YAML_NODES} values once its aliases are "
+                "followed (an alias bomb?)"
+            )
+
+
+def decode_yaml(text: str | bytes) -> Any:
+    """Like ``yaml.safe_load`` within the limits; raises ``yaml.YAMLError`` (or
+    :class:`DecodingError` for a NUL, NaN or Infinity, which JSON cannot carry)."""
+    loader = _LimitedLoader(text.decode("utf-8") if isinstance(text, bytes) else text)
+    try:
+        value = loader.get_single_data()
+    finally:
+        loader.dispose()
+    _check_yaml_values(value)
+    return value
+
+
+def _check_yaml_values(value: Any) -> None:
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                raise DecodingError(
+                    "holds a NUL character (\\u0000), which the broker does not store"
+                )
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise DecodingError(f"holds {item}, which JSON does not allow")
+        elif isinstance(item, (dict, list)):
+            if id(item) in seen:  # an alias: its values were checked where it was anchored
+                continue
+            seen.add(id(item))
+            stack.extend(item.keys() if isinstance(item, dict) else ())
+            stack.extend(item.values() if isinstance(item, dict) else item)
