@@ -48,7 +48,14 @@ from functools import partial
 from typing import Any
 
 from gunicorn.http import wsgi
-from gunicorn.http.errors import NoMoreData
+from gunicorn.http.errors import (
+    ExpectationFailed,
+    LimitRequestHeaders,
+    LimitRequestLine,
+    NoMoreData,
+    ParseException,
+    UnsupportedTransferCoding,
+)
 from gunicorn.http.message import Request
 from gunicorn.http.unreader import IterUnreader
 from gunicorn.workers import base
@@ -225,6 +232,23 @@ def _send_quietly(sock: socket.socket, data: bytes) -> None:
         sock.send(data)
     except OSError:
         pass
+
+
+# gunicorn's parser refusals that are not a plain 400: (status, reason, OSB error code).
+PARSE_REFUSALS: tuple[tuple[type[ParseException], int, str, str], ...] = (
+    (LimitRequestLine, 414, "URI Too Long", "URITooLong"),
+    (LimitRequestHeaders, 431, "Request Header Fields Too Large", "RequestHeaderFieldsTooLarge"),
+    (UnsupportedTransferCoding, 501, "Not Implemented", "NotImplemented"),
+    (ExpectationFailed, 417, "Expectation Failed", "ExpectationFailed"),
+)
+
+
+def refusal_answer(exc: ParseException) -> bytes:
+    """The OSB-shaped answer to a request head gunicorn's parser refuses."""
+    for kind, status, reason, error in PARSE_REFUSALS:
+        if isinstance(exc, kind):
+            return error_answer(status, reason, error, f"malformed request: {exc}")
+    return error_answer(400, "Bad Request", "BadRequest", f"malformed request: {exc}")
 
 
 def error_answer(status: int, reason: str, error: str, description: str) -> bytes:
@@ -616,8 +640,9 @@ class EventLoopWorker(base.Worker):  # type: ignore[misc]
             writer.sendall(error_answer(400, "Bad Request", "BadRequest", "malformed request head"))
             writer.flush()
             return False
-        except Exception as exc:  # gunicorn's parser refuses the request: its answer
-            self.handle_error(None, writer, connection.client, exc)
+        except ParseException as exc:  # gunicorn's parser refuses the request head
+            self.log.warning("Invalid request from ip=%s: %s", connection.client[0], exc)
+            writer.sendall(refusal_answer(exc))
             writer.flush()
             return False
         environ: dict[str, Any] = {}

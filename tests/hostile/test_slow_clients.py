@@ -372,3 +372,21 @@ def test_a_head_over_64_kib_is_refused_with_431(small: RunningServer) -> None:
     status, answer = exchange(small, b"GET /livez HTTP/1.1\r\nHost: b\r\n" + padding + b"\r\n")
     assert status == 431
     assert answer["error"] == "RequestHeaderFieldsTooLarge"
+
+
+@pytest.mark.parametrize(
+    ("head", "expected", "error"),
+    [
+        (b"GET /livez HTTP/1.1\r\nHost: b\r\nX-Request-ID: a\x1b[31m\r\n\r\n", 400, "BadRequest"),
+        (b"GET /livez HTTP/1.1\r\nHost: b\r\nBad Name: x\r\n\r\n", 400, "BadRequest"),
+        (b"GET /livez HTTP/9.9\r\nHost: b\r\n\r\n", 400, "BadRequest"),
+        (b"GET /livez HTTP/1.1\r\nHost: b\r\nContent-Length: x\r\n\r\n", 400, "BadRequest"),
+    ],
+    ids=["control-character", "space-in-name", "http-version", "content-length"],
+)
+def test_a_head_the_parser_refuses_gets_an_osb_shaped_error(
+    small: RunningServer, head: bytes, expected: int, error: str
+) -> None:
+    status, answer = exchange(small, head)
+    assert (status, answer["error"]) == (expected, error)
+    assert answer["description"].startswith("malformed request")
