@@ -31,7 +31,7 @@ from tests.support.services import service_url
 
 pytestmark = pytest.mark.postgres
 
-CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
+CATALOGS = Path(__file__).resolve().parents[2] / "catalogs"
 
 # /readyz shows what it checked to the admin credentials only.
 ADMIN_AUTH = {"Authorization": basic()}

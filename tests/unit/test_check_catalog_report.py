@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from broker.cli import main
 
-BROKEN = Path(__file__).resolve().parent / "catalogs" / "broken"
+BROKEN = Path(__file__).resolve().parents[1] / "catalogs" / "broken"
 EVERY_MISTAKE = BROKEN / "every-mistake-at-once.yaml"
 DERIVED_SMALL_ID = "6a846e8a-7699-50e7-94d7-3624875c032b"  # uuid5 of orders-db/small
 FAULT_OPERATIONS = (

@@ -22,7 +22,7 @@ from tests.support.services import service_url
 
 pytestmark = pytest.mark.redis
 
-CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "real" / "redis.yaml"
+CATALOG = Path(__file__).resolve().parents[2] / "catalogs" / "real" / "redis.yaml"
 SERVICE = "mock-redis"
 REDIS = RealService(SERVICE, "rd")
 

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "dashboard-admin-" + uuid.uuid4().hex[:8]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 HOSTILE_ID = "<img src=x onerror=window.__injected=1>"
 WAIT_SECONDS = 20
 

@@ -30,7 +30,7 @@ from tests.support.services import service_url
 
 pytestmark = pytest.mark.server
 
-REAL = Path(__file__).resolve().parent.parent / "catalogs" / "real"
+REAL = Path(__file__).resolve().parents[2] / "catalogs" / "real"
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from broker.config import Settings
 from broker.runtime import runtime
 from broker.storage.sqlite import SQLiteStore
 
-LUA = Path(__file__).resolve().parent.parent / "bench" / "lua"
+LUA = Path(__file__).resolve().parents[2] / "bench" / "lua"
 
 
 def test_the_bare_app_answers_the_bench_routes_with_the_given_bytes() -> None:

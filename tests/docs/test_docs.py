@@ -22,7 +22,7 @@ from tests.support.markdown import KINDS, blocks_of, sessions_of
 from tests.support.postgres import fresh_schema
 from tests.support.services import RUN, service_url
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [
     ROOT / "README.md",
     ROOT / "bench" / "README.md",

@@ -22,7 +22,7 @@ from tests.support.services import service_url
 
 pytestmark = pytest.mark.postgres
 
-CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "real" / "postgresql.yaml"
+CATALOG = Path(__file__).resolve().parents[2] / "catalogs" / "real" / "postgresql.yaml"
 SERVICE = "mock-postgresql"
 POSTGRESQL = RealService(SERVICE, "pg")
 

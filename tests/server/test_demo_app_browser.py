@@ -30,7 +30,7 @@ from tests.support.services import service_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.postgres]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "examples" / "compose" / "demo-app" / "app.py"
 CATALOG = ROOT / "catalogs" / "real" / "postgresql.yaml"
 SIDEWAYS_JS = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];"

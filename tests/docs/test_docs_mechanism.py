@@ -1,6 +1,6 @@
 """The docs runner itself: it notices every way a pasted block can let a reader down.
 
-Small Markdown documents written here, run like README.md is (tests/test_docs.py).
+Small Markdown documents written here, run like README.md is (tests/docs/test_docs.py).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from tests.support.services import NAMESPACE, RUN, admin_url, service_url
 
 pytest_plugins = ["pytester"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.postgres

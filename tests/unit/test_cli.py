@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from broker import __version__
 from broker.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
-BROKEN = Path(__file__).resolve().parent / "catalogs" / "broken"
+ROOT = Path(__file__).resolve().parents[2]
+BROKEN = Path(__file__).resolve().parents[1] / "catalogs" / "broken"
 
 # Every broken catalog, with (YAML path, message fragment) pairs its check must report.
 EXPECTED: dict[str, list[tuple[str, str]]] = {
@@ -111,7 +111,7 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         ),
     ],
     "invalid-yaml.yaml": [("", "not valid YAML: line 5")],
-    # Reported line by line in tests/test_check_catalog_report.py.
+    # Reported line by line in tests/unit/test_check_catalog_report.py.
     "every-mistake-at-once.yaml": [
         ("services[0].descripton", "did you mean 'description'?"),
         ("services[0].plans[0].mockbroker.credentials.backend", "did you mean 'postgres'?"),

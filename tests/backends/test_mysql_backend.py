@@ -20,7 +20,7 @@ from tests.support.services import service_url
 
 pytestmark = pytest.mark.mysql
 
-CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "real" / "mariadb.yaml"
+CATALOG = Path(__file__).resolve().parents[2] / "catalogs" / "real" / "mariadb.yaml"
 SERVICE = "mock-mariadb"
 MARIADB = RealService(SERVICE, "my")
 ACCESS_DENIED = (1044, 1045, 1142)

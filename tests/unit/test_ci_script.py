@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RECORDER = """#!/bin/sh
 echo "$(basename "$0") $* MOCKBROKER_CONTAINER_TESTS=${MOCKBROKER_CONTAINER_TESTS:-} CI=${CI:-}" \\
   >> "$CALLS"

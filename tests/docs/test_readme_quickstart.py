@@ -26,7 +26,7 @@ from tests.support.markdown import Block, blocks_of, sessions_of
 
 pytestmark = pytest.mark.server
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 STATUS_LINE = re.compile(r"^(.*) (\d{3})$")
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
