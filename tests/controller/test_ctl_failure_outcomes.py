@@ -118,6 +118,10 @@ def test_unbinding_deletes_the_secret_named_by_the_binding_whoever_owns_it(
     assert bound.returncode == 1
     assert 'Secret "apps/shared" is not owned by ServiceBinding, controllerRef: nil' in bound.stderr
     assert (folder / "note").read_text() == "made by hand"  # never overwritten
+    # The next run starts as a controller manager starts: the bind is sent again.
+    again = run_ctl(state, "reconcile", "--wait", "--timeout", "20s")
+    assert again.returncode == 1
+    assert (folder / "note").read_text() == "made by hand"
     binds = admin_api.calls("bind")
     assert len(binds) >= 2 and {call[2] for call in binds} <= {200, 201}  # the bind is re-sent
     assert run_ctl(state, "delete", "sb", "q-creds", "-n", "apps").returncode == 0
