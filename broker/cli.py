@@ -86,6 +86,15 @@ def _fail(message: str) -> None:
 @click.option(
     "--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
 )
+@click.option(
+    "--osb-version",
+    help="Answer as this OSB version (2.11 to 2.17) whatever the platform announces.",
+)
+@click.option(
+    "--strict/--lenient",
+    default=None,
+    help="Refuse what the lenient default accepts and records as a finding.",
+)
 def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> None:
     from broker.app import create_app
     from broker.catalog.problems import CatalogError

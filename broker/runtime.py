@@ -21,6 +21,7 @@ from broker.faults.waits import FaultWaits
 from broker.osb.context import BrokerContext
 from broker.osb.retention import OperationRetention
 from broker.osb.service_broker import ServiceBroker
+from broker.osb.versions import CatalogBodies
 from broker.storage import Store, open_store
 from broker.web.auth import Authenticator
 
@@ -54,6 +55,8 @@ class Runtime:
     retention: OperationRetention
     # The web layer's Prometheus metrics (broker.web.metrics.Metrics), set by create_app.
     metrics: Any = None
+    # GET /v2/catalog as each OSB version defines it.
+    catalog_bodies: CatalogBodies = field(default_factory=CatalogBodies)
     started_at: float = field(default_factory=time.time)
     _generation: int | None = None
     _mutex: threading.Lock = field(default_factory=threading.Lock)

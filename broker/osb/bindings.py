@@ -28,6 +28,7 @@ from broker.osb.errors import (
     UnprocessableEntity,
 )
 from broker.osb.instances import last_operation_outcome
+from broker.osb.versions import async_bindings, defines_rotation
 from broker.storage.base import Change, Delete, Put
 from broker.storage.records import BindingRecord, InstanceRecord
 
@@ -57,7 +58,10 @@ class Bindings:
         bind_resource = dict(body.get("bind_resource") or {})
         app_guid = bind_resource.get("app_guid") or body.get("app_guid")
         parameters = body.get("parameters") or {}
-        predecessor_id = body.get("predecessor_binding_id")
+        # Rotation is 2.17's; to an older platform the field means nothing.
+        predecessor_id = (
+            body.get("predecessor_binding_id") if defines_rotation(info.version) else None
+        )
         digest = fingerprint(
             service_id=body["service_id"],
             plan_id=body["plan_id"],
@@ -85,7 +89,7 @@ class Bindings:
             if predecessor_id is not None:
                 self._check_predecessor(instance, plan, predecessor_id)
             behaviour = plan.knobs.bind
-            goes_async = ctx.goes_async(behaviour, info, "bind")
+            goes_async = async_bindings(info.version) and ctx.goes_async(behaviour, info, "bind")
             now = ctx.clock()
             binding = BindingRecord(
                 id=binding_id,
@@ -193,7 +197,7 @@ class Bindings:
                 # at the backend to remove.
                 return self._unbind_now(binding, service, plan, [])
             behaviour = plan.knobs.unbind
-            goes_async = ctx.goes_async(behaviour, info, "unbind")
+            goes_async = async_bindings(info.version) and ctx.goes_async(behaviour, info, "unbind")
             if not goes_async:
                 ctx.fail_sync(behaviour, "unbind", f"binding {binding_id}")
             changes: list[Change] = []

@@ -33,6 +33,7 @@ from broker.osb.errors import (
     MaintenanceInfoConflict,
     OperationFailed,
 )
+from broker.osb.versions import NEWEST, Version, defines_polling_duration
 from broker.storage.base import Change, Delete, Put, Store
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.templating import TemplateError, render
@@ -61,6 +62,8 @@ class RequestInfo:
     # Set by a fault rule: how an operation that goes async must end.
     async_result: str | None = None
     fault: str | None = None
+    # The OSB version the broker answers as (broker.osb.versions).
+    version: Version = NEWEST
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,11 @@ class BrokerContext:
             finish_kind, finish_amount = "never", 0
         elif info.async_result == "failed":
             result = "failed"
-        deadline = now + plan.maximum_polling_duration if plan.maximum_polling_duration else None
+        deadline = (
+            now + plan.maximum_polling_duration
+            if plan.maximum_polling_duration and defines_polling_duration(info.version)
+            else None
+        )
         return OperationRecord(
             id=f"{operation}-{secrets.token_hex(12)}",
             type=operation,

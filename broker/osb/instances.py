@@ -27,6 +27,7 @@ from broker.osb.errors import (
     NotFound,
     UnprocessableEntity,
 )
+from broker.osb.versions import defines_maintenance_info
 from broker.storage.base import Change, Put
 from broker.storage.records import InstanceRecord, OperationRecord
 
@@ -54,6 +55,14 @@ def provision_fingerprint(
     )
 
 
+def requested_maintenance(body: Mapping[str, Any], info: RequestInfo) -> str | None:
+    """The ``maintenance_info.version`` a request asks for; before 2.15 the field is
+    not part of the protocol and is read as absent."""
+    if not defines_maintenance_info(info.version):
+        return None
+    return BrokerContext.requested_maintenance_version(body)
+
+
 class Instances:
     def __init__(self, ctx: BrokerContext) -> None:
         self.ctx = ctx
@@ -64,7 +73,7 @@ class Instances:
         service, plan = ctx.service_and_plan(body["service_id"], body["plan_id"])
         context = body.get("context")
         ctx.check_context(context, info)
-        maintenance = ctx.requested_maintenance_version(body)
+        maintenance = requested_maintenance(body, info)
         parameters = body.get("parameters") or {}
         digest = provision_fingerprint(
             service_id=service.id,
@@ -161,7 +170,7 @@ class Instances:
                 _, target = ctx.service_and_plan(instance.service_id, requested_plan)
             context = body.get("context")
             ctx.check_context(context, info)
-            maintenance = ctx.requested_maintenance_version(body)
+            maintenance = requested_maintenance(body, info)
             parameters = body.get("parameters")
             request_digest = fingerprint(
                 plan_id=target.id, parameters=parameters, context=context, maintenance=maintenance

@@ -40,3 +40,31 @@ def test_async_required_answers_the_spec_sentence_over_http(osb: OSB) -> None:
     assert answer.status == 422
     assert answer.json["description"] == SPEC_SENTENCES["AsyncRequired"]
     assert "accepts_incomplete=true" in answer.json["mockbroker_detail"]
+
+
+def test_a_2_12_platform_is_served_with_2_12_s_catalog_and_synchronous_binds(osb: OSB) -> None:
+    old = OSB(osb.client, version="2.12")
+    plans = [
+        plan for service in old.get("/v2/catalog").json["services"] for plan in service["plans"]
+    ]
+    assert plans and not any("schemas" in plan or "maintenance_info" in plan for plan in plans)
+    assert osb.provision("srv-v", "mock-async", "polls", accepts_incomplete=True).status == 202
+    assert osb.poll("srv-v").json["state"] == "succeeded"
+    bound = old.bind("srv-v", "srv-v-b", "mock-async", "polls", accepts_incomplete=True)
+    assert bound.status == 201 and bound.json["credentials"]
+
+
+def test_a_server_pinned_with_osb_version_answers_2_13_to_a_2_17_platform(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    folder = tmp_path_factory.mktemp("pinned")
+    with serve(folder, "--osb-version", "2.13", env=ADMIN_ENV, workers=1) as running:
+        with httpx.Client(base_url=running.url, timeout=10) as client:
+            osb = OSB(client)  # announces 2.17
+            services = osb.get("/v2/catalog").json["services"]
+            assert not any("bindings_retrievable" in service for service in services)
+            assert osb.provision("pin", "mock-rotating-credentials", "default").status == 201
+            bound = osb.bind("pin", "pin-b", "mock-rotating-credentials", "default")
+            assert bound.status == 201 and set(bound.json) == {"credentials"}
+            gone = osb.deprovision("nothing", "mock-database", "small")
+            assert (gone.status, gone.json) == (410, {})
