@@ -33,6 +33,7 @@ from broker.osb.errors import (
     MaintenanceInfoConflict,
     OperationFailed,
 )
+from broker.osb.finding_hook import FindingRecorder, NoFindings
 from broker.osb.versions import NEWEST, Version, defines_polling_duration
 from broker.storage.base import Change, Delete, Put, Store
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
@@ -108,6 +109,8 @@ class BrokerContext:
     backends: BackendRegistry
     settings: Settings
     clock: Callable[[], float] = time.time
+    # Where deviations the broker lets through are reported (broker.osb.finding_hook).
+    findings: FindingRecorder = field(default_factory=NoFindings)
 
     # --- catalog lookups --------------------------------------------------------------
     def service_and_plan(self, service_id: str, plan_id: str) -> tuple[Service, Plan]:

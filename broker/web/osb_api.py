@@ -311,7 +311,9 @@ def fetch_instance(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Res
 @osb_operation
 def last_operation(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.instances.last_operation(instance_id, query.get("operation"))
+    outcome = rt.broker.instances.last_operation(
+        instance_id, query.get("operation"), answered_version(ctx)
+    )
     return respond(outcome, LAST_OPERATION_RESPONSE)
 
 
@@ -350,5 +352,7 @@ def binding_last_operation(
     rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str
 ) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.bindings.last_operation(instance_id, binding_id, query.get("operation"))
+    outcome = rt.broker.bindings.last_operation(
+        instance_id, binding_id, query.get("operation"), answered_version(ctx)
+    )
     return respond(outcome, LAST_OPERATION_RESPONSE)
