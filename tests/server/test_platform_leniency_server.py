@@ -68,3 +68,43 @@ def test_a_server_pinned_with_osb_version_answers_2_13_to_a_2_17_platform(
             assert bound.status == 201 and set(bound.json) == {"credentials"}
             gone = osb.deprovision("nothing", "mock-database", "small")
             assert (gone.status, gone.json) == (410, {})
+
+
+def test_a_fixed_operation_poll_is_answered_about_the_instance_over_http(osb: OSB) -> None:
+    assert osb.provision("srv-echo", "mock-async", "polls", accepts_incomplete=True).status == 202
+    assert osb.poll("srv-echo", "provision").json == {"state": "succeeded"}
+    # The flow goes on: no ConcurrencyError for an instance stuck "provisioning".
+    assert osb.bind("srv-echo", "srv-echo-b", "mock-async", "polls").status == 201
+
+
+def test_a_finished_delete_answers_succeeded_then_410_over_http(osb: OSB) -> None:
+    assert osb.provision("srv-gone", "mock-async", "polls").status == 201
+    deleting = osb.deprovision("srv-gone", "mock-async", "polls", accepts_incomplete=True)
+    operation = deleting.json["operation"]
+    assert osb.poll("srv-gone", operation).json == {"state": "succeeded"}
+    gone = osb.last_operation("srv-gone", operation)
+    assert (gone.status, gone.json["error"]) == (410, "Gone")
+
+
+@pytest.mark.parametrize(("version", "status"), [("2.15", 410), ("2.16", 404)])
+def test_a_synchronously_deleted_instance_answers_by_version_over_http(
+    osb: OSB, version: str, status: int
+) -> None:
+    created = osb.provision("srv-sync", "mock-async", "polls", accepts_incomplete=True)
+    assert osb.poll("srv-sync", created.json["operation"]).json["state"] == "succeeded"
+    assert osb.deprovision("srv-sync", "mock-async", "polls").status == 200
+    answer = OSB(osb.client, version=version).last_operation("srv-sync", created.json["operation"])
+    assert answer.status == status
+
+
+def test_a_strict_server_refuses_an_operation_it_never_issued(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    env = {**ADMIN_ENV, "BROKER_STRICT": "true"}
+    with serve(tmp_path_factory.mktemp("strict"), env=env, workers=1) as running:
+        with httpx.Client(base_url=running.url, timeout=10) as client:
+            osb = OSB(client)
+            assert osb.provision("st", "mock-async", "polls", accepts_incomplete=True).status == 202
+            refused = osb.last_operation("st", "provision")
+            assert (refused.status, refused.json["error"]) == (400, "BadRequest")
+            assert osb.last_operation("st").json["state"] == "in progress"
