@@ -28,7 +28,7 @@ from broker.osb.errors import (
     UnprocessableEntity,
 )
 from broker.osb.instances import last_operation_outcome
-from broker.osb.polling import (
+from broker.osb.poll_rules import (
     delete_finished,
     gone_after_payload,
     missing_resource,

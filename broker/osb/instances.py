@@ -27,7 +27,7 @@ from broker.osb.errors import (
     NotFound,
     UnprocessableEntity,
 )
-from broker.osb.polling import (
+from broker.osb.poll_rules import (
     delete_finished,
     gone_after_payload,
     missing_resource,
@@ -365,7 +365,7 @@ class Instances:
     ) -> Outcome:
         """The state of the instance's operation ``operation_id`` (or its last one).
 
-        The leniencies and version rules are :mod:`broker.osb.polling`'s.
+        The leniencies and version rules are :mod:`broker.osb.poll_rules`'s.
         """
         ctx = self.ctx
         what = f"instance {instance_id}"
