@@ -155,7 +155,12 @@ def answered_version(ctx: _AppCtxGlobals) -> Version:
 
 
 def respond(outcome: Outcome, schema: Schema, accepted: Schema | None = None) -> Response:
-    """The answer for ``outcome``, with only the fields the answered version defines."""
+    """The answer for ``outcome``, with only the fields the answered version defines.
+
+    The shaping is a filter that cannot fail, so what was written (a binding, say) is
+    always answered in a form the platform's version can read: a 2.13 client never
+    gets a 201 it cannot parse for a binding the broker then holds.
+    """
     _, ctx = resolved()
     chosen = accepted if outcome.kind == "accepted" and accepted is not None else schema
     body = answer_fields(ctx.get("operation"), chosen.dump(outcome.body), answered_version(ctx))
