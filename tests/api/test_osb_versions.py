@@ -257,3 +257,76 @@ def test_a_pinned_version_makes_binds_synchronous_for_a_2_17_platform(
     assert osb.poll("v-pin").json["state"] == "succeeded"
     bound = osb.bind("v-pin", "v-pin-b", "mock-async", "polls", accepts_incomplete=True)
     assert bound.status == 201
+
+
+# --- one lifecycle per version ----------------------------------------------------------
+
+# What each version's text says, per behaviour the lifecycle below meets.
+LIFECYCLE = {
+    #        async bind, binding fields,                        missing poll, 410 body empty
+    "2.11": (False, {"credentials"}, 410, True),
+    "2.12": (False, {"credentials"}, 410, True),
+    "2.13": (False, {"credentials"}, 410, True),
+    "2.14": (True, {"credentials"}, 410, False),
+    "2.15": (True, {"credentials", "endpoints"}, 410, False),
+    "2.16": (True, {"credentials", "endpoints", "metadata"}, 404, False),
+    "2.17": (True, {"credentials", "endpoints", "metadata"}, 404, False),
+}
+
+LIFECYCLE_CATALOG = """
+services:
+  - name: lifecycle
+    description: Async everything, bindings with endpoints and expiry
+    bindable: true
+    plans:
+      - name: default
+        description: One poll for everything
+        mockbroker:
+          provision: {mode: async, finish: {polls: 0}}
+          deprovision: {mode: async, finish: {polls: 0}}
+          bind: {mode: async-required, finish: {polls: 0}}
+          unbind: {mode: async, finish: {polls: 0}}
+          binding:
+            expires_in: 3600
+            endpoints: [{host: db.example.test, ports: ["5432"]}]
+"""
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_whole_lifecycle_answers_as_the_announced_version_defines(
+    settings: Settings, tmp_path: Path, version: str
+) -> None:
+    async_bind, binding_fields, missing_status, empty_gone = LIFECYCLE[version]
+    catalog = tmp_path / "lifecycle.yaml"
+    catalog.write_text(LIFECYCLE_CATALOG)
+    osb = OSB(create_app(settings.replace(catalogs=(catalog,))).test_client(), version=version)
+
+    created = osb.provision("life", "lifecycle", "default", accepts_incomplete=True)
+    assert created.status == 202
+    assert osb.last_operation("life", created.json["operation"]).json == {"state": "succeeded"}
+
+    bound = osb.bind("life", "life-b", "lifecycle", "default", accepts_incomplete=True)
+    if async_bind:
+        assert bound.status == 202
+        polled = osb.last_operation("life", bound.json["operation"], "life-b")
+        assert polled.json == {"state": "succeeded"}
+        bound = osb.bind("life", "life-b", "lifecycle", "default", accepts_incomplete=True)
+        assert bound.status == 200
+    else:
+        assert bound.status == 201
+    assert set(bound.json) == binding_fields
+
+    unbound = osb.unbind("life", "life-b", "lifecycle", "default", accepts_incomplete=True)
+    assert unbound.status == (202 if async_bind else 200)
+
+    deleting = osb.deprovision("life", "lifecycle", "default", accepts_incomplete=True)
+    assert deleting.status == 202
+    assert osb.last_operation("life", deleting.json["operation"]).json == {"state": "succeeded"}
+    gone = osb.last_operation("life", deleting.json["operation"])
+    assert gone.status == 410
+    assert (gone.json == {}) == empty_gone
+    again = osb.deprovision("life", "lifecycle", "default")
+    assert again.status == 410 and (again.json == {}) == empty_gone
+
+    missing = osb.last_operation("never-made")
+    assert missing.status == missing_status
