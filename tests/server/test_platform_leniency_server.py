@@ -59,6 +59,7 @@ def test_a_server_pinned_with_osb_version_answers_2_13_to_a_2_17_platform(
 ) -> None:
     folder = tmp_path_factory.mktemp("pinned")
     with serve(folder, "--osb-version", "2.13", env=ADMIN_ENV, workers=1) as running:
+        assert "protocol:   OSB 2.13 whatever the platform announces, lenient" in running.log()
         with httpx.Client(base_url=running.url, timeout=10) as client:
             osb = OSB(client)  # announces 2.17
             services = osb.get("/v2/catalog").json["services"]
@@ -102,6 +103,7 @@ def test_a_strict_server_refuses_an_operation_it_never_issued(
 ) -> None:
     env = {**ADMIN_ENV, "BROKER_STRICT": "true"}
     with serve(tmp_path_factory.mktemp("strict"), env=env, workers=1) as running:
+        assert "as the platform announces, strict" in running.log()
         with httpx.Client(base_url=running.url, timeout=10) as client:
             osb = OSB(client)
             assert osb.provision("st", "mock-async", "polls", accepts_incomplete=True).status == 202
