@@ -6,18 +6,20 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+DOCS_STAMP := $(VENV)/.installed-docs
 PYTEST_ARGS ?=
 # podman if installed, else docker (make image CONTAINER_ENGINE=docker to choose).
 CONTAINER_ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
 IMAGE ?= mockbroker
 
-.PHONY: run test install install-test browser-deps docs-deps lint bench openapi image clean help
+.PHONY: run test install install-test browser-deps docs-deps docs lint bench openapi image clean help
 
 help:
 	@echo "make run      serve the bundled catalogs on http://127.0.0.1:8080 (user broker / broker)"
 	@echo "make test     install test dependencies and run the whole suite"
 	@echo "make bench    compare the broker with a bare Flask app under gunicorn"
 	@echo "make lint     ruff and mypy"
+	@echo "make docs     build the documentation site into site/ (mkdocs --strict)"
 	@echo "make image    build the container image $(IMAGE):latest with version labels"
 
 $(BIN)/python:
@@ -35,6 +37,10 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 install-test: $(TEST_STAMP)
+
+$(DOCS_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	@touch $@ $(STAMP)
 
 run: install
 	$(BIN)/mockbroker serve
@@ -73,6 +79,11 @@ lint: install-test
 	$(BIN)/python -m ruff format --check broker tests bench
 	$(BIN)/python -m mypy
 
+# The site from docs/ (mkdocs.yml); the admin API and command line references are
+# generated while it builds (docs/hooks/), so they always match the code.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
 bench: install-test
 	$(BIN)/python -m bench
 
@@ -89,4 +100,4 @@ image:
 		.
 
 clean:
-	rm -rf $(VENV) .mockbroker .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .mockbroker .pytest_cache build dist site *.egg-info
