@@ -75,9 +75,10 @@ test: install-test browser-deps docs-deps
 
 lint: install-test
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
-	$(BIN)/python -m ruff check broker tests bench
-	$(BIN)/python -m ruff format --check broker tests bench
+	$(BIN)/python -m ruff check broker tests bench docs/hooks
+	$(BIN)/python -m ruff format --check broker tests bench docs/hooks
 	$(BIN)/python -m mypy
+	$(BIN)/python -m mypy docs/hooks/references.py
 
 # The site from docs/ (mkdocs.yml); the admin API and command line references are
 # generated while it builds (docs/hooks/), so they always match the code.
