@@ -56,7 +56,7 @@ browser-deps:
 		echo "note: chromium/chromedriver missing and cannot be installed here; the browser test will skip"; \
 	fi
 
-# The programs the README's commands use (tests/docs/test_docs.py runs them), from Debian's
+# The programs the docs' commands use (tests/docs/test_docs.py runs them), from Debian's
 # packages. Without root or apt the sessions that need a missing one skip.
 DOCS_TOOLS := curl jq psql mysql redis-cli
 docs-deps:
