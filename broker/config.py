@@ -73,7 +73,7 @@ class Settings:
     # Refuse what the lenient default accepts (and records as a finding).
     strict: bool = False
     max_body_bytes: int = 1024 * 1024
-    # Slow and idle clients (see "How the server handles connections" in the README):
+    # Slow and idle clients (see "How the server handles connections" in docs/guides/serving.md):
     # seconds to send the request line and headers, then the body; open connections
     # per worker; requests per worker waiting in a fault rule's delay or hang at once.
     header_timeout: int = 10
