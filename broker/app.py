@@ -10,6 +10,7 @@ from flask import Flask
 
 from broker.config import Settings, load_settings
 from broker.credentials.registry import BackendRegistry
+from broker.osb.finding_hook import FindingRecorder, NoFindings
 from broker.runtime import EXTENSION, build_runtime
 from broker.storage import Store
 
@@ -22,6 +23,7 @@ def create_app(
     store_instance: Store | None = None,
     backends: BackendRegistry | None = None,
     clock: Callable[[], float] = time.time,
+    findings: FindingRecorder | None = None,
     **overrides: Any,
 ) -> Flask:
     """Build the broker WSGI application.
@@ -29,7 +31,9 @@ def create_app(
     ``settings`` defaults to :func:`broker.config.load_settings` (config file and
     ``BROKER_*`` environment), so ``gunicorn 'broker.app:create_app()'`` works;
     ``overrides`` replace single settings (``create_app(store="memory://")``).
-    ``store_instance``, ``backends`` and ``clock`` let tests plug in fakes. Raises
+    ``store_instance``, ``backends`` and ``clock`` let tests plug in fakes;
+    ``findings`` receives the deviations the broker lets through (default: kept
+    nowhere, :class:`broker.osb.finding_hook.NoFindings`). Raises
     :class:`broker.catalog.CatalogError` when the catalogs are invalid.
     """
     from broker.web import register_blueprints
@@ -48,7 +52,13 @@ def create_app(
     )
     from broker.web.metrics import Metrics
 
-    rt = build_runtime(settings, store=store_instance, backends=backends, clock=clock)
+    rt = build_runtime(
+        settings,
+        store=store_instance,
+        backends=backends,
+        clock=clock,
+        findings=findings or NoFindings(),
+    )
     rt.metrics = Metrics(rt)
     app.extensions[EXTENSION] = rt
     register_request_context(app)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from broker import __version__
-from broker.config import SettingsError, load_settings
+from broker.config import Settings, SettingsError, load_settings
 
 __all__ = ["main"]
 
@@ -86,6 +86,15 @@ def _fail(message: str) -> None:
 @click.option(
     "--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
 )
+@click.option(
+    "--osb-version",
+    help="Answer as this OSB version (2.11 to 2.17) whatever the platform announces.",
+)
+@click.option(
+    "--strict/--lenient",
+    default=None,
+    help="Refuse what the lenient default accepts and records as a finding.",
+)
 def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> None:
     from broker.app import create_app
     from broker.catalog.problems import CatalogError
@@ -134,11 +143,22 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
         f"  dashboard:  {settings.base_url}/dashboard  {admin}\n"
         f"  catalog:    {len(catalog.services)} services, {plans} plans\n"
         f"  store:      {redacted_url(settings.store_url)}\n"
-        f"  workers:    {settings.effective_workers} x {settings.threads} threads"
-        + (f"\n  note:       {hint}" if hint else ""),
+        f"  workers:    {settings.effective_workers} x {settings.threads} threads\n"
+        f"  protocol:   {_protocol_line(settings)}" + (f"\n  note:       {hint}" if hint else ""),
         err=True,
     )
     BrokerServer(settings, sock, app).run()
+
+
+def _protocol_line(settings: Settings) -> str:
+    """Which OSB version the broker answers as, and whether it is strict."""
+    from broker.osb.versions import NEWEST, OLDEST, shown
+
+    if settings.osb_version is not None:
+        version = f"OSB {shown(settings.osb_version)} whatever the platform announces"
+    else:
+        version = f"OSB {shown(OLDEST)} to {shown(NEWEST)}, as the platform announces"
+    return version + (", strict" if settings.strict else ", lenient")
 
 
 def _path_hint() -> str | None:

@@ -22,6 +22,7 @@ import yaml
 
 from broker.journal.retention import DEFAULT_MAX_BYTES as DEFAULT_JOURNAL_MAX_BYTES
 from broker.journal.retention import MIN_MAX_BYTES as MIN_JOURNAL_MAX_BYTES
+from broker.osb.versions import parse_version
 
 __all__ = ["BasicCredential", "Settings", "SettingsError", "load_settings"]
 
@@ -66,6 +67,11 @@ class Settings:
     log_level: str = "INFO"
     # Status for a request without X-Broker-API-Version: 412 (default) or 400.
     missing_version_status: int = 412
+    # Answer as this OSB version whatever the platform announces (2.11 ... 2.17);
+    # unset: as the announced version defines (see broker.osb.versions).
+    osb_version: tuple[int, int] | None = None
+    # Refuse what the lenient default accepts (and records as a finding).
+    strict: bool = False
     max_body_bytes: int = 1024 * 1024
     # Slow and idle clients (see "How the server handles connections" in docs/guides/serving.md):
     # seconds to send the request line and headers, then the body; open connections
@@ -339,6 +345,16 @@ def _missing_version_status(value: Any, where: str) -> int:
     return int(status)
 
 
+def _osb_version(value: Any, where: str) -> tuple[int, int] | None:
+    if value is None or value == "":
+        return None
+    # YAML reads an unquoted 2.13 as a number; its text is the same.
+    try:
+        return parse_version(_text(value, where))
+    except ValueError as exc:
+        raise SettingsError(f"{where}: {exc}") from None
+
+
 def _store(value: Any, where: str) -> str | None:
     url: str | None = _optional_text(value, where)
     if url is None:
@@ -371,6 +387,8 @@ PARSERS: dict[str, Parser] = {
     "log_format": _optional_choice("json", "text"),
     "log_level": _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True),
     "missing_version_status": _missing_version_status,
+    "osb_version": _osb_version,
+    "strict": _boolean,
     "max_body_bytes": _integer(1024),
     "header_timeout": _integer(1, 3600),
     "body_timeout": _integer(1, 3600),

@@ -19,8 +19,10 @@ from broker.faults.engine import FaultEngine
 from broker.faults.rules import fault_rule_problems
 from broker.faults.waits import FaultWaits
 from broker.osb.context import BrokerContext
+from broker.osb.finding_hook import FindingRecorder, NoFindings
 from broker.osb.retention import OperationRetention
 from broker.osb.service_broker import ServiceBroker
+from broker.osb.versions import CatalogBodies
 from broker.storage import Store, open_store
 from broker.web.auth import Authenticator
 
@@ -54,6 +56,8 @@ class Runtime:
     retention: OperationRetention
     # The web layer's Prometheus metrics (broker.web.metrics.Metrics), set by create_app.
     metrics: Any = None
+    # GET /v2/catalog as each OSB version defines it.
+    catalog_bodies: CatalogBodies = field(default_factory=CatalogBodies)
     started_at: float = field(default_factory=time.time)
     _generation: int | None = None
     _mutex: threading.Lock = field(default_factory=threading.Lock)
@@ -85,6 +89,7 @@ def build_runtime(
     store: Store | None = None,
     backends: BackendRegistry | None = None,
     clock: Callable[[], float] = time.time,
+    findings: FindingRecorder | None = None,
 ) -> Runtime:
     registry = backends or BackendRegistry(settings)
     catalog = load_configured_catalog(settings, registry)
@@ -97,7 +102,12 @@ def build_runtime(
         backend_names=registry.names,
     )
     ctx = BrokerContext(
-        catalogs=catalogs, store=store, backends=registry, settings=settings, clock=clock
+        catalogs=catalogs,
+        store=store,
+        backends=registry,
+        settings=settings,
+        clock=clock,
+        findings=findings or NoFindings(),
     )
     runtime = Runtime(
         settings=settings,

@@ -60,9 +60,21 @@ class FinishField(fields.Field):  # type: ignore[type-arg]
         raise ValidationError(self.INVALID + did_you_mean(value, ("manual", "never")))
 
 
+class GoneAfterField(FinishField):
+    """``never``, ``{polls: N}`` or ``{seconds: T}`` (``manual`` means nothing here)."""
+
+    INVALID = "must be 'never', {polls: N} or {seconds: T}"
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Finish:
+        if value == "manual":
+            raise ValidationError(self.INVALID)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class OperationSchema(_Strict):
     mode = fields.String(validate=Choice(("sync", "async", "async-required")))
     finish = FinishField()
+    gone_after = GoneAfterField()
     result = fields.String(validate=Choice(("succeeded", "failed")))
     description = fields.String(validate=validate.Length(min=1))
     progress = fields.String(validate=validate.Length(min=1))

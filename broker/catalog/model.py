@@ -66,6 +66,9 @@ class OperationBehaviour:
     error: str | None = None
     instance_usable: bool | None = None
     update_repeatable: bool | None = None
+    # Deprovision and unbind only: once the asynchronous delete finished, how long
+    # last_operation answers "succeeded" before 410 Gone (polls 0: 410 at once).
+    gone_after: Finish = Finish("polls", 1)
 
 
 @dataclass(frozen=True)

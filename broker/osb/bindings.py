@@ -28,6 +28,13 @@ from broker.osb.errors import (
     UnprocessableEntity,
 )
 from broker.osb.instances import last_operation_outcome
+from broker.osb.poll_rules import (
+    delete_finished,
+    gone_after_payload,
+    missing_resource,
+    unissued_operation,
+)
+from broker.osb.versions import NEWEST, Version, async_bindings, defines_rotation
 from broker.storage.base import Change, Delete, Put
 from broker.storage.records import BindingRecord, InstanceRecord
 
@@ -57,7 +64,10 @@ class Bindings:
         bind_resource = dict(body.get("bind_resource") or {})
         app_guid = bind_resource.get("app_guid") or body.get("app_guid")
         parameters = body.get("parameters") or {}
-        predecessor_id = body.get("predecessor_binding_id")
+        # Rotation is 2.17's; to an older platform the field means nothing.
+        predecessor_id = (
+            body.get("predecessor_binding_id") if defines_rotation(info.version) else None
+        )
         digest = fingerprint(
             service_id=body["service_id"],
             plan_id=body["plan_id"],
@@ -85,7 +95,7 @@ class Bindings:
             if predecessor_id is not None:
                 self._check_predecessor(instance, plan, predecessor_id)
             behaviour = plan.knobs.bind
-            goes_async = ctx.goes_async(behaviour, info, "bind")
+            goes_async = async_bindings(info.version) and ctx.goes_async(behaviour, info, "bind")
             now = ctx.clock()
             binding = BindingRecord(
                 id=binding_id,
@@ -193,7 +203,7 @@ class Bindings:
                 # at the backend to remove.
                 return self._unbind_now(binding, service, plan, [])
             behaviour = plan.knobs.unbind
-            goes_async = ctx.goes_async(behaviour, info, "unbind")
+            goes_async = async_bindings(info.version) and ctx.goes_async(behaviour, info, "unbind")
             if not goes_async:
                 ctx.fail_sync(behaviour, "unbind", f"binding {binding_id}")
             changes: list[Change] = []
@@ -213,7 +223,10 @@ class Bindings:
                 instance_id=instance_id,
                 binding_id=binding_id,
                 service_id=binding.service_id,
-                payload={"previous_state": previous_state},
+                payload={
+                    "previous_state": previous_state,
+                    **gone_after_payload(behaviour.gone_after),
+                },
             )
             changes += [
                 Put(
@@ -259,33 +272,56 @@ class Bindings:
 
     # --- GET …/service_bindings/:binding_id/last_operation ----------------------------
     def last_operation(
-        self, instance_id: str, binding_id: str, operation_id: str | None
+        self,
+        instance_id: str,
+        binding_id: str,
+        operation_id: str | None,
+        version: Version = NEWEST,
     ) -> Outcome:
+        """As :meth:`Instances.last_operation`, for a binding of ``instance_id``."""
         ctx = self.ctx
+        what = f"binding {binding_id}"
         with ctx.locked(instance_id, binding_id):
+            binding = ctx.store.get_binding(binding_id)
+            if binding is not None and binding.instance_id != instance_id:
+                binding = None
+            operation = None
+            rule = None
             if operation_id is not None:
                 operation = ctx.store.get_operation(operation_id)
-                if (
-                    operation is None
-                    or operation.binding_id != binding_id
-                    or operation.instance_id != instance_id
-                ):
-                    self._known(instance_id, binding_id)
-                    raise BadRequest(
-                        f"operation {operation_id!r} is not an operation of binding {binding_id}"
-                    )
-            else:
-                operation = ctx.store.latest_operation(instance_id, binding_id)
+                rule = unissued_operation(operation_id, operation, instance_id, binding_id)
+                if rule is not None and ctx.settings.strict:
+                    if binding is None:
+                        raise missing_resource(version, what)
+                    raise BadRequest(f"operation {operation_id!r} is not an operation of {what}")
+                if rule is not None:
+                    operation = None
             if operation is None:
-                self._known(instance_id, binding_id)
+                operation = ctx.store.latest_operation(instance_id, binding_id)
+            # Reported only about a resource that exists or existed: a poll of one the
+            # broker never knew is answered 404/410 and is nothing more.
+            if rule is not None and (binding is not None or operation is not None):
+                ctx.findings.record(
+                    rule,
+                    instance_id=instance_id,
+                    binding_id=binding_id,
+                    summary=f"polled last_operation of {what} with operation "
+                    f"{operation_id!r}, which the broker never returned for it",
+                )
+            if binding is None:
+                if operation is None or not (
+                    operation.type == "unbind" and operation.state == "succeeded"
+                ):
+                    raise missing_resource(version, what)
+                delete_finished(ctx, operation, what)
+                return Outcome("done", {"state": "succeeded"})
+            if operation is None:
                 return Outcome("done", {"state": "succeeded"})
             operation = advance(ctx, operation)
-        if operation.type == "unbind" and operation.state == "succeeded":
-            raise Gone(f"binding {binding_id} was deleted")
+            if (
+                operation.type == "unbind"
+                and operation.state == "succeeded"
+                and ctx.store.get_binding(binding_id) is None
+            ):
+                delete_finished(ctx, operation, what)
         return last_operation_outcome(operation)
-
-    def _known(self, instance_id: str, binding_id: str) -> None:
-        """Raise :class:`NotFound` unless ``binding_id`` is a binding of ``instance_id``."""
-        binding = self.ctx.store.get_binding(binding_id)
-        if binding is None or binding.instance_id != instance_id:
-            raise NotFound(f"binding {binding_id} does not exist")

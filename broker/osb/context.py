@@ -33,6 +33,8 @@ from broker.osb.errors import (
     MaintenanceInfoConflict,
     OperationFailed,
 )
+from broker.osb.finding_hook import FindingRecorder, NoFindings
+from broker.osb.versions import NEWEST, Version, defines_polling_duration
 from broker.storage.base import Change, Delete, Put, Store
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.templating import TemplateError, render
@@ -61,6 +63,8 @@ class RequestInfo:
     # Set by a fault rule: how an operation that goes async must end.
     async_result: str | None = None
     fault: str | None = None
+    # The OSB version the broker answers as (broker.osb.versions).
+    version: Version = NEWEST
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ class BrokerContext:
     backends: BackendRegistry
     settings: Settings
     clock: Callable[[], float] = time.time
+    # Where deviations the broker lets through are reported (broker.osb.finding_hook).
+    findings: FindingRecorder = field(default_factory=NoFindings)
 
     # --- catalog lookups --------------------------------------------------------------
     def service_and_plan(self, service_id: str, plan_id: str) -> tuple[Service, Plan]:
@@ -248,7 +254,11 @@ class BrokerContext:
             finish_kind, finish_amount = "never", 0
         elif info.async_result == "failed":
             result = "failed"
-        deadline = now + plan.maximum_polling_duration if plan.maximum_polling_duration else None
+        deadline = (
+            now + plan.maximum_polling_duration
+            if plan.maximum_polling_duration and defines_polling_duration(info.version)
+            else None
+        )
         return OperationRecord(
             id=f"{operation}-{secrets.token_hex(12)}",
             type=operation,

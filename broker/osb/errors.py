@@ -20,6 +20,13 @@
 
 The domain raises them; one Flask error handler renders them. Nothing else maps
 exceptions to statuses.
+
+Three codes answer the spec's own sample sentence as ``description``, word for
+word (:attr:`OSBError.sentence`): platform-side clients recognise them by that
+text alone (the Go client Service Catalog uses decides on it whether to retry
+with ``accepts_incomplete=true``). What the broker would have said goes in the
+vendor extension field :data:`DETAIL_FIELD`, prefixed as the spec asks of
+extension fields.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "DETAIL_FIELD",
     "AsyncRequired",
     "BackendFailure",
     "BadRequest",
@@ -43,12 +51,19 @@ __all__ = [
     "RequiresApp",
     "Unauthorized",
     "UnprocessableEntity",
+    "spec_sentence",
 ]
+
+
+# The vendor extension field that carries the broker's own detail next to a spec sentence.
+DETAIL_FIELD = "mockbroker_detail"
 
 
 class OSBError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str | None] = None
+    # The spec's sample description for this code, answered verbatim when set.
+    sentence: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -72,7 +87,11 @@ class OSBError(Exception):
         body: dict[str, Any] = {}
         if self.error:
             body["error"] = self.error
-        if self.description:
+        if self.sentence is not None and self.error == self.code:
+            body["description"] = self.sentence
+            if self.description and self.description != self.sentence:
+                body[DETAIL_FIELD] = self.description
+        elif self.description:
             body["description"] = self.description
         if self.instance_usable is not None:
             body["instance_usable"] = self.instance_usable
@@ -130,14 +149,21 @@ class UnprocessableEntity(OSBError):
 
 class AsyncRequired(UnprocessableEntity):
     code = "AsyncRequired"
+    sentence = "This service plan requires client support for asynchronous service operations."
 
 
 class ConcurrencyError(UnprocessableEntity):
     code = "ConcurrencyError"
+    sentence = (
+        "The Service Broker does not support concurrent requests that mutate the same resource."
+    )
 
 
 class RequiresApp(UnprocessableEntity):
     code = "RequiresApp"
+    sentence = (
+        "This service supports generation of credentials through binding an application only."
+    )
 
 
 class MaintenanceInfoConflict(UnprocessableEntity):
@@ -154,3 +180,11 @@ class OperationFailed(OSBError):
 class BackendFailure(OSBError):
     status = 500
     code = "BackendError"
+
+
+def spec_sentence(code: str | None) -> str | None:
+    """The spec's sample description for an error code, if the spec gives one."""
+    for kind in (AsyncRequired, ConcurrencyError, RequiresApp):
+        if kind.code == code:
+            return kind.sentence
+    return None

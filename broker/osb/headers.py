@@ -14,6 +14,7 @@ from typing import Any
 
 from broker.decoding import DecodingError, decode_json
 from broker.osb.errors import BadRequest, PreconditionFailed
+from broker.osb.versions import NEWEST, OLDEST, shown
 
 __all__ = [
     "MAX_VERSION",
@@ -23,10 +24,11 @@ __all__ = [
     "parse_originating_identity",
 ]
 
-MIN_VERSION = (2, 13)
-# Exclusive upper bound: any 2.x from 2.13 on is accepted.
+# Any 2.x from 2.11 on is accepted (exclusive upper bound); broker.osb.versions says
+# how each is answered.
+MIN_VERSION = OLDEST
 MAX_VERSION = (3, 0)
-SUPPORTED = "2.13 to 2.x (newest known: 2.17)"
+SUPPORTED = f"{shown(OLDEST)} to 2.x (newest known: {shown(NEWEST)})"
 # ASCII digits only, and few of them: int() of a long or non-ASCII number is trouble.
 VERSION = re.compile(r"^([0-9]{1,6})\.([0-9]{1,6})$")
 # How much of an unusable header value an error message repeats.

@@ -27,6 +27,13 @@ from broker.osb.errors import (
     NotFound,
     UnprocessableEntity,
 )
+from broker.osb.poll_rules import (
+    delete_finished,
+    gone_after_payload,
+    missing_resource,
+    unissued_operation,
+)
+from broker.osb.versions import NEWEST, Version, defines_maintenance_info
 from broker.storage.base import Change, Put
 from broker.storage.records import InstanceRecord, OperationRecord
 
@@ -54,6 +61,14 @@ def provision_fingerprint(
     )
 
 
+def requested_maintenance(body: Mapping[str, Any], info: RequestInfo) -> str | None:
+    """The ``maintenance_info.version`` a request asks for; before 2.15 the field is
+    not part of the protocol and is read as absent."""
+    if not defines_maintenance_info(info.version):
+        return None
+    return BrokerContext.requested_maintenance_version(body)
+
+
 class Instances:
     def __init__(self, ctx: BrokerContext) -> None:
         self.ctx = ctx
@@ -64,7 +79,7 @@ class Instances:
         service, plan = ctx.service_and_plan(body["service_id"], body["plan_id"])
         context = body.get("context")
         ctx.check_context(context, info)
-        maintenance = ctx.requested_maintenance_version(body)
+        maintenance = requested_maintenance(body, info)
         parameters = body.get("parameters") or {}
         digest = provision_fingerprint(
             service_id=service.id,
@@ -161,7 +176,7 @@ class Instances:
                 _, target = ctx.service_and_plan(instance.service_id, requested_plan)
             context = body.get("context")
             ctx.check_context(context, info)
-            maintenance = ctx.requested_maintenance_version(body)
+            maintenance = requested_maintenance(body, info)
             parameters = body.get("parameters")
             request_digest = fingerprint(
                 plan_id=target.id, parameters=parameters, context=context, maintenance=maintenance
@@ -301,7 +316,10 @@ class Instances:
                 info,
                 instance_id=instance_id,
                 service_id=instance.service_id,
-                payload={"previous_state": previous_state},
+                payload={
+                    "previous_state": previous_state,
+                    **gone_after_payload(behaviour.gone_after),
+                },
             )
             changes += [
                 Put(
@@ -342,31 +360,58 @@ class Instances:
         return Outcome("done", body)
 
     # --- GET /v2/service_instances/:id/last_operation ---------------------------------
-    def last_operation(self, instance_id: str, operation_id: str | None) -> Outcome:
+    def last_operation(
+        self, instance_id: str, operation_id: str | None, version: Version = NEWEST
+    ) -> Outcome:
+        """The state of the instance's operation ``operation_id`` (or its last one).
+
+        The leniencies and version rules are :mod:`broker.osb.poll_rules`'s.
+        """
         ctx = self.ctx
+        what = f"instance {instance_id}"
         with ctx.locked(instance_id):
+            instance = ctx.store.get_instance(instance_id)
+            operation = None
+            rule = None
             if operation_id is not None:
                 operation = ctx.store.get_operation(operation_id)
-                if (
-                    operation is None
-                    or operation.instance_id != instance_id
-                    or operation.binding_id
-                ):
-                    if ctx.store.get_instance(instance_id) is None:
-                        raise NotFound(f"instance {instance_id} does not exist")
-                    raise BadRequest(
-                        f"operation {operation_id!r} is not an operation of instance {instance_id}"
-                    )
-            else:
-                operation = ctx.store.latest_operation(instance_id)
+                rule = unissued_operation(operation_id, operation, instance_id, None)
+                if rule is not None and ctx.settings.strict:
+                    if instance is None:
+                        raise missing_resource(version, what)
+                    raise BadRequest(f"operation {operation_id!r} is not an operation of {what}")
+                if rule is not None:
+                    operation = None
             if operation is None:
-                if ctx.store.get_instance(instance_id) is None:
-                    raise NotFound(f"instance {instance_id} does not exist")
+                operation = ctx.store.latest_operation(instance_id)
+            # Reported only about a resource that exists or existed: a poll of one the
+            # broker never knew is answered 404/410 and is nothing more.
+            if rule is not None and (instance is not None or operation is not None):
+                ctx.findings.record(
+                    rule,
+                    instance_id=instance_id,
+                    summary=f"polled last_operation of {what} with operation "
+                    f"{operation_id!r}, which the broker never returned for it",
+                )
+            if instance is None:
+                if operation is None or not _deleted_by(operation, "deprovision"):
+                    raise missing_resource(version, what)
+                delete_finished(ctx, operation, what)
+                return Outcome("done", {"state": "succeeded"})
+            if operation is None:
                 return Outcome("done", {"state": "succeeded"})
             operation = advance(ctx, operation)
-        if operation.type == "deprovision" and operation.state == "succeeded":
-            raise Gone(f"instance {instance_id} was deprovisioned")
+            # (A succeeded deprovision of an instance that exists again is history.)
+            if (
+                _deleted_by(operation, "deprovision")
+                and ctx.store.get_instance(instance_id) is None
+            ):
+                delete_finished(ctx, operation, what)
         return last_operation_outcome(operation)
+
+
+def _deleted_by(operation: OperationRecord, kind: str) -> bool:
+    return operation.type == kind and operation.state == "succeeded"
 
 
 def last_operation_outcome(operation: OperationRecord) -> Outcome:

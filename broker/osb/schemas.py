@@ -143,6 +143,12 @@ class ErrorSchema(Schema):
     description = fields.String()
     instance_usable = fields.Boolean()
     update_repeatable = fields.Boolean()
+    mockbroker_detail = fields.String(
+        metadata={
+            "description": "The broker's own detail, next to a description that is the "
+            "spec's sample sentence (AsyncRequired, ConcurrencyError, RequiresApp)"
+        }
+    )
 
 
 class PlanDocSchema(Schema):

@@ -19,6 +19,11 @@ Fixtures:
     The :class:`~broker.testing.handle.BrokerEndpoint` all tests share: a broker in a
     background thread on a free port with the in-memory store (one per pytest-xdist
     worker), or the external broker named by ``--osb-broker-url`` / ``OSB_BROKER_URL``.
+``osb_broker_strict_server`` (session)
+    Like ``osb_broker_server``, with ``BROKER_STRICT=true``: made the first time a
+    test marked ``@pytest.mark.osb_strict`` asks for ``osb_broker``. Such a test's
+    broker refuses what the lenient default accepts and reports as a finding (a
+    ``last_operation`` poll with an ``operation`` it never issued answers 400).
 ``osb_broker_catalogs`` (session)
     The catalog files or folders to serve; override this fixture, or set the ini
     option ``osb_broker_catalogs`` / the flag ``--osb-broker-catalogs``. Default:
@@ -30,6 +35,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +44,9 @@ import pytest
 if TYPE_CHECKING:
     from broker.testing.handle import BrokerEndpoint, OSBBroker
 
-__all__ = ["osb_broker", "osb_broker_catalogs", "osb_broker_server"]
+__all__ = ["osb_broker", "osb_broker_catalogs", "osb_broker_server", "osb_broker_strict_server"]
+
+STRICT_MARKER = "osb_strict"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -78,6 +86,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "osb_broker_credential_seed",
         default="",
         help="Seed for generated credentials (same seed and ids = same credentials).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{STRICT_MARKER}: the test's osb_broker runs strict (BROKER_STRICT=true): it "
+        "refuses what the lenient default accepts and reports as a finding",
     )
 
 
@@ -131,15 +147,39 @@ def osb_broker_server(
         )
         return
 
+    with _own_broker(pytestconfig, osb_broker_catalogs, strict=False) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def osb_broker_strict_server(
+    pytestconfig: pytest.Config, osb_broker_catalogs: list[Path]
+) -> Iterator[BrokerEndpoint]:
+    if _external_url(pytestconfig):
+        pytest.fail(
+            f"@pytest.mark.{STRICT_MARKER} needs the session's own broker: an external broker "
+            "(--osb-broker-url) is strict when it runs with BROKER_STRICT=true",
+            pytrace=False,
+        )
+    with _own_broker(pytestconfig, osb_broker_catalogs, strict=True) as endpoint:
+        yield endpoint
+
+
+@contextmanager
+def _own_broker(
+    pytestconfig: pytest.Config, catalogs: list[Path], *, strict: bool
+) -> Iterator[BrokerEndpoint]:
     from broker.config import Settings
+    from broker.testing.handle import BrokerEndpoint
     from broker.testing.server import ThreadedBrokerServer
 
     seed = pytestconfig.getini("osb_broker_credential_seed") or None
     settings = Settings(
         store="memory://",
         port=0,
-        catalogs=tuple(osb_broker_catalogs),
+        catalogs=tuple(catalogs),
         credential_seed=seed,
+        strict=strict,
     )
     with ThreadedBrokerServer.for_settings(settings) as server:
         yield BrokerEndpoint(url=server.url, dedicated=True)
@@ -147,11 +187,15 @@ def osb_broker_server(
 
 @pytest.fixture
 def osb_broker(
-    osb_broker_server: BrokerEndpoint, pytestconfig: pytest.Config
+    osb_broker_server: BrokerEndpoint, pytestconfig: pytest.Config, request: pytest.FixtureRequest
 ) -> Iterator[OSBBroker]:
     """The session's broker for this test: reset if it is the session's own (or the
-    session opted in), else shared: isolated, and cleaned up after the test."""
+    session opted in), else shared: isolated, and cleaned up after the test. A test
+    marked ``osb_strict`` gets the session's strict broker instead."""
     from broker.testing.handle import OSBBroker
+
+    if request.node.get_closest_marker(STRICT_MARKER) is not None:
+        osb_broker_server = request.getfixturevalue("osb_broker_strict_server")
 
     if osb_broker_server.dedicated or _reset_external(pytestconfig):
         with osb_broker_server.client() as client:

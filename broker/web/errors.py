@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, g, has_app_context
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from broker.osb.errors import OSBError, PayloadTooLarge
+from broker.osb.versions import error_fields
 from broker.storage.base import StoreUnavailable
 
 __all__ = ["json_response", "register_error_handlers"]
@@ -28,7 +29,12 @@ def json_response(body: object, status: int, headers: dict[str, str] | None = No
 
 
 def render_osb_error(error: OSBError) -> Response:
-    return json_response(error.body(), error.status_code, error.headers)
+    """The error's OSB body, as the OSB version the request is answered as defines it."""
+    body = error.body()
+    version = g.get("osb_version") if has_app_context() else None
+    if version is not None:
+        body = error_fields(error.status_code, body, version)
+    return json_response(body, error.status_code, error.headers)
 
 
 def register_error_handlers(app: Flask) -> None:

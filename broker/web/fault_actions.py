@@ -25,6 +25,7 @@ from flask import Response, g, request
 
 from broker.faults.engine import Fired
 from broker.faults.waits import HANG_LIMIT_SECONDS, TooManyWaits, WaitEnd
+from broker.osb.errors import spec_sentence
 from broker.runtime import runtime
 from broker.web.connection import client_gone, client_socket, step_aside
 from broker.web.errors import json_response
@@ -119,6 +120,10 @@ def fault_response(action: Mapping[str, Any]) -> Response:
             default[key] = action[key]
     if not default and status >= 400:
         default = {"error": "InjectedFault", "description": f"fault rule answered {status}"}
+    sentence = spec_sentence(default.get("error"))
+    if sentence is not None and "description" not in default:
+        # Clients recognise these codes by the spec's sentence alone.
+        default["description"] = sentence
     response = Response(_body_bytes(action, default), status=status, mimetype="application/json")
     return _content_type(response, action)
 

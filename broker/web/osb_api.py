@@ -23,6 +23,7 @@ from broker.osb import schemas
 from broker.osb.context import Outcome, RequestInfo
 from broker.osb.errors import BadRequest, OSBError
 from broker.osb.headers import check_api_version, parse_originating_identity
+from broker.osb.versions import NEWEST, Version, answer_fields, effective_version
 from broker.runtime import Runtime, runtime
 from broker.web.errors import json_response, render_osb_error
 from broker.web.fault_actions import apply_response_modifiers, replacement
@@ -72,7 +73,10 @@ def check_request() -> None:
     rt = runtime()
     rt.sync()
     environ = req.environ
-    check_api_version(environ.get("HTTP_X_BROKER_API_VERSION"), rt.settings.missing_version_status)
+    announced = check_api_version(
+        environ.get("HTTP_X_BROKER_API_VERSION"), rt.settings.missing_version_status
+    )
+    ctx.osb_version = effective_version(announced, rt.settings.osb_version)
     identity = parse_originating_identity(environ.get("HTTP_X_BROKER_API_ORIGINATING_IDENTITY"))
     ctx.originating_identity = identity.to_dict() if identity else None
     refuse_nul(environ)
@@ -140,12 +144,27 @@ def request_info(req: Request, ctx: _AppCtxGlobals) -> RequestInfo:
         originating_identity=ctx.get("originating_identity"),
         async_result=ctx.get("async_result"),
         fault=ctx.get("fault"),
+        version=ctx.get("osb_version", NEWEST),
     )
 
 
+def answered_version(ctx: _AppCtxGlobals) -> Version:
+    """The OSB version this request is answered as (set by :func:`check_request`)."""
+    version: Version = ctx.get("osb_version", NEWEST)
+    return version
+
+
 def respond(outcome: Outcome, schema: Schema, accepted: Schema | None = None) -> Response:
+    """The answer for ``outcome``, with only the fields the answered version defines.
+
+    The shaping is a filter that cannot fail, so what was written (a binding, say) is
+    always answered in a form the platform's version can read: a 2.13 client never
+    gets a 201 it cannot parse for a binding the broker then holds.
+    """
+    _, ctx = resolved()
     chosen = accepted if outcome.kind == "accepted" and accepted is not None else schema
-    response = json_response(chosen.dump(outcome.body), STATUS[outcome.kind])
+    body = answer_fields(ctx.get("operation"), chosen.dump(outcome.body), answered_version(ctx))
+    response = json_response(body, STATUS[outcome.kind])
     if outcome.retry_after is not None:
         response.headers["Retry-After"] = str(outcome.retry_after)
     return response
@@ -252,11 +271,12 @@ Ctx = _AppCtxGlobals
 @osb_operation
 def catalog(rt: Runtime, req: Request, ctx: Ctx) -> Response:
     current = rt.catalogs.catalog
-    if current.etag in req.if_none_match:
+    body, etag = rt.catalog_bodies.body(current.body, current.etag, answered_version(ctx))
+    if etag in req.if_none_match:
         response = Response(status=304)
     else:
-        response = Response(current.body, status=200, mimetype="application/json")
-    response.set_etag(current.etag)
+        response = Response(body, status=200, mimetype="application/json")
+    response.set_etag(etag)
     return response
 
 
@@ -296,7 +316,9 @@ def fetch_instance(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Res
 @osb_operation
 def last_operation(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.instances.last_operation(instance_id, query.get("operation"))
+    outcome = rt.broker.instances.last_operation(
+        instance_id, query.get("operation"), answered_version(ctx)
+    )
     return respond(outcome, LAST_OPERATION_RESPONSE)
 
 
@@ -335,5 +357,7 @@ def binding_last_operation(
     rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str
 ) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.bindings.last_operation(instance_id, binding_id, query.get("operation"))
+    outcome = rt.broker.bindings.last_operation(
+        instance_id, binding_id, query.get("operation"), answered_version(ctx)
+    )
     return respond(outcome, LAST_OPERATION_RESPONSE)

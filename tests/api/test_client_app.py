@@ -102,7 +102,7 @@ def test_broker_refusals_arrive_as_typed_errors(broker: OSBClient) -> None:
         broker.base_url,
         username="broker",
         password="broker",
-        api_version="2.12",
+        api_version="2.10",
         transport=broker._http._transport,
     )  # noqa: SLF001
     with pytest.raises(osb.PreconditionFailed):

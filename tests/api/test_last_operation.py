@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
+
+from broker.app import create_app
+from broker.config import Settings
 from broker.storage import Store
 from tests.support.osb import OSB, expect_error
+
+
+@pytest.fixture
+def strict(settings: Settings) -> OSB:
+    """A caller of a broker with BROKER_STRICT=true (the lenient answers are in
+    test_lenient_polling)."""
+    return OSB(create_app(settings.replace(strict=True)).test_client())
 
 
 def test_last_operation_of_an_unknown_instance_answers_404(osb: OSB) -> None:
@@ -77,25 +88,26 @@ def test_the_service_and_plan_hints_are_accepted(osb: OSB) -> None:
     assert answer.json["state"] == "in progress"
 
 
-def test_an_operation_of_another_instance_answers_400(osb: OSB) -> None:
-    first = osb.provision("lo-7", "mock-async", "polls", accepts_incomplete=True)
-    osb.provision("lo-8", "mock-async", "polls", accepts_incomplete=True)
-    expect_error(osb.last_operation("lo-8", first.json["operation"]), 400, "BadRequest")
+def test_in_strict_mode_an_operation_of_another_instance_answers_400(strict: OSB) -> None:
+    first = strict.provision("lo-7", "mock-async", "polls", accepts_incomplete=True)
+    strict.provision("lo-8", "mock-async", "polls", accepts_incomplete=True)
+    expect_error(strict.last_operation("lo-8", first.json["operation"]), 400, "BadRequest")
 
 
-def test_a_binding_operation_is_not_an_instance_operation(osb: OSB) -> None:
-    osb.provision("lo-9", "mock-async", "polls")
-    bound = osb.bind("lo-9", "lo-9-a", "mock-async", "polls", accepts_incomplete=True)
-    expect_error(osb.last_operation("lo-9", bound.json["operation"]), 400, "BadRequest")
-    assert (
-        osb.last_operation("lo-9", bound.json["operation"], "lo-9-a").json["state"] == "in progress"
-    )
+def test_in_strict_mode_a_binding_operation_is_not_an_instance_operation(strict: OSB) -> None:
+    strict.provision("lo-9", "mock-async", "polls")
+    bound = strict.bind("lo-9", "lo-9-a", "mock-async", "polls", accepts_incomplete=True)
+    expect_error(strict.last_operation("lo-9", bound.json["operation"]), 400, "BadRequest")
+    answer = strict.last_operation("lo-9", bound.json["operation"], "lo-9-a")
+    assert answer.json["state"] == "in progress"
 
 
-def test_an_unknown_operation_of_a_known_instance_answers_400(osb: OSB) -> None:
-    osb.provision("lo-10", "mock-async", "polls", accepts_incomplete=True)
+def test_in_strict_mode_an_unknown_operation_of_a_known_instance_answers_400(
+    strict: OSB,
+) -> None:
+    strict.provision("lo-10", "mock-async", "polls", accepts_incomplete=True)
     expect_error(
-        osb.last_operation("lo-10", "no-such-operation"), 400, "BadRequest", "no-such-operation"
+        strict.last_operation("lo-10", "no-such-operation"), 400, "BadRequest", "no-such-operation"
     )
 
 

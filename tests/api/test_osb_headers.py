@@ -42,44 +42,46 @@ def every_endpoint(osb: OSB) -> list[tuple[str, str]]:
 # --- X-Broker-API-Version -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", ["2.13", "2.14", "2.15", "2.16", "2.17", "2.18", "2.99"])
-def test_versions_from_2_13_up_to_3_are_accepted(osb: OSB, version: str) -> None:
+@pytest.mark.parametrize(
+    "version", ["2.11", "2.12", "2.13", "2.14", "2.15", "2.16", "2.17", "2.18", "2.99"]
+)
+def test_versions_from_2_11_up_to_3_are_accepted(osb: OSB, version: str) -> None:
     answer = osb.get("/v2/catalog", headers={"X-Broker-API-Version": version})
     assert answer.status == 200
     assert answer.json["services"]
 
 
-@pytest.mark.parametrize("version", ["2.12", "2.0", "1.0", "1.99"])
-def test_a_version_below_2_13_answers_412_naming_the_supported_range(
+@pytest.mark.parametrize("version", ["2.10", "2.0", "1.0", "1.99"])
+def test_a_version_below_2_11_answers_412_naming_the_supported_range(
     osb: OSB, version: str
 ) -> None:
     answer = osb.get("/v2/catalog", headers={"X-Broker-API-Version": version})
-    expect_error(answer, 412, "PreconditionFailed", version, "2.13")
+    expect_error(answer, 412, "PreconditionFailed", version, "2.11")
 
 
 @pytest.mark.parametrize("version", ["3.0", "3.1", "10.17"])
 def test_a_version_of_3_or_above_answers_412(osb: OSB, version: str) -> None:
     answer = osb.get("/v2/catalog", headers={"X-Broker-API-Version": version})
-    expect_error(answer, 412, "PreconditionFailed", "2.13")
+    expect_error(answer, 412, "PreconditionFailed", "2.11")
 
 
 @pytest.mark.parametrize("version", ["abc", "2", "2.17.1", "v2.17", "2.x", "2,17", "2.17-beta"])
 def test_a_malformed_version_answers_412(osb: OSB, version: str) -> None:
     answer = osb.get("/v2/catalog", headers={"X-Broker-API-Version": version})
-    expect_error(answer, 412, "PreconditionFailed", "2.13")
+    expect_error(answer, 412, "PreconditionFailed", "2.11")
 
 
 def test_a_missing_version_answers_412_by_default(osb: OSB) -> None:
     answer = OSB(osb.client, version=None).get("/v2/catalog")
-    expect_error(answer, 412, "PreconditionFailed", "missing", "2.13")
+    expect_error(answer, 412, "PreconditionFailed", "missing", "2.11")
 
 
 def test_a_missing_version_answers_400_when_configured(settings: Settings) -> None:
     app = create_app(settings.replace(missing_version_status=400))
     client = OSB(app.test_client(), version=None)
-    expect_error(client.get("/v2/catalog"), 400, "BadRequest", "missing", "2.13")
+    expect_error(client.get("/v2/catalog"), 400, "BadRequest", "missing", "2.11")
     # A present but unsupported version is still a 412.
-    answer = client.get("/v2/catalog", headers={"X-Broker-API-Version": "2.12"})
+    answer = client.get("/v2/catalog", headers={"X-Broker-API-Version": "2.10"})
     expect_error(answer, 412, "PreconditionFailed")
 
 
@@ -97,7 +99,7 @@ def test_every_osb_endpoint_checks_the_version(osb: OSB, store: Store) -> None:
 
 def test_a_refused_version_leaves_no_instance_behind(osb: OSB, store: Store) -> None:
     answer = osb.provision(
-        "v-1", "mock-database", "small", headers={"X-Broker-API-Version": "2.12"}
+        "v-1", "mock-database", "small", headers={"X-Broker-API-Version": "2.10"}
     )
     assert answer.status == 412
     assert store.get_instance("v-1") is None

@@ -64,6 +64,8 @@ def test_finished_operations_of_deleted_resources_are_forgotten_after_their_rete
         for name in ("gone-1", "gone-2"):
             deleting = osb.deprovision(name, "mock-async", "manual", accepts_incomplete=True)
             finish(admin, deleting.json["operation"])
+            # succeeded once (the default gone_after), then 410
+            assert osb.last_operation(name, deleting.json["operation"]).status == 200
             assert osb.last_operation(name, deleting.json["operation"]).status == 410
         running = osb.provision("running", "mock-async", "manual", accepts_incomplete=True)
 

@@ -264,3 +264,45 @@ def test_an_external_broker_is_used_when_its_url_is_given(
             auth=("broker", "broker"),
         ).json()["requests"]
         assert [entry["instance_id"] for entry in journal] == ["ext"]
+
+
+STRICT_TESTS = """
+import pytest
+from broker.client import BadRequest
+
+
+def start(osb_broker):
+    service_id, plan_id = osb_broker.ids("mock-async", "polls")
+    osb_broker.client.provision(
+        "inst-1", service_id, plan_id, organization_guid="org", space_guid="space",
+        accepts_incomplete=True,
+    )
+
+
+def test_the_default_broker_answers_a_made_up_operation(osb_broker):
+    start(osb_broker)
+    assert osb_broker.client.last_operation("inst-1", operation="provision").state == "in progress"
+
+
+@pytest.mark.osb_strict
+def test_a_strict_test_s_broker_refuses_it(osb_broker):
+    start(osb_broker)
+    with pytest.raises(BadRequest):
+        osb_broker.client.last_operation("inst-1", operation="provision")
+
+
+@pytest.mark.osb_strict
+def test_the_strict_broker_is_reset_between_tests_too(osb_broker):
+    assert osb_broker.state()["instances"] == []
+
+
+def test_and_the_next_test_is_lenient_again(osb_broker):
+    start(osb_broker)
+    assert osb_broker.client.last_operation("inst-1", operation="provision").state == "in progress"
+"""
+
+
+def test_a_test_marked_osb_strict_gets_a_strict_broker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_strict=STRICT_TESTS)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(passed=4)

@@ -1,0 +1,88 @@
+"""``last_operation`` rules shared by instances and bindings.
+
+- **A poll naming an operation the broker never issued** for the resource (a
+  platform that polls with a fixed ``operation=provision``) is answered about the
+  resource's current or last operation, and reported as ``operation-echo``
+  (:func:`unissued_operation`). With ``BROKER_STRICT=true`` it is a 400.
+- **After an asynchronous delete finished**, polls answer ``succeeded`` for a while
+  (the plan's ``gone_after``: one poll by default) and 410 Gone after that: clients
+  that wait for ``succeeded`` see it, and 410 (which the spec also allows) follows.
+- **A resource that does not exist** (never made, deleted synchronously, or gone
+  past the delete's ``gone_after``) answers 404 from 2.16 on, and 410 Gone before
+  (:func:`broker.osb.versions.missing_resource_poll_status`) — never the state of
+  an old operation, such as the ``succeeded`` of its provision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from broker.catalog.model import Finish
+from broker.osb.context import BrokerContext
+from broker.osb.errors import Gone, NotFound, OSBError
+from broker.osb.versions import Version, missing_resource_poll_status
+from broker.storage.base import Put
+from broker.storage.records import OperationRecord
+
+__all__ = [
+    "OPERATION_ECHO",
+    "delete_finished",
+    "gone_after_payload",
+    "missing_resource",
+    "unissued_operation",
+]
+
+OPERATION_ECHO = "operation-echo"
+# Payload keys of a delete's operation record.
+GONE_AFTER = "gone_after"
+SUCCEEDED_ANSWERS = "succeeded_answers"
+
+
+def unissued_operation(
+    sent: str, operation: OperationRecord | None, instance_id: str, binding_id: str | None
+) -> str | None:
+    """``operation-echo`` when ``sent`` (the poll's ``operation``) names no operation
+    the broker issued for this instance (``binding_id`` ``None``) or binding.
+
+    ``operation`` is the record stored under ``sent``, if any. Returns the rule id,
+    or ``None`` when the poll names one of the resource's own operations.
+    """
+    if (
+        operation is not None
+        and operation.instance_id == instance_id
+        and (operation.binding_id or None) == binding_id
+    ):
+        return None
+    return OPERATION_ECHO
+
+
+def missing_resource(version: Version, what: str) -> OSBError:
+    """The error for a poll of ``what`` ("instance X"), which does not exist."""
+    if missing_resource_poll_status(version) == 404:
+        return NotFound(f"{what} does not exist")
+    return Gone(f"{what} does not exist")
+
+
+def gone_after_payload(gone_after: Finish) -> dict[str, Any]:
+    """What a delete's operation record keeps of the plan's ``gone_after``."""
+    return {GONE_AFTER: {"kind": gone_after.kind, "amount": gone_after.amount}}
+
+
+def delete_finished(ctx: BrokerContext, operation: OperationRecord, what: str) -> None:
+    """Answer a poll of a finished, successful delete: return to answer ``succeeded``,
+    or raise :class:`Gone` once the plan's ``gone_after`` has passed.
+
+    A record without ``gone_after`` (made before the knob existed) is gone at once.
+    """
+    gone_after = operation.payload.get(GONE_AFTER) or {"kind": "polls", "amount": 0}
+    kind, amount = gone_after["kind"], gone_after["amount"]
+    answered = int(operation.payload.get(SUCCEEDED_ANSWERS, 0))
+    if kind == "seconds":
+        still = ctx.clock() - (operation.finished_at or operation.started_at) < amount
+    else:
+        still = kind == "never" or answered < amount
+    if not still:
+        raise Gone(f"{what} was deleted")
+    if kind == "polls":
+        counted = {**operation.payload, SUCCEEDED_ANSWERS: answered + 1}
+        ctx.store.apply([Put(operation.evolve(payload=counted))])
