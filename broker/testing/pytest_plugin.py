@@ -6,7 +6,7 @@ a fixture is used.
 Fixtures:
 
 ``osb_broker`` (function)
-    An :class:`~broker.testing.handle.OSBBroker` for the test: ``url``, ``auth``,
+    An :class:`~broker.testing.osb_broker.OSBBroker` for the test: ``url``, ``auth``,
     ``admin_auth``, ``client`` (:class:`broker.client.OSBClient`), ``add_fault(...)``,
     ``faults()``, ``journal(...)``, ``wait_for_request(...)``,
     ``finish_operation(...)``, ``state()``, ``ids(service, plan)``,
@@ -16,7 +16,7 @@ Fixtures:
     each test sees its own requests in the journal and what it created is removed
     when it ends (:mod:`broker.testing.isolation`).
 ``osb_broker_server`` (session)
-    The :class:`~broker.testing.handle.BrokerEndpoint` all tests share: a broker in a
+    The :class:`~broker.testing.osb_broker.BrokerEndpoint` all tests share: a broker in a
     background thread on a free port with the in-memory store (one per pytest-xdist
     worker), or the external broker named by ``--osb-broker-url`` / ``OSB_BROKER_URL``.
 ``osb_broker_catalogs`` (session)
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from broker.testing.handle import BrokerEndpoint, OSBBroker
+    from broker.testing.osb_broker import BrokerEndpoint, OSBBroker
 
 __all__ = ["osb_broker", "osb_broker_catalogs", "osb_broker_server"]
 
@@ -116,7 +116,7 @@ def osb_broker_catalogs(pytestconfig: pytest.Config) -> list[Path]:
 def osb_broker_server(
     pytestconfig: pytest.Config, osb_broker_catalogs: list[Path]
 ) -> Iterator[BrokerEndpoint]:
-    from broker.testing.handle import BrokerEndpoint
+    from broker.testing.osb_broker import BrokerEndpoint
 
     url = _external_url(pytestconfig)
     if url:
@@ -132,7 +132,7 @@ def osb_broker_server(
         return
 
     from broker.config import Settings
-    from broker.testing.server import ThreadedBrokerServer
+    from broker.testing.threaded_server import ThreadedBrokerServer
 
     seed = pytestconfig.getini("osb_broker_credential_seed") or None
     settings = Settings(
@@ -151,7 +151,7 @@ def osb_broker(
 ) -> Iterator[OSBBroker]:
     """The session's broker for this test: reset if it is the session's own (or the
     session opted in), else shared: isolated, and cleaned up after the test."""
-    from broker.testing.handle import OSBBroker
+    from broker.testing.osb_broker import OSBBroker
 
     if osb_broker_server.dedicated or _reset_external(pytestconfig):
         with osb_broker_server.client() as client:
