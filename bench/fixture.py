@@ -154,7 +154,7 @@ def run_suite(project: Path, test_file: Path, name: str, workers: int) -> RunRes
     command = [sys.executable, "-m", "pytest", str(test_file.name)]
     if workers:
         command += ["-n", str(workers)]
-    env = {**os.environ, OUT_ENV: str(out), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, OUT_ENV: str(out)}
     start = time.perf_counter()
     finished = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start

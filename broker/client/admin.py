@@ -173,21 +173,30 @@ class AdminClient(AdminRequests):
         page_size: int | None = None,
         **filters: Any,
     ) -> Iterator[dict[str, Any]]:
-        """Every journal entry after ``since`` (default: all), oldest first.
+        """Every journal entry after ``since`` (default: all), oldest first, up to the
+        newest when the iteration starts.
 
         Filters as :meth:`journal` (``operation``, ``instance_id``, ``binding_id``,
         ``method``, ``status``); the iterator reads one page (``page_size`` entries,
-        the broker's default 1000) at a time and follows the broker's ``next`` until
-        none is left. Entries recorded while it runs are read too.
+        the broker's default 1000) at a time and follows the broker's ``next``. It
+        stops at the entry that was newest when it started, so that its own requests
+        (journaled when the broker journals admin requests) never keep it going.
         """
         unknown = set(filters) - {"operation", "instance_id", "binding_id", "method", "status"}
         if unknown:
             raise TypeError(f"iter_journal() got unexpected filters: {', '.join(sorted(unknown))}")
+        newest = self.journal(limit=1)
+        if not newest:
+            return
+        last = int(newest[-1]["id"])
         cursor: Any = since.isoformat() if isinstance(since, datetime) else since
         while True:
             params = {**filters, "since": cursor, "limit": page_size}
             entries, following = self._journal_page(params, None)
-            yield from entries
+            for entry in entries:
+                if int(entry["id"]) > last:
+                    return
+                yield entry
             if following is None:
                 return
             cursor = following
