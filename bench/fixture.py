@@ -20,6 +20,7 @@ and compares them with the budgets (:data:`BUDGETS`), printing met or missed.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -105,9 +106,57 @@ def test_catalog_requests(osb_broker):
         start = time.perf_counter()
         client.catalog()
         took.append(time.perf_counter() - start)
+    alone = []
+    server = getattr(osb_broker.endpoint, "server", None)
+    if server is not None:
+        # The same request handed to the WSGI application directly: no client, no socket.
+        from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+        environ = EnvironBuilder(
+            path="/v2/catalog", headers={{"X-Broker-API-Version": "2.17"}},
+            auth=osb_broker.auth,
+        ).get_environ()
+        for _ in range({count}):
+            start = time.perf_counter()
+            body, _, _ = run_wsgi_app(server.app, dict(environ))
+            b"".join(body)
+            alone.append(time.perf_counter() - start)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     with open(os.path.join(os.environ["{out_env}"], f"catalog-{{worker}}.json"), "w") as out:
-        json.dump(took, out)
+        json.dump({{"fixture": took, "app": alone}}, out)
+"""
+
+# A session start in a fresh interpreter, phase by phase (what the first test's setup
+# pays, plus the plugin's own import, which pytest pays at its start).
+STARTUP = """\
+import json, sys, time
+marks = [("start", time.perf_counter())]
+import pytest
+marks.append(("pytest", time.perf_counter()))
+import broker.testing.pytest_plugin
+marks.append(("plugin module", time.perf_counter()))
+try:
+    from broker.testing.osb_broker import BrokerEndpoint
+except ImportError:
+    from broker.testing.handle import BrokerEndpoint
+from broker.config import Settings
+marks.append(("handle, client, settings", time.perf_counter()))
+try:
+    from broker.testing.threaded_server import ThreadedBrokerServer
+except ImportError:
+    from broker.testing.server import ThreadedBrokerServer
+marks.append(("threaded server (flask, werkzeug)", time.perf_counter()))
+import broker.app
+marks.append(("broker.app (the application's modules)", time.perf_counter()))
+server = ThreadedBrokerServer.for_settings(Settings(store="memory://", port=0)).start()
+marks.append(("create_app and start", time.perf_counter()))
+endpoint = BrokerEndpoint(url=server.url, dedicated=True)
+client = endpoint.client()
+client.reset()
+client.catalog()
+marks.append(("first client, reset and catalog request", time.perf_counter()))
+server.stop()
+json.dump([[name, (at - marks[i][1]) * 1000] for i, (name, at) in enumerate(marks[1:])], sys.stdout)
 """
 
 INI = """\
@@ -116,7 +165,9 @@ addopts = -p no:cacheprovider -q
 """
 
 
-def write_project(folder: Path, count: int) -> dict[str, Path]:
+def write_project(
+    folder: Path, count: int, catalog_requests: int = CATALOG_REQUESTS
+) -> dict[str, Path]:
     """The test project's files in ``folder``; answers the test file of each set."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pytest.ini").write_text(INI)
@@ -124,7 +175,7 @@ def write_project(folder: Path, count: int) -> dict[str, Path]:
     files = {
         "no-op": ("test_noop.py", NOOP.format(count=count)),
         "lifecycle": ("test_lifecycle.py", LIFECYCLE.format(count=count)),
-        "catalog": ("test_catalog.py", CATALOG.format(count=CATALOG_REQUESTS, out_env=OUT_ENV)),
+        "catalog": ("test_catalog.py", CATALOG.format(count=catalog_requests, out_env=OUT_ENV)),
     }
     found: dict[str, Path] = {}
     for name, (file_name, text) in files.items():
@@ -144,6 +195,7 @@ class RunResult:
     calls: list[float]  # milliseconds of each test's call phase
     first_setup: float  # milliseconds
     catalog: list[float]  # milliseconds per catalog request (the catalog set only)
+    catalog_app: list[float]  # the same request handed to the WSGI app alone
     passed: int
     failed: int
 
@@ -167,8 +219,11 @@ def run_suite(project: Path, test_file: Path, name: str, workers: int) -> RunRes
         setups = [duration for _, when, duration, _ in recorded if when == "setup"]
         if setups:
             first_setups.append(setups[0] * 1000)
+    app_alone: list[float] = []
     for path in sorted(out.glob("catalog-*.json")):
-        catalog += [seconds * 1000 for seconds in json.loads(path.read_text())]
+        found = json.loads(path.read_text())
+        catalog += [seconds * 1000 for seconds in found["fixture"]]
+        app_alone += [seconds * 1000 for seconds in found["app"]]
     if not phases:
         raise RuntimeError(
             f"pytest recorded nothing for {name} (exit {finished.returncode}):\n"
@@ -198,6 +253,7 @@ def run_suite(project: Path, test_file: Path, name: str, workers: int) -> RunRes
         calls=calls,
         first_setup=max(first_setups),
         catalog=catalog,
+        catalog_app=app_alone,
         passed=len(outcomes) - failed,
         failed=failed,
     )
@@ -231,6 +287,7 @@ def report(results: list[RunResult]) -> list[dict[str, Any]]:
         }
         if result.catalog:
             row["catalog_ms"] = round(_median(result.catalog), 3)
+            row["catalog_app_ms"] = round(_median(result.catalog_app), 3)
         rows.append(row)
         print(
             f"{row['set']:<10} {row['workers'] or '-':>5} {row['tests']:>6} "
@@ -255,11 +312,25 @@ def report(results: list[RunResult]) -> list[dict[str, Any]]:
                 f"  in-process catalog request (median)             {median:8.3f} ms "
                 f"<= {BUDGETS['catalog']} ms   {verdict(median, BUDGETS['catalog'])}"
             )
+            alone = _median([value for r in mine for value in r.catalog_app])
+            print(f"    of which the WSGI application alone            {alone:8.3f} ms")
         print(
             f"  first test's setup (slowest process)            {first:8.1f} ms "
             f"<= {BUDGETS['first_setup']} ms   {verdict(first, BUDGETS['first_setup'])}"
         )
     return rows
+
+
+def startup_phases(runs: int = 3) -> list[tuple[str, float]]:
+    """Median milliseconds of each phase of a session start, each run in a fresh interpreter."""
+    found: dict[str, list[float]] = {}
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", STARTUP], capture_output=True, text=True, check=True
+        )
+        for name, took in json.loads(done.stdout):
+            found.setdefault(name, []).append(took)
+    return [(name, statistics.median(values)) for name, values in found.items()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,6 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated project")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args(argv)
+    # An installed package has its bytecode; a checkout run with PYTHONDONTWRITEBYTECODE
+    # would compile every module in every session start instead.
+    import broker
+
+    compileall.compile_dir(Path(broker.__file__).parent, quiet=1)
     project = Path(tempfile.mkdtemp(prefix="mockbroker-fixture-bench-"))
     files = write_project(project, args.tests)
     print(f"test project {project}: {args.tests} no-op and {args.tests} lifecycle tests")
@@ -280,6 +356,11 @@ def main(argv: list[str] | None = None) -> int:
             results.append(run_suite(project, files[name], name, workers))
     print()
     rows = report(results)
+    print("\nwhere a session start goes (median of 3 fresh interpreters):")
+    phases = startup_phases()
+    for name, took in phases:
+        print(f"  {name:<45} {took:8.1f} ms")
+    print(f"  {'total':<45} {sum(took for _, took in phases):8.1f} ms")
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     if not args.keep:

@@ -69,6 +69,7 @@ class OSBClient(InstanceCalls, BindingCalls):
             follow_redirects=follow_redirects,
         )
         self._auth = auth_header(username, password, token)
+        self._checked = {}
         admin_token = token
         if admin_username is not None or admin_password is not None:
             username = admin_username if admin_username is not None else username
@@ -100,6 +101,7 @@ class OSBClient(InstanceCalls, BindingCalls):
             schema=_CATALOG,
             headers=headers,
             send_identity=False,
+            check_once=True,
         )
         # The schema checked the shape; keep every field of the services, not just those.
         return dataclasses.replace(checked, services=list(checked.body["services"]))

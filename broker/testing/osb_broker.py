@@ -13,6 +13,7 @@ from broker.deprecations import warn_renamed
 
 if TYPE_CHECKING:
     from broker.testing.isolation import Isolation
+    from broker.testing.threaded_server import ThreadedBrokerServer
 
 __all__ = ["BrokerEndpoint", "OSBBroker"]
 
@@ -32,6 +33,9 @@ class BrokerEndpoint:
     admin_username: str = "broker"
     admin_password: str = field(default="broker", repr=False)
     dedicated: bool = False
+    # The in-process server behind ``url`` when the plugin started it: resets call it
+    # directly instead of sending ``POST /admin/reset``.
+    server: ThreadedBrokerServer | None = field(default=None, repr=False, compare=False)
 
     def client(self, **options: Any) -> OSBClient:
         return OSBClient(
@@ -124,6 +128,9 @@ class OSBBroker:
     # --- state ------------------------------------------------------------------------
     def reset(self, *, keep_journal: bool = False) -> None:
         """Forget everything (a shared external broker refuses: :class:`SharedBrokerError`)."""
+        if self.endpoint.server is not None and self.isolation is None:
+            self.endpoint.server.reset(keep_journal=keep_journal)
+            return
         self.client.reset(keep_journal=keep_journal)
 
     def state(self, *, credentials: bool = False) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from broker.client import OSBClient
     from broker.testing.osb_broker import BrokerEndpoint, OSBBroker
 
 __all__ = ["osb_broker", "osb_broker_catalogs", "osb_broker_server"]
@@ -142,22 +143,63 @@ def osb_broker_server(
         credential_seed=seed,
     )
     with ThreadedBrokerServer.for_settings(settings) as server:
-        yield BrokerEndpoint(url=server.url, dedicated=True)
+        yield BrokerEndpoint(url=server.url, dedicated=True, server=server)
+
+
+class _SessionClient:
+    """One client per session and endpoint: a test gets it as a new one would be.
+
+    A new ``httpx.Client`` per test would cost an SSL context and a new connection;
+    this one keeps its connection alive from test to test. Before each test what a
+    test may have changed on it (identity, API version, timeout, default headers)
+    is put back, and a client a test closed is replaced.
+    """
+
+    def __init__(self, endpoint: BrokerEndpoint) -> None:
+        self.endpoint = endpoint
+        self._client: OSBClient | None = None
+        self._timeout = 30.0
+
+    def for_test(self) -> OSBClient:
+        client = self._client
+        if client is None or client.connection.closed:
+            client = self._client = self.endpoint.client()
+            self._timeout = client.connection.timeout
+            return client
+        client.identity = None
+        client.api_version = "2.17"
+        connection = client.connection
+        connection.timeout = self._timeout
+        connection.headers = {}
+        connection.observer = None
+        return client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+@pytest.fixture(scope="session")
+def _osb_broker_session_client(osb_broker_server: BrokerEndpoint) -> Iterator[_SessionClient]:
+    holder = _SessionClient(osb_broker_server)
+    yield holder
+    holder.close()
 
 
 @pytest.fixture
 def osb_broker(
-    osb_broker_server: BrokerEndpoint, pytestconfig: pytest.Config
+    osb_broker_server: BrokerEndpoint,
+    pytestconfig: pytest.Config,
+    _osb_broker_session_client: _SessionClient,
 ) -> Iterator[OSBBroker]:
     """The session's broker for this test: reset if it is the session's own (or the
     session opted in), else shared: isolated, and cleaned up after the test."""
     from broker.testing.osb_broker import OSBBroker
 
     if osb_broker_server.dedicated or _reset_external(pytestconfig):
-        with osb_broker_server.client() as client:
-            broker = OSBBroker(osb_broker_server, client)
-            broker.reset()
-            yield broker
+        broker = OSBBroker(osb_broker_server, _osb_broker_session_client.for_test())
+        broker.reset()
+        yield broker
         return
 
     from broker.testing.isolation import BrokerCleanupWarning, Isolation

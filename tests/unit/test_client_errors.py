@@ -285,3 +285,20 @@ def test_a_malformed_admin_answer_reports_the_status_it_came_with(
     with pytest.raises(osb.MalformedResponse, match=match) as raised:
         call(answering(status, body))
     assert raised.value.status == status
+
+
+def test_a_catalog_is_checked_again_whenever_its_body_changes() -> None:
+    good = {"services": [{"id": "s", "name": "svc", "plans": [{"id": "p", "name": "plan"}]}]}
+    bad = {"services": [{"id": "s", "name": "svc", "plans": [{"id": 7, "name": "plan"}]}]}
+    bodies = [good, good, bad, good]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=bodies.pop(0))
+
+    client = make(handler)
+    assert client.catalog().plan("svc", "plan")[1]["id"] == "p"
+    repeated = client.catalog()
+    assert repeated.services == good["services"] and repeated.services is not good["services"]
+    with pytest.raises(osb.MalformedResponse, match="services"):
+        client.catalog()
+    assert client.catalog().services == good["services"]
