@@ -6,18 +6,20 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+DOCS_STAMP := $(VENV)/.installed-docs
 PYTEST_ARGS ?=
 # podman if installed, else docker (make image CONTAINER_ENGINE=docker to choose).
 CONTAINER_ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
 IMAGE ?= mockbroker
 
-.PHONY: run test install install-test browser-deps docs-deps lint bench openapi image clean help
+.PHONY: run test install install-test browser-deps docs-deps docs lint bench openapi image clean help
 
 help:
 	@echo "make run      serve the bundled catalogs on http://127.0.0.1:8080 (user broker / broker)"
 	@echo "make test     install test dependencies and run the whole suite"
 	@echo "make bench    compare the broker with a bare Flask app under gunicorn"
 	@echo "make lint     ruff and mypy"
+	@echo "make docs     build the documentation site into site/ (mkdocs --strict)"
 	@echo "make image    build the container image $(IMAGE):latest with version labels"
 
 $(BIN)/python:
@@ -36,6 +38,10 @@ install: $(STAMP)
 
 install-test: $(TEST_STAMP)
 
+$(DOCS_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	@touch $@ $(STAMP)
+
 run: install
 	$(BIN)/mockbroker serve
 
@@ -50,7 +56,7 @@ browser-deps:
 		echo "note: chromium/chromedriver missing and cannot be installed here; the browser test will skip"; \
 	fi
 
-# The programs the README's commands use (tests/docs/test_docs.py runs them), from Debian's
+# The programs the docs' commands use (tests/docs/test_docs.py runs them), from Debian's
 # packages. Without root or apt the sessions that need a missing one skip.
 DOCS_TOOLS := curl jq psql mysql redis-cli
 docs-deps:
@@ -69,9 +75,15 @@ test: install-test browser-deps docs-deps
 
 lint: install-test
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
-	$(BIN)/python -m ruff check broker tests bench
-	$(BIN)/python -m ruff format --check broker tests bench
+	$(BIN)/python -m ruff check broker tests bench docs/hooks
+	$(BIN)/python -m ruff format --check broker tests bench docs/hooks
 	$(BIN)/python -m mypy
+	$(BIN)/python -m mypy docs/hooks/references.py
+
+# The site from docs/ (mkdocs.yml); the admin API and command line references are
+# generated while it builds (docs/hooks/), so they always match the code.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
 
 bench: install-test
 	$(BIN)/python -m bench
@@ -89,4 +101,4 @@ image:
 		.
 
 clean:
-	rm -rf $(VENV) .mockbroker .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .mockbroker .pytest_cache build dist site *.egg-info

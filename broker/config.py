@@ -67,7 +67,7 @@ class Settings:
     # Status for a request without X-Broker-API-Version: 412 (default) or 400.
     missing_version_status: int = 412
     max_body_bytes: int = 1024 * 1024
-    # Slow and idle clients (see "How the server handles connections" in the README):
+    # Slow and idle clients (see "How the server handles connections" in docs/guides/serving.md):
     # seconds to send the request line and headers, then the body; open connections
     # per worker; requests per worker waiting in a fault rule's delay or hang at once.
     header_timeout: int = 10

@@ -70,7 +70,7 @@ class BrokerServer(BaseApplication):  # type: ignore[misc]
             "bind": [f"fd://{self.sock.fileno()}"],
             "workers": settings.effective_workers,
             # One event loop per worker reads complete requests, lanes of threads
-            # answer them (broker/serving/worker.py; the README explains why).
+            # answer them (broker/serving/worker.py; docs/guides/serving.md explains why).
             "worker_class": "broker.serving.worker.EventLoopWorker",
             "threads": settings.threads,
             "worker_connections": settings.max_connections,

@@ -105,7 +105,7 @@ def with_run_prefix(folder: Path) -> None:
 @pytest.mark.parametrize(
     ("document", "session"),
     SESSIONS,
-    ids=[f"{document.name}:{session}" for document, session in SESSIONS],
+    ids=[f"{document.relative_to(ROOT)}:{session}" for document, session in SESSIONS],
 )
 def test_the_docs_work_as_pasted(
     document: Path, session: str, tmp_path: Path, service_urls: object

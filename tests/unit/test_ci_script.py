@@ -63,12 +63,14 @@ def test_the_toolkit_next_to_the_repository_is_used_by_default(tmp_path: Path) -
             "build-standins.sh  MOCKBROKER_CONTAINER_TESTS= CI=true",
             "make test MOCKBROKER_CONTAINER_TESTS=1 CI=true",
             "make lint MOCKBROKER_CONTAINER_TESTS=1 CI=true",
+            "make docs MOCKBROKER_CONTAINER_TESTS=1 CI=true",
         ]
     else:
         assert f"SKIPPED - the container toolkit at {toolkit} needs root" in output
         assert calls == [
             "make test MOCKBROKER_CONTAINER_TESTS= CI=true",
             "make lint MOCKBROKER_CONTAINER_TESTS= CI=true",
+            "make docs MOCKBROKER_CONTAINER_TESTS= CI=true",
         ]
 
 
@@ -82,6 +84,7 @@ def test_without_a_toolkit_the_container_tests_are_skipped_saying_where_it_was_l
     assert calls == [
         "make test MOCKBROKER_CONTAINER_TESTS= CI=true",
         "make lint MOCKBROKER_CONTAINER_TESTS= CI=true",
+        "make docs MOCKBROKER_CONTAINER_TESTS= CI=true",
     ]
 
 
