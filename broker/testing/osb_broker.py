@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from broker.client import OSBClient
 from broker.deprecations import warn_renamed
 
 if TYPE_CHECKING:
+    from broker.client import OSBClient
     from broker.testing.isolation import Isolation
     from broker.testing.threaded_server import ThreadedBrokerServer
 
@@ -38,6 +38,8 @@ class BrokerEndpoint:
     server: ThreadedBrokerServer | None = field(default=None, repr=False, compare=False)
 
     def client(self, **options: Any) -> OSBClient:
+        from broker.client import OSBClient
+
         return OSBClient(
             self.url,
             username=self.username,
@@ -56,14 +58,28 @@ class OSBBroker:
     ``isolation`` (an external broker that is not reset), the journal methods see
     this test's requests only, and what the test creates is removed when it ends
     (see :mod:`broker.testing.isolation`).
+
+    ``client`` may be a function that makes the client: it is then made on first use,
+    so a test that never sends a request never pays for an HTTP client.
     """
 
     def __init__(
-        self, endpoint: BrokerEndpoint, client: OSBClient, isolation: Isolation | None = None
+        self,
+        endpoint: BrokerEndpoint,
+        client: OSBClient | Callable[[], OSBClient],
+        isolation: Isolation | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self.client = client
+        self._client = client
         self.isolation = isolation
+
+    @property
+    def client(self) -> OSBClient:
+        """The test's :class:`~broker.client.OSBClient` (typed OSB and admin calls)."""
+        found = self._client
+        if callable(found):
+            found = self._client = found()
+        return found
 
     @property
     def url(self) -> str:

@@ -197,7 +197,7 @@ def osb_broker(
     from broker.testing.osb_broker import OSBBroker
 
     if osb_broker_server.dedicated or _reset_external(pytestconfig):
-        broker = OSBBroker(osb_broker_server, _osb_broker_session_client.for_test())
+        broker = OSBBroker(osb_broker_server, _osb_broker_session_client.for_test)
         broker.reset()
         yield broker
         return
