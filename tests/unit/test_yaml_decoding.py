@@ -29,11 +29,15 @@ def test_a_bundled_catalog_decodes_as_the_counting_loader_decodes_it(path: Path)
 
 def test_anchors_aliases_and_merge_keys_give_the_same_values() -> None:
     text = "base: &b {a: 1, b: [1, 2]}\nuse: *b\nmerged:\n  <<: *b\n  c: 3\n"
-    assert decode_yaml(text) == counted(text) == {
-        "base": {"a": 1, "b": [1, 2]},
-        "use": {"a": 1, "b": [1, 2]},
-        "merged": {"a": 1, "b": [1, 2], "c": 3},
-    }
+    assert (
+        decode_yaml(text)
+        == counted(text)
+        == {
+            "base": {"a": 1, "b": [1, 2]},
+            "use": {"a": 1, "b": [1, 2]},
+            "merged": {"a": 1, "b": [1, 2], "c": 3},
+        }
+    )
 
 
 def refusal(text: str) -> str:
