@@ -77,7 +77,10 @@ class KeepAliveHandler(WSGIRequestHandler):
             self.log_error("Error on request:\n%s", traceback.format_exc())
             if not answer.started:
                 answer.headers = None
-                answer.send(InternalServerError()(environ, answer.start_response))
+                try:
+                    answer.send(InternalServerError()(environ, answer.start_response))
+                except OSError:
+                    pass  # the client is gone too
         finally:
             if not self.close_connection:
                 self._drain(environ)
