@@ -8,7 +8,9 @@ import pytest
 pytest_plugins = ["pytester"]
 
 SESSION_TESTS = """
-from broker.client import OriginatingIdentity
+import pytest
+
+from broker.client import BrokerUnreachable, OriginatingIdentity
 
 SEEN = []
 
@@ -41,6 +43,14 @@ def test_two_gets_the_same_client_as_new_and_a_clean_broker(osb_broker):
 def test_three_gets_a_working_client_after_one_was_closed(osb_broker):
     assert osb_broker.client is not SEEN[0]
     assert osb_broker.client.catalog().services
+
+
+def test_four_sees_a_dropped_connection_and_goes_on_with_a_new_one(osb_broker):
+    osb_broker.add_fault(operation="catalog", times=1, drop_connection=True)
+    with pytest.raises(BrokerUnreachable):
+        osb_broker.client.catalog()
+    assert osb_broker.client.catalog().services
+    assert [entry["operation"] for entry in osb_broker.journal()] == ["catalog", "catalog"]
 """
 
 
@@ -50,4 +60,4 @@ def test_the_session_client_is_reused_and_put_back_for_every_test(
     pytester.makeini("[pytest]\nfilterwarnings = error\n")
     pytester.makepyfile(test_session=SESSION_TESTS)
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
