@@ -128,7 +128,12 @@ def sample_responses(server: Server, service_id: str, plan_id: str) -> dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    if "--in-process" in (sys.argv[1:] if argv is None else argv):
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["fixture"]:
+        from bench.fixture import main as fixture
+
+        return fixture(given[1:])
+    if "--in-process" in given:
         from bench.inprocess import main as in_process
 
         return in_process(argv)

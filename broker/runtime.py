@@ -62,6 +62,16 @@ class Runtime:
     _generation: int | None = None
     _mutex: threading.Lock = field(default_factory=threading.Lock)
 
+    def reset(self, *, keep_journal: bool = False) -> list[str]:
+        """Forget every instance, binding, operation and runtime fault rule, and the
+        journal unless ``keep_journal`` (``POST /admin/reset``); answer the problems of
+        releasing what the credential backends hold. Catalogs come back as the files
+        say, without a reload when no catalog was pushed."""
+        problems = self.broker.release_everything()
+        self.store.reset(keep_journal=keep_journal)
+        self.sync()
+        return problems
+
     def sync(self) -> None:
         """Follow changes other processes made (catalog, fault rules): one store read.
 

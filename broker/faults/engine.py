@@ -80,6 +80,7 @@ class FaultEngine:
         self._mutex = threading.Lock()
         self._generation: int | None = None
         self._rules: list[FaultRule] = []
+        self._seeded: tuple[str, list[dict[str, Any]]] | None = None
 
     def refresh(self, generation: int) -> None:
         if generation != self._generation:
@@ -94,7 +95,11 @@ class FaultEngine:
 
     def seed(self, catalog: Catalog) -> None:
         """Copy the catalog's rules into the store unless this catalog version already did."""
-        self.store.fault_seed(catalog_rules(catalog), marker=catalog.etag)
+        seeded = self._seeded
+        if seeded is None or seeded[0] != catalog.etag:
+            # Every reset seeds again: the rules of one catalog version are made once.
+            seeded = self._seeded = (catalog.etag, catalog_rules(catalog))
+        self.store.fault_seed(seeded[1], marker=catalog.etag)
 
     def choose(
         self,

@@ -1,5 +1,9 @@
 """Testing with mockbroker: the pytest plugin, its broker handle, a threaded server.
 
+Modules: :mod:`~broker.testing.pytest_plugin` (the fixtures),
+:mod:`~broker.testing.osb_broker` (what a test gets), :mod:`~broker.testing.threaded_server`
+(the in-process broker) and :mod:`~broker.testing.isolation` (tests on a shared broker).
+
 Attributes load on first use: pytest imports the plugin module (and so this
 package) in every session, which must stay cheap.
 """
@@ -12,9 +16,9 @@ from typing import Any
 __all__ = ["BrokerEndpoint", "OSBBroker", "ThreadedBrokerServer"]
 
 _WHERE = {
-    "BrokerEndpoint": "broker.testing.handle",
-    "OSBBroker": "broker.testing.handle",
-    "ThreadedBrokerServer": "broker.testing.server",
+    "BrokerEndpoint": "broker.testing.osb_broker",
+    "OSBBroker": "broker.testing.osb_broker",
+    "ThreadedBrokerServer": "broker.testing.threaded_server",
 }
 
 

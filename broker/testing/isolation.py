@@ -31,13 +31,14 @@ from typing import Any
 
 import httpx
 
-from broker.client import Conflict, NotFound, OSBClient, OSBClientError
-from broker.testing.handle import BrokerEndpoint
+from broker.client import AdminClient, ConflictError, NotFoundError, OSBClient, OSBClientError
+from broker.testing.osb_broker import BrokerEndpoint
 
 __all__ = [
     "CORRELATION_HEADER",
     "BrokerCleanupWarning",
     "Isolation",
+    "SharedAdminClient",
     "SharedBrokerClient",
     "SharedBrokerError",
 ]
@@ -63,40 +64,9 @@ class BrokerCleanupWarning(UserWarning):
     """Something a test created on a shared broker could not be removed."""
 
 
-class SharedBrokerClient(OSBClient):
-    """The client of a test on a shared broker (see :class:`Isolation`).
-
-    Every request carries the test's tag and tells the isolation what it creates.
-    ``reset()``, ``put_catalog()`` and ``delete_faults()`` are refused: they would
-    change the broker for every other user of it (and for what was there before).
-    """
-
-    def __init__(self, *args: Any, isolation: Isolation, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.isolation = isolation
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> httpx.Response:
-        isolation = self.isolation
-        isolation.sending(method, path, body)
-        response = super()._send(
-            method,
-            path,
-            params=params,
-            body=body,
-            headers={**(headers or {}), **isolation.headers},
-            timeout=timeout,
-        )
-        isolation.answered(method, path, body, response)
-        return response
+class SharedAdminClient(AdminClient):
+    """The admin client of a test on a shared broker: what would change the broker for
+    every other user of it (and for what was there before) is refused."""
 
     def reset(self, *, keep_journal: bool = False) -> None:
         raise SharedBrokerError(
@@ -116,6 +86,23 @@ class SharedBrokerClient(OSBClient):
             f"broker {self.base_url}; osb_broker.delete_faults() removes this test's own "
             "(and they go when the test ends anyway)"
         )
+
+
+class SharedBrokerClient(OSBClient):
+    """The client of a test on a shared broker (see :class:`Isolation`).
+
+    Every request carries the test's tag and tells the isolation what it creates.
+    ``reset()``, ``put_catalog()`` and ``delete_faults()`` are refused
+    (:class:`SharedAdminClient`).
+    """
+
+    admin_class = SharedAdminClient
+
+    def __init__(self, *args: Any, isolation: Isolation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.isolation = isolation
+        self.connection.headers = isolation.headers
+        self.connection.observer = isolation
 
 
 @dataclass
@@ -275,7 +262,7 @@ class Isolation:
             try:
                 client.delete_fault(rule_id)
                 deleted += 1
-            except NotFound:
+            except NotFoundError:
                 pass
         return deleted
 
@@ -337,7 +324,7 @@ class Isolation:
 def _finish(client: OSBClient, operation: str, state: str) -> None:
     try:
         client.finish_operation(operation, state, CLEANUP)
-    except (NotFound, Conflict):
+    except (NotFoundError, ConflictError):
         pass  # finished meanwhile, or gone with its instance
 
 

@@ -6,7 +6,7 @@ a fixture is used.
 Fixtures:
 
 ``osb_broker`` (function)
-    An :class:`~broker.testing.handle.OSBBroker` for the test: ``url``, ``auth``,
+    An :class:`~broker.testing.osb_broker.OSBBroker` for the test: ``url``, ``auth``,
     ``admin_auth``, ``client`` (:class:`broker.client.OSBClient`), ``add_fault(...)``,
     ``faults()``, ``journal(...)``, ``wait_for_request(...)``,
     ``finish_operation(...)``, ``state()``, ``ids(service, plan)``,
@@ -16,7 +16,7 @@ Fixtures:
     each test sees its own requests in the journal and what it created is removed
     when it ends (:mod:`broker.testing.isolation`).
 ``osb_broker_server`` (session)
-    The :class:`~broker.testing.handle.BrokerEndpoint` all tests share: a broker in a
+    The :class:`~broker.testing.osb_broker.BrokerEndpoint` all tests share: a broker in a
     background thread on a free port with the in-memory store (one per pytest-xdist
     worker), or the external broker named by ``--osb-broker-url`` / ``OSB_BROKER_URL``.
 ``osb_broker_strict_server`` (session)
@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from broker.testing.handle import BrokerEndpoint, OSBBroker
+    from broker.client import OSBClient
+    from broker.testing.osb_broker import BrokerEndpoint, OSBBroker
 
 __all__ = ["osb_broker", "osb_broker_catalogs", "osb_broker_server", "osb_broker_strict_server"]
 
@@ -132,7 +133,7 @@ def osb_broker_catalogs(pytestconfig: pytest.Config) -> list[Path]:
 def osb_broker_server(
     pytestconfig: pytest.Config, osb_broker_catalogs: list[Path]
 ) -> Iterator[BrokerEndpoint]:
-    from broker.testing.handle import BrokerEndpoint
+    from broker.testing.osb_broker import BrokerEndpoint
 
     url = _external_url(pytestconfig)
     if url:
@@ -170,8 +171,7 @@ def _own_broker(
     pytestconfig: pytest.Config, catalogs: list[Path], *, strict: bool
 ) -> Iterator[BrokerEndpoint]:
     from broker.config import Settings
-    from broker.testing.handle import BrokerEndpoint
-    from broker.testing.server import ThreadedBrokerServer
+    from broker.testing.threaded_server import ThreadedBrokerServer
 
     seed = pytestconfig.getini("osb_broker_credential_seed") or None
     settings = Settings(
@@ -182,26 +182,80 @@ def _own_broker(
         strict=strict,
     )
     with ThreadedBrokerServer.for_settings(settings) as server:
-        yield BrokerEndpoint(url=server.url, dedicated=True)
+        yield BrokerEndpoint(url=server.url, dedicated=True, server=server)
+
+
+class _SessionClient:
+    """One client per session and endpoint: a test gets it as a new one would be.
+
+    A new ``httpx.Client`` per test would cost an SSL context and a new connection;
+    this one keeps its connection alive from test to test. Before each test what a
+    test may have changed on it (identity, API version, timeout, default headers)
+    is put back, and a client a test closed is replaced.
+    """
+
+    def __init__(self, endpoint: BrokerEndpoint) -> None:
+        self.endpoint = endpoint
+        self._client: OSBClient | None = None
+        self._timeout = 30.0
+
+    def for_test(self) -> OSBClient:
+        client = self._client
+        if client is None or client.connection.closed:
+            client = self._client = self.endpoint.client()
+            self._timeout = client.connection.timeout
+            return client
+        client.identity = None
+        client.api_version = "2.17"
+        connection = client.connection
+        connection.timeout = self._timeout
+        connection.headers = {}
+        connection.observer = None
+        return client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+@pytest.fixture(scope="session")
+def _osb_broker_session_client(osb_broker_server: BrokerEndpoint) -> Iterator[_SessionClient]:
+    holder = _SessionClient(osb_broker_server)
+    yield holder
+    holder.close()
+
+
+@pytest.fixture(scope="session")
+def _osb_broker_strict_session_client(
+    osb_broker_strict_server: BrokerEndpoint,
+) -> Iterator[_SessionClient]:
+    holder = _SessionClient(osb_broker_strict_server)
+    yield holder
+    holder.close()
 
 
 @pytest.fixture
 def osb_broker(
-    osb_broker_server: BrokerEndpoint, pytestconfig: pytest.Config, request: pytest.FixtureRequest
+    osb_broker_server: BrokerEndpoint,
+    pytestconfig: pytest.Config,
+    request: pytest.FixtureRequest,
+    _osb_broker_session_client: _SessionClient,
 ) -> Iterator[OSBBroker]:
     """The session's broker for this test: reset if it is the session's own (or the
     session opted in), else shared: isolated, and cleaned up after the test. A test
     marked ``osb_strict`` gets the session's strict broker instead."""
-    from broker.testing.handle import OSBBroker
+    from broker.testing.osb_broker import OSBBroker
+
+    make_client = _osb_broker_session_client.for_test
 
     if request.node.get_closest_marker(STRICT_MARKER) is not None:
         osb_broker_server = request.getfixturevalue("osb_broker_strict_server")
+        make_client = request.getfixturevalue("_osb_broker_strict_session_client").for_test
 
     if osb_broker_server.dedicated or _reset_external(pytestconfig):
-        with osb_broker_server.client() as client:
-            broker = OSBBroker(osb_broker_server, client)
-            broker.reset()
-            yield broker
+        broker = OSBBroker(osb_broker_server, make_client)
+        broker.reset()
+        yield broker
         return
 
     from broker.testing.isolation import BrokerCleanupWarning, Isolation

@@ -102,10 +102,7 @@ def _object_body(required: bool = True) -> dict[str, Any]:
 @admin.post("/reset")
 def reset() -> Response:
     options = load_or_400(ResetSchema(), _object_body(required=False), "reset request")
-    rt = runtime()
-    problems = rt.broker.release_everything()
-    rt.store.reset(keep_journal=options["keep_journal"])
-    rt.sync()
+    problems = runtime().reset(keep_journal=options["keep_journal"])
     body: dict[str, Any] = {"reset": True}
     if problems:
         body["cleanup_problems"] = problems

@@ -58,7 +58,7 @@ def test_an_instance_and_binding_go_through_their_whole_life(broker: OSBClient) 
     assert broker.unbind("i-1", "b-1", service, plan).status == 200
     assert broker.unbind("i-1", "b-1", service, plan).gone
     assert broker.deprovision("i-1", service, plan).status == 200
-    with pytest.raises(osb.NotFound):
+    with pytest.raises(osb.NotFoundError):
         broker.fetch_instance("i-1")
 
 
@@ -86,26 +86,29 @@ def test_async_operations_are_polled_with_their_operation_and_retry_after(
 
 def test_broker_refusals_arrive_as_typed_errors(broker: OSBClient) -> None:
     service, plan = ids(broker, "mock-async", "async-only")
-    with pytest.raises(osb.AsyncRequired) as raised:
+    with pytest.raises(osb.AsyncRequiredError) as raised:
         broker.provision("i-3", service, plan, organization_guid="o", space_guid="s")
     assert raised.value.status == 422 and raised.value.error == "AsyncRequired"
-    with pytest.raises(osb.BadRequest):
+    with pytest.raises(osb.BadRequestError):
         broker.provision("i-3", service, "not-a-plan", organization_guid="o", space_guid="s")
-    with pytest.raises(osb.NotFound):
+    with pytest.raises(osb.NotFoundError):
         broker.last_operation("never-existed")
     wrong = OSBClient(
-        broker.base_url, username="broker", password="nope", transport=broker._http._transport
+        broker.base_url,
+        username="broker",
+        password="nope",
+        transport=broker.connection._http._transport,
     )  # noqa: SLF001 - same app, other credentials
-    with pytest.raises(osb.Unauthorized):
+    with pytest.raises(osb.UnauthorizedError):
         wrong.catalog()
     old = OSBClient(
         broker.base_url,
         username="broker",
         password="broker",
         api_version="2.10",
-        transport=broker._http._transport,
+        transport=broker.connection._http._transport,
     )  # noqa: SLF001
-    with pytest.raises(osb.PreconditionFailed):
+    with pytest.raises(osb.PreconditionFailedError):
         old.catalog()
 
 
@@ -205,7 +208,7 @@ def test_a_misspelled_fault_field_is_named_with_the_closest_one(broker: OSBClien
     with pytest.raises(TypeError) as keyword:
         broker.add_fault(opration="bind", status=500)
     assert str(keyword.value) == "unknown match field 'opration'; did you mean 'operation'?"
-    with pytest.raises(osb.BadRequest) as rule:
+    with pytest.raises(osb.BadRequestError) as rule:
         broker.add_fault({"match": {"opration": "bind"}, "action": {"status": 500, "tims": 2}})
     assert rule.value.error == "InvalidFaultRule"
     assert "match.opration: unknown field; did you mean 'operation'?" in (
@@ -214,7 +217,7 @@ def test_a_misspelled_fault_field_is_named_with_the_closest_one(broker: OSBClien
     assert "action.tims: unknown field; did you mean the trigger field 'times'?" in (
         rule.value.description or ""
     )
-    with pytest.raises(osb.BadRequest, match="operation: belongs under 'match'"):
+    with pytest.raises(osb.BadRequestError, match="operation: belongs under 'match'"):
         broker.add_fault({"operation": "bind", "action": {"status": 500}})
     assert broker.faults(origin="admin") == []
 
@@ -253,9 +256,9 @@ def test_manual_operations_are_finished_through_the_admin_api(broker: OSBClient)
     finished = broker.finish_operation(accepted.operation, "failed", "no capacity")
     assert finished["state"] == "failed"
     assert broker.last_operation("i-5", operation=accepted.operation).description == "no capacity"
-    with pytest.raises(osb.Conflict):
+    with pytest.raises(osb.ConflictError):
         broker.finish_operation(accepted.operation, "succeeded")
-    with pytest.raises(osb.NotFound):
+    with pytest.raises(osb.NotFoundError):
         broker.finish_operation("no-such-operation", "succeeded")
 
 
@@ -274,6 +277,6 @@ def test_a_new_catalog_is_accepted_or_refused_with_every_problem(broker: OSBClie
     )
     assert counts == {"services": 1, "plans": 1}
     assert [service["name"] for service in broker.catalog().services] == ["solo"]
-    with pytest.raises(osb.BadRequest) as raised:
+    with pytest.raises(osb.BadRequestError) as raised:
         broker.put_catalog({"services": [{"name": "broken"}]})
     assert raised.value.description

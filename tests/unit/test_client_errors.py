@@ -41,19 +41,19 @@ def provision(client: OSBClient, **options: Any) -> osb.InstanceResponse:
 @pytest.mark.parametrize(
     ("status", "body", "kind"),
     [
-        (400, {"error": "BadRequest", "description": "bad"}, osb.BadRequest),
-        (401, {}, osb.Unauthorized),
-        (403, {}, osb.Forbidden),
-        (404, {}, osb.NotFound),
-        (408, {}, osb.RequestTimeout),
-        (409, {}, osb.Conflict),
-        (410, {}, osb.Gone),
-        (412, {"error": "PreconditionFailed"}, osb.PreconditionFailed),
-        (422, {"error": "AsyncRequired"}, osb.AsyncRequired),
+        (400, {"error": "BadRequest", "description": "bad"}, osb.BadRequestError),
+        (401, {}, osb.UnauthorizedError),
+        (403, {}, osb.ForbiddenError),
+        (404, {}, osb.NotFoundError),
+        (408, {}, osb.RequestTimeoutError),
+        (409, {}, osb.ConflictError),
+        (410, {}, osb.GoneError),
+        (412, {"error": "PreconditionFailed"}, osb.PreconditionFailedError),
+        (422, {"error": "AsyncRequired"}, osb.AsyncRequiredError),
         (422, {"error": "ConcurrencyError"}, osb.ConcurrencyError),
-        (422, {"error": "RequiresApp"}, osb.RequiresApp),
-        (422, {"error": "MaintenanceInfoConflict"}, osb.MaintenanceInfoConflict),
-        (422, {"error": "Other"}, osb.UnprocessableEntity),
+        (422, {"error": "RequiresApp"}, osb.RequiresAppError),
+        (422, {"error": "MaintenanceInfoConflict"}, osb.MaintenanceInfoConflictError),
+        (422, {"error": "Other"}, osb.UnprocessableEntityError),
         (418, {}, osb.ClientError),
         (500, {"error": "InternalError"}, osb.ServerError),
         (503, {}, osb.ServerError),
@@ -225,7 +225,7 @@ def test_bearer_tokens_and_admin_credentials_are_used_where_they_belong() -> Non
 
 
 def test_an_http_date_retry_after_is_turned_into_seconds() -> None:
-    from broker.client_responses import parse_retry_after
+    from broker.client.responses import parse_retry_after
 
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
@@ -248,7 +248,7 @@ def test_a_bind_answer_with_parameters_or_unknown_fields_is_accepted() -> None:
 @pytest.mark.parametrize(
     ("schema", "answer"),
     [
-        ("CatalogBody", "Catalog"),
+        ("CatalogBody", "CatalogResponse"),
         ("InstanceBody", "InstanceResponse"),
         ("OperationBody", "OperationResponse"),
         ("BindBody", "BindResponse"),
@@ -262,7 +262,7 @@ def test_each_response_schema_loads_exactly_the_fields_of_its_answer(
 ) -> None:
     import dataclasses
 
-    from broker import client_responses
+    from broker.client import responses as client_responses
 
     base = {item.name for item in dataclasses.fields(client_responses.Answer)}
     own = {item.name for item in dataclasses.fields(getattr(client_responses, answer))} - base
@@ -285,3 +285,20 @@ def test_a_malformed_admin_answer_reports_the_status_it_came_with(
     with pytest.raises(osb.MalformedResponse, match=match) as raised:
         call(answering(status, body))
     assert raised.value.status == status
+
+
+def test_a_catalog_is_checked_again_whenever_its_body_changes() -> None:
+    good = {"services": [{"id": "s", "name": "svc", "plans": [{"id": "p", "name": "plan"}]}]}
+    bad = {"services": [{"id": "s", "name": "svc", "plans": [{"id": 7, "name": "plan"}]}]}
+    bodies = [good, good, bad, good]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=bodies.pop(0))
+
+    client = make(handler)
+    assert client.catalog().plan("svc", "plan")[1]["id"] == "p"
+    repeated = client.catalog()
+    assert repeated.services == good["services"] and repeated.services is not good["services"]
+    with pytest.raises(osb.MalformedResponse, match="services"):
+        client.catalog()
+    assert client.catalog().services == good["services"]

@@ -1,0 +1,191 @@
+"""One HTTP connection pool to a broker, shared by the OSB and the admin client.
+
+:class:`Connection` sends a request and turns a missing answer into
+:class:`~broker.client.errors.BrokerUnreachable` / :class:`~broker.client.errors.BrokerTimeout`;
+the functions below read an answer: its status checked against what the call
+accepts, its body as JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import ssl
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import httpx
+
+from broker import __version__
+from broker.client.errors import (
+    BrokerTimeout,
+    BrokerUnreachable,
+    MalformedResponse,
+    UnexpectedStatus,
+    broker_error,
+)
+from broker.client.responses import parse_retry_after
+
+__all__ = ["Connection", "ExchangeObserver", "auth_header", "expected_body", "json_body"]
+
+# A request's head and body are separate writes: without this the body can wait for
+# the server's delayed acknowledgement of the head (40 ms) on a kept-alive connection.
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+
+class ExchangeObserver(Protocol):
+    """Sees every request of a connection before it goes and every answer it gets."""
+
+    def sending(self, method: str, path: str, body: Any) -> None: ...
+
+    def answered(self, method: str, path: str, body: Any, response: httpx.Response) -> None: ...
+
+
+def auth_header(username: str | None, password: str | None, token: str | None) -> dict[str, str]:
+    """The ``Authorization`` header of HTTP Basic or Bearer credentials (``{}``: none)."""
+    if token is not None:
+        return {"Authorization": f"Bearer {token}"}
+    if username is None and password is None:
+        return {}
+    raw = f"{username or ''}:{password or ''}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+class Connection:
+    """A keep-alive ``httpx.Client`` for one broker root URL.
+
+    ``headers`` go with every request (after the call's own); ``observer`` sees every
+    exchange. Both can change between requests, so one connection can serve many
+    tests, each with its own headers, without a new ``httpx.Client`` (whose SSL
+    context alone costs tens of milliseconds). Thread-safe as httpx is.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        verify: bool | str | ssl.SSLContext = True,
+        follow_redirects: bool = False,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.headers: dict[str, str] = {}
+        self.observer: ExchangeObserver | None = None
+        if transport is None and not follow_redirects and self.base_url.startswith("http://"):
+            # Every request goes to this plain-HTTP root (paths are relative and redirects
+            # are not followed), so no certificate is ever checked: loading the CA bundle
+            # for one would cost 20-200 ms per client.
+            transport = httpx.HTTPTransport(verify=False, socket_options=NO_DELAY)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            verify=verify,
+            follow_redirects=follow_redirects,
+            headers={"User-Agent": f"mockbroker-client/{__version__}"},
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        """Send one request; raise :class:`BrokerUnreachable` if no answer came."""
+        sent: dict[str, str] = {**(headers or {}), **self.headers}
+        content = None
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":")).encode()
+            sent["Content-Type"] = "application/json"
+        query = {
+            key: _query_value(value) for key, value in (params or {}).items() if value is not None
+        }
+        observer = self.observer
+        if observer is not None:
+            observer.sending(method, path, body)
+        try:
+            response = self._http.request(
+                method,
+                path,
+                params=query or None,
+                content=content,
+                headers=sent,
+                timeout=timeout if timeout is not None else self.timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise BrokerTimeout(f"{method} {path}: no answer within the timeout ({exc})") from exc
+        except httpx.TransportError as exc:
+            raise BrokerUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        if observer is not None:
+            observer.answered(method, path, body, response)
+        return response
+
+
+class NotJSON:
+    """A body that did not parse as JSON (kept as text for error reports)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<not JSON: {self.text[:60]!r}>"
+
+
+def _json_or_text(response: httpx.Response) -> Any:
+    if not response.content:
+        return NotJSON("")
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return NotJSON(response.text)
+
+
+def raw(parsed: Any) -> Any:
+    """What an exception or a 410 answer carries as the body: the JSON, or the text."""
+    return parsed.text if isinstance(parsed, NotJSON) else parsed
+
+
+def expected_body(
+    method: str, path: str, response: httpx.Response, expected: tuple[int, ...], note: str
+) -> Any:
+    """The parsed body (:class:`NotJSON` if it is not JSON) of an answer with an expected status.
+
+    Any other 2xx raises :class:`UnexpectedStatus` (its message ends with ``note``), any
+    other status the matching :class:`~broker.client.errors.BrokerError`.
+    """
+    status = response.status_code
+    parsed = _json_or_text(response)
+    if status in expected:
+        return parsed
+    if status < 300:
+        raise UnexpectedStatus(
+            status, raw(parsed), f"{method} {path}: unexpected status {status}{note}"
+        )
+    raise broker_error(status, raw(parsed), parse_retry_after(response.headers.get("Retry-After")))
+
+
+def json_body(method: str, path: str, status: int, parsed: Any) -> Any:
+    """The JSON body of an expected answer; :class:`MalformedResponse` if it was not JSON."""
+    if isinstance(parsed, NotJSON):
+        raise MalformedResponse(status, parsed.text, f"{method} {path}: {status} body is not JSON")
+    return parsed
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
