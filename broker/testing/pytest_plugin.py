@@ -171,6 +171,7 @@ def _own_broker(
     pytestconfig: pytest.Config, catalogs: list[Path], *, strict: bool
 ) -> Iterator[BrokerEndpoint]:
     from broker.config import Settings
+    from broker.testing.osb_broker import BrokerEndpoint
     from broker.testing.threaded_server import ThreadedBrokerServer
 
     seed = pytestconfig.getini("osb_broker_credential_seed") or None
