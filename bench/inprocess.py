@@ -4,8 +4,8 @@ No gunicorn, no sockets, no load generator: each request is one call of the
 application with a prepared WSGI environ, and the cost is the process CPU time
 (``time.process_time``) it took. That isolates what the broker itself spends per
 request, which is what decides its throughput once a server's core is busy. The
-broker runs as ``mockbroker serve`` runs it: the SQLite store with
-``synchronous=FULL``, JSON log lines at INFO (written to /dev/null), Prometheus
+broker runs as ``mockbroker serve`` runs it: the SQLite store with its default
+``synchronous=NORMAL``, JSON log lines at INFO (written to /dev/null), Prometheus
 metrics in multiprocess mode. The bare Flask app (:mod:`bench.bare`) answers the
 same requests with the broker's own bytes, as the bench's reference.
 
