@@ -3,8 +3,9 @@
 Every answered request logs ``METHOD PATH STATUS DURATIONms`` on the
 ``broker.request`` logger, with ``method``, ``path``, ``status``, ``duration_ms`` and
 ``operation`` as fields. Going through :mod:`logging` (a ``LogRecord``, two filters,
-:class:`~broker.logs.JsonLineFormatter`) costs about 25 µs a line; the line of a
-request is always the same shape, so when the broker's own JSON handler is the one
+:class:`~broker.logs.JsonLineFormatter`) cost about ten times as much as writing
+it here (48 against 5 µs, measured in a loop); the line of a request is always the
+same shape, so when the broker's own JSON handler is the one
 configured, :func:`log_request` encodes it here, field by field, and writes it under
 that handler's lock: the same bytes, redacted and escaped the same way (the
 ``RedactingFilter`` rules for strings holding ``@`` or ``=``; JSON string escapes,
