@@ -13,6 +13,7 @@ import platform
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -62,9 +63,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-pin", action="store_true", help="do not pin wrk and the servers to separate CPUs"
     )
     parser.add_argument(
-        "--no-normal",
+        "--no-full",
         action="store_true",
-        help="skip the informational broker with sqlite_synchronous=NORMAL",
+        help="skip the informational broker with sqlite_synchronous=FULL",
     )
     parser.add_argument(
         "--in-process",
@@ -127,6 +128,75 @@ def sample_responses(server: Server, service_id: str, plan_id: str) -> dict[str,
     return answers
 
 
+def budget(args: argparse.Namespace, series: dict[Any, Series], checks: list[Any]) -> str:
+    """The budget's rows this run measures, judged; for a missed one, where the time goes."""
+    from bench.startup import measure_startup
+    from bench.targets import FIXTURE_ROWS, Target, render_targets
+
+    by_name = {check["name"]: check for check in checks}
+
+    def cpu(workload: str, server: str) -> float:
+        return statistics.median(series[(workload, server)].cpu_ms_per_unit())
+
+    targets = []
+    for workload, target in (("catalog", 0.9), ("lifecycle", 0.6)):
+        check = by_name[next(name for name in by_name if name.startswith(f"{workload} throughput"))]
+        broker_cpu, bare_cpu = cpu(workload, "broker"), cpu(workload, "bare")
+        note = ""
+        if not check["met"]:
+            # The bare app is gunicorn, werkzeug and Flask alone: what remains is ours.
+            note = (
+                f"server CPU per {'request' if workload == 'catalog' else 'cycle'}: "
+                f"{broker_cpu:.2f} ms, of which {bare_cpu:.2f} ms is what gunicorn, werkzeug "
+                f"and Flask spend for the bare app and {broker_cpu - bare_cpu:.2f} ms the "
+                "broker's (split below)"
+            )
+        targets.append(
+            Target(
+                f"make bench {workload} throughput",
+                f">= {target}x bare",
+                f"{check['value']:.2f}x [{check['min']:.2f}-{check['max']:.2f}]",
+                bool(check["met"]),
+                note,
+            )
+        )
+    errors = series[("lifecycle", "broker")].errors + series[("lifecycle", "broker-large")].errors
+    targets.append(Target("lifecycle errors", "0", str(errors), errors == 0))
+    for workload in ("catalog", "lifecycle"):
+        check = by_name[f"{workload} p99 with {args.instances} instances / with 100"]
+        targets.append(
+            Target(
+                f"{workload} p99, {args.instances} instances vs 100",
+                "<= 1.2x",
+                f"{check['value']:.2f}x [{check['min']:.2f}-{check['max']:.2f}]",
+                bool(check["met"]),
+            )
+        )
+    seconds = sorted(measure_startup(3))
+    targets.append(
+        Target(
+            "`mockbroker serve` to first 200",
+            "<= 0.4 s",
+            f"{seconds[1]:.2f} s (of 3 starts; fastest {seconds[0]:.2f} s)",
+            seconds[1] <= 0.4,
+            f"load average {os.getloadavg()[0]:.1f}",
+        )
+    )
+    lines = [render_targets(targets)]
+    lines += [f"  (not measured here: {row}; see python -m bench fixture)" for row in FIXTURE_ROWS]
+    if not all(item.met for item in targets[:2]):
+        lines.append("  where the broker's time goes, in-process (python -m bench --in-process):")
+        found = subprocess.run(
+            [sys.executable, "-m", "bench", "--in-process", "--rounds", "1", "--requests"]
+            + ["1000", "--cycles", "200", "--no-startup"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines.append(found.stdout.rstrip() or found.stderr[-2000:])
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     if given[:1] == ["fixture"]:
@@ -175,13 +245,13 @@ def main(argv: list[str] | None = None) -> int:
         servers["broker-large"] = start_broker(
             "broker-large", work / "broker-large", log_level=args.log_level, **common
         )
-        if not args.no_normal:
-            (work / "broker-normal").mkdir()
-            servers["broker-normal"] = start_broker(
-                "broker-normal",
-                work / "broker-normal",
+        if not args.no_full:
+            (work / "broker-full").mkdir()
+            servers["broker-full"] = start_broker(
+                "broker-full",
+                work / "broker-full",
                 log_level=args.log_level,
-                synchronous="NORMAL",
+                synchronous="FULL",
                 **common,
             )
         responses = work / "responses.json"
@@ -194,9 +264,10 @@ def main(argv: list[str] | None = None) -> int:
             ("catalog", "broker-large"),
             ("lifecycle", "bare"),
             ("lifecycle", "broker"),
+            ("lifecycle", "broker-large"),
         ]
-        if not args.no_normal:
-            plan.append(("lifecycle", "broker-normal"))
+        if not args.no_full:
+            plan.append(("lifecycle", "broker-full"))
         series = {key: Series(*key) for key in plan}
         tag = f"r{random.randrange(16**6):06x}"
 
@@ -235,18 +306,14 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers.values():
             server.stop()
 
-    catalog_p99 = {
-        name: statistics.median(series[("catalog", name)].p99s())
-        for name in ("broker", "broker-large")
-    }
-    paired_p99 = [
-        large / small
-        for large, small in zip(
-            series[("catalog", "broker-large")].p99s(),
-            series[("catalog", "broker")].p99s(),
-            strict=True,
-        )
-    ]
+    def p99_ratio(workload: str) -> tuple[float, list[float]]:
+        """p99 with the large store over p99 with 100 instances: of the medians, per round."""
+        large, small = series[(workload, "broker-large")], series[(workload, "broker")]
+        paired = [a / b for a, b in zip(large.p99s(), small.p99s(), strict=True)]
+        return statistics.median(large.p99s()) / statistics.median(small.p99s()), paired
+
+    catalog_p99, paired_p99 = p99_ratio("catalog")
+    lifecycle_p99, paired_lifecycle_p99 = p99_ratio("lifecycle")
     catalog_ratio = ratio(series[("catalog", "broker")], series[("catalog", "bare")])
     lifecycle_ratio = ratio(series[("lifecycle", "broker")], series[("lifecycle", "bare")])
     checks = [
@@ -255,34 +322,42 @@ def main(argv: list[str] | None = None) -> int:
             "value": catalog_ratio["median"],
             "min": catalog_ratio["min"],
             "max": catalog_ratio["max"],
-            "target": ">= 0.85",
-            "met": catalog_ratio["median"] >= 0.85,
+            "target": ">= 0.9",
+            "met": catalog_ratio["median"] >= 0.9,
         },
         {
-            "name": "lifecycle throughput broker/bare (SQLite FULL)",
+            "name": "lifecycle throughput broker/bare",
             "value": lifecycle_ratio["median"],
             "min": lifecycle_ratio["min"],
             "max": lifecycle_ratio["max"],
-            "target": ">= 0.5",
-            "met": lifecycle_ratio["median"] >= 0.5,
+            "target": ">= 0.6",
+            "met": lifecycle_ratio["median"] >= 0.6,
         },
         {
             "name": f"catalog p99 with {args.instances} instances / with 100",
-            "value": catalog_p99["broker-large"] / catalog_p99["broker"],
+            "value": catalog_p99,
             "min": min(paired_p99),
             "max": max(paired_p99),
             "target": "<= 1.2",
-            "met": catalog_p99["broker-large"] / catalog_p99["broker"] <= 1.2,
+            "met": catalog_p99 <= 1.2,
+        },
+        {
+            "name": f"lifecycle p99 with {args.instances} instances / with 100",
+            "value": lifecycle_p99,
+            "min": min(paired_lifecycle_p99),
+            "max": max(paired_lifecycle_p99),
+            "target": "<= 1.2",
+            "met": lifecycle_p99 <= 1.2,
         },
     ]
-    if not args.no_normal:
-        normal = ratio(series[("lifecycle", "broker-normal")], series[("lifecycle", "broker")])
+    if not args.no_full:
+        full = ratio(series[("lifecycle", "broker-full")], series[("lifecycle", "broker")])
         checks.append(
             {
-                "name": "(info) lifecycle NORMAL/FULL",
-                "value": normal["median"],
-                "min": normal["min"],
-                "max": normal["max"],
+                "name": "(info) lifecycle FULL/NORMAL",
+                "value": full["median"],
+                "min": full["min"],
+                "max": full["max"],
                 "target": "none",
                 "met": True,
             }
@@ -313,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
             "noisy; the CPU-per-op ratios hold better"
         )
     print(render_table(list(series.values()), checks))
+    print()
+    print(budget(args, series, checks), flush=True)
     print()
     print(
         "  commit cost on this disk (ms): "

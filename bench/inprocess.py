@@ -4,8 +4,8 @@ No gunicorn, no sockets, no load generator: each request is one call of the
 application with a prepared WSGI environ, and the cost is the process CPU time
 (``time.process_time``) it took. That isolates what the broker itself spends per
 request, which is what decides its throughput once a server's core is busy. The
-broker runs as ``mockbroker serve`` runs it: the SQLite store with
-``synchronous=FULL``, JSON log lines at INFO (written to /dev/null), Prometheus
+broker runs as ``mockbroker serve`` runs it: the SQLite store with its default
+``synchronous=NORMAL``, JSON log lines at INFO (written to /dev/null), Prometheus
 metrics in multiprocess mode. The bare Flask app (:mod:`bench.bare`) answers the
 same requests with the broker's own bytes, as the bench's reference.
 
@@ -51,6 +51,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--profile", choices=WORKLOADS, help="print a cProfile of one round of this request"
     )
     parser.add_argument("--log-level", default="INFO", help="broker log level (INFO)")
+    parser.add_argument(
+        "--no-startup",
+        action="store_true",
+        help="skip timing `mockbroker serve` to its first 200 (3 starts)",
+    )
     parser.add_argument(
         "--breakdown",
         action="store_true",
@@ -242,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, (app, logs) in variants.items():  # interleaved: drifts hit all alike
             one_round(name, app, logs)
     print(render(numbers))
+    print(budget(numbers, broker, requests, counter + args.cycles, not args.no_startup))
     if args.profile:
         profile = cProfile.Profile()
         if args.profile == "catalog":
@@ -263,6 +269,77 @@ def main(argv: list[str] | None = None) -> int:
         stats.sort_stats("tottime").print_stats(40)
         stats.sort_stats("cumulative").print_stats(40)
     return 0
+
+
+def _profiled(work: Callable[[], Any]) -> pstats.Stats:
+    profile = cProfile.Profile()
+    profile.enable()
+    work()
+    profile.disable()
+    return pstats.Stats(profile)
+
+
+def budget(
+    numbers: dict[str, dict[str, list[float]]],
+    broker: WsgiApp,
+    requests: Requests,
+    first_cycle: int,
+    startup: bool,
+) -> str:
+    """The budget's in-process rows, judged; a missed one says where its time went."""
+    from bench.targets import FIXTURE_ROWS, Target, describe_split, profile_split, render_targets
+
+    def median_us(name: str, workload: str) -> float:
+        return statistics.median(numbers[name][workload]) * 1e6
+
+    catalog, bare_catalog = median_us("broker", "catalog"), median_us("bare", "catalog")
+    steps = {step: median_us("broker", step) for step in STEPS}
+    cycle = sum(steps.values())
+    slowest = max(steps, key=steps.__getitem__)
+    targets = [
+        Target(
+            "CPU per catalog request, in-process",
+            "<= 1.3x bare",
+            f"{catalog / bare_catalog:.2f}x ({catalog:.0f} vs {bare_catalog:.0f} µs)",
+            catalog <= 1.3 * bare_catalog,
+        ),
+        Target(
+            "CPU per lifecycle request, in-process",
+            "<= 200 µs",
+            f"{steps[slowest]:.0f} µs ({slowest}, the slowest)",
+            steps[slowest] <= 200,
+        ),
+        Target(
+            "CPU per lifecycle cycle, in-process",
+            "<= 800 µs",
+            f"{cycle:.0f} µs (bare {sum(median_us('bare', s) for s in STEPS):.0f} µs)",
+            cycle <= 800,
+        ),
+    ]
+    if not targets[0].met:
+        envs = requests.catalog(500)
+        split = profile_split(_profiled(lambda: run_catalog(broker, envs)))
+        targets[0].note = describe_split(split, catalog)
+    if not (targets[1].met and targets[2].met):
+        cycles = [requests.cycle(first_cycle + number) for number in range(100)]
+        split = profile_split(_profiled(lambda: run_cycles(broker, cycles)))
+        targets[2].note = describe_split(split, cycle)
+    if startup:
+        from bench.startup import measure_startup
+
+        seconds = sorted(measure_startup(3))
+        targets.append(
+            Target(
+                "`mockbroker serve` to first 200",
+                "<= 0.4 s",
+                f"{seconds[1]:.2f} s (of 3 starts; fastest {seconds[0]:.2f} s)",
+                seconds[1] <= 0.4,
+                f"load average {os.getloadavg()[0]:.1f}",
+            )
+        )
+    lines = [render_targets(targets)]
+    lines += [f"  (not measured here: {row}; see python -m bench fixture)" for row in FIXTURE_ROWS]
+    return "\n".join(lines)
 
 
 def render(numbers: dict[str, dict[str, list[float]]]) -> str:

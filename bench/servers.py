@@ -127,9 +127,13 @@ def start_broker(
     threads: int,
     cpus: set[int] | None,
     log_level: str,
-    synchronous: str = "FULL",
+    synchronous: str | None = None,
 ) -> Server:
-    """``mockbroker serve`` with the default SQLite store under ``data_dir``."""
+    """``mockbroker serve`` with the default SQLite store under ``data_dir``.
+
+    ``synchronous`` sets ``BROKER_SQLITE_SYNCHRONOUS``; by default the broker's own
+    default applies.
+    """
     command = [
         sys.executable,
         "-m",
@@ -148,7 +152,7 @@ def start_broker(
         "--log-level",
         log_level,
     ]
-    env = {"BROKER_SQLITE_SYNCHRONOUS": synchronous}
+    env = {"BROKER_SQLITE_SYNCHRONOUS": synchronous} if synchronous else {}
     return _start(name, command, data_dir.parent / f"{name}.log", cpus, env)
 
 

@@ -82,8 +82,10 @@ class Settings:
     max_delayed: int = 100
     # Seed for the fake credential backend: same seed + same ids = same credentials.
     credential_seed: str | None = None
-    # SQLite "PRAGMA synchronous": FULL fsyncs every commit (durable), NORMAL does not.
-    sqlite_synchronous: str = "FULL"
+    # SQLite "PRAGMA synchronous" in WAL mode. NORMAL: every acknowledged change survives
+    # a killed broker process (kill -9) and a restart; FULL also syncs every commit to
+    # disk, for power loss and operating system crashes.
+    sqlite_synchronous: str = "NORMAL"
     # Largest number of requests the journal keeps (oldest dropped first) ...
     journal_size: int = 10000
     # ... and the most bytes of encoded entries it keeps (see broker.journal.retention).

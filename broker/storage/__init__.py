@@ -8,8 +8,11 @@ from broker.storage.urls import redacted_url
 __all__ = ["Store", "StoreUnavailable", "open_store", "redacted_url"]
 
 
-def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
-    """Open the store named by ``url`` (``memory://``, ``sqlite:///…``, ``postgresql://…``)."""
+def open_store(url: str, *, sqlite_synchronous: str = "NORMAL") -> Store:
+    """Open the store named by ``url`` (``memory://``, ``sqlite:///…``, ``postgresql://…``).
+
+    ``sqlite_synchronous`` is SQLite's ``PRAGMA synchronous`` (see :class:`SQLiteStore`).
+    """
     if url.startswith("memory:"):
         from broker.storage.memory import MemoryStore
 

@@ -1,12 +1,12 @@
 """Group commit: the writes of many threads in one SQLite transaction, one disk sync.
 
-With ``synchronous=FULL`` every COMMIT waits for the disk (milliseconds on most
-disks), and SQLite lets one writer in at a time. Threads that want to write while a
+SQLite lets one writer in at a time, and with ``synchronous=FULL`` every COMMIT
+also waits for the disk (milliseconds on most disks). Threads that want to write while a
 commit is under way queue up here; when it ends, one of them (the leader) runs every
 queued write in one transaction, each inside its own savepoint, and commits once.
 
 * Durability is unchanged: a caller returns only after the COMMIT that contains its
-  write, so nothing is acknowledged before it is on disk.
+  write, so nothing is acknowledged before it is committed (on disk with FULL).
 * Atomicity is unchanged: a write that raises is rolled back to its savepoint (the
   others in the batch stay) and the exception is raised in the caller's thread.
 * Processes: the leader holds an exclusive ``flock`` on a file next to the database

@@ -1,7 +1,11 @@
 """``sqlite:///PATH``: the default store, one file shared by every gunicorn worker.
 
-* WAL mode, so readers never wait for the writer; ``synchronous`` is a setting
-  (FULL by default: every acknowledged change has reached the disk).
+* WAL mode, so readers never wait for the writer; ``synchronous`` is a setting.
+  NORMAL, the default, writes every commit to the write-ahead log before the answer
+  (the operating system holds it), so an acknowledged change survives a killed broker
+  process (``kill -9``) and a restart; the log is synced to disk at checkpoints only,
+  so a power loss or an operating system crash may lose the last commits. FULL also
+  syncs the log on every commit, for those.
 * Reads use one connection per thread and process (re-opened after a fork); every
   write runs on one write connection per process and database (see ``_writers``).
 * The request journal lives in a second file next to the state
@@ -261,7 +265,7 @@ class _SharedResponses:
 
 
 class SQLiteStore:
-    def __init__(self, url: str, synchronous: str = "FULL") -> None:
+    def __init__(self, url: str, synchronous: str = "NORMAL") -> None:
         if not url.startswith("sqlite:///"):
             raise StoreUnavailable(f"not a sqlite:/// URL: {url}")
         self.url = url

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import orjson
 from flask import Flask, Response, g, has_app_context
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -12,17 +13,22 @@ from broker.osb.errors import OSBError, PayloadTooLarge
 from broker.osb.versions import error_fields
 from broker.storage.base import StoreUnavailable
 
-__all__ = ["json_response", "register_error_handlers"]
+__all__ = ["encode_json", "json_response", "register_error_handlers"]
 
 log = logging.getLogger("broker.web")
 
 
+def encode_json(body: object) -> bytes:
+    """Compact JSON (UTF-8) by orjson; what it cannot encode (integers beyond 64 bits,
+    keys that are not strings) by the standard library, with the same result."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
 def json_response(body: object, status: int, headers: dict[str, str] | None = None) -> Response:
-    response = Response(
-        json.dumps(body, separators=(",", ":")),
-        status=status,
-        mimetype="application/json",
-    )
+    response = Response(encode_json(body), status=status, mimetype="application/json")
     if headers:
         response.headers.update(headers)
     return response

@@ -9,7 +9,8 @@ WSGI environ (``HTTP_X_REQUEST_ID`` is the ``X-Request-ID`` header, exactly as
 werkzeug's ``request.headers`` reads it).
 
 Nothing of a request is read or kept before its credentials are checked: a refused
-request costs a counter and a log line. ``g.authenticated`` says it passed.
+request costs a counter and a log line (:mod:`broker.web.request_log`).
+``g.authenticated`` says it passed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from broker.logs import REQUEST_ID
 from broker.osb.errors import BadRequest
 from broker.runtime import EXTENSION
 from broker.web.guard import require_credentials
+from broker.web.request_log import log_request
 
 __all__ = ["refuse_nul", "register_request_context", "resolved"]
 
@@ -40,7 +42,6 @@ CORRELATION_HEADERS = (REQUEST_IDENTITY, "X-Request-ID", "X-Correlation-ID", "X-
 CORRELATION_KEYS = tuple(f"HTTP_{name.upper().replace('-', '_')}" for name in CORRELATION_HEADERS)
 REQUEST_IDENTITY_KEY = CORRELATION_KEYS[0]
 QUIET_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
-LINE = "%s %s %s %.1fms"
 
 
 def resolved() -> tuple[Request, _AppCtxGlobals]:
@@ -109,26 +110,14 @@ def register_request_context(app: Flask) -> None:
         duration_ms = (time.perf_counter() - started) * 1000 if started is not None else 0.0
         path = req.path
         if path not in QUIET_PATHS and log.isEnabledFor(logging.INFO):
-            method, status = req.method, response.status_code
-            # Made here rather than by log.info(): the line's origin is known, and
-            # looking it up on the stack for every request is wasted work.
-            log.handle(
-                log.makeRecord(
-                    log.name,
-                    logging.INFO,
-                    __file__,
-                    0,
-                    LINE,
-                    (method, path, status, duration_ms),
-                    None,
-                    extra={
-                        "method": method,
-                        "path": path,
-                        "status": status,
-                        "duration_ms": round(duration_ms, 2),
-                        "operation": ctx.get("operation"),
-                    },
-                )
+            log_request(
+                REQUEST_ID.get(),
+                req.method,
+                path,
+                response.status_code,
+                duration_ms,
+                ctx.get("operation"),
+                time.time(),
             )
         return response
 

@@ -81,3 +81,10 @@ def test_every_readme_block_is_also_on_a_docs_page_with_the_same_marker() -> Non
     on_pages = {key(block) for page in DOCS.rglob("*.md") for block in blocks_of(page)}
     only_in_readme = [block.where for block in blocks_of(README) if key(block) not in on_pages]
     assert only_in_readme == []
+
+
+def test_the_readme_performance_section_is_at_most_40_lines() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## Performance\n", 1)[1].split("\n## ", 1)[0]
+    lines = ["## Performance", *section.strip("\n").splitlines()]
+    assert len(lines) <= 40, f"the Performance section has {len(lines)} lines; at most 40"

@@ -5,6 +5,9 @@ default SQLite store); the whole process group is killed with SIGKILL while
 requests are in flight; a new server on the same data dir must know everything
 it had acknowledged, and whatever it had written without acknowledging must be
 complete (a repeat of the request answers as for an existing resource).
+
+This is the promise of the default settings (``sqlite_synchronous=NORMAL``): the
+servers run with no ``BROKER_*`` variable but their data dir and log format.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from broker.config import Settings
 from broker.storage.sqlite import SQLiteStore
 from tests.support.osb import OSB, Answer
 from tests.support.servers import serve
@@ -114,6 +118,8 @@ def load(
 
 
 def test_a_killed_server_keeps_every_acknowledged_instance_and_binding(tmp_path: Path) -> None:
+    # The durability proven here is the default one, not FULL's.
+    assert Settings().sqlite_synchronous == "NORMAL"
     ledger = Ledger()
     stop = threading.Event()
     with serve(tmp_path, workers=3) as server:

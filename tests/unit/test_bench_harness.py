@@ -73,3 +73,35 @@ def test_the_lifecycle_plan_is_looked_up_by_name(tmp_path: Path) -> None:
     assert lifecycle_ids() == (service_id, plan_id)  # the bundled catalogs by default
     with pytest.raises(BenchError, match=f"lacks {LIFECYCLE_SERVICE}/{LIFECYCLE_PLAN}"):
         lifecycle_ids(Catalog(()))
+
+
+def test_the_budget_table_says_met_or_missed_for_every_target() -> None:
+    from bench.targets import Target, render_targets
+
+    table = render_targets(
+        [Target("fast", "<= 1 ms", "0.5 ms", True), Target("slow", "<= 1 ms", "2 ms", False, "why")]
+    )
+    rows = table.splitlines()[1:]
+    assert rows[0].split()[-1] == "met"
+    assert rows[1].endswith("MISSED  (why)")
+
+
+def test_the_profile_split_attributes_time_to_its_owner() -> None:
+    import cProfile
+    import pstats
+
+    from bench.targets import profile_split
+    from broker.decoding import decode_json
+
+    app = create_bare_app({name: {"status": 200, "body": "{}"} for name in ROUTES})
+    client = app.test_client()
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(50):
+        client.get("/v2/catalog")
+        decode_json(b'{"a": [1, 2, 3]}')
+    profile.disable()
+    shares = profile_split(pstats.Stats(profile))
+    assert set(shares) == {"broker", "framework", "SQLite", "libraries"}
+    assert abs(sum(shares.values()) - 1) < 1e-9
+    assert shares["framework"] > 0.3 and shares["broker"] > 0 and shares["SQLite"] == 0
