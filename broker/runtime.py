@@ -18,7 +18,7 @@ from broker.credentials.registry import BackendRegistry
 from broker.faults.engine import FaultEngine
 from broker.faults.rules import fault_rule_problems
 from broker.faults.waits import FaultWaits
-from broker.osb.context import BrokerContext
+from broker.osb.parts import BrokerParts
 from broker.osb.retention import OperationRetention
 from broker.osb.service_broker import ServiceBroker
 from broker.storage import Store, open_store
@@ -96,8 +96,13 @@ def build_runtime(
         fault_problems=fault_rule_problems,
         backend_names=registry.names,
     )
-    ctx = BrokerContext(
-        catalogs=catalogs, store=store, backends=registry, settings=settings, clock=clock
+    parts = BrokerParts.assemble(
+        catalogs,
+        store,
+        registry,
+        base_url=settings.base_url,
+        credential_seed=settings.credential_seed,
+        clock=clock,
     )
     runtime = Runtime(
         settings=settings,
@@ -106,7 +111,7 @@ def build_runtime(
         faults=FaultEngine(store),
         fault_waits=FaultWaits(store, settings.max_delayed),
         backends=registry,
-        broker=ServiceBroker(ctx),
+        broker=ServiceBroker(parts),
         osb_auth=Authenticator(settings.osb_credentials, settings.bearer_tokens),
         admin_auth=Authenticator(settings.admin_credentials, realm="mockbroker-admin"),
         retention=OperationRetention(store, settings.operation_retention, clock),

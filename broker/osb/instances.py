@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from broker.osb.completion import advance, finished_operation, updated_instance
-from broker.osb.context import (
-    BrokerContext,
-    Outcome,
-    RequestInfo,
-    fingerprint,
-    leftovers_of,
-    still_running,
+from broker.osb.backend_calls import leftovers_of
+from broker.osb.catalog_lookups import requested_plan, stored_plan
+from broker.osb.checks import (
+    check_backend_parameters,
+    check_context,
+    check_maintenance,
+    check_new_resource,
+    fail_sync,
+    goes_async,
+    requested_maintenance_version,
+    validate_parameters,
 )
 from broker.osb.errors import (
     BadRequest,
@@ -27,6 +30,9 @@ from broker.osb.errors import (
     NotFound,
     UnprocessableEntity,
 )
+from broker.osb.locking import locked
+from broker.osb.outcome import Outcome, RequestInfo, fingerprint, still_running
+from broker.osb.parts import BrokerParts
 from broker.storage.base import Change, Put
 from broker.storage.records import InstanceRecord, OperationRecord
 
@@ -55,16 +61,21 @@ def provision_fingerprint(
 
 
 class Instances:
-    def __init__(self, ctx: BrokerContext) -> None:
-        self.ctx = ctx
+    def __init__(self, parts: BrokerParts) -> None:
+        self.catalogs = parts.catalogs
+        self.store = parts.store
+        self.backends = parts.backends
+        self.renderer = parts.renderer
+        self.calls = parts.calls
+        self.operations = parts.operations
+        self.clock = parts.clock
 
     # --- PUT /v2/service_instances/:id ------------------------------------------------
     def provision(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
-        ctx = self.ctx
-        service, plan = ctx.service_and_plan(body["service_id"], body["plan_id"])
+        service, plan = requested_plan(self.catalogs.catalog, body["service_id"], body["plan_id"])
         context = body.get("context")
-        ctx.check_context(context, info)
-        maintenance = ctx.requested_maintenance_version(body)
+        check_context(context, info)
+        maintenance = requested_maintenance_version(body)
         parameters = body.get("parameters") or {}
         digest = provision_fingerprint(
             service_id=service.id,
@@ -74,21 +85,19 @@ class Instances:
             parameters=parameters,
             maintenance_version=maintenance,
         )
-        with ctx.locked(instance_id):
-            existing = ctx.store.get_instance(instance_id)
+        with locked(self.store, instance_id):
+            existing = self.store.get_instance(instance_id)
             if existing is not None and existing.state != "failed" and not existing.abandoned:
                 return self._provision_again(existing, digest, info)
-            ctx.check_maintenance(plan, maintenance)
-            ctx.validate_parameters(plan, "instance_create", parameters)
-            ctx.check_backend_parameters(plan, "instance_create", parameters)
+            check_new_resource(self.backends, plan, "instance_create", parameters, maintenance)
             behaviour = plan.knobs.provision
-            goes_async = ctx.goes_async(behaviour, info, "provision")
-            now = ctx.clock()
+            asynchronous = goes_async(behaviour, info, "provision")
+            now = self.clock()
             instance = InstanceRecord(
                 id=instance_id,
                 service_id=service.id,
                 plan_id=plan.id,
-                state="provisioning" if goes_async else "ready",
+                state="provisioning" if asynchronous else "ready",
                 fingerprint=digest,
                 created_at=now,
                 updated_at=now,
@@ -100,17 +109,19 @@ class Instances:
                 metadata=dict(plan.knobs.instance_metadata) or None,
                 originating_identity=info.originating_identity,
             )
-            instance = instance.evolve(dashboard_url=ctx.dashboard_url(instance, service, plan))
-            if not goes_async:
-                ctx.fail_sync(behaviour, "provision", f"instance {instance_id}")
-                state = ctx.backend_provision(instance, service, plan, existing)
-                ctx.store.apply([Put(instance.evolve(backend_state=state))])
+            instance = instance.evolve(
+                dashboard_url=self.renderer.dashboard_url(instance, service, plan)
+            )
+            if not asynchronous:
+                fail_sync(behaviour, "provision", f"instance {instance_id}")
+                state = self.calls.provision(instance, service, plan, existing)
+                self.store.apply([Put(instance.evolve(backend_state=state))])
                 return Outcome("created", self._provision_body(instance))
-            operation = ctx.new_operation(
+            operation = self.operations.new(
                 "provision", behaviour, plan, info, instance_id=instance_id
             )
             pending = instance.evolve(operation=operation.id, backend_state=leftovers_of(existing))
-            ctx.store.apply([Put(pending), Put(operation)])
+            self.store.apply([Put(pending), Put(operation)])
             return Outcome(
                 "accepted", {**self._provision_body(instance), "operation": operation.id}
             )
@@ -144,9 +155,8 @@ class Instances:
 
     # --- PATCH /v2/service_instances/:id ----------------------------------------------
     def update(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
-        ctx = self.ctx
-        with ctx.locked(instance_id):
-            instance = ctx.store.get_instance(instance_id)
+        with locked(self.store, instance_id):
+            instance = self.store.get_instance(instance_id)
             if instance is None:
                 raise NotFound(f"instance {instance_id} does not exist")
             if body["service_id"] != instance.service_id:
@@ -154,20 +164,20 @@ class Instances:
                     f"service_id {body['service_id']!r} is not the service of instance "
                     f"{instance_id} ({instance.service_id})"
                 )
-            service, current = ctx.plan_of(instance.plan_id)
+            service, current = stored_plan(self.catalogs, instance.plan_id)
             target = current
-            requested_plan = body.get("plan_id")
-            if requested_plan is not None and requested_plan != instance.plan_id:
-                _, target = ctx.service_and_plan(instance.service_id, requested_plan)
+            new_plan_id = body.get("plan_id")
+            if new_plan_id is not None and new_plan_id != instance.plan_id:
+                _, target = requested_plan(self.catalogs.catalog, instance.service_id, new_plan_id)
             context = body.get("context")
-            ctx.check_context(context, info)
-            maintenance = ctx.requested_maintenance_version(body)
+            check_context(context, info)
+            maintenance = requested_maintenance_version(body)
             parameters = body.get("parameters")
             request_digest = fingerprint(
                 plan_id=target.id, parameters=parameters, context=context, maintenance=maintenance
             )
             if instance.state == "updating":
-                running = ctx.store.get_operation(instance.operation or "")
+                running = self.store.get_operation(instance.operation or "")
                 if running is not None and running.payload.get("request") == request_digest:
                     return still_running(
                         info, {"operation": running.id}, f"the update of instance {instance_id}"
@@ -185,9 +195,9 @@ class Instances:
                     "(plan_updateable is not true)",
                     error="PlanChangeNotSupported",
                 )
-            ctx.check_maintenance(target, maintenance)
+            check_maintenance(target, maintenance)
             if parameters is not None:
-                ctx.validate_parameters(target, "instance_update", parameters)
+                validate_parameters(target, "instance_update", parameters)
             context_only = (
                 context is not None
                 and dict(context) != instance.context
@@ -210,7 +220,7 @@ class Instances:
                 new_parameters = (
                     dict(parameters) if replace else {**instance.parameters, **parameters}
                 )
-                ctx.check_backend_parameters(target, "instance_update", new_parameters)
+                check_backend_parameters(self.backends, target, "instance_update", new_parameters)
             new_maintenance = {"version": maintenance} if maintenance else instance.maintenance_info
             payload: dict[str, Any] = {
                 "plan_id": target.id,
@@ -229,24 +239,24 @@ class Instances:
                 "previous_state": "ready",
             }
             behaviour = current.knobs.update
-            if not ctx.goes_async(behaviour, info, "update"):
-                ctx.fail_sync(behaviour, "update", f"instance {instance_id}")
-                operation = ctx.new_operation(
+            if not goes_async(behaviour, info, "update"):
+                fail_sync(behaviour, "update", f"instance {instance_id}")
+                operation = self.operations.new(
                     "update", behaviour, target, info, instance_id=instance_id, payload=payload
                 )
-                updated = updated_instance(ctx, instance, payload, ctx.clock())
-                finished = finished_operation(ctx, operation, "succeeded", None)
-                ctx.store.apply([Put(updated), Put(finished)])
+                updated = self.operations.updated_instance(instance, payload, self.clock())
+                finished = self.operations.finished(operation, "succeeded", None)
+                self.store.apply([Put(updated), Put(finished)])
                 url = updated.dashboard_url
                 return Outcome("done", {"dashboard_url": url} if url else {})
-            operation = ctx.new_operation(
+            operation = self.operations.new(
                 "update", behaviour, target, info, instance_id=instance_id, payload=payload
             )
-            ctx.store.apply(
+            self.store.apply(
                 [
                     Put(
                         instance.evolve(
-                            state="updating", operation=operation.id, updated_at=ctx.clock()
+                            state="updating", operation=operation.id, updated_at=self.clock()
                         )
                     ),
                     Put(operation),
@@ -256,9 +266,8 @@ class Instances:
 
     # --- DELETE /v2/service_instances/:id ---------------------------------------------
     def deprovision(self, instance_id: str, query: dict[str, Any], info: RequestInfo) -> Outcome:
-        ctx = self.ctx
-        with ctx.locked(instance_id):
-            instance = ctx.store.get_instance(instance_id)
+        with locked(self.store, instance_id):
+            instance = self.store.get_instance(instance_id)
             if instance is None:
                 raise Gone(f"instance {instance_id} does not exist")
             if instance.state == "deprovisioning":
@@ -269,32 +278,32 @@ class Instances:
                 )
             if instance.state == "updating":
                 raise ConcurrencyError(f"instance {instance_id} is being updated")
-            service, plan = ctx.plan_of(instance.plan_id)
+            service, plan = stored_plan(self.catalogs, instance.plan_id)
             if instance.state == "failed" or instance.abandoned:
                 # Nothing was provisioned (or an attempt died before it was acknowledged):
                 # the platform's orphan mitigation must succeed, whatever the plan
                 # declares for deleting a real instance.
-                ctx.store.apply(ctx.remove_instance(instance, service, plan))
+                self.store.apply(self.calls.remove_instance(instance, service, plan))
                 return Outcome("done", {})
             behaviour = plan.knobs.deprovision
-            goes_async = ctx.goes_async(behaviour, info, "deprovision")
-            if not goes_async:
-                ctx.fail_sync(behaviour, "deprovision", f"instance {instance_id}")
+            asynchronous = goes_async(behaviour, info, "deprovision")
+            if not asynchronous:
+                fail_sync(behaviour, "deprovision", f"instance {instance_id}")
             changes: list[Change] = []
             if instance.state == "provisioning":
                 # OSB: a DELETE during an in-flight provision halts the creation.
-                halted = ctx.halted(
+                halted = self.operations.halted(
                     instance.operation, "provisioning was halted by a deprovision request"
                 )
                 if halted is None:
                     raise ConcurrencyError(f"instance {instance_id} is being provisioned")
                 changes.append(Put(halted))
             previous_state = "failed" if instance.state == "provisioning" else "ready"
-            if not goes_async:
-                changes.extend(ctx.remove_instance(instance, service, plan))
-                ctx.store.apply(changes)
+            if not asynchronous:
+                changes.extend(self.calls.remove_instance(instance, service, plan))
+                self.store.apply(changes)
                 return Outcome("done", {})
-            operation = ctx.new_operation(
+            operation = self.operations.new(
                 "deprovision",
                 behaviour,
                 plan,
@@ -306,21 +315,20 @@ class Instances:
             changes += [
                 Put(
                     instance.evolve(
-                        state="deprovisioning", operation=operation.id, updated_at=ctx.clock()
+                        state="deprovisioning", operation=operation.id, updated_at=self.clock()
                     )
                 ),
                 Put(operation),
             ]
-            ctx.store.apply(changes)
+            self.store.apply(changes)
             return Outcome("accepted", {"operation": operation.id})
 
     # --- GET /v2/service_instances/:id ------------------------------------------------
     def fetch(self, instance_id: str) -> Outcome:
-        ctx = self.ctx
-        instance = ctx.store.get_instance(instance_id)
+        instance = self.store.get_instance(instance_id)
         if instance is None or instance.state in ("provisioning", "failed"):
             raise NotFound(f"instance {instance_id} does not exist or is still being provisioned")
-        service, _ = ctx.plan_of(instance.plan_id)
+        service, _ = stored_plan(self.catalogs, instance.plan_id)
         if not service.instances_retrievable:
             raise BadRequest(
                 f"instances of service {service.name!r} cannot be fetched "
@@ -343,27 +351,26 @@ class Instances:
 
     # --- GET /v2/service_instances/:id/last_operation ---------------------------------
     def last_operation(self, instance_id: str, operation_id: str | None) -> Outcome:
-        ctx = self.ctx
-        with ctx.locked(instance_id):
+        with locked(self.store, instance_id):
             if operation_id is not None:
-                operation = ctx.store.get_operation(operation_id)
+                operation = self.store.get_operation(operation_id)
                 if (
                     operation is None
                     or operation.instance_id != instance_id
                     or operation.binding_id
                 ):
-                    if ctx.store.get_instance(instance_id) is None:
+                    if self.store.get_instance(instance_id) is None:
                         raise NotFound(f"instance {instance_id} does not exist")
                     raise BadRequest(
                         f"operation {operation_id!r} is not an operation of instance {instance_id}"
                     )
             else:
-                operation = ctx.store.latest_operation(instance_id)
+                operation = self.store.latest_operation(instance_id)
             if operation is None:
-                if ctx.store.get_instance(instance_id) is None:
+                if self.store.get_instance(instance_id) is None:
                     raise NotFound(f"instance {instance_id} does not exist")
                 return Outcome("done", {"state": "succeeded"})
-            operation = advance(ctx, operation)
+            operation = self.operations.advance(operation)
         if operation.type == "deprovision" and operation.state == "succeeded":
             raise Gone(f"instance {instance_id} was deprovisioned")
         return last_operation_outcome(operation)

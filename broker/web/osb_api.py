@@ -20,9 +20,9 @@ from marshmallow import Schema
 from broker.decoding import DecodingError, decode_json
 from broker.faults.engine import RequestTarget
 from broker.osb import schemas
-from broker.osb.context import Outcome, RequestInfo
 from broker.osb.errors import BadRequest, OSBError
 from broker.osb.headers import check_api_version, parse_originating_identity
+from broker.osb.outcome import Outcome, RequestInfo
 from broker.runtime import Runtime, runtime
 from broker.web.errors import json_response, render_osb_error
 from broker.web.fault_actions import apply_response_modifiers, replacement
@@ -264,7 +264,7 @@ def catalog(rt: Runtime, req: Request, ctx: Ctx) -> Response:
 @osb_operation
 def provision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
     body = schemas.load_or_400(PROVISION_REQUEST, json_body(req, ctx), "provision request")
-    outcome = rt.broker.instances.provision(instance_id, body, request_info(req, ctx))
+    outcome = rt.broker.provision(instance_id, body, request_info(req, ctx))
     return respond(outcome, PROVISION_RESPONSE)
 
 
@@ -272,7 +272,7 @@ def provision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response
 @osb_operation
 def update(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
     body = schemas.load_or_400(UPDATE_REQUEST, json_body(req, ctx), "update request")
-    outcome = rt.broker.instances.update(instance_id, body, request_info(req, ctx))
+    outcome = rt.broker.update(instance_id, body, request_info(req, ctx))
     return respond(outcome, UPDATE_RESPONSE)
 
 
@@ -280,7 +280,7 @@ def update(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
 @osb_operation
 def deprovision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
     query = schemas.load_or_400(DELETE_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.instances.deprovision(instance_id, query, request_info(req, ctx))
+    outcome = rt.broker.deprovision(instance_id, query, request_info(req, ctx))
     return respond(outcome, OPERATION_RESPONSE)
 
 
@@ -288,7 +288,7 @@ def deprovision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Respon
 @osb_operation
 def fetch_instance(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
     schemas.load_or_400(FETCH_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.instances.fetch(instance_id)
+    outcome = rt.broker.fetch_instance(instance_id)
     return respond(outcome, FETCH_INSTANCE_RESPONSE)
 
 
@@ -296,7 +296,7 @@ def fetch_instance(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Res
 @osb_operation
 def last_operation(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.instances.last_operation(instance_id, query.get("operation"))
+    outcome = rt.broker.last_operation(instance_id, query.get("operation"))
     return respond(outcome, LAST_OPERATION_RESPONSE)
 
 
@@ -304,7 +304,7 @@ def last_operation(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Res
 @osb_operation
 def bind(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str) -> Response:
     body = schemas.load_or_400(BIND_REQUEST, json_body(req, ctx), "bind request")
-    outcome = rt.broker.bindings.bind(instance_id, binding_id, body, request_info(req, ctx))
+    outcome = rt.broker.bind(instance_id, binding_id, body, request_info(req, ctx))
     return respond(outcome, BIND_RESPONSE, accepted=OPERATION_RESPONSE)
 
 
@@ -312,7 +312,7 @@ def bind(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str)
 @osb_operation
 def unbind(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str) -> Response:
     schemas.load_or_400(DELETE_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.bindings.unbind(instance_id, binding_id, request_info(req, ctx))
+    outcome = rt.broker.unbind(instance_id, binding_id, request_info(req, ctx))
     return respond(outcome, OPERATION_RESPONSE)
 
 
@@ -322,7 +322,7 @@ def fetch_binding(
     rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str
 ) -> Response:
     schemas.load_or_400(FETCH_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.bindings.fetch(instance_id, binding_id)
+    outcome = rt.broker.fetch_binding(instance_id, binding_id)
     return respond(outcome, FETCH_BINDING_RESPONSE)
 
 
@@ -335,5 +335,5 @@ def binding_last_operation(
     rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str
 ) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.bindings.last_operation(instance_id, binding_id, query.get("operation"))
+    outcome = rt.broker.binding_last_operation(instance_id, binding_id, query.get("operation"))
     return respond(outcome, LAST_OPERATION_RESPONSE)

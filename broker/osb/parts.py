@@ -1,0 +1,46 @@
+"""The parts the OSB rules are built from, put together once per application."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from broker.catalog.source import CatalogSource
+from broker.credentials.registry import BackendRegistry
+from broker.osb.backend_calls import BackendCalls
+from broker.osb.operations import Operations
+from broker.osb.rendering import Renderer
+from broker.storage.base import Store
+
+__all__ = ["BrokerParts"]
+
+
+@dataclass(frozen=True)
+class BrokerParts:
+    """What :class:`~broker.osb.instances.Instances` and
+    :class:`~broker.osb.bindings.Bindings` work with; built by :meth:`assemble`."""
+
+    catalogs: CatalogSource
+    store: Store
+    backends: BackendRegistry
+    renderer: Renderer
+    calls: BackendCalls
+    operations: Operations
+    clock: Callable[[], float]
+
+    @classmethod
+    def assemble(
+        cls,
+        catalogs: CatalogSource,
+        store: Store,
+        backends: BackendRegistry,
+        *,
+        base_url: str,
+        credential_seed: str | None,
+        clock: Callable[[], float] = time.time,
+    ) -> BrokerParts:
+        renderer = Renderer(base_url, credential_seed)
+        calls = BackendCalls(backends, store, renderer, clock)
+        operations = Operations(store, catalogs, calls, renderer, clock)
+        return cls(catalogs, store, backends, renderer, calls, operations, clock)
