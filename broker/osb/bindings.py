@@ -14,7 +14,6 @@ from broker.osb.catalog_lookups import stored_plan
 from broker.osb.checks import (
     check_context,
     check_new_resource,
-    fail_sync,
     goes_async,
 )
 from broker.osb.errors import (
@@ -97,7 +96,7 @@ class Bindings:
             if predecessor_id is not None:
                 self._check_predecessor(instance, plan, predecessor_id)
             behaviour = plan.knobs.bind
-            asynchronous = goes_async(behaviour, info, "bind")
+            asynchronous = goes_async(behaviour, info, "bind", f"binding {binding_id}")
             now = self.clock()
             binding = BindingRecord(
                 id=binding_id,
@@ -116,7 +115,6 @@ class Bindings:
                 originating_identity=info.originating_identity,
             )
             if not asynchronous:
-                fail_sync(behaviour, "bind", f"binding {binding_id}")
                 response, backend_state, expires_at = self.calls.bind(
                     instance, binding, service, plan, existing
                 )
@@ -204,9 +202,7 @@ class Bindings:
                 # at the backend to remove.
                 return self._unbind_now(binding, service, plan, [])
             behaviour = plan.knobs.unbind
-            asynchronous = goes_async(behaviour, info, "unbind")
-            if not asynchronous:
-                fail_sync(behaviour, "unbind", f"binding {binding_id}")
+            asynchronous = goes_async(behaviour, info, "unbind", f"binding {binding_id}")
             changes: list[Change] = []
             if binding.state == "binding":
                 # OSB: an unbind during an in-flight bind halts the creation.

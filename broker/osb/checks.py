@@ -122,16 +122,22 @@ def check_new_resource(
     check_backend_parameters(backends, plan, purpose, parameters, instance_parameters)
 
 
-def goes_async(behaviour: OperationBehaviour, info: RequestInfo, operation: str) -> bool:
-    """Whether this operation runs asynchronously; 422 when it must but the caller can't."""
-    if behaviour.mode == "sync":
-        return False
-    if behaviour.mode == "async-required" and not info.accepts_incomplete:
-        raise AsyncRequired(
-            f"this plan can only {operation} asynchronously: "
-            "send the request with accepts_incomplete=true"
-        )
-    return info.accepts_incomplete
+def goes_async(behaviour: OperationBehaviour, info: RequestInfo, operation: str, what: str) -> bool:
+    """Whether ``operation`` of ``what`` runs asynchronously.
+
+    422 AsyncRequired when it must but the caller cannot take a 202; when it runs
+    now, the failure the plan declares for it (:func:`fail_sync`), if any.
+    """
+    if behaviour.mode != "sync":
+        if behaviour.mode == "async-required" and not info.accepts_incomplete:
+            raise AsyncRequired(
+                f"this plan can only {operation} asynchronously: "
+                "send the request with accepts_incomplete=true"
+            )
+        if info.accepts_incomplete:
+            return True
+    fail_sync(behaviour, operation, what)
+    return False
 
 
 def fail_sync(behaviour: OperationBehaviour, operation: str, what: str) -> None:

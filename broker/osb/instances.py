@@ -17,7 +17,6 @@ from broker.osb.checks import (
     check_context,
     check_maintenance,
     check_new_resource,
-    fail_sync,
     goes_async,
     requested_maintenance_version,
     validate_parameters,
@@ -91,7 +90,7 @@ class Instances:
                 return self._provision_again(existing, digest, info)
             check_new_resource(self.backends, plan, "instance_create", parameters, maintenance)
             behaviour = plan.knobs.provision
-            asynchronous = goes_async(behaviour, info, "provision")
+            asynchronous = goes_async(behaviour, info, "provision", f"instance {instance_id}")
             now = self.clock()
             instance = InstanceRecord(
                 id=instance_id,
@@ -113,7 +112,6 @@ class Instances:
                 dashboard_url=self.renderer.dashboard_url(instance, service, plan)
             )
             if not asynchronous:
-                fail_sync(behaviour, "provision", f"instance {instance_id}")
                 state = self.calls.provision(instance, service, plan, existing)
                 self.store.apply([Put(instance.evolve(backend_state=state))])
                 return Outcome("created", self._provision_body(instance))
@@ -239,8 +237,7 @@ class Instances:
                 "previous_state": "ready",
             }
             behaviour = current.knobs.update
-            if not goes_async(behaviour, info, "update"):
-                fail_sync(behaviour, "update", f"instance {instance_id}")
+            if not goes_async(behaviour, info, "update", f"instance {instance_id}"):
                 operation = self.operations.new(
                     "update", behaviour, target, info, instance_id=instance_id, payload=payload
                 )
@@ -286,9 +283,7 @@ class Instances:
                 self.store.apply(self.calls.remove_instance(instance, service, plan))
                 return Outcome("done", {})
             behaviour = plan.knobs.deprovision
-            asynchronous = goes_async(behaviour, info, "deprovision")
-            if not asynchronous:
-                fail_sync(behaviour, "deprovision", f"instance {instance_id}")
+            asynchronous = goes_async(behaviour, info, "deprovision", f"instance {instance_id}")
             changes: list[Change] = []
             if instance.state == "provisioning":
                 # OSB: a DELETE during an in-flight provision halts the creation.
