@@ -26,10 +26,10 @@ from bench.fsync import measure_commit_costs
 from bench.load import ensure_wrk, run_wrk
 from bench.report import Series, ratio, render_table, write_json
 from bench.servers import AUTH, HEADERS, BenchError, Server, start_bare, start_broker
+from broker.app import load_configured_catalog
 from broker.catalog.model import Catalog
 from broker.config import Settings
 from broker.credentials.registry import BackendRegistry
-from broker.runtime import load_configured_catalog
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # The lifecycle uses a plan whose every operation is synchronous.

@@ -90,9 +90,9 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
     from broker.app import create_app
     from broker.catalog.problems import CatalogError
     from broker.logs import configure_logging
-    from broker.runtime import runtime
     from broker.server import BrokerServer, bind_socket
     from broker.storage import StoreUnavailable, redacted_url
+    from broker.web.runtime import runtime_of
 
     try:
         settings = load_settings(config_file, catalogs=catalogs or None, **flags)
@@ -125,7 +125,7 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
         admin = "same user and password"
     else:
         admin = f"user {settings.admin_credentials[0].username!r}, password (as configured)"
-    catalog = runtime(app).catalogs.catalog
+    catalog = runtime_of(app).catalogs.catalog
     plans = sum(len(service.plans) for service in catalog.services)
     hint = _path_hint()
     click.echo(

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import yaml
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from broker.catalog.problems import CatalogError, describe_messages
@@ -28,7 +28,6 @@ from broker.faults.rules import parse_fault_rule
 from broker.osb.errors import BadRequest, NotFound
 from broker.osb.schemas import load_or_400
 from broker.redaction import redact, redact_credentials
-from broker.runtime import runtime
 from broker.storage.base import JournalQuery, Position
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.web import admin_schemas
@@ -37,6 +36,8 @@ from broker.web.connection import step_aside
 from broker.web.errors import json_response
 from broker.web.journal import record_request
 from broker.web.paging import decode_cursor, encode_cursor, position
+from broker.web.request_state import current
+from broker.web.runtime import current_runtime
 
 __all__ = ["admin", "JOURNAL_PAGE_BYTES", "MAX_WAIT_SECONDS"]
 
@@ -59,15 +60,15 @@ Record = TypeVar("Record", InstanceRecord, BindingRecord)
 
 @admin.after_request
 def journal_admin_requests(response: Response) -> Response:
-    if runtime().settings.journal_admin:
+    if current_runtime().settings.journal_admin:
         return record_request(response)
     return response
 
 
 @admin.before_request
 def follow_other_processes() -> None:
-    g.operation = "admin"
-    runtime().sync()
+    current()[1].operation = "admin"
+    current_runtime().sync()
 
 
 def _body(required: bool = True) -> Any:
@@ -102,7 +103,7 @@ def _object_body(required: bool = True) -> dict[str, Any]:
 @admin.post("/reset")
 def reset() -> Response:
     options = load_or_400(ResetSchema(), _object_body(required=False), "reset request")
-    rt = runtime()
+    rt = current_runtime()
     problems = rt.broker.release_everything()
     rt.store.reset(keep_journal=options["keep_journal"])
     rt.sync()
@@ -188,7 +189,7 @@ def state() -> Response:
     the newest ``limit`` operations (everything, for a store that holds less). ``next``
     is there while any of the three has more.
     """
-    rt = runtime()
+    rt = current_runtime()
     store = rt.store
     show = _flag("credentials")
     limit = _limit()
@@ -222,7 +223,7 @@ def _operations_page(
         return [], False
     if before is not None and not isinstance(before, str):
         raise BadRequest("cursor is not one this broker gave out")
-    operations = runtime().store.list_operations(limit + 1, before=before, state=state)
+    operations = current_runtime().store.list_operations(limit + 1, before=before, state=state)
     if len(operations) <= limit:
         return operations, False
     operations = operations[1:]
@@ -288,7 +289,7 @@ def _encoded(entry: dict[str, Any]) -> str:
 
 def _first_chunk(query: JournalQuery, wait: float) -> list[dict[str, Any]]:
     """The first entries of a page, waiting up to ``wait`` seconds for at least one."""
-    store = runtime().store
+    store = current_runtime().store
     chunk = store.journal_query(query)
     if chunk or wait <= 0:
         return chunk
@@ -317,7 +318,7 @@ def _journal_page(query: JournalQuery, wait: float) -> tuple[list[str], dict[str
 
 
 def _forward_page(query: JournalQuery, wait: float) -> tuple[list[str], dict[str, int]]:
-    store = runtime().store
+    store = current_runtime().store
     lines: list[str] = []
     used = 0
     last: int | None = None
@@ -341,7 +342,7 @@ def _forward_page(query: JournalQuery, wait: float) -> tuple[list[str], dict[str
 
 
 def _backward_page(query: JournalQuery, wait: float) -> tuple[list[str], dict[str, int]]:
-    store = runtime().store
+    store = current_runtime().store
     chunks: list[list[str]] = []
     taken = 0
     used = 0
@@ -397,7 +398,7 @@ def requests_jsonl() -> Response:
 
 @admin.delete("/requests")
 def clear_requests() -> Response:
-    runtime().store.journal_clear()
+    current_runtime().store.journal_clear()
     return json_response({}, 200)
 
 
@@ -413,7 +414,11 @@ def _fault_origin(default: str) -> str:
 @admin.get("/faults")
 def list_faults() -> Response:
     origin = _fault_origin("all")
-    rules = [r for r in runtime().store.fault_list() if origin in ("all", r.get("origin", "admin"))]
+    rules = [
+        r
+        for r in current_runtime().store.fault_list()
+        if origin in ("all", r.get("origin", "admin"))
+    ]
     return json_response({"faults": rules}, 200)
 
 
@@ -426,13 +431,13 @@ def add_fault() -> Response:
         raise BadRequest(
             f"invalid fault rule: {describe_messages(exc.messages)}", error="InvalidFaultRule"
         ) from None
-    rule_id = runtime().store.fault_add({**rule, "origin": "admin"})
+    rule_id = current_runtime().store.fault_add({**rule, "origin": "admin"})
     return json_response({"id": rule_id}, 201)
 
 
 @admin.get("/faults/<rule_id>")
 def get_fault(rule_id: str) -> Response:
-    for rule in runtime().store.fault_list():
+    for rule in current_runtime().store.fault_list():
         if rule["id"] == rule_id:
             return json_response(rule, 200)
     raise NotFound(f"no fault rule {rule_id!r}")
@@ -440,7 +445,7 @@ def get_fault(rule_id: str) -> Response:
 
 @admin.delete("/faults/<rule_id>")
 def delete_fault(rule_id: str) -> Response:
-    if not runtime().store.fault_delete(rule_id):
+    if not current_runtime().store.fault_delete(rule_id):
         raise NotFound(f"no fault rule {rule_id!r}")
     return json_response({}, 200)
 
@@ -449,7 +454,7 @@ def delete_fault(rule_id: str) -> Response:
 def delete_faults() -> Response:
     """Rules added at run time; the catalog's own rules only when ``?origin=`` says so."""
     origin = _fault_origin("admin")
-    deleted = runtime().store.fault_delete_all(None if origin == "all" else origin)
+    deleted = current_runtime().store.fault_delete_all(None if origin == "all" else origin)
     return json_response({"deleted": deleted}, 200)
 
 
@@ -459,7 +464,7 @@ def delete_faults() -> Response:
 @admin.post("/operations/<operation_id>")
 def finish_operation(operation_id: str) -> Response:
     body = load_or_400(FinishSchema(), _object_body(), "operation result")
-    finished = runtime().broker.finish_operation(
+    finished = current_runtime().broker.finish_operation(
         operation_id, body["state"], body.get("description")
     )
     return json_response(_operation(finished), 200)
@@ -482,7 +487,7 @@ def list_operations() -> Response:
 
 @admin.get("/operations/<operation_id>")
 def get_operation(operation_id: str) -> Response:
-    operation = runtime().store.get_operation(operation_id)
+    operation = current_runtime().store.get_operation(operation_id)
     if operation is None:
         raise NotFound(f"operation {operation_id!r} does not exist")
     return json_response(_operation(operation, _flag("credentials")), 200)
@@ -493,7 +498,7 @@ def get_operation(operation_id: str) -> Response:
 
 @admin.put("/catalog")
 def put_catalog() -> Response:
-    rt = runtime()
+    rt = current_runtime()
     document = _body()
     try:
         catalog = rt.catalogs.build(document)
@@ -516,5 +521,5 @@ def put_catalog() -> Response:
 
 @admin.get("/catalog")
 def get_catalog() -> Response:
-    current = runtime().catalogs.catalog
+    current = current_runtime().catalogs.catalog
     return Response(current.body, status=200, mimetype="application/json")

@@ -21,13 +21,14 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, request
 
 from broker.faults.engine import Fired
 from broker.faults.waits import HANG_LIMIT_SECONDS, TooManyWaits, WaitEnd
-from broker.runtime import runtime
 from broker.web.connection import client_gone, client_socket, step_aside
 from broker.web.errors import json_response
+from broker.web.request_state import current
+from broker.web.runtime import current_runtime
 
 __all__ = [
     "HANG_LIMIT_SECONDS",
@@ -51,14 +52,16 @@ def _drop(sock: socket.socket | None) -> None:
 
 def _dropped(error: str, description: str, status: int) -> Response:
     """Close the connection without an answer (the journal records no status)."""
-    g.dropped = True
+    current()[1].dropped = True
     _drop(client_socket(request.environ))
     return json_response({"error": error, "description": description}, status)
 
 
 def _wait(fired: Fired, seconds: float) -> WaitEnd:
     environ = request.environ
-    return runtime().fault_waits.wait(fired, seconds, client_gone(environ), step_aside(environ))
+    return current_runtime().fault_waits.wait(
+        fired, seconds, client_gone(environ), step_aside(environ)
+    )
 
 
 def _too_many(exc: TooManyWaits) -> Response:
@@ -90,7 +93,7 @@ def interrupt(fired: Fired) -> Response | None:
         return _too_many(exc)
     if action.get("drop_connection"):
         sock = client_socket(request.environ)
-        g.dropped = True
+        current()[1].dropped = True
         _drop(sock)
         return json_response(
             {"error": "ConnectionDropped", "description": "the fault rule dropped this connection"},

@@ -14,7 +14,6 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Request, Response
-from flask.ctx import _AppCtxGlobals
 from marshmallow import Schema
 
 from broker.decoding import DecodingError, decode_json
@@ -23,11 +22,12 @@ from broker.osb import schemas
 from broker.osb.errors import BadRequest, OSBError
 from broker.osb.headers import check_api_version, parse_originating_identity
 from broker.osb.outcome import Outcome, RequestInfo
-from broker.runtime import Runtime, runtime
 from broker.web.errors import json_response, render_osb_error
 from broker.web.fault_actions import apply_response_modifiers, replacement
 from broker.web.journal import record
-from broker.web.request_context import refuse_nul, resolved
+from broker.web.request_context import refuse_nul
+from broker.web.request_state import NOT_PARSED, RequestState, current
+from broker.web.runtime import Runtime, current_runtime
 
 __all__ = ["osb"]
 
@@ -60,66 +60,64 @@ def name_request(endpoint: str | None, values: dict[str, Any] | None) -> None:
     URL value preprocessors run before every before-request hook, so even a request
     the credential guard refuses is journaled under its operation.
     """
-    _, ctx = resolved()
-    ctx.operation = (endpoint or "").rpartition(".")[2] or None
-    ctx.instance_id = values.get("instance_id") if values else None
-    ctx.binding_id = values.get("binding_id") if values else None
+    _, state = current()
+    state.operation = (endpoint or "").rpartition(".")[2] or None
+    state.instance_id = values.get("instance_id") if values else None
+    state.binding_id = values.get("binding_id") if values else None
 
 
 @osb.before_request
 def check_request() -> None:
-    req, ctx = resolved()
-    rt = runtime()
+    req, state = current()
+    rt = current_runtime()
     rt.sync()
     environ = req.environ
     check_api_version(environ.get("HTTP_X_BROKER_API_VERSION"), rt.settings.missing_version_status)
     identity = parse_originating_identity(environ.get("HTTP_X_BROKER_API_ORIGINATING_IDENTITY"))
-    ctx.originating_identity = identity.to_dict() if identity else None
+    state.originating_identity = identity.to_dict() if identity else None
     refuse_nul(environ)
 
 
 @osb.after_request
 def count_and_record(response: Response) -> Response:
     """The metrics first (the answer is known), then the journal entry."""
-    req, ctx = resolved()
-    rt = runtime()
-    if rt.metrics is not None:
-        rt.metrics.count(ctx, response)
-    record(rt, req, ctx, response)
+    req, state = current()
+    rt = current_runtime()
+    rt.metrics.count(state, response)
+    record(rt, req, state, response)
     return response
 
 
 UNPARSABLE = object()
-_NOT_YET = object()
 
 
-def parsed_body(req: Request, ctx: _AppCtxGlobals) -> Any:
+def parsed_body(req: Request, state: RequestState) -> Any:
     """The body parsed as JSON, once per request (fault matching reads it too), or UNPARSABLE.
 
     Decoded within :mod:`broker.decoding`'s limits; why a body is UNPARSABLE is kept
-    in ``g.body_problem`` for the 400 that follows.
+    in ``state.body_problem`` for the 400 that follows.
     """
-    parsed = ctx.get("parsed_body", _NOT_YET)
-    if parsed is _NOT_YET:
+    parsed = state.parsed_body
+    if parsed is NOT_PARSED:
         try:
             parsed = decode_json(req.get_data(cache=True))
         except DecodingError as exc:
             parsed = UNPARSABLE
-            ctx.body_problem = str(exc)
-        ctx.parsed_body = parsed
+            state.body_problem = str(exc)
+        state.parsed_body = parsed
     return parsed
 
 
-def json_body(req: Request, ctx: _AppCtxGlobals) -> dict[str, Any]:
+def json_body(req: Request, state: RequestState) -> dict[str, Any]:
     mimetype = req.mimetype
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise BadRequest(f"Content-Type must be application/json, got {mimetype!r}")
     raw = req.get_data(cache=True)
     if not raw.strip():
         raise BadRequest("request body is required (a JSON object)")
-    data = parsed_body(req, ctx)
+    data = parsed_body(req, state)
     if data is UNPARSABLE:
-        raise BadRequest(f"request body {ctx.get('body_problem') or 'is not valid JSON'}")
+        raise BadRequest(f"request body {state.body_problem or 'is not valid JSON'}")
     if not isinstance(data, dict):
         raise BadRequest(f"request body must be a JSON object, got {type(data).__name__}")
     return data
@@ -134,12 +132,12 @@ def accepts_incomplete(req: Request) -> bool:
     raise BadRequest(f"accepts_incomplete must be true or false, got {value!r}")
 
 
-def request_info(req: Request, ctx: _AppCtxGlobals) -> RequestInfo:
+def request_info(req: Request, state: RequestState) -> RequestInfo:
     return RequestInfo(
         accepts_incomplete=accepts_incomplete(req),
-        originating_identity=ctx.get("originating_identity"),
-        async_result=ctx.get("async_result"),
-        fault=ctx.get("fault"),
+        originating_identity=state.originating_identity,
+        async_result=state.async_result,
+        fault=state.fault,
     )
 
 
@@ -154,11 +152,11 @@ def respond(outcome: Outcome, schema: Schema, accepted: Schema | None = None) ->
 # --- faults -------------------------------------------------------------------------
 
 
-def _requested_ids(req: Request, ctx: _AppCtxGlobals) -> tuple[str | None, str | None]:
+def _requested_ids(req: Request, state: RequestState) -> tuple[str | None, str | None]:
     service_id = req.args.get("service_id")
     plan_id = req.args.get("plan_id")
     if req.method in ("PUT", "PATCH"):
-        body = parsed_body(req, ctx)
+        body = parsed_body(req, state)
         if body is UNPARSABLE:
             body = {}
         if isinstance(body, dict):
@@ -167,12 +165,12 @@ def _requested_ids(req: Request, ctx: _AppCtxGlobals) -> tuple[str | None, str |
     return service_id, plan_id
 
 
-def _target(rt: Runtime, req: Request, ctx: _AppCtxGlobals) -> RequestTarget:
+def _target(rt: Runtime, req: Request, state: RequestState) -> RequestTarget:
     """What the request is about; its service and plan are worked out only if a rule asks."""
-    instance_id, binding_id = ctx.get("instance_id"), ctx.get("binding_id")
+    instance_id, binding_id = state.instance_id, state.binding_id
 
     def lookup() -> tuple[str | None, str | None]:
-        service_id, plan_id = _requested_ids(req, ctx)
+        service_id, plan_id = _requested_ids(req, state)
         if service_id is not None and plan_id is not None:
             return service_id, plan_id
         record: Any = None
@@ -184,13 +182,13 @@ def _target(rt: Runtime, req: Request, ctx: _AppCtxGlobals) -> RequestTarget:
             return service_id, plan_id
         return service_id or record.service_id, plan_id or record.plan_id
 
-    return RequestTarget(ctx.operation, instance_id, binding_id, None, None, lookup)
+    return RequestTarget(state.operation or "unknown", instance_id, binding_id, None, None, lookup)
 
 
 def _names(
     service_id: str | None, plan_id: str | None
 ) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
-    catalogs = runtime().catalogs
+    catalogs = current_runtime().catalogs
     service = plan = None
     if plan_id is not None:
         resolved = catalogs.resolve(plan_id)
@@ -211,27 +209,27 @@ View = Callable[..., Response]
 def osb_operation(view: View) -> Callable[..., Response]:
     """Run a view under the fault rules: before it, instead of it, or after it.
 
-    The view is called as ``view(rt, req, ctx, **url_values)``: the runtime, the
-    request and ``g``, resolved once for the whole request.
+    The view is called as ``view(rt, req, state, **url_values)``: the runtime, the
+    request and its :class:`RequestState`, resolved once for the whole request.
     """
 
     @wraps(view)
     def wrapper(**kwargs: Any) -> Response:
-        rt = runtime()
-        req, ctx = resolved()
-        fired = rt.faults.choose(_target(rt, req, ctx), _names) if rt.faults.active else None
+        rt = current_runtime()
+        req, state = current()
+        fired = rt.faults.choose(_target(rt, req, state), _names) if rt.faults.active else None
         if fired is None:
-            return view(rt, req, ctx, **kwargs)
+            return view(rt, req, state, **kwargs)
         rule = fired.rule
-        ctx.fault = rule.id
+        state.fault = rule.id
         action = rule.action
         if rule.phase == "before":
             replaced = replacement(fired)
             if replaced is not None:
                 return replaced
-        ctx.async_result = action.get("async_result")
+        state.async_result = action.get("async_result")
         try:
-            response = view(rt, req, ctx, **kwargs)
+            response = view(rt, req, state, **kwargs)
         except OSBError as error:
             response = render_osb_error(error)
         if rule.phase == "after":
@@ -244,13 +242,12 @@ def osb_operation(view: View) -> Callable[..., Response]:
 
 
 # --- the ten endpoints --------------------------------------------------------------
-# Each view receives (rt, req, ctx) from osb_operation, then its URL values.
-Ctx = _AppCtxGlobals
+# Each view receives (rt, req, state) from osb_operation, then its URL values.
 
 
 @osb.get("/catalog", endpoint="catalog")
 @osb_operation
-def catalog(rt: Runtime, req: Request, ctx: Ctx) -> Response:
+def catalog(rt: Runtime, req: Request, state: RequestState) -> Response:
     current = rt.catalogs.catalog
     if current.etag in req.if_none_match:
         response = Response(status=304)
@@ -262,31 +259,31 @@ def catalog(rt: Runtime, req: Request, ctx: Ctx) -> Response:
 
 @osb.put("/service_instances/<instance_id>", endpoint="provision")
 @osb_operation
-def provision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
-    body = schemas.load_or_400(PROVISION_REQUEST, json_body(req, ctx), "provision request")
-    outcome = rt.broker.provision(instance_id, body, request_info(req, ctx))
+def provision(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
+    body = schemas.load_or_400(PROVISION_REQUEST, json_body(req, state), "provision request")
+    outcome = rt.broker.provision(instance_id, body, request_info(req, state))
     return respond(outcome, PROVISION_RESPONSE)
 
 
 @osb.patch("/service_instances/<instance_id>", endpoint="update")
 @osb_operation
-def update(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
-    body = schemas.load_or_400(UPDATE_REQUEST, json_body(req, ctx), "update request")
-    outcome = rt.broker.update(instance_id, body, request_info(req, ctx))
+def update(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
+    body = schemas.load_or_400(UPDATE_REQUEST, json_body(req, state), "update request")
+    outcome = rt.broker.update(instance_id, body, request_info(req, state))
     return respond(outcome, UPDATE_RESPONSE)
 
 
 @osb.delete("/service_instances/<instance_id>", endpoint="deprovision")
 @osb_operation
-def deprovision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
+def deprovision(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
     query = schemas.load_or_400(DELETE_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.deprovision(instance_id, query, request_info(req, ctx))
+    outcome = rt.broker.deprovision(instance_id, query, request_info(req, state))
     return respond(outcome, OPERATION_RESPONSE)
 
 
 @osb.get("/service_instances/<instance_id>", endpoint="fetch_instance")
 @osb_operation
-def fetch_instance(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
+def fetch_instance(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
     schemas.load_or_400(FETCH_QUERY, req.args.to_dict(), "query")
     outcome = rt.broker.fetch_instance(instance_id)
     return respond(outcome, FETCH_INSTANCE_RESPONSE)
@@ -294,7 +291,7 @@ def fetch_instance(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Res
 
 @osb.get("/service_instances/<instance_id>/last_operation", endpoint="last_operation")
 @osb_operation
-def last_operation(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
+def last_operation(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
     outcome = rt.broker.last_operation(instance_id, query.get("operation"))
     return respond(outcome, LAST_OPERATION_RESPONSE)
@@ -302,24 +299,28 @@ def last_operation(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Res
 
 @osb.put("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="bind")
 @osb_operation
-def bind(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str) -> Response:
-    body = schemas.load_or_400(BIND_REQUEST, json_body(req, ctx), "bind request")
-    outcome = rt.broker.bind(instance_id, binding_id, body, request_info(req, ctx))
+def bind(
+    rt: Runtime, req: Request, state: RequestState, instance_id: str, binding_id: str
+) -> Response:
+    body = schemas.load_or_400(BIND_REQUEST, json_body(req, state), "bind request")
+    outcome = rt.broker.bind(instance_id, binding_id, body, request_info(req, state))
     return respond(outcome, BIND_RESPONSE, accepted=OPERATION_RESPONSE)
 
 
 @osb.delete("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="unbind")
 @osb_operation
-def unbind(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str) -> Response:
+def unbind(
+    rt: Runtime, req: Request, state: RequestState, instance_id: str, binding_id: str
+) -> Response:
     schemas.load_or_400(DELETE_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.unbind(instance_id, binding_id, request_info(req, ctx))
+    outcome = rt.broker.unbind(instance_id, binding_id, request_info(req, state))
     return respond(outcome, OPERATION_RESPONSE)
 
 
 @osb.get("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="fetch_binding")
 @osb_operation
 def fetch_binding(
-    rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str
+    rt: Runtime, req: Request, state: RequestState, instance_id: str, binding_id: str
 ) -> Response:
     schemas.load_or_400(FETCH_QUERY, req.args.to_dict(), "query")
     outcome = rt.broker.fetch_binding(instance_id, binding_id)
@@ -332,7 +333,7 @@ def fetch_binding(
 )
 @osb_operation
 def binding_last_operation(
-    rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str
+    rt: Runtime, req: Request, state: RequestState, instance_id: str, binding_id: str
 ) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
     outcome = rt.broker.binding_last_operation(instance_id, binding_id, query.get("operation"))
