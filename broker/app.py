@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
@@ -19,18 +19,15 @@ from broker.catalog.source import CatalogSource
 from broker.config import Settings, load_settings
 from broker.credentials.registry import BackendRegistry
 from broker.faults.engine import FaultEngine
-from broker.faults.rules import fault_rule_problems
+from broker.faults.schemas import fault_rule_problems
 from broker.faults.waits import FaultWaits
 from broker.osb.parts import BrokerParts
 from broker.osb.retention import OperationRetention
 from broker.osb.service_broker import ServiceBroker
 from broker.storage import Store, open_store
-from broker.web import register_blueprints
-from broker.web.auth import Authenticator
-from broker.web.errors import register_error_handlers
-from broker.web.metrics import Metrics
-from broker.web.request_context import register_request_context
-from broker.web.runtime import EXTENSION, Runtime
+
+if TYPE_CHECKING:
+    from broker.web.runtime import Runtime
 
 __all__ = ["build_runtime", "create_app", "load_configured_catalog"]
 
@@ -51,6 +48,13 @@ def create_app(
     ``store_instance``, ``backends`` and ``clock`` let tests plug in fakes. Raises
     :class:`broker.catalog.CatalogError` when the catalogs are invalid.
     """
+    # The web layer is imported here, not above: it brings prometheus_client, which
+    # must not be imported before `mockbroker serve` sets PROMETHEUS_MULTIPROC_DIR.
+    from broker.web import register_blueprints
+    from broker.web.errors import register_error_handlers
+    from broker.web.request_context import register_request_context
+    from broker.web.runtime import EXTENSION
+
     if settings is None:
         settings = load_settings(**overrides)
     elif overrides:
@@ -89,6 +93,10 @@ def build_runtime(
     clock: Callable[[], float] = time.time,
 ) -> Runtime:
     """Every part of one broker, put together and synchronised with the store."""
+    from broker.web.auth import Authenticator
+    from broker.web.metrics import Metrics
+    from broker.web.runtime import Runtime
+
     registry = backends or BackendRegistry(settings)
     catalog = load_configured_catalog(settings, registry)
     store = store or open_store(settings.store_url, sqlite_synchronous=settings.sqlite_synchronous)

@@ -110,7 +110,7 @@ class FaultEngine:
             if not rule.concerns(target.operation):
                 continue  # the cheap test first: most rules are about other operations
             service = plan = None
-            if "service" in rule.match or "plan" in rule.match:
+            if rule.match.names_service_or_plan:
                 if target.operation in ABOUT_NO_SERVICE:
                     continue  # such a request names no service or plan: nothing to resolve
                 if resolved is None:

@@ -24,7 +24,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from broker.catalog.problems import CatalogError, describe_messages
 from broker.decoding import DecodingError, decode_json, decode_yaml
-from broker.faults.rules import parse_fault_rule
+from broker.faults.schemas import parse_fault_rule
 from broker.osb.errors import BadRequest, NotFound
 from broker.osb.schemas import load_or_400
 from broker.redaction import redact, redact_credentials

@@ -227,7 +227,7 @@ def osb_operation(view: View) -> Callable[..., Response]:
             replaced = replacement(fired)
             if replaced is not None:
                 return replaced
-        state.async_result = action.get("async_result")
+        state.async_result = action.async_result
         try:
             response = view(rt, req, state, **kwargs)
         except OSBError as error:
