@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="mockbroker-inprocess-"))
     broker = build_broker(folder, args.log_level)
-    from bench.__main__ import lifecycle_ids
+    from bench.lifecycle import lifecycle_ids
     from broker.web.runtime import runtime_of
 
     service_id, plan_id = lifecycle_ids(runtime_of(broker).catalogs.catalog)

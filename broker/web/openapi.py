@@ -10,8 +10,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response
 
-from broker import __version__
 from broker.osb import schemas
+from broker.version import __version__
 
 __all__ = ["build_openapi", "openapi"]
 

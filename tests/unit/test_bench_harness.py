@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import LIFECYCLE_PLAN, LIFECYCLE_SERVICE, lifecycle_ids
 from bench.bare import ROUTES, create_bare_app
 from bench.fill import fill_instances
+from bench.lifecycle import LIFECYCLE_PLAN, LIFECYCLE_SERVICE, lifecycle_ids
 from bench.report import percentile
 from bench.servers import BenchError
 from broker.app import create_app

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from broker import __version__
 from broker.faults.shorthand import FAULT_OPERATIONS
 from broker.storage.base import Position, Store
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
+from broker.version import __version__
 from broker.web.dashboard import presenters
 from broker.web.paging import decode_cursor, encode_cursor, position
 from broker.web.runtime import Runtime, current_runtime
