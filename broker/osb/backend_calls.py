@@ -25,7 +25,8 @@ from broker.credentials.registry import BackendRegistry
 from broker.osb.binding_response import binding_response
 from broker.osb.errors import BackendFailure
 from broker.osb.rendering import Renderer
-from broker.storage.base import Change, Delete, Put, Store
+from broker.storage.base import Change, Delete, Put
+from broker.storage.protocols import StateStore
 from broker.storage.records import BindingRecord, InstanceRecord
 
 __all__ = ["BackendCalls", "leftovers_of"]
@@ -44,7 +45,7 @@ class BackendCalls:
     def __init__(
         self,
         backends: BackendRegistry,
-        store: Store,
+        store: StateStore,
         renderer: Renderer,
         clock: Callable[[], float],
     ) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from broker.storage.base import Store
+from broker.storage.protocols import StateStore
 
 __all__ = ["locked"]
 
 
 @contextmanager
-def locked(store: Store, instance_id: str, binding_id: str | None = None) -> Iterator[None]:
+def locked(store: StateStore, instance_id: str, binding_id: str | None = None) -> Iterator[None]:
     """Hold the instance's lock and then, for a binding, the binding's.
 
     Always in that order: the instance lock serialises everything that reads the

@@ -23,7 +23,8 @@ from broker.osb.catalog_lookups import stored_plan
 from broker.osb.errors import BackendFailure, BadRequest
 from broker.osb.outcome import RequestInfo
 from broker.osb.rendering import Renderer
-from broker.storage.base import Change, Delete, Put, Store
+from broker.storage.base import Change, Delete, Put
+from broker.storage.protocols import StateStore
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 
 __all__ = ["Operations"]
@@ -34,7 +35,7 @@ class Operations:
 
     def __init__(
         self,
-        store: Store,
+        store: StateStore,
         catalogs: CatalogSource,
         calls: BackendCalls,
         renderer: Renderer,

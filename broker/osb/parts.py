@@ -11,7 +11,7 @@ from broker.credentials.registry import BackendRegistry
 from broker.osb.backend_calls import BackendCalls
 from broker.osb.operations import Operations
 from broker.osb.rendering import Renderer
-from broker.storage.base import Store
+from broker.storage.protocols import StateStore
 
 __all__ = ["BrokerParts"]
 
@@ -22,7 +22,7 @@ class BrokerParts:
     :class:`~broker.osb.bindings.Bindings` work with; built by :meth:`assemble`."""
 
     catalogs: CatalogSource
-    store: Store
+    store: StateStore
     backends: BackendRegistry
     renderer: Renderer
     calls: BackendCalls
@@ -33,7 +33,7 @@ class BrokerParts:
     def assemble(
         cls,
         catalogs: CatalogSource,
-        store: Store,
+        store: StateStore,
         backends: BackendRegistry,
         *,
         base_url: str,

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from broker.faults.shorthand import FAULT_OPERATIONS
-from broker.storage.base import Position, Store
+from broker.storage.base import Position
+from broker.storage.protocols import Store
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.version import __version__
 from broker.web.dashboard import presenters
