@@ -244,8 +244,8 @@ def _osb_paths(spec: APISpec) -> None:
 
 
 def _admin_paths(spec: APISpec) -> None:
-    from broker.web import admin_schemas as admin
-    from broker.web.admin import JournalQuerySchema
+    from broker.web.admin import schemas as admin
+    from broker.web.admin.recorded_requests import JournalQuerySchema
 
     for name, schema in (
         # Nested schemas first, so the containers refer to these names.
