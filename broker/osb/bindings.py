@@ -81,7 +81,7 @@ class Bindings:
                     f"binding {binding_id} already exists for instance {existing.instance_id}"
                 )
             if existing is not None and existing.state != "failed" and not existing.abandoned:
-                return self._bind_again(existing, digest, info)
+                return bind_again(existing, digest, info)
             if not plan.bindable:
                 raise BadRequest(f"plan {plan.name!r} is not bindable")
             if plan.knobs.requires_app and not app_guid:
@@ -173,16 +173,6 @@ class Bindings:
             )
         if predecessor.expires_at is not None and predecessor.expires_at <= self.clock():
             raise BadRequest(f"predecessor binding {predecessor_id} has expired")
-
-    @staticmethod
-    def _bind_again(existing: BindingRecord, digest: str, info: RequestInfo) -> Outcome:
-        if existing.state == "unbinding":
-            raise ConcurrencyError(f"binding {existing.id} is being deleted")
-        if existing.fingerprint != digest:
-            raise Conflict(f"binding {existing.id} already exists with different parameters")
-        if existing.state == "binding":
-            return still_running(info, {"operation": existing.operation}, f"binding {existing.id}")
-        return Outcome("identical", existing.response)
 
     # --- DELETE …/service_bindings/:binding_id ----------------------------------------
     def unbind(self, instance_id: str, binding_id: str, info: RequestInfo) -> Outcome:
@@ -295,3 +285,14 @@ class Bindings:
         binding = self.store.get_binding(binding_id)
         if binding is None or binding.instance_id != instance_id:
             raise NotFound(f"binding {binding_id} does not exist")
+
+
+def bind_again(existing: BindingRecord, digest: str, info: RequestInfo) -> Outcome:
+    """The answer to a bind of a binding that exists: the same, or a conflict."""
+    if existing.state == "unbinding":
+        raise ConcurrencyError(f"binding {existing.id} is being deleted")
+    if existing.fingerprint != digest:
+        raise Conflict(f"binding {existing.id} already exists with different parameters")
+    if existing.state == "binding":
+        return still_running(info, {"operation": existing.operation}, f"binding {existing.id}")
+    return Outcome("identical", existing.response)

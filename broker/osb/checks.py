@@ -12,16 +12,24 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
-from broker.catalog.model import OperationBehaviour, Plan
+from broker.catalog.model import OperationBehaviour, Plan, Service
 from broker.credentials.registry import BackendRegistry
-from broker.osb.errors import AsyncRequired, BadRequest, MaintenanceInfoConflict, OperationFailed
+from broker.osb.errors import (
+    AsyncRequired,
+    BadRequest,
+    MaintenanceInfoConflict,
+    OperationFailed,
+    UnprocessableEntity,
+)
 from broker.osb.outcome import RequestInfo
+from broker.storage.records import InstanceRecord
 
 __all__ = [
     "check_backend_parameters",
     "check_context",
     "check_maintenance",
     "check_new_resource",
+    "check_update_allowed",
     "fail_sync",
     "goes_async",
     "requested_maintenance_version",
@@ -153,3 +161,37 @@ def fail_sync(behaviour: OperationBehaviour, operation: str, what: str) -> None:
         else None,
         update_repeatable=behaviour.update_repeatable if operation == "update" else None,
     )
+
+
+def check_update_allowed(
+    instance: InstanceRecord,
+    service: Service,
+    current: Plan,
+    target: Plan,
+    context: Mapping[str, Any] | None,
+    parameters: Mapping[str, Any] | None,
+    maintenance: str | None,
+) -> None:
+    """422 for a plan change or context-only update the catalog does not allow; then the
+    maintenance version and the parameters against the target plan."""
+    if target is not current and not current.plan_updateable:
+        raise UnprocessableEntity(
+            f"plan {current.name!r} does not allow plan changes (plan_updateable is not true)",
+            error="PlanChangeNotSupported",
+        )
+    check_maintenance(target, maintenance)
+    if parameters is not None:
+        validate_parameters(target, "instance_update", parameters)
+    context_only = (
+        context is not None
+        and dict(context) != instance.context
+        and parameters is None
+        and target is current
+        and (maintenance is None or maintenance == (instance.maintenance_info or {}).get("version"))
+    )
+    if context_only and not service.allow_context_updates:
+        raise UnprocessableEntity(
+            f"service {service.name!r} does not accept context-only updates "
+            "(allow_context_updates is not true)",
+            error="ContextUpdateNotSupported",
+        )

@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from broker.catalog.model import Plan
 from broker.osb.backend_calls import leftovers_of
 from broker.osb.catalog_lookups import requested_plan, stored_plan
 from broker.osb.checks import (
     check_backend_parameters,
     check_context,
-    check_maintenance,
     check_new_resource,
+    check_update_allowed,
     goes_async,
     requested_maintenance_version,
-    validate_parameters,
 )
 from broker.osb.errors import (
     BadRequest,
@@ -87,7 +87,7 @@ class Instances:
         with locked(self.store, instance_id):
             existing = self.store.get_instance(instance_id)
             if existing is not None and existing.state != "failed" and not existing.abandoned:
-                return self._provision_again(existing, digest, info)
+                return provision_again(existing, digest, info)
             check_new_resource(self.backends, plan, "instance_create", parameters, maintenance)
             behaviour = plan.knobs.provision
             asynchronous = goes_async(behaviour, info, "provision", f"instance {instance_id}")
@@ -114,42 +114,13 @@ class Instances:
             if not asynchronous:
                 state = self.calls.provision(instance, service, plan, existing)
                 self.store.apply([Put(instance.evolve(backend_state=state))])
-                return Outcome("created", self._provision_body(instance))
+                return Outcome("created", provision_body(instance))
             operation = self.operations.new(
                 "provision", behaviour, plan, info, instance_id=instance_id
             )
             pending = instance.evolve(operation=operation.id, backend_state=leftovers_of(existing))
             self.store.apply([Put(pending), Put(operation)])
-            return Outcome(
-                "accepted", {**self._provision_body(instance), "operation": operation.id}
-            )
-
-    def _provision_again(self, existing: InstanceRecord, digest: str, info: RequestInfo) -> Outcome:
-        if existing.state == "deprovisioning":
-            raise ConcurrencyError(f"instance {existing.id} is being deprovisioned")
-        if existing.fingerprint != digest:
-            raise Conflict(
-                f"instance {existing.id} already exists with different attributes "
-                "(service_id, plan_id, organization_guid, space_guid, parameters or "
-                "maintenance_info)"
-            )
-        body = self._provision_body(existing)
-        if existing.state == "provisioning":
-            return still_running(
-                info,
-                {**body, "operation": existing.operation},
-                f"provisioning of instance {existing.id}",
-            )
-        return Outcome("identical", body)
-
-    @staticmethod
-    def _provision_body(instance: InstanceRecord) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if instance.dashboard_url is not None:
-            body["dashboard_url"] = instance.dashboard_url
-        if instance.metadata:
-            body["metadata"] = instance.metadata
-        return body
+            return Outcome("accepted", {**provision_body(instance), "operation": operation.id})
 
     # --- PATCH /v2/service_instances/:id ----------------------------------------------
     def update(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
@@ -187,31 +158,9 @@ class Instances:
                 raise UnprocessableEntity(
                     f"instance {instance_id} failed to provision and cannot be updated; delete it"
                 )
-            if target is not current and not current.plan_updateable:
-                raise UnprocessableEntity(
-                    f"plan {current.name!r} does not allow plan changes "
-                    "(plan_updateable is not true)",
-                    error="PlanChangeNotSupported",
-                )
-            check_maintenance(target, maintenance)
-            if parameters is not None:
-                validate_parameters(target, "instance_update", parameters)
-            context_only = (
-                context is not None
-                and dict(context) != instance.context
-                and parameters is None
-                and target is current
-                and (
-                    maintenance is None
-                    or maintenance == (instance.maintenance_info or {}).get("version")
-                )
+            check_update_allowed(
+                instance, service, current, target, context, parameters, maintenance
             )
-            if context_only and not service.allow_context_updates:
-                raise UnprocessableEntity(
-                    f"service {service.name!r} does not accept context-only updates "
-                    "(allow_context_updates is not true)",
-                    error="ContextUpdateNotSupported",
-                )
             new_parameters = instance.parameters
             if parameters is not None:
                 replace = current.knobs.parameters_on_update == "replace"
@@ -219,23 +168,8 @@ class Instances:
                     dict(parameters) if replace else {**instance.parameters, **parameters}
                 )
                 check_backend_parameters(self.backends, target, "instance_update", new_parameters)
-            new_maintenance = {"version": maintenance} if maintenance else instance.maintenance_info
-            payload: dict[str, Any] = {
-                "plan_id": target.id,
-                "parameters": new_parameters,
-                "context": dict(context) if context is not None else instance.context,
-                "maintenance_info": new_maintenance,
-                "fingerprint": provision_fingerprint(
-                    service_id=instance.service_id,
-                    plan_id=target.id,
-                    organization_guid=instance.organization_guid,
-                    space_guid=instance.space_guid,
-                    parameters=new_parameters,
-                    maintenance_version=(new_maintenance or {}).get("version"),
-                ),
-                "request": request_digest,
-                "previous_state": "ready",
-            }
+            payload = update_payload(instance, target, new_parameters, context, maintenance)
+            payload["request"] = request_digest
             behaviour = current.knobs.update
             if not goes_async(behaviour, info, "update", f"instance {instance_id}"):
                 operation = self.operations.new(
@@ -381,3 +315,60 @@ def last_operation_outcome(operation: OperationRecord) -> Outcome:
         body["update_repeatable"] = operation.update_repeatable
     retry_after = operation.retry_after if operation.state == "in progress" else None
     return Outcome("done", body, retry_after=retry_after)
+
+
+def update_payload(
+    instance: InstanceRecord,
+    target: Plan,
+    new_parameters: dict[str, Any],
+    context: Mapping[str, Any] | None,
+    maintenance: str | None,
+) -> dict[str, Any]:
+    """What an update applies when it succeeds (its operation's payload)."""
+    new_maintenance = {"version": maintenance} if maintenance else instance.maintenance_info
+    payload: dict[str, Any] = {
+        "plan_id": target.id,
+        "parameters": new_parameters,
+        "context": dict(context) if context is not None else instance.context,
+        "maintenance_info": new_maintenance,
+        "fingerprint": provision_fingerprint(
+            service_id=instance.service_id,
+            plan_id=target.id,
+            organization_guid=instance.organization_guid,
+            space_guid=instance.space_guid,
+            parameters=new_parameters,
+            maintenance_version=(new_maintenance or {}).get("version"),
+        ),
+        "previous_state": "ready",
+    }
+    return payload
+
+
+def provision_again(existing: InstanceRecord, digest: str, info: RequestInfo) -> Outcome:
+    """The answer to a provision of an instance that exists: the same, or a conflict."""
+    if existing.state == "deprovisioning":
+        raise ConcurrencyError(f"instance {existing.id} is being deprovisioned")
+    if existing.fingerprint != digest:
+        raise Conflict(
+            f"instance {existing.id} already exists with different attributes "
+            "(service_id, plan_id, organization_guid, space_guid, parameters or "
+            "maintenance_info)"
+        )
+    body = provision_body(existing)
+    if existing.state == "provisioning":
+        return still_running(
+            info,
+            {**body, "operation": existing.operation},
+            f"provisioning of instance {existing.id}",
+        )
+    return Outcome("identical", body)
+
+
+def provision_body(instance: InstanceRecord) -> dict[str, Any]:
+    """The body of a provision answer: dashboard URL and metadata, when there are any."""
+    body: dict[str, Any] = {}
+    if instance.dashboard_url is not None:
+        body["dashboard_url"] = instance.dashboard_url
+    if instance.metadata:
+        body["metadata"] = instance.metadata
+    return body
