@@ -21,8 +21,8 @@ from broker.credentials.registry import BackendRegistry
 from broker.faults.engine import FaultEngine
 from broker.faults.schemas import fault_rule_problems
 from broker.faults.waits import FaultWaits
+from broker.osb.operation_retention import OperationRetention
 from broker.osb.parts import BrokerParts
-from broker.osb.retention import OperationRetention
 from broker.osb.service_broker import ServiceBroker
 from broker.storage import Store, open_store
 

@@ -90,7 +90,7 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
     from broker.app import create_app
     from broker.catalog.problems import CatalogError
     from broker.logs import configure_logging
-    from broker.server import BrokerServer, bind_socket
+    from broker.serving.gunicorn_app import BrokerServer, bind_socket
     from broker.storage import StoreUnavailable, redacted_url
 
     try:

@@ -82,7 +82,7 @@ class Settings:
     journal_size: int = 10000
     # ... and the most bytes of encoded entries it keeps (see broker.journal.retention).
     journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES
-    # Seconds a finished operation is remembered (see broker.osb.retention).
+    # Seconds a finished operation is remembered (see broker.osb.operation_retention).
     operation_retention: int = 3600
     # Also record /admin requests in the journal.
     journal_admin: bool = False

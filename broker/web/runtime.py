@@ -19,7 +19,7 @@ from broker.config import Settings
 from broker.credentials.registry import BackendRegistry
 from broker.faults.engine import FaultEngine
 from broker.faults.waits import FaultWaits
-from broker.osb.retention import OperationRetention
+from broker.osb.operation_retention import OperationRetention
 from broker.osb.service_broker import ServiceBroker
 from broker.storage import Store
 from broker.web.auth import Authenticator
