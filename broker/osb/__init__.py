@@ -4,7 +4,7 @@
 - :mod:`~broker.osb.service_broker`: one method per endpoint;
 - :mod:`~broker.osb.instances`, :mod:`~broker.osb.bindings`: the rules of each resource;
 - :mod:`~broker.osb.checks`: pure request checks;
-- :mod:`~broker.osb.operations`: asynchronous operations (new, advance, finish);
+- :mod:`~broker.osb.async_operations`: asynchronous operations (new, advance, finish);
 - :mod:`~broker.osb.backend_calls`: crash-safe calls to credential backends;
 - :mod:`~broker.osb.rendering`, :mod:`~broker.osb.binding_response`: catalog templates;
 - :mod:`~broker.osb.locking`: the instance-then-binding lock order;

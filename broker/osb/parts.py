@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from broker.catalog.source import CatalogSource
 from broker.credentials.registry import BackendRegistry
+from broker.osb.async_operations import Operations
 from broker.osb.backend_calls import BackendCalls
-from broker.osb.operations import Operations
 from broker.osb.rendering import Renderer
 from broker.storage.protocols import StateStore
 
