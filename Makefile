@@ -18,7 +18,7 @@ help:
 	@echo "make run      serve the bundled catalogs on http://127.0.0.1:8080 (user broker / broker)"
 	@echo "make test     install test dependencies and run the whole suite"
 	@echo "make bench    compare the broker with a bare Flask app under gunicorn"
-	@echo "make lint     ruff and mypy"
+	@echo "make lint     ruff, mypy and the import contracts"
 	@echo "make docs     build the documentation site into site/ (mkdocs --strict)"
 	@echo "make image    build the container image $(IMAGE):latest with version labels"
 
@@ -78,6 +78,7 @@ lint: install-test
 	$(BIN)/python -m ruff check broker tests bench docs/hooks
 	$(BIN)/python -m ruff format --check broker tests bench docs/hooks
 	$(BIN)/python -m mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m mypy docs/hooks/references.py
 
 # The site from docs/ (mkdocs.yml); the admin API and command line references are
@@ -95,7 +96,7 @@ openapi: install
 # keep a stale value from a build argument in a LABEL instruction.
 image:
 	$(CONTAINER_ENGINE) build --tag $(IMAGE):latest \
-		--label org.opencontainers.image.version=$$(sed -n 's/^__version__ = "\(.*\)"$$/\1/p' broker/__init__.py) \
+		--label org.opencontainers.image.version=$$(sed -n 's/^__version__ = "\(.*\)"$$/\1/p' broker/version.py) \
 		--label org.opencontainers.image.revision=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
 		--label org.opencontainers.image.created=$$(date -u +%Y-%m-%dT%H:%M:%SZ) \
 		.

@@ -24,17 +24,12 @@ import httpx
 
 from bench.fill import BATCH, fill_instances
 from bench.fsync import measure_commit_costs
+from bench.lifecycle import LIFECYCLE_PLAN, LIFECYCLE_SERVICE, lifecycle_ids
 from bench.load import ensure_wrk, run_wrk
 from bench.report import Series, ratio, render_table, write_json
 from bench.servers import AUTH, HEADERS, BenchError, Server, start_bare, start_broker
-from broker.catalog.model import Catalog
-from broker.config import Settings
-from broker.credentials.registry import BackendRegistry
-from broker.runtime import load_configured_catalog
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# The lifecycle uses a plan whose every operation is synchronous.
-LIFECYCLE_SERVICE, LIFECYCLE_PLAN = "mock-async", "sync"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -88,17 +83,6 @@ def cpu_layout(no_pin: bool) -> tuple[set[int] | None, set[int] | None]:
     if no_pin or len(available) < 2:
         return None, None
     return {available[0]}, set(available[1:])
-
-
-def lifecycle_ids(catalog: Catalog | None = None) -> tuple[str, str]:
-    """The service and plan ids of the lifecycle plan (in the bundled catalogs by default)."""
-    if catalog is None:
-        catalog = load_configured_catalog(Settings(), BackendRegistry(Settings()))
-    service = catalog.service_named(LIFECYCLE_SERVICE)
-    plan = catalog.find_plan(service, LIFECYCLE_PLAN) if service is not None else None
-    if plan is None:
-        raise BenchError(f"the catalog lacks {LIFECYCLE_SERVICE}/{LIFECYCLE_PLAN}")
-    return plan.service_id, plan.id
 
 
 def sample_responses(server: Server, service_id: str, plan_id: str) -> dict[str, dict[str, Any]]:

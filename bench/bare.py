@@ -1,6 +1,6 @@
 """The reference: a bare Flask app answering the bench's routes with fixed bytes.
 
-It is served by :class:`broker.server.BrokerServer` itself with only the application
+It is served by :class:`broker.serving.gunicorn_app.BrokerServer` itself with only the application
 replaced, so workers, threads, worker class, keepalive, timeouts and logging
 configuration are the broker's own, by construction. The answers are the exact
 bytes and statuses the broker sent for the same requests during the bench's
@@ -21,7 +21,7 @@ from typing import Any
 from flask import Flask, Response
 
 from broker.config import Settings
-from broker.server import BrokerServer, bind_socket
+from broker.serving.gunicorn_app import BrokerServer, bind_socket
 
 __all__ = ["BareServer", "create_bare_app"]
 

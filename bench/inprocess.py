@@ -199,10 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="mockbroker-inprocess-"))
     broker = build_broker(folder, args.log_level)
-    from bench.__main__ import lifecycle_ids
-    from broker.runtime import runtime
+    from bench.lifecycle import lifecycle_ids
+    from broker.web.runtime import runtime_of
 
-    service_id, plan_id = lifecycle_ids(runtime(broker).catalogs.catalog)
+    service_id, plan_id = lifecycle_ids(runtime_of(broker).catalogs.catalog)
     requests = Requests(service_id, plan_id, "s")
     from bench.bare import create_bare_app
 

@@ -1,20 +1,36 @@
-"""The application factory. Nothing happens at import time; everything happens here."""
+"""The application factory. Nothing happens at import time; everything happens here.
+
+:func:`create_app` builds every part of one broker — catalog, store, credential
+backends, the OSB rules, fault engine, authentication, metrics — into one
+:class:`~broker.web.runtime.Runtime`, and hands it to the web layer.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
+from broker.catalog.loader import bundled_catalog_paths, load_catalog
+from broker.catalog.model import Catalog
+from broker.catalog.source import CatalogSource
 from broker.config import Settings, load_settings
 from broker.credentials.registry import BackendRegistry
-from broker.osb.finding_hook import FindingRecorder, NoFindings
-from broker.runtime import EXTENSION, build_runtime
-from broker.storage import Store
+from broker.faults.engine import FaultEngine
+from broker.faults.schemas import fault_rule_problems
+from broker.faults.waits import FaultWaits
+from broker.osb.finding_hook import FindingRecorder
+from broker.osb.operation_retention import OperationRetention
+from broker.osb.parts import BrokerParts
+from broker.osb.service_broker import ServiceBroker
+from broker.storage import Store, open_store
 
-__all__ = ["create_app"]
+if TYPE_CHECKING:
+    from broker.web.runtime import Runtime
+
+__all__ = ["build_runtime", "create_app", "load_configured_catalog"]
 
 
 def create_app(
@@ -36,9 +52,12 @@ def create_app(
     nowhere, :class:`broker.osb.finding_hook.NoFindings`). Raises
     :class:`broker.catalog.CatalogError` when the catalogs are invalid.
     """
+    # The web layer is imported here, not above: it brings prometheus_client, which
+    # must not be imported before `mockbroker serve` sets PROMETHEUS_MULTIPROC_DIR.
     from broker.web import register_blueprints
     from broker.web.errors import register_error_handlers
     from broker.web.request_context import register_request_context
+    from broker.web.runtime import EXTENSION
 
     if settings is None:
         settings = load_settings(**overrides)
@@ -50,18 +69,71 @@ def create_app(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
-    from broker.web.metrics import Metrics
-
-    rt = build_runtime(
-        settings,
-        store=store_instance,
-        backends=backends,
-        clock=clock,
-        findings=findings or NoFindings(),
+    app.extensions[EXTENSION] = build_runtime(
+        settings, store=store_instance, backends=backends, clock=clock, findings=findings
     )
-    rt.metrics = Metrics(rt)
-    app.extensions[EXTENSION] = rt
     register_request_context(app)
     register_error_handlers(app)
     register_blueprints(app)
     return app
+
+
+def load_configured_catalog(settings: Settings, registry: BackendRegistry) -> Catalog:
+    """Load the catalogs named by the settings (bundled ones by default)."""
+    paths = settings.catalogs or bundled_catalog_paths()
+    return load_catalog(
+        paths,
+        backend_problems=registry.option_problems,
+        fault_problems=fault_rule_problems,
+        backend_names=registry.names,
+    )
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    backends: BackendRegistry | None = None,
+    clock: Callable[[], float] = time.time,
+    findings: FindingRecorder | None = None,
+) -> Runtime:
+    """Every part of one broker, put together and synchronised with the store."""
+    from broker.web.auth import Authenticator
+    from broker.web.metrics import Metrics
+    from broker.web.runtime import Runtime
+
+    registry = backends or BackendRegistry(settings)
+    catalog = load_configured_catalog(settings, registry)
+    store = store or open_store(settings.store_url, sqlite_synchronous=settings.sqlite_synchronous)
+    catalogs = CatalogSource(
+        catalog,
+        store,
+        backend_problems=registry.option_problems,
+        fault_problems=fault_rule_problems,
+        backend_names=registry.names,
+    )
+    parts = BrokerParts.assemble(
+        catalogs,
+        store,
+        registry,
+        base_url=settings.base_url,
+        credential_seed=settings.credential_seed,
+        clock=clock,
+        findings=findings,
+        strict=settings.strict,
+    )
+    runtime = Runtime(
+        settings=settings,
+        store=store,
+        catalogs=catalogs,
+        faults=FaultEngine(store),
+        fault_waits=FaultWaits(store, settings.max_delayed),
+        backends=registry,
+        broker=ServiceBroker(parts),
+        osb_auth=Authenticator(settings.osb_credentials, settings.bearer_tokens),
+        admin_auth=Authenticator(settings.admin_credentials, realm="mockbroker-admin"),
+        retention=OperationRetention(store, settings.operation_retention, clock),
+        metrics=Metrics(store, catalogs),
+    )
+    runtime.sync()
+    return runtime

@@ -99,8 +99,7 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
     from broker.app import create_app
     from broker.catalog.problems import CatalogError
     from broker.logs import configure_logging
-    from broker.runtime import runtime
-    from broker.server import BrokerServer, bind_socket
+    from broker.serving.gunicorn_app import BrokerServer, bind_socket
     from broker.storage import StoreUnavailable, redacted_url
 
     try:
@@ -134,7 +133,9 @@ def serve(config_file: str | None, catalogs: tuple[str, ...], **flags: Any) -> N
         admin = "same user and password"
     else:
         admin = f"user {settings.admin_credentials[0].username!r}, password (as configured)"
-    catalog = runtime(app).catalogs.catalog
+    from broker.web.runtime import runtime_of  # after the metrics folder is set
+
+    catalog = runtime_of(app).catalogs.catalog
     plans = sum(len(service.plans) for service in catalog.services)
     hint = _path_hint()
     click.echo(
@@ -205,7 +206,7 @@ def check_catalog(paths: tuple[Path, ...]) -> None:
     from broker.catalog.loader import load_catalog
     from broker.catalog.problems import CatalogError
     from broker.credentials.registry import BackendRegistry
-    from broker.faults.rules import fault_rule_problems
+    from broker.faults.schemas import fault_rule_problems
 
     registry = BackendRegistry(load_settings(env={}))
     try:

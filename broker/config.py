@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
+from broker.api_versions import parse_version
 from broker.journal.retention import DEFAULT_MAX_BYTES as DEFAULT_JOURNAL_MAX_BYTES
 from broker.journal.retention import MIN_MAX_BYTES as MIN_JOURNAL_MAX_BYTES
-from broker.osb.versions import parse_version
 
 __all__ = ["BasicCredential", "Settings", "SettingsError", "load_settings"]
 
@@ -90,7 +90,7 @@ class Settings:
     journal_size: int = 10000
     # ... and the most bytes of encoded entries it keeps (see broker.journal.retention).
     journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES
-    # Seconds a finished operation is remembered (see broker.osb.retention).
+    # Seconds a finished operation is remembered (see broker.osb.operation_retention).
     operation_retention: int = 3600
     # Also record /admin requests in the journal.
     journal_admin: bool = False

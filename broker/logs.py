@@ -32,7 +32,7 @@ __all__ = [
     "escape_controls",
 ]
 
-# gunicorn's own lines (starting, workers, signals): see broker.server.ServerLogger.
+# gunicorn's own lines (starting, workers, signals): see broker.serving.gunicorn_app.ServerLogger.
 SERVER_LOGGER = "broker.server"
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")

@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 
 from broker.app import create_app
 from broker.config import Settings
-from broker.runtime import runtime
 from broker.storage import Store
+from broker.web.runtime import runtime_of
 from tests.support.clock import FakeClock
 from tests.support.osb import OSB, basic
 from tests.support.services import finish_run
@@ -91,4 +91,4 @@ def admin(client: FlaskClient) -> OSB:
 @pytest.fixture
 def store(app: Flask) -> Store:
     """The application's state store, to check what a request left behind."""
-    return runtime(app).store
+    return runtime_of(app).store

@@ -20,7 +20,7 @@ from typing import Any
 
 from broker.catalog.loader import CatalogDocument, catalog_from_documents
 from broker.catalog.model import Catalog, Plan, Service
-from broker.storage.base import Store
+from broker.storage.protocols import CatalogDocumentStore
 
 __all__ = ["CatalogSource", "ADMIN_SOURCE"]
 
@@ -31,7 +31,7 @@ class CatalogSource:
     def __init__(
         self,
         base: Catalog,
-        store: Store,
+        store: CatalogDocumentStore,
         *,
         backend_problems: Callable[[str, Mapping[str, Any]], list[tuple[str, str]] | None],
         fault_problems: Callable[[Mapping[str, Any], str], list[tuple[str, str]]],

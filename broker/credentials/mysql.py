@@ -43,7 +43,7 @@ from broker.credentials.naming import derived_name
 from broker.credentials.options import ServerOptions
 from broker.credentials.randomness import new_password
 from broker.credentials.rollback import undo_then_fail
-from broker.credentials.server import DEFAULT_PREFIX, ServerBackend, already_exists
+from broker.credentials.server_backend import DEFAULT_PREFIX, ServerBackend, already_exists
 
 if TYPE_CHECKING:
     import pymysql

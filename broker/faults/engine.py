@@ -21,7 +21,7 @@ from typing import Any
 
 from broker.catalog.model import Catalog
 from broker.faults.rules import FaultRule
-from broker.storage.base import Store
+from broker.storage.protocols import FaultStore
 
 __all__ = ["ABOUT_NO_SERVICE", "FaultEngine", "Fired", "RequestTarget"]
 
@@ -75,7 +75,7 @@ def catalog_rules(catalog: Catalog) -> list[dict[str, Any]]:
 
 
 class FaultEngine:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: FaultStore) -> None:
         self.store = store
         self._mutex = threading.Lock()
         self._generation: int | None = None
@@ -115,7 +115,7 @@ class FaultEngine:
             if not rule.concerns(target.operation):
                 continue  # the cheap test first: most rules are about other operations
             service = plan = None
-            if "service" in rule.match or "plan" in rule.match:
+            if rule.match.names_service_or_plan:
                 if target.operation in ABOUT_NO_SERVICE:
                     continue  # such a request names no service or plan: nothing to resolve
                 if resolved is None:

@@ -1,13 +1,8 @@
-"""Fault rules: match + trigger + action, as data.
+"""A fault rule, typed: which requests it is about, when it fires, what it does.
 
-The same object is written in catalog YAML (under a plan's or service's
-``mockbroker.faults``, where ``match.service``/``match.plan`` are implied) and
-posted to ``POST /admin/faults``::
-
-    {"match":   {"operation": "bind", "service": "name-or-id", "plan": "name-or-id",
-                 "instance_id": "...", "binding_id": "..."},
-     "trigger": {"times": 2},
-     "action":  {"status": 500, "error": "SomeCode", "description": "..."}}
+Rules are checked by :mod:`broker.faults.schemas` when they are written and kept
+in the store as plain objects; :meth:`FaultRule.from_dict` turns a stored one into
+the typed form the engine and the web layer read.
 
 A rule that names a service or plan (every catalog-declared rule does) never
 matches ``GET /v2/catalog``, which is about no service or plan.
@@ -32,202 +27,152 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any
 
-from marshmallow import (
-    ValidationError,
-    fields,
-    pre_load,
-    validate,
-    validates_schema,
-)
-
-from broker.catalog.authoring import Choice, StrictSchema
-from broker.catalog.problems import flatten_messages
-from broker.faults.shorthand import unknown_key_message
-from broker.suggestions import did_you_mean
-
-__all__ = [
-    "FAULT_OPERATIONS",
-    "FaultRule",
-    "FaultRuleSchema",
-    "fault_rule_problems",
-    "parse_fault_rule",
-]
-
-FAULT_OPERATIONS = (
-    "catalog",
-    "provision",
-    "update",
-    "deprovision",
-    "fetch_instance",
-    "last_operation",
-    "bind",
-    "unbind",
-    "fetch_binding",
-    "binding_last_operation",
-)
+__all__ = ["Action", "FaultRule", "Match", "Trigger"]
 
 
-# A header value as HTTP carries it: visible ASCII and Latin-1, spaces and tabs, no
-# control characters (a rule is checked when it is written, not when it breaks an answer).
-HEADER_VALUE = validate.Regexp(
-    r"^[\t\x20-\x7e\xa0-\xff]{0,200}\Z",
-    error="must be at most 200 visible Latin-1 characters, without control characters",
-)
-# Rule ids are path segments of /admin/faults/<id>.
-RULE_ID = validate.Regexp(
-    r"^[^/\x00-\x1f\x7f-\x9f]{1,200}\Z",
-    error="must be 1 to 200 characters, without '/' or control characters",
-)
+@dataclass(frozen=True)
+class Match:
+    """Which requests a rule is about; ``None`` matches anything."""
+
+    operations: frozenset[str] | None = None
+    service: str | None = None  # an id or a name
+    plan: str | None = None  # an id or a name
+    instance_id: str | None = None
+    binding_id: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Match:
+        operations = data.get("operation")
+        if isinstance(operations, str):
+            operations = [operations]
+        return cls(
+            operations=frozenset(operations) if operations is not None else None,
+            service=data.get("service"),
+            plan=data.get("plan"),
+            instance_id=data.get("instance_id"),
+            binding_id=data.get("binding_id"),
+        )
+
+    @property
+    def names_service_or_plan(self) -> bool:
+        return self.service is not None or self.plan is not None
 
 
-class OperationsField(fields.Field):  # type: ignore[type-arg]
-    default_error_messages = {
-        "invalid": f"must be one of {', '.join(FAULT_OPERATIONS)} or a list of them",
-    }
+@dataclass(frozen=True)
+class Trigger:
+    """When a matching call fires the rule; all ``None``: every time."""
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[str]:
-        values = [value] if isinstance(value, str) else value
-        if not isinstance(values, list) or not values:
-            raise self.make_error("invalid")
-        unknown = [item for item in values if item not in FAULT_OPERATIONS]
-        if unknown:
-            raise ValidationError(
-                [
-                    f"unknown operation {item!r}{did_you_mean(item, FAULT_OPERATIONS)} "
-                    f"(known: {', '.join(FAULT_OPERATIONS)})"
-                    for item in unknown
-                ]
-            )
-        return list(dict.fromkeys(values))
+    times: int | None = None
+    nth: int | None = None
+    after: int | None = None
+    probability: float | None = None
+    seed: Any = None
 
-    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
-        return value
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Trigger:
+        def number(key: str) -> int | None:
+            value = data.get(key)
+            return int(value) if value is not None else None
 
+        probability = data.get("probability")
+        return cls(
+            times=number("times"),
+            nth=number("nth"),
+            after=number("after"),
+            probability=float(probability) if probability is not None else None,
+            seed=data.get("seed"),
+        )
 
-class _Part(StrictSchema):
-    """A rule, or a part of one: a key that belongs in another part says which one.
-
-    ``match: {times: 2}`` is told "belongs under 'trigger'", ``match: {opration:
-    bind}`` "did you mean 'operation'?".
-    """
-
-    # "match", "trigger" or "action"; None: the rule itself.
-    section: ClassVar[str | None] = None
-
-    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
-        if isinstance(error.messages, dict) and isinstance(data, Mapping):
-            for key in list(error.messages):
-                if isinstance(key, str) and key in data and key not in self.fields:
-                    error.messages[key] = [unknown_key_message(key, self.section, self.fields)]
-        super().handle_error(error, data, many=many, **kwargs)
-        raise error
+    def fires_on(self, call: int, rule_id: str) -> bool:
+        """Whether the ``call``-th matching call (1-based) fires."""
+        if self.times is not None:
+            return call <= self.times
+        if self.nth is not None:
+            return call == self.nth
+        if self.after is not None:
+            return call > self.after
+        if self.probability is not None:
+            seed = self.seed if self.seed is not None else rule_id
+            return random.Random(f"{seed}:{call}").random() < self.probability
+        return True
 
 
-class MatchSchema(_Part):
-    section = "match"
-    operation = OperationsField()
-    service = fields.String(validate=validate.Length(min=1))
-    plan = fields.String(validate=validate.Length(min=1))
-    instance_id = fields.String(validate=validate.Length(min=1))
-    binding_id = fields.String(validate=validate.Length(min=1))
+@dataclass(frozen=True)
+class Action:
+    """What a fired rule does; ``None`` (``False``) leaves that part of the answer alone."""
 
+    status: int | None = None
+    error: str | None = None
+    description: str | None = None
+    instance_usable: bool | None = None
+    update_repeatable: bool | None = None
+    delay_ms: int | None = None
+    # "malformed", "empty", or a JSON object or list sent as the body.
+    body: Any = None
+    # "" sends no Content-Type at all.
+    content_type: str | None = None
+    drop_connection: bool = False
+    hang: bool = False
+    async_result: str | None = None
+    phase: str = "before"
 
-class TriggerSchema(_Part):
-    section = "trigger"
-    times = fields.Integer(strict=True, validate=validate.Range(min=1))
-    nth = fields.Integer(strict=True, validate=validate.Range(min=1))
-    after = fields.Integer(strict=True, validate=validate.Range(min=0))
-    probability = fields.Float(validate=validate.Range(min=0, max=1))
-    seed = fields.Raw()
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Action:
+        status = data.get("status")
+        delay = data.get("delay_ms")
+        return cls(
+            status=int(status) if status is not None else None,
+            error=data.get("error"),
+            description=data.get("description"),
+            instance_usable=data.get("instance_usable"),
+            update_repeatable=data.get("update_repeatable"),
+            delay_ms=int(delay) if delay is not None else None,
+            body=data.get("body"),
+            content_type=data.get("content_type"),
+            drop_connection=bool(data.get("drop_connection")),
+            hang=bool(data.get("hang")),
+            async_result=data.get("async_result"),
+            phase=str(data.get("phase", "before")),
+        )
 
-    @validates_schema
-    def _one_kind(self, data: dict[str, Any], **_: Any) -> None:
-        kinds = [key for key in ("times", "nth", "after", "probability") if key in data]
-        if len(kinds) > 1:
-            raise ValidationError(
-                f"use one of times, nth, after, probability (got {', '.join(kinds)})"
-            )
-        if "seed" in data and "probability" not in data:
-            raise ValidationError("seed only applies to probability", "seed")
-        if not kinds and data:
-            raise ValidationError("give times, nth, after or probability")
-
-
-class ActionSchema(_Part):
-    section = "action"
-    status = fields.Integer(strict=True, validate=validate.Range(min=100, max=599))
-    error = fields.String(
-        validate=validate.Regexp(r"^[A-Z][A-Za-z0-9]*$", error="must be one CamelCase word")
-    )
-    description = fields.String(validate=validate.Length(min=1))
-    instance_usable = fields.Boolean(truthy={True}, falsy={False})
-    update_repeatable = fields.Boolean(truthy={True}, falsy={False})
-    delay_ms = fields.Integer(strict=True, validate=validate.Range(min=0, max=600_000))
-    body = fields.Raw()
-    content_type = fields.String(validate=HEADER_VALUE)
-    drop_connection = fields.Boolean(truthy={True}, falsy={False})
-    hang = fields.Boolean(truthy={True}, falsy={False})
-    async_result = fields.String(validate=Choice(("failed", "never")))
-    phase = fields.String(validate=Choice(("before", "after")))
-
-    @validates_schema
-    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
-        body = data.get("body")
-        if (
-            body is not None
-            and body not in ("malformed", "empty")
-            and not isinstance(body, (dict, list))
-        ):
-            raise ValidationError("must be 'malformed', 'empty' or a JSON object", "body")
-        if data.get("hang") and data.get("drop_connection"):
-            raise ValidationError("choose hang or drop_connection, not both")
-        if not data:
-            raise ValidationError("an action needs at least one effect")
-
-
-class FaultRuleSchema(_Part):
-    id = fields.String(validate=RULE_ID)
-    description = fields.String()
-    match = fields.Nested(MatchSchema, load_default=dict)
-    trigger = fields.Nested(TriggerSchema, load_default=dict)
-    action = fields.Nested(ActionSchema, required=True)
-
-    @pre_load
-    def _drop_counters(self, data: Any, **_: Any) -> Any:
-        # GET /admin/faults shows counters; accept such an object posted back.
-        if isinstance(data, dict):
-            return {
-                key: value for key, value in data.items() if key not in ("calls", "fired", "origin")
-            }
-        return data
+    def error_fields(self) -> dict[str, Any]:
+        """The OSB error fields the action sets, for the body of its answer."""
+        fields = {
+            "error": self.error,
+            "description": self.description,
+            "instance_usable": self.instance_usable,
+            "update_repeatable": self.update_repeatable,
+        }
+        return {key: value for key, value in fields.items() if value is not None}
 
 
 @dataclass(frozen=True)
 class FaultRule:
     id: str
-    match: Mapping[str, Any]
-    trigger: Mapping[str, Any]
-    action: Mapping[str, Any]
+    match: Match = field(default_factory=Match)
+    trigger: Trigger = field(default_factory=Trigger)
+    action: Action = field(default_factory=Action)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaultRule:
+        """The typed form of a rule as stored (checked by :mod:`broker.faults.schemas`)."""
         return cls(
             id=str(data["id"]),
-            match=data.get("match") or {},
-            trigger=data.get("trigger") or {},
-            action=data["action"],
+            match=Match.from_dict(data.get("match") or {}),
+            trigger=Trigger.from_dict(data.get("trigger") or {}),
+            action=Action.from_dict(data["action"]),
         )
 
     @property
     def phase(self) -> str:
-        return str(self.action.get("phase", "before"))
+        return self.action.phase
 
     def concerns(self, operation: str) -> bool:
         """Whether the rule is about ``operation`` at all: the cheap first test."""
-        operations = self.match.get("operation")
+        operations = self.match.operations
         return operations is None or operation in operations
 
     def matches(
@@ -243,49 +188,16 @@ class FaultRule:
         ``service``/``plan`` are ``(id, name)`` pairs.
         """
         match = self.match
-        if "service" in match and (service is None or match["service"] not in service):
+        if match.service is not None and (service is None or match.service not in service):
             return False
-        if "plan" in match and (plan is None or match["plan"] not in plan):
+        if match.plan is not None and (plan is None or match.plan not in plan):
             return False
-        if "instance_id" in match and match["instance_id"] != instance_id:
+        if match.instance_id is not None and match.instance_id != instance_id:
             return False
-        if "binding_id" in match and match["binding_id"] != binding_id:
+        if match.binding_id is not None and match.binding_id != binding_id:
             return False
         return True
 
     def fires_on(self, call: int) -> bool:
         """Whether the ``call``-th matching call (1-based) triggers the action."""
-        trigger = self.trigger
-        if "times" in trigger:
-            return call <= int(trigger["times"])
-        if "nth" in trigger:
-            return call == int(trigger["nth"])
-        if "after" in trigger:
-            return call > int(trigger["after"])
-        if "probability" in trigger:
-            seed = trigger.get("seed", self.id)
-            return random.Random(f"{seed}:{call}").random() < float(trigger["probability"])
-        return True
-
-
-def parse_fault_rule(data: Any) -> dict[str, Any]:
-    """Validate a rule; raise :class:`marshmallow.ValidationError` with field paths."""
-    if not isinstance(data, dict):
-        raise ValidationError("a fault rule must be a JSON object")
-    loaded: dict[str, Any] = FaultRuleSchema().load(data)
-    return loaded
-
-
-def fault_rule_problems(data: Mapping[str, Any], path: str) -> list[tuple[str, str]]:
-    """``(path, message)`` problems of a rule written in a catalog."""
-    try:
-        rule = parse_fault_rule(dict(data))
-    except ValidationError as exc:
-        return flatten_messages(exc.messages, path)
-    problems = []
-    for key in ("service", "plan"):
-        if key in rule["match"]:
-            problems.append(
-                (f"{path}.match.{key}", "implied by where the rule is written; leave it out")
-            )
-    return problems
+        return self.trigger.fires_on(call, self.id)

@@ -18,6 +18,7 @@ from broker.suggestions import closest
 
 __all__ = [
     "ACTION_KEYS",
+    "FAULT_OPERATIONS",
     "MATCH_KEYS",
     "SECTIONS",
     "TRIGGER_KEYS",
@@ -26,6 +27,20 @@ __all__ = [
     "unknown_key_message",
 ]
 
+# The operations a rule can match: the endpoint names of the OSB blueprint
+# (tests/api/test_fault_operations.py holds the two together).
+FAULT_OPERATIONS = (
+    "catalog",
+    "provision",
+    "update",
+    "deprovision",
+    "fetch_instance",
+    "last_operation",
+    "bind",
+    "unbind",
+    "fetch_binding",
+    "binding_last_operation",
+)
 MATCH_KEYS = ("operation", "service", "plan", "instance_id", "binding_id")
 TRIGGER_KEYS = ("times", "nth", "after", "probability", "seed")
 ACTION_KEYS = (

@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager, nullcontext
 from enum import Enum
 
 from broker.faults.engine import Fired
-from broker.storage.base import Store
+from broker.storage.protocols import FaultStore
 
 __all__ = [
     "CHECK_EVERY",
@@ -71,7 +71,7 @@ class FaultWaits:
 
     def __init__(
         self,
-        store: Store,
+        store: FaultStore,
         limit: int,
         *,
         check_every: float = CHECK_EVERY,

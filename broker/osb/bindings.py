@@ -1,7 +1,7 @@
 """Service bindings: bind, unbind, fetch and last_operation (OSB 2.17 sections 8-9).
 
 Binding requests hold the instance lock and then the binding lock
-(:meth:`BrokerContext.locked`).
+(:func:`broker.osb.locking.locked`).
 """
 
 from __future__ import annotations
@@ -9,14 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from broker.catalog.model import Plan, Service
-from broker.osb.completion import advance
-from broker.osb.context import (
-    BrokerContext,
-    Outcome,
-    RequestInfo,
-    fingerprint,
-    leftovers_of,
-    still_running,
+from broker.osb.backend_calls import leftovers_of
+from broker.osb.catalog_lookups import stored_plan
+from broker.osb.checks import (
+    binding_goes_async,
+    check_context,
+    check_new_resource,
 )
 from broker.osb.errors import (
     BadRequest,
@@ -28,13 +26,16 @@ from broker.osb.errors import (
     UnprocessableEntity,
 )
 from broker.osb.instances import last_operation_outcome
+from broker.osb.locking import locked
+from broker.osb.outcome import Outcome, RequestInfo, fingerprint, still_running
+from broker.osb.parts import BrokerParts
 from broker.osb.poll_rules import (
     delete_finished,
     gone_after_payload,
     missing_resource,
     unissued_operation,
 )
-from broker.osb.versions import NEWEST, Version, async_bindings, defines_rotation
+from broker.osb.versions import NEWEST, Version, defines_rotation
 from broker.storage.base import Change, Delete, Put
 from broker.storage.records import BindingRecord, InstanceRecord
 
@@ -51,16 +52,23 @@ RESPONSE_KEYS = (
 
 
 class Bindings:
-    def __init__(self, ctx: BrokerContext) -> None:
-        self.ctx = ctx
+    def __init__(self, parts: BrokerParts) -> None:
+        self.catalogs = parts.catalogs
+        self.store = parts.store
+        self.backends = parts.backends
+        self.renderer = parts.renderer
+        self.calls = parts.calls
+        self.operations = parts.operations
+        self.clock = parts.clock
+        self.findings = parts.findings
+        self.strict = parts.strict
 
     # --- PUT …/service_bindings/:binding_id -------------------------------------------
     def bind(
         self, instance_id: str, binding_id: str, body: dict[str, Any], info: RequestInfo
     ) -> Outcome:
-        ctx = self.ctx
         context = body.get("context")
-        ctx.check_context(context, info)
+        check_context(context, info)
         bind_resource = dict(body.get("bind_resource") or {})
         app_guid = bind_resource.get("app_guid") or body.get("app_guid")
         parameters = body.get("parameters") or {}
@@ -76,33 +84,38 @@ class Bindings:
             parameters=parameters,
             predecessor_binding_id=predecessor_id,
         )
-        with ctx.locked(instance_id, binding_id):
+        with locked(self.store, instance_id, binding_id):
             instance = self._bindable_instance(instance_id, body)
-            service, plan = ctx.plan_of(instance.plan_id)
-            existing = ctx.store.get_binding(binding_id)
+            service, plan = stored_plan(self.catalogs, instance.plan_id)
+            existing = self.store.get_binding(binding_id)
             if existing is not None and existing.instance_id != instance_id:
                 raise Conflict(
                     f"binding {binding_id} already exists for instance {existing.instance_id}"
                 )
             if existing is not None and existing.state != "failed" and not existing.abandoned:
-                return self._bind_again(existing, digest, info)
+                return bind_again(existing, digest, info)
             if not plan.bindable:
                 raise BadRequest(f"plan {plan.name!r} is not bindable")
             if plan.knobs.requires_app and not app_guid:
                 raise RequiresApp("this plan requires an app: send bind_resource.app_guid")
-            ctx.validate_parameters(plan, "binding_create", parameters)
-            ctx.check_backend_parameters(plan, "binding_create", parameters, instance.parameters)
+            check_new_resource(
+                self.backends,
+                plan,
+                "binding_create",
+                parameters,
+                instance_parameters=instance.parameters,
+            )
             if predecessor_id is not None:
                 self._check_predecessor(instance, plan, predecessor_id)
             behaviour = plan.knobs.bind
-            goes_async = async_bindings(info.version) and ctx.goes_async(behaviour, info, "bind")
-            now = ctx.clock()
+            asynchronous = binding_goes_async(behaviour, info, "bind", f"binding {binding_id}")
+            now = self.clock()
             binding = BindingRecord(
                 id=binding_id,
                 instance_id=instance_id,
                 service_id=instance.service_id,
                 plan_id=instance.plan_id,
-                state="binding" if goes_async else "ready",
+                state="binding" if asynchronous else "ready",
                 fingerprint=digest,
                 created_at=now,
                 updated_at=now,
@@ -113,17 +126,16 @@ class Bindings:
                 predecessor_binding_id=predecessor_id,
                 originating_identity=info.originating_identity,
             )
-            if not goes_async:
-                ctx.fail_sync(behaviour, "bind", f"binding {binding_id}")
-                response, backend_state, expires_at = ctx.backend_bind(
+            if not asynchronous:
+                response, backend_state, expires_at = self.calls.bind(
                     instance, binding, service, plan, existing
                 )
                 binding = binding.evolve(
                     response=response, backend_state=backend_state, expires_at=expires_at
                 )
-                ctx.store.apply([Put(binding)])
+                self.store.apply([Put(binding)])
                 return Outcome("created", response)
-            operation = ctx.new_operation(
+            operation = self.operations.new(
                 "bind",
                 behaviour,
                 plan,
@@ -133,11 +145,11 @@ class Bindings:
                 service_id=instance.service_id,
             )
             pending = binding.evolve(operation=operation.id, backend_state=leftovers_of(existing))
-            ctx.store.apply([Put(pending), Put(operation)])
+            self.store.apply([Put(pending), Put(operation)])
             return Outcome("accepted", {"operation": operation.id})
 
     def _bindable_instance(self, instance_id: str, body: dict[str, Any]) -> InstanceRecord:
-        instance = self.ctx.store.get_instance(instance_id)
+        instance = self.store.get_instance(instance_id)
         if instance is None:
             raise NotFound(f"instance {instance_id} does not exist")
         if instance.state in ("provisioning", "updating", "deprovisioning"):
@@ -161,7 +173,7 @@ class Bindings:
                 f"plan {plan.name!r} does not support binding rotation "
                 "(binding_rotatable is not true)"
             )
-        predecessor = self.ctx.store.get_binding(predecessor_id)
+        predecessor = self.store.get_binding(predecessor_id)
         if (
             predecessor is None
             or predecessor.instance_id != instance.id
@@ -171,31 +183,20 @@ class Bindings:
                 f"predecessor_binding_id {predecessor_id!r} is not a binding of instance "
                 f"{instance.id}"
             )
-        if predecessor.expires_at is not None and predecessor.expires_at <= self.ctx.clock():
+        if predecessor.expires_at is not None and predecessor.expires_at <= self.clock():
             raise BadRequest(f"predecessor binding {predecessor_id} has expired")
-
-    @staticmethod
-    def _bind_again(existing: BindingRecord, digest: str, info: RequestInfo) -> Outcome:
-        if existing.state == "unbinding":
-            raise ConcurrencyError(f"binding {existing.id} is being deleted")
-        if existing.fingerprint != digest:
-            raise Conflict(f"binding {existing.id} already exists with different parameters")
-        if existing.state == "binding":
-            return still_running(info, {"operation": existing.operation}, f"binding {existing.id}")
-        return Outcome("identical", existing.response)
 
     # --- DELETE …/service_bindings/:binding_id ----------------------------------------
     def unbind(self, instance_id: str, binding_id: str, info: RequestInfo) -> Outcome:
-        ctx = self.ctx
-        with ctx.locked(instance_id, binding_id):
-            binding = ctx.store.get_binding(binding_id)
+        with locked(self.store, instance_id, binding_id):
+            binding = self.store.get_binding(binding_id)
             if binding is None or binding.instance_id != instance_id:
                 raise Gone(f"binding {binding_id} of instance {instance_id} does not exist")
             if binding.state == "unbinding":
                 return still_running(
                     info, {"operation": binding.operation}, f"the unbind of binding {binding_id}"
                 )
-            service, plan = ctx.plan_of(binding.plan_id)
+            service, plan = stored_plan(self.catalogs, binding.plan_id)
             if binding.state == "failed" or binding.abandoned:
                 # Nothing was bound (or an attempt died before it was acknowledged): the
                 # platform's orphan mitigation must succeed, whatever the plan declares
@@ -203,19 +204,19 @@ class Bindings:
                 # at the backend to remove.
                 return self._unbind_now(binding, service, plan, [])
             behaviour = plan.knobs.unbind
-            goes_async = async_bindings(info.version) and ctx.goes_async(behaviour, info, "unbind")
-            if not goes_async:
-                ctx.fail_sync(behaviour, "unbind", f"binding {binding_id}")
+            asynchronous = binding_goes_async(behaviour, info, "unbind", f"binding {binding_id}")
             changes: list[Change] = []
             if binding.state == "binding":
                 # OSB: an unbind during an in-flight bind halts the creation.
-                halted = ctx.halted(binding.operation, "binding was halted by an unbind request")
+                halted = self.operations.halted(
+                    binding.operation, "binding was halted by an unbind request"
+                )
                 if halted is not None:
                     changes.append(Put(halted))
             previous_state = "failed" if binding.state == "binding" else "ready"
-            if not goes_async:
+            if not asynchronous:
                 return self._unbind_now(binding, service, plan, changes)
-            operation = ctx.new_operation(
+            operation = self.operations.new(
                 "unbind",
                 behaviour,
                 plan,
@@ -231,36 +232,34 @@ class Bindings:
             changes += [
                 Put(
                     binding.evolve(
-                        state="unbinding", operation=operation.id, updated_at=ctx.clock()
+                        state="unbinding", operation=operation.id, updated_at=self.clock()
                     )
                 ),
                 Put(operation),
             ]
-            ctx.store.apply(changes)
+            self.store.apply(changes)
             return Outcome("accepted", {"operation": operation.id})
 
     def _unbind_now(
         self, binding: BindingRecord, service: Service, plan: Plan, changes: list[Change]
     ) -> Outcome:
         """Unbind at the backend and drop the binding, together with ``changes``."""
-        ctx = self.ctx
-        instance = ctx.store.get_instance(binding.instance_id)
+        instance = self.store.get_instance(binding.instance_id)
         if instance is not None:
-            ctx.backend_unbind(instance, binding, service, plan)
-        ctx.store.apply([*changes, Delete("binding", binding.id)])
+            self.calls.unbind(instance, binding, service, plan)
+        self.store.apply([*changes, Delete("binding", binding.id)])
         return Outcome("done", {})
 
     # --- GET …/service_bindings/:binding_id -------------------------------------------
     def fetch(self, instance_id: str, binding_id: str) -> Outcome:
-        ctx = self.ctx
-        binding = ctx.store.get_binding(binding_id)
+        binding = self.store.get_binding(binding_id)
         if (
             binding is None
             or binding.instance_id != instance_id
             or binding.state in ("binding", "failed")
         ):
             raise NotFound(f"binding {binding_id} does not exist or is still being created")
-        service, _ = ctx.plan_of(binding.plan_id)
+        service, _ = stored_plan(self.catalogs, binding.plan_id)
         if not service.bindings_retrievable:
             raise BadRequest(
                 f"bindings of service {service.name!r} cannot be fetched "
@@ -279,29 +278,28 @@ class Bindings:
         version: Version = NEWEST,
     ) -> Outcome:
         """As :meth:`Instances.last_operation`, for a binding of ``instance_id``."""
-        ctx = self.ctx
         what = f"binding {binding_id}"
-        with ctx.locked(instance_id, binding_id):
-            binding = ctx.store.get_binding(binding_id)
+        with locked(self.store, instance_id, binding_id):
+            binding = self.store.get_binding(binding_id)
             if binding is not None and binding.instance_id != instance_id:
                 binding = None
             operation = None
             rule = None
             if operation_id is not None:
-                operation = ctx.store.get_operation(operation_id)
+                operation = self.store.get_operation(operation_id)
                 rule = unissued_operation(operation_id, operation, instance_id, binding_id)
-                if rule is not None and ctx.settings.strict:
+                if rule is not None and self.strict:
                     if binding is None:
                         raise missing_resource(version, what)
                     raise BadRequest(f"operation {operation_id!r} is not an operation of {what}")
                 if rule is not None:
                     operation = None
             if operation is None:
-                operation = ctx.store.latest_operation(instance_id, binding_id)
+                operation = self.store.latest_operation(instance_id, binding_id)
             # Reported only about a resource that exists or existed: a poll of one the
             # broker never knew is answered 404/410 and is nothing more.
             if rule is not None and (binding is not None or operation is not None):
-                ctx.findings.record(
+                self.findings.record(
                     rule,
                     instance_id=instance_id,
                     binding_id=binding_id,
@@ -313,15 +311,26 @@ class Bindings:
                     operation.type == "unbind" and operation.state == "succeeded"
                 ):
                     raise missing_resource(version, what)
-                delete_finished(ctx, operation, what)
+                delete_finished(self.store, self.clock, operation, what)
                 return Outcome("done", {"state": "succeeded"})
             if operation is None:
                 return Outcome("done", {"state": "succeeded"})
-            operation = advance(ctx, operation)
+            operation = self.operations.advance(operation)
             if (
                 operation.type == "unbind"
                 and operation.state == "succeeded"
-                and ctx.store.get_binding(binding_id) is None
+                and self.store.get_binding(binding_id) is None
             ):
-                delete_finished(ctx, operation, what)
+                delete_finished(self.store, self.clock, operation, what)
         return last_operation_outcome(operation)
+
+
+def bind_again(existing: BindingRecord, digest: str, info: RequestInfo) -> Outcome:
+    """The answer to a bind of a binding that exists: the same, or a conflict."""
+    if existing.state == "unbinding":
+        raise ConcurrencyError(f"binding {existing.id} is being deleted")
+    if existing.fingerprint != digest:
+        raise Conflict(f"binding {existing.id} already exists with different parameters")
+    if existing.state == "binding":
+        return still_running(info, {"operation": existing.operation}, f"binding {existing.id}")
+    return Outcome("identical", existing.response)

@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from broker.osb.completion import advance, finished_operation, updated_instance
-from broker.osb.context import (
-    BrokerContext,
-    Outcome,
-    RequestInfo,
-    fingerprint,
-    leftovers_of,
-    still_running,
+from broker.catalog.model import Plan
+from broker.osb.backend_calls import leftovers_of
+from broker.osb.catalog_lookups import requested_plan, stored_plan
+from broker.osb.checks import (
+    check_backend_parameters,
+    check_context,
+    check_new_resource,
+    check_update_allowed,
+    goes_async,
+    requested_maintenance_version,
 )
 from broker.osb.errors import (
     BadRequest,
@@ -27,6 +29,9 @@ from broker.osb.errors import (
     NotFound,
     UnprocessableEntity,
 )
+from broker.osb.locking import locked
+from broker.osb.outcome import Outcome, RequestInfo, fingerprint, still_running
+from broker.osb.parts import BrokerParts
 from broker.osb.poll_rules import (
     delete_finished,
     gone_after_payload,
@@ -66,19 +71,26 @@ def requested_maintenance(body: Mapping[str, Any], info: RequestInfo) -> str | N
     not part of the protocol and is read as absent."""
     if not defines_maintenance_info(info.version):
         return None
-    return BrokerContext.requested_maintenance_version(body)
+    return requested_maintenance_version(body)
 
 
 class Instances:
-    def __init__(self, ctx: BrokerContext) -> None:
-        self.ctx = ctx
+    def __init__(self, parts: BrokerParts) -> None:
+        self.catalogs = parts.catalogs
+        self.store = parts.store
+        self.backends = parts.backends
+        self.renderer = parts.renderer
+        self.calls = parts.calls
+        self.operations = parts.operations
+        self.clock = parts.clock
+        self.findings = parts.findings
+        self.strict = parts.strict
 
     # --- PUT /v2/service_instances/:id ------------------------------------------------
     def provision(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
-        ctx = self.ctx
-        service, plan = ctx.service_and_plan(body["service_id"], body["plan_id"])
+        service, plan = requested_plan(self.catalogs.catalog, body["service_id"], body["plan_id"])
         context = body.get("context")
-        ctx.check_context(context, info)
+        check_context(context, info)
         maintenance = requested_maintenance(body, info)
         parameters = body.get("parameters") or {}
         digest = provision_fingerprint(
@@ -89,21 +101,19 @@ class Instances:
             parameters=parameters,
             maintenance_version=maintenance,
         )
-        with ctx.locked(instance_id):
-            existing = ctx.store.get_instance(instance_id)
+        with locked(self.store, instance_id):
+            existing = self.store.get_instance(instance_id)
             if existing is not None and existing.state != "failed" and not existing.abandoned:
-                return self._provision_again(existing, digest, info)
-            ctx.check_maintenance(plan, maintenance)
-            ctx.validate_parameters(plan, "instance_create", parameters)
-            ctx.check_backend_parameters(plan, "instance_create", parameters)
+                return provision_again(existing, digest, info)
+            check_new_resource(self.backends, plan, "instance_create", parameters, maintenance)
             behaviour = plan.knobs.provision
-            goes_async = ctx.goes_async(behaviour, info, "provision")
-            now = ctx.clock()
+            asynchronous = goes_async(behaviour, info, "provision", f"instance {instance_id}")
+            now = self.clock()
             instance = InstanceRecord(
                 id=instance_id,
                 service_id=service.id,
                 plan_id=plan.id,
-                state="provisioning" if goes_async else "ready",
+                state="provisioning" if asynchronous else "ready",
                 fingerprint=digest,
                 created_at=now,
                 updated_at=now,
@@ -115,53 +125,24 @@ class Instances:
                 metadata=dict(plan.knobs.instance_metadata) or None,
                 originating_identity=info.originating_identity,
             )
-            instance = instance.evolve(dashboard_url=ctx.dashboard_url(instance, service, plan))
-            if not goes_async:
-                ctx.fail_sync(behaviour, "provision", f"instance {instance_id}")
-                state = ctx.backend_provision(instance, service, plan, existing)
-                ctx.store.apply([Put(instance.evolve(backend_state=state))])
-                return Outcome("created", self._provision_body(instance))
-            operation = ctx.new_operation(
+            instance = instance.evolve(
+                dashboard_url=self.renderer.dashboard_url(instance, service, plan)
+            )
+            if not asynchronous:
+                state = self.calls.provision(instance, service, plan, existing)
+                self.store.apply([Put(instance.evolve(backend_state=state))])
+                return Outcome("created", provision_body(instance))
+            operation = self.operations.new(
                 "provision", behaviour, plan, info, instance_id=instance_id
             )
             pending = instance.evolve(operation=operation.id, backend_state=leftovers_of(existing))
-            ctx.store.apply([Put(pending), Put(operation)])
-            return Outcome(
-                "accepted", {**self._provision_body(instance), "operation": operation.id}
-            )
-
-    def _provision_again(self, existing: InstanceRecord, digest: str, info: RequestInfo) -> Outcome:
-        if existing.state == "deprovisioning":
-            raise ConcurrencyError(f"instance {existing.id} is being deprovisioned")
-        if existing.fingerprint != digest:
-            raise Conflict(
-                f"instance {existing.id} already exists with different attributes "
-                "(service_id, plan_id, organization_guid, space_guid, parameters or "
-                "maintenance_info)"
-            )
-        body = self._provision_body(existing)
-        if existing.state == "provisioning":
-            return still_running(
-                info,
-                {**body, "operation": existing.operation},
-                f"provisioning of instance {existing.id}",
-            )
-        return Outcome("identical", body)
-
-    @staticmethod
-    def _provision_body(instance: InstanceRecord) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if instance.dashboard_url is not None:
-            body["dashboard_url"] = instance.dashboard_url
-        if instance.metadata:
-            body["metadata"] = instance.metadata
-        return body
+            self.store.apply([Put(pending), Put(operation)])
+            return Outcome("accepted", {**provision_body(instance), "operation": operation.id})
 
     # --- PATCH /v2/service_instances/:id ----------------------------------------------
     def update(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
-        ctx = self.ctx
-        with ctx.locked(instance_id):
-            instance = ctx.store.get_instance(instance_id)
+        with locked(self.store, instance_id):
+            instance = self.store.get_instance(instance_id)
             if instance is None:
                 raise NotFound(f"instance {instance_id} does not exist")
             if body["service_id"] != instance.service_id:
@@ -169,20 +150,20 @@ class Instances:
                     f"service_id {body['service_id']!r} is not the service of instance "
                     f"{instance_id} ({instance.service_id})"
                 )
-            service, current = ctx.plan_of(instance.plan_id)
+            service, current = stored_plan(self.catalogs, instance.plan_id)
             target = current
-            requested_plan = body.get("plan_id")
-            if requested_plan is not None and requested_plan != instance.plan_id:
-                _, target = ctx.service_and_plan(instance.service_id, requested_plan)
+            new_plan_id = body.get("plan_id")
+            if new_plan_id is not None and new_plan_id != instance.plan_id:
+                _, target = requested_plan(self.catalogs.catalog, instance.service_id, new_plan_id)
             context = body.get("context")
-            ctx.check_context(context, info)
+            check_context(context, info)
             maintenance = requested_maintenance(body, info)
             parameters = body.get("parameters")
             request_digest = fingerprint(
                 plan_id=target.id, parameters=parameters, context=context, maintenance=maintenance
             )
             if instance.state == "updating":
-                running = ctx.store.get_operation(instance.operation or "")
+                running = self.store.get_operation(instance.operation or "")
                 if running is not None and running.payload.get("request") == request_digest:
                     return still_running(
                         info, {"operation": running.id}, f"the update of instance {instance_id}"
@@ -194,74 +175,36 @@ class Instances:
                 raise UnprocessableEntity(
                     f"instance {instance_id} failed to provision and cannot be updated; delete it"
                 )
-            if target is not current and not current.plan_updateable:
-                raise UnprocessableEntity(
-                    f"plan {current.name!r} does not allow plan changes "
-                    "(plan_updateable is not true)",
-                    error="PlanChangeNotSupported",
-                )
-            ctx.check_maintenance(target, maintenance)
-            if parameters is not None:
-                ctx.validate_parameters(target, "instance_update", parameters)
-            context_only = (
-                context is not None
-                and dict(context) != instance.context
-                and parameters is None
-                and target is current
-                and (
-                    maintenance is None
-                    or maintenance == (instance.maintenance_info or {}).get("version")
-                )
+            check_update_allowed(
+                instance, service, current, target, context, parameters, maintenance
             )
-            if context_only and not service.allow_context_updates:
-                raise UnprocessableEntity(
-                    f"service {service.name!r} does not accept context-only updates "
-                    "(allow_context_updates is not true)",
-                    error="ContextUpdateNotSupported",
-                )
             new_parameters = instance.parameters
             if parameters is not None:
                 replace = current.knobs.parameters_on_update == "replace"
                 new_parameters = (
                     dict(parameters) if replace else {**instance.parameters, **parameters}
                 )
-                ctx.check_backend_parameters(target, "instance_update", new_parameters)
-            new_maintenance = {"version": maintenance} if maintenance else instance.maintenance_info
-            payload: dict[str, Any] = {
-                "plan_id": target.id,
-                "parameters": new_parameters,
-                "context": dict(context) if context is not None else instance.context,
-                "maintenance_info": new_maintenance,
-                "fingerprint": provision_fingerprint(
-                    service_id=instance.service_id,
-                    plan_id=target.id,
-                    organization_guid=instance.organization_guid,
-                    space_guid=instance.space_guid,
-                    parameters=new_parameters,
-                    maintenance_version=(new_maintenance or {}).get("version"),
-                ),
-                "request": request_digest,
-                "previous_state": "ready",
-            }
+                check_backend_parameters(self.backends, target, "instance_update", new_parameters)
+            payload = update_payload(instance, target, new_parameters, context, maintenance)
+            payload["request"] = request_digest
             behaviour = current.knobs.update
-            if not ctx.goes_async(behaviour, info, "update"):
-                ctx.fail_sync(behaviour, "update", f"instance {instance_id}")
-                operation = ctx.new_operation(
+            if not goes_async(behaviour, info, "update", f"instance {instance_id}"):
+                operation = self.operations.new(
                     "update", behaviour, target, info, instance_id=instance_id, payload=payload
                 )
-                updated = updated_instance(ctx, instance, payload, ctx.clock())
-                finished = finished_operation(ctx, operation, "succeeded", None)
-                ctx.store.apply([Put(updated), Put(finished)])
+                updated = self.operations.updated_instance(instance, payload, self.clock())
+                finished = self.operations.finished(operation, "succeeded", None)
+                self.store.apply([Put(updated), Put(finished)])
                 url = updated.dashboard_url
                 return Outcome("done", {"dashboard_url": url} if url else {})
-            operation = ctx.new_operation(
+            operation = self.operations.new(
                 "update", behaviour, target, info, instance_id=instance_id, payload=payload
             )
-            ctx.store.apply(
+            self.store.apply(
                 [
                     Put(
                         instance.evolve(
-                            state="updating", operation=operation.id, updated_at=ctx.clock()
+                            state="updating", operation=operation.id, updated_at=self.clock()
                         )
                     ),
                     Put(operation),
@@ -271,9 +214,8 @@ class Instances:
 
     # --- DELETE /v2/service_instances/:id ---------------------------------------------
     def deprovision(self, instance_id: str, query: dict[str, Any], info: RequestInfo) -> Outcome:
-        ctx = self.ctx
-        with ctx.locked(instance_id):
-            instance = ctx.store.get_instance(instance_id)
+        with locked(self.store, instance_id):
+            instance = self.store.get_instance(instance_id)
             if instance is None:
                 raise Gone(f"instance {instance_id} does not exist")
             if instance.state == "deprovisioning":
@@ -284,32 +226,30 @@ class Instances:
                 )
             if instance.state == "updating":
                 raise ConcurrencyError(f"instance {instance_id} is being updated")
-            service, plan = ctx.plan_of(instance.plan_id)
+            service, plan = stored_plan(self.catalogs, instance.plan_id)
             if instance.state == "failed" or instance.abandoned:
                 # Nothing was provisioned (or an attempt died before it was acknowledged):
                 # the platform's orphan mitigation must succeed, whatever the plan
                 # declares for deleting a real instance.
-                ctx.store.apply(ctx.remove_instance(instance, service, plan))
+                self.store.apply(self.calls.remove_instance(instance, service, plan))
                 return Outcome("done", {})
             behaviour = plan.knobs.deprovision
-            goes_async = ctx.goes_async(behaviour, info, "deprovision")
-            if not goes_async:
-                ctx.fail_sync(behaviour, "deprovision", f"instance {instance_id}")
+            asynchronous = goes_async(behaviour, info, "deprovision", f"instance {instance_id}")
             changes: list[Change] = []
             if instance.state == "provisioning":
                 # OSB: a DELETE during an in-flight provision halts the creation.
-                halted = ctx.halted(
+                halted = self.operations.halted(
                     instance.operation, "provisioning was halted by a deprovision request"
                 )
                 if halted is None:
                     raise ConcurrencyError(f"instance {instance_id} is being provisioned")
                 changes.append(Put(halted))
             previous_state = "failed" if instance.state == "provisioning" else "ready"
-            if not goes_async:
-                changes.extend(ctx.remove_instance(instance, service, plan))
-                ctx.store.apply(changes)
+            if not asynchronous:
+                changes.extend(self.calls.remove_instance(instance, service, plan))
+                self.store.apply(changes)
                 return Outcome("done", {})
-            operation = ctx.new_operation(
+            operation = self.operations.new(
                 "deprovision",
                 behaviour,
                 plan,
@@ -324,21 +264,20 @@ class Instances:
             changes += [
                 Put(
                     instance.evolve(
-                        state="deprovisioning", operation=operation.id, updated_at=ctx.clock()
+                        state="deprovisioning", operation=operation.id, updated_at=self.clock()
                     )
                 ),
                 Put(operation),
             ]
-            ctx.store.apply(changes)
+            self.store.apply(changes)
             return Outcome("accepted", {"operation": operation.id})
 
     # --- GET /v2/service_instances/:id ------------------------------------------------
     def fetch(self, instance_id: str) -> Outcome:
-        ctx = self.ctx
-        instance = ctx.store.get_instance(instance_id)
+        instance = self.store.get_instance(instance_id)
         if instance is None or instance.state in ("provisioning", "failed"):
             raise NotFound(f"instance {instance_id} does not exist or is still being provisioned")
-        service, _ = ctx.plan_of(instance.plan_id)
+        service, _ = stored_plan(self.catalogs, instance.plan_id)
         if not service.instances_retrievable:
             raise BadRequest(
                 f"instances of service {service.name!r} cannot be fetched "
@@ -367,27 +306,26 @@ class Instances:
 
         The leniencies and version rules are :mod:`broker.osb.poll_rules`'s.
         """
-        ctx = self.ctx
         what = f"instance {instance_id}"
-        with ctx.locked(instance_id):
-            instance = ctx.store.get_instance(instance_id)
+        with locked(self.store, instance_id):
+            instance = self.store.get_instance(instance_id)
             operation = None
             rule = None
             if operation_id is not None:
-                operation = ctx.store.get_operation(operation_id)
+                operation = self.store.get_operation(operation_id)
                 rule = unissued_operation(operation_id, operation, instance_id, None)
-                if rule is not None and ctx.settings.strict:
+                if rule is not None and self.strict:
                     if instance is None:
                         raise missing_resource(version, what)
                     raise BadRequest(f"operation {operation_id!r} is not an operation of {what}")
                 if rule is not None:
                     operation = None
             if operation is None:
-                operation = ctx.store.latest_operation(instance_id)
+                operation = self.store.latest_operation(instance_id)
             # Reported only about a resource that exists or existed: a poll of one the
             # broker never knew is answered 404/410 and is nothing more.
             if rule is not None and (instance is not None or operation is not None):
-                ctx.findings.record(
+                self.findings.record(
                     rule,
                     instance_id=instance_id,
                     summary=f"polled last_operation of {what} with operation "
@@ -396,17 +334,17 @@ class Instances:
             if instance is None:
                 if operation is None or not _deleted_by(operation, "deprovision"):
                     raise missing_resource(version, what)
-                delete_finished(ctx, operation, what)
+                delete_finished(self.store, self.clock, operation, what)
                 return Outcome("done", {"state": "succeeded"})
             if operation is None:
                 return Outcome("done", {"state": "succeeded"})
-            operation = advance(ctx, operation)
+            operation = self.operations.advance(operation)
             # (A succeeded deprovision of an instance that exists again is history.)
             if (
                 _deleted_by(operation, "deprovision")
-                and ctx.store.get_instance(instance_id) is None
+                and self.store.get_instance(instance_id) is None
             ):
-                delete_finished(ctx, operation, what)
+                delete_finished(self.store, self.clock, operation, what)
         return last_operation_outcome(operation)
 
 
@@ -424,3 +362,60 @@ def last_operation_outcome(operation: OperationRecord) -> Outcome:
         body["update_repeatable"] = operation.update_repeatable
     retry_after = operation.retry_after if operation.state == "in progress" else None
     return Outcome("done", body, retry_after=retry_after)
+
+
+def update_payload(
+    instance: InstanceRecord,
+    target: Plan,
+    new_parameters: dict[str, Any],
+    context: Mapping[str, Any] | None,
+    maintenance: str | None,
+) -> dict[str, Any]:
+    """What an update applies when it succeeds (its operation's payload)."""
+    new_maintenance = {"version": maintenance} if maintenance else instance.maintenance_info
+    payload: dict[str, Any] = {
+        "plan_id": target.id,
+        "parameters": new_parameters,
+        "context": dict(context) if context is not None else instance.context,
+        "maintenance_info": new_maintenance,
+        "fingerprint": provision_fingerprint(
+            service_id=instance.service_id,
+            plan_id=target.id,
+            organization_guid=instance.organization_guid,
+            space_guid=instance.space_guid,
+            parameters=new_parameters,
+            maintenance_version=(new_maintenance or {}).get("version"),
+        ),
+        "previous_state": "ready",
+    }
+    return payload
+
+
+def provision_again(existing: InstanceRecord, digest: str, info: RequestInfo) -> Outcome:
+    """The answer to a provision of an instance that exists: the same, or a conflict."""
+    if existing.state == "deprovisioning":
+        raise ConcurrencyError(f"instance {existing.id} is being deprovisioned")
+    if existing.fingerprint != digest:
+        raise Conflict(
+            f"instance {existing.id} already exists with different attributes "
+            "(service_id, plan_id, organization_guid, space_guid, parameters or "
+            "maintenance_info)"
+        )
+    body = provision_body(existing)
+    if existing.state == "provisioning":
+        return still_running(
+            info,
+            {**body, "operation": existing.operation},
+            f"provisioning of instance {existing.id}",
+        )
+    return Outcome("identical", body)
+
+
+def provision_body(instance: InstanceRecord) -> dict[str, Any]:
+    """The body of a provision answer: dashboard URL and metadata, when there are any."""
+    body: dict[str, Any] = {}
+    if instance.dashboard_url is not None:
+        body["dashboard_url"] = instance.dashboard_url
+    if instance.metadata:
+        body["metadata"] = instance.metadata
+    return body

@@ -15,13 +15,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from broker.catalog.model import Finish
-from broker.osb.context import BrokerContext
 from broker.osb.errors import Gone, NotFound, OSBError
 from broker.osb.versions import Version, missing_resource_poll_status
 from broker.storage.base import Put
+from broker.storage.protocols import StateStore
 from broker.storage.records import OperationRecord
 
 __all__ = [
@@ -68,7 +69,9 @@ def gone_after_payload(gone_after: Finish) -> dict[str, Any]:
     return {GONE_AFTER: {"kind": gone_after.kind, "amount": gone_after.amount}}
 
 
-def delete_finished(ctx: BrokerContext, operation: OperationRecord, what: str) -> None:
+def delete_finished(
+    store: StateStore, clock: Callable[[], float], operation: OperationRecord, what: str
+) -> None:
     """Answer a poll of a finished, successful delete: return to answer ``succeeded``,
     or raise :class:`Gone` once the plan's ``gone_after`` has passed.
 
@@ -78,11 +81,11 @@ def delete_finished(ctx: BrokerContext, operation: OperationRecord, what: str) -
     kind, amount = gone_after["kind"], gone_after["amount"]
     answered = int(operation.payload.get(SUCCEEDED_ANSWERS, 0))
     if kind == "seconds":
-        still = ctx.clock() - (operation.finished_at or operation.started_at) < amount
+        still = clock() - (operation.finished_at or operation.started_at) < amount
     else:
         still = kind == "never" or answered < amount
     if not still:
         raise Gone(f"{what} was deleted")
     if kind == "polls":
         counted = {**operation.payload, SUCCEEDED_ANSWERS: answered + 1}
-        ctx.store.apply([Put(operation.evolve(payload=counted))])
+        store.apply([Put(operation.evolve(payload=counted))])

@@ -15,10 +15,11 @@ Pure functions and data; no Flask.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Mapping
 from typing import Any
+
+from broker.api_versions import KNOWN, NEWEST, OLDEST, Version, parse_version, shown
 
 __all__ = [
     "CATALOG_FIELDS",
@@ -42,13 +43,6 @@ __all__ = [
     "shown",
 ]
 
-Version = tuple[int, int]
-
-OLDEST: Version = (2, 11)
-NEWEST: Version = (2, 17)
-KNOWN: tuple[Version, ...] = tuple((2, minor) for minor in range(OLDEST[1], NEWEST[1] + 1))
-
-_VERSION = re.compile(r"^\s*2\.(1[1-7])\s*$")
 
 # Catalog fields and the version that introduced them; older versions never see them.
 CATALOG_FIELDS: Mapping[str, Mapping[str, Version]] = {
@@ -84,18 +78,6 @@ RESPONSE_FIELDS: Mapping[str, Mapping[str, Version]] = {
 
 # Error body fields the "Service Broker Errors" section added.
 ERROR_FIELDS: Mapping[str, Version] = {"instance_usable": (2, 16), "update_repeatable": (2, 16)}
-
-
-def shown(version: Version) -> str:
-    return f"{version[0]}.{version[1]}"
-
-
-def parse_version(text: str) -> Version:
-    """``"2.13"`` as ``(2, 13)``; :class:`ValueError` for anything but 2.11 … 2.17."""
-    match = _VERSION.match(text)
-    if match is None:
-        raise ValueError(f"must be one of {', '.join(shown(v) for v in KNOWN)}, got {text!r}")
-    return (2, int(match.group(1)))
 
 
 def effective_version(announced: Version, pinned: Version | None) -> Version:

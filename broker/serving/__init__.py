@@ -1,1 +1,2 @@
-"""Serving HTTP: the gunicorn worker of ``mockbroker serve`` and what it is made of."""
+"""Serving HTTP with gunicorn: the application it runs (:mod:`.gunicorn_app`) and the
+event-loop worker of ``mockbroker serve`` (:mod:`.worker`, :mod:`.framing`, :mod:`.lanes`)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from broker.storage.base import Store, StoreUnavailable
+from broker.storage.base import StoreUnavailable
+from broker.storage.protocols import Store
 from broker.storage.urls import redacted_url
 
 __all__ = ["Store", "StoreUnavailable", "open_store", "redacted_url"]

@@ -1,4 +1,7 @@
-"""The state-store contract shared by the memory, SQLite and PostgreSQL stores.
+"""What stores read and write: changes, journal queries, counts (the contract is
+:mod:`broker.storage.protocols`).
+
+The state-store contract is shared by the memory, SQLite and PostgreSQL stores.
 
 A store keeps four things: the OSB state (instances, bindings, operations), the
 request journal, the fault rules with their counters, and catalog documents sent
@@ -21,9 +24,8 @@ Concurrency contract:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 
@@ -34,7 +36,6 @@ __all__ = [
     "Position",
     "JournalQuery",
     "Put",
-    "Store",
     "StoreUnavailable",
     "StateCounts",
 ]
@@ -112,136 +113,6 @@ class StateCounts:
     instances: dict[tuple[str, str], int]
     bindings: dict[tuple[str, str], int]
     operations_in_progress: dict[str, int]
-
-
-@runtime_checkable
-class Store(Protocol):
-    url: str
-
-    # --- lifecycle --------------------------------------------------------------------
-    def check(self) -> None:
-        """Raise :class:`StoreUnavailable` if the store cannot serve requests."""
-
-    def close(self) -> None: ...
-
-    # --- coordination -----------------------------------------------------------------
-    def lock(self, key: str) -> AbstractContextManager[None]:
-        """A mutex over ``key`` shared by every process using this store."""
-
-    def generation(self) -> int:
-        """A number that changes whenever catalog documents or fault rules change."""
-
-    # --- OSB state --------------------------------------------------------------------
-    def get_instance(self, instance_id: str) -> InstanceRecord | None: ...
-
-    def get_binding(self, binding_id: str) -> BindingRecord | None: ...
-
-    def get_operation(self, operation_id: str) -> OperationRecord | None: ...
-
-    def latest_operation(
-        self, instance_id: str, binding_id: str | None = None
-    ) -> OperationRecord | None:
-        """The newest operation of an instance (``binding_id=None``) or of a binding."""
-
-    def bindings_of(self, instance_id: str) -> list[BindingRecord]: ...
-
-    def apply(self, changes: Sequence[Change]) -> None:
-        """Write every change or none of them."""
-
-    def list_instances(
-        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
-    ) -> list[InstanceRecord]:
-        """Instances by creation (``created_at``, then id), oldest first unless told.
-
-        ``limit`` and ``after`` (the position of the last record of the previous page,
-        exclusive) page through them with a keyset, so a page costs the same however
-        many there are.
-        """
-
-    def list_bindings(
-        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
-    ) -> list[BindingRecord]:
-        """Bindings, paged like :meth:`list_instances`."""
-
-    def list_operations(
-        self,
-        limit: int = 1000,
-        *,
-        before: str | None = None,
-        state: str | None = None,
-        instance_id: str | None = None,
-    ) -> list[OperationRecord]:
-        """The newest ``limit`` operations, oldest first.
-
-        ``before`` (an operation id) keeps only operations recorded before it, for the
-        next page; ``state`` is ``in progress``, ``succeeded``, ``failed`` or
-        ``finished`` (either of the last two); ``instance_id`` keeps one instance's
-        (and its bindings') operations.
-        """
-
-    def prune_operations(self, finished_before: float) -> int:
-        """Forget operations that finished before ``finished_before``; return how many.
-
-        The newest operation of an instance or binding that still exists is kept
-        whatever its age: ``last_operation`` without an operation id answers from it.
-        """
-
-    def counts(self) -> StateCounts: ...
-
-    def reset(self, keep_journal: bool = False) -> None:
-        """Forget all state, fault rules and catalog documents (and the journal)."""
-
-    # --- request journal --------------------------------------------------------------
-    def journal_append(
-        self, entry: dict[str, Any], limit: int, max_bytes: int | None = None
-    ) -> int:
-        """Store an entry and return its id, keeping at most ``limit`` newest entries and
-        about ``max_bytes`` of them (:mod:`broker.journal.retention`)."""
-
-    def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
-        """Matching entries, oldest first (see :class:`JournalQuery` for ``limit``)."""
-
-    def journal_clear(self) -> None: ...
-
-    # --- fault rules ------------------------------------------------------------------
-    def fault_add(self, rule: dict[str, Any]) -> str:
-        """Store a rule (its ``id`` is assigned here) and return the id."""
-
-    def fault_list(self) -> list[dict[str, Any]]:
-        """Rules in creation order, each with ``calls`` and ``fired`` counters."""
-
-    def fault_delete(self, rule_id: str) -> bool: ...
-
-    def fault_delete_all(self, origin: str | None = None) -> int:
-        """Delete every rule, or only those of ``origin`` (``"admin"``: added at run time,
-        and any rule without an origin; ``"catalog"``: copied from the catalog); answer
-        how many were deleted."""
-
-    def fault_hit(self, rule_id: str) -> int:
-        """Count one more matching call for a rule; return the new call count."""
-
-    def fault_fired(self, rule_id: str) -> None:
-        """Count one more time the rule's action was applied."""
-
-    def fault_seed(self, rules: list[dict[str, Any]], marker: str) -> None:
-        """Install catalog rules once per ``marker`` (catalog version).
-
-        Catalog rules (``origin: catalog``) that are not in ``rules`` are removed,
-        missing ones are added with fresh counters, existing ones keep theirs. A
-        marker already seen (since the last reset) changes nothing, so a rule the
-        user deleted stays deleted.
-        """
-
-    # --- catalog documents ------------------------------------------------------------
-    def catalog_documents(self) -> list[dict[str, Any]]:
-        """Catalogs sent over the admin API since the last reset, oldest first."""
-
-    def catalog_set(self, documents: Sequence[dict[str, Any]]) -> None:
-        """Replace the catalog documents with ``documents`` (oldest first), in one write.
-
-        :class:`broker.catalog.source.CatalogSource` decides which to keep: the one
-        being served and those that still define plans of existing instances.
-        """
 
 
 def iter_changes(changes: Sequence[Change]) -> Iterator[tuple[str, str, AnyRecord | None]]:

@@ -27,12 +27,11 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from broker.client import AdminClient, ConflictError, NotFoundError, OSBClient, OSBClientError
-from broker.testing.osb_broker import BrokerEndpoint
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -54,6 +53,21 @@ OPT_IN = (
     "pass --osb-reset-external (or set osb_reset_external = true in the pytest ini file) "
     "to reset the external broker before each test instead"
 )
+
+
+class Endpoint(Protocol):
+    """Where a broker listens and how to log in (``BrokerEndpoint``)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+    @property
+    def admin_username(self) -> str: ...
+    @property
+    def admin_password(self) -> str: ...
 
 
 class SharedBrokerError(RuntimeError):
@@ -139,7 +153,7 @@ class Isolation:
         """Headers that make a request part of this test (send them from any client)."""
         return {CORRELATION_HEADER: self.tag}
 
-    def client(self, endpoint: BrokerEndpoint, **options: Any) -> SharedBrokerClient:
+    def client(self, endpoint: Endpoint, **options: Any) -> SharedBrokerClient:
         """The test's client for ``endpoint``."""
         return SharedBrokerClient(
             endpoint.url,

@@ -214,10 +214,9 @@ class ThreadedBrokerServer:
 
     def reset(self, *, keep_journal: bool = False) -> list[str]:
         """What ``POST /admin/reset`` does, called directly: no request, no connection."""
-        from broker.runtime import runtime
+        from broker.web.runtime import runtime_of
 
-        with self.app.app_context():
-            return runtime().reset(keep_journal=keep_journal)
+        return runtime_of(self.app).reset(keep_journal=keep_journal)
 
     def start(self) -> ThreadedBrokerServer:
         self._thread.start()

@@ -11,9 +11,8 @@ def register_blueprints(app: Flask) -> None:
     from broker.web.admin import admin
     from broker.web.dashboard import dashboard, home
     from broker.web.health import health
-    from broker.web.metrics import metrics_blueprint
     from broker.web.openapi import openapi
     from broker.web.osb_api import osb
 
-    for blueprint in (health, osb, admin, openapi, metrics_blueprint, dashboard, home):
+    for blueprint in (health, osb, admin, openapi, dashboard, home):
         app.register_blueprint(blueprint)

@@ -6,12 +6,13 @@ import json
 import logging
 
 import orjson
-from flask import Flask, Response, g, has_app_context
+from flask import Flask, Response, has_request_context, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from broker.osb.errors import OSBError, PayloadTooLarge
 from broker.osb.versions import error_fields
 from broker.storage.base import StoreUnavailable
+from broker.web.request_state import state_of
 
 __all__ = ["encode_json", "json_response", "register_error_handlers"]
 
@@ -37,9 +38,8 @@ def json_response(body: object, status: int, headers: dict[str, str] | None = No
 def render_osb_error(error: OSBError) -> Response:
     """The error's OSB body, as the OSB version the request is answered as defines it."""
     body = error.body()
-    version = g.get("osb_version") if has_app_context() else None
-    if version is not None:
-        body = error_fields(error.status_code, body, version)
+    if has_request_context():
+        body = error_fields(error.status_code, body, state_of(request).osb_version)
     return json_response(body, error.status_code, error.headers)
 
 

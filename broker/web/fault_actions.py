@@ -16,19 +16,18 @@ process, a request the rule would delay or hang is answered 503 with
 
 from __future__ import annotations
 
-import json
 import socket
-from collections.abc import Mapping
-from typing import Any
 
-from flask import Response, g, request
+from flask import Response, request
 
+from broker.faults.answers import body_bytes, error_answer
 from broker.faults.engine import Fired
+from broker.faults.rules import Action
 from broker.faults.waits import HANG_LIMIT_SECONDS, TooManyWaits, WaitEnd
-from broker.osb.errors import spec_sentence
-from broker.runtime import runtime
 from broker.web.connection import client_gone, client_socket, step_aside
 from broker.web.errors import json_response
+from broker.web.request_state import current
+from broker.web.runtime import current_runtime
 
 __all__ = [
     "HANG_LIMIT_SECONDS",
@@ -37,8 +36,6 @@ __all__ = [
     "interrupt",
     "replacement",
 ]
-
-MALFORMED = b'{"description": "this body is deliberately cut sh'
 
 
 def _drop(sock: socket.socket | None) -> None:
@@ -52,14 +49,16 @@ def _drop(sock: socket.socket | None) -> None:
 
 def _dropped(error: str, description: str, status: int) -> Response:
     """Close the connection without an answer (the journal records no status)."""
-    g.dropped = True
+    current()[1].dropped = True
     _drop(client_socket(request.environ))
     return json_response({"error": error, "description": description}, status)
 
 
 def _wait(fired: Fired, seconds: float) -> WaitEnd:
     environ = request.environ
-    return runtime().fault_waits.wait(fired, seconds, client_gone(environ), step_aside(environ))
+    return current_runtime().fault_waits.wait(
+        fired, seconds, client_gone(environ), step_aside(environ)
+    )
 
 
 def _too_many(exc: TooManyWaits) -> Response:
@@ -81,17 +80,17 @@ def interrupt(fired: Fired) -> Response | None:
     """Delay, hang or drop as the action says; a Response only if nothing else follows."""
     action = fired.rule.action
     try:
-        delay = action.get("delay_ms")
+        delay = action.delay_ms
         if delay and _wait(fired, delay / 1000) is WaitEnd.CLIENT_GONE:
             return _dropped("ClientGone", "the client disconnected during the delay", 499)
-        if action.get("hang"):
+        if action.hang:
             _wait(fired, HANG_LIMIT_SECONDS)
             return _dropped("Hung", "the fault rule hung this request", 504)
     except TooManyWaits as exc:
         return _too_many(exc)
-    if action.get("drop_connection"):
+    if action.drop_connection:
         sock = client_socket(request.environ)
-        g.dropped = True
+        current()[1].dropped = True
         _drop(sock)
         return json_response(
             {"error": "ConnectionDropped", "description": "the fault rule dropped this connection"},
@@ -100,31 +99,10 @@ def interrupt(fired: Fired) -> Response | None:
     return None
 
 
-def _body_bytes(action: Mapping[str, Any], default: object) -> bytes:
-    body = action.get("body")
-    if body == "malformed":
-        return MALFORMED
-    if body == "empty":
-        return b""
-    if body is not None:
-        return json.dumps(body).encode()
-    return json.dumps(default, separators=(",", ":")).encode()
-
-
-def fault_response(action: Mapping[str, Any]) -> Response:
-    """The answer for an action with a ``status``: an OSB error body unless told otherwise."""
-    status = int(action["status"])
-    default: dict[str, Any] = {}
-    for key in ("error", "description", "instance_usable", "update_repeatable"):
-        if key in action:
-            default[key] = action[key]
-    if not default and status >= 400:
-        default = {"error": "InjectedFault", "description": f"fault rule answered {status}"}
-    sentence = spec_sentence(default.get("error"))
-    if sentence is not None and "description" not in default:
-        # Clients recognise these codes by the spec's sentence alone.
-        default["description"] = sentence
-    response = Response(_body_bytes(action, default), status=status, mimetype="application/json")
+def fault_response(action: Action) -> Response:
+    """The answer for an action with a ``status``."""
+    answer = error_answer(action)
+    response = Response(answer.body, status=answer.status, mimetype="application/json")
     return _content_type(response, action)
 
 
@@ -138,21 +116,21 @@ def replacement(fired: Fired) -> Response | None:
     interrupted = interrupt(fired)
     if interrupted is not None:
         return interrupted
-    if "status" in action:
+    if action.status is not None:
         return fault_response(action)
     return None
 
 
-def apply_response_modifiers(response: Response, action: Mapping[str, Any]) -> Response:
+def apply_response_modifiers(response: Response, action: Action) -> Response:
     """Change the body or Content-Type of the broker's own answer."""
-    if "body" in action:
-        response.set_data(_body_bytes(action, None))
+    if action.body is not None:
+        response.set_data(body_bytes(action, None))
     return _content_type(response, action)
 
 
-def _content_type(response: Response, action: Mapping[str, Any]) -> Response:
-    if "content_type" in action:
-        value = action["content_type"]
+def _content_type(response: Response, action: Action) -> Response:
+    value = action.content_type
+    if value is not None:
         if value:
             response.headers["Content-Type"] = value
         else:

@@ -31,7 +31,7 @@ from flask import Request
 from broker.osb.errors import Forbidden, Unauthorized
 
 if TYPE_CHECKING:
-    from broker.runtime import Runtime
+    from broker.web.runtime import Runtime
 
 __all__ = ["PUBLIC_PATHS", "require_credentials"]
 

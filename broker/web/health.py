@@ -1,4 +1,4 @@
-"""``/livez`` (the process answers) and ``/readyz`` (it can serve: store and backends).
+"""``/livez`` (the process answers), ``/readyz`` (it can serve: store and backends), ``/metrics``.
 
 Both answer without credentials, and say no more than that: ``/readyz`` is ``ok``
 (200) or ``unavailable`` (503). What was checked, and why a check failed (store
@@ -12,9 +12,9 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from broker.credentials.base import BackendError
-from broker.runtime import runtime
 from broker.storage.base import StoreUnavailable
 from broker.web.errors import json_response
+from broker.web.runtime import current_runtime
 
 __all__ = ["health"]
 
@@ -28,7 +28,7 @@ def livez() -> Response:
 
 @health.get("/readyz")
 def readyz() -> Response:
-    rt = runtime()
+    rt = current_runtime()
     checks: dict[str, Any] = {}
     ready = True
     try:
@@ -50,3 +50,11 @@ def readyz() -> Response:
     if rt.admin_auth.accepts(request.environ.get("HTTP_AUTHORIZATION")):
         body["checks"] = checks
     return json_response(body, 200 if ready else 503)
+
+
+@health.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics (admin credentials: the guard asks for them)."""
+    return Response(
+        current_runtime().metrics.render(), status=200, mimetype="text/plain; version=0.0.4"
+    )

@@ -22,14 +22,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Request, Response
-from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from broker.journal import entries
 from broker.journal.entries import MAX_TEXT, cut
 from broker.redaction import redact, redact_credentials
-from broker.runtime import Runtime, runtime
-from broker.web.request_context import resolved
+from broker.web.request_state import RequestState, current
+from broker.web.runtime import Runtime, current_runtime
 
 __all__ = ["record", "record_request"]
 
@@ -59,12 +58,12 @@ def _response_bytes(response: Response) -> bytes:
     return response.get_data()
 
 
-def _request_body(req: Request, ctx: _AppCtxGlobals) -> tuple[Any, int]:
+def _request_body(req: Request, state: RequestState) -> tuple[Any, int]:
     """The body as recorded, and its size in bytes."""
     environ = req.environ
     if environ.get("CONTENT_LENGTH") in (None, "", "0") and "HTTP_TRANSFER_ENCODING" not in environ:
         return None, 0  # HTTP/1.1: a request with neither header has no body
-    oversized = ctx.get("oversized_body")
+    oversized = state.oversized_body
     if oversized is not None:  # a chunked body refused at the limit: its size so far
         return entries.summary(oversized), 0
     # A body over the size limit was refused unread (413): record its size only,
@@ -77,7 +76,7 @@ def _request_body(req: Request, ctx: _AppCtxGlobals) -> tuple[Any, int]:
         raw = req.get_data(cache=True)
     except RequestEntityTooLarge:
         return entries.summary(length or 0), 0
-    parsed = ctx.get("parsed_body")
+    parsed = state.parsed_body
     if type(parsed) is dict and len(raw) <= entries.MAX_BODY_BYTES:
         return parsed, len(raw)  # decoded once already, by the view
     return entries.body(raw), len(raw)
@@ -121,16 +120,16 @@ def _iso_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
-def record(rt: Runtime, req: Request, ctx: _AppCtxGlobals, response: Response) -> None:
+def record(rt: Runtime, req: Request, state: RequestState, response: Response) -> None:
     """Write the journal entry of the request ``req`` answered by ``response``."""
     settings = rt.settings
-    if settings.journal_size == 0 or not ctx.get("authenticated"):
+    if settings.journal_size == 0 or not state.authenticated:
         return
     now = time.time()
-    started = ctx.get("started")
+    started = state.started
     duration_ms = (time.perf_counter() - started) * 1000 if started is not None else None
-    body, body_size = _request_body(req, ctx)
-    dropped = bool(ctx.get("dropped"))
+    body, body_size = _request_body(req, state)
+    dropped = state.dropped
     response_body = None
     response_size = 0
     if not dropped and not response.is_streamed:
@@ -143,12 +142,12 @@ def record(rt: Runtime, req: Request, ctx: _AppCtxGlobals, response: Response) -
     headers, headers_size, headers_cut = entries.headers(_header_items(req.environ))
     path = req.path
     query = req.args.to_dict()
-    identity = ctx.get("originating_identity")
-    instance_id, binding_id = ctx.get("instance_id"), ctx.get("binding_id")
+    identity = state.originating_identity
+    instance_id, binding_id = state.instance_id, state.binding_id
     entry: dict[str, Any] = {
         "time": _iso_time(now),
         "epoch": now,
-        "request_id": ctx.get("request_id"),
+        "request_id": state.request_id,
         "method": req.method,
         "path": path if len(path) <= MAX_TEXT and "\x00" not in path else _text(path),
         "query": redact(
@@ -156,7 +155,7 @@ def record(rt: Runtime, req: Request, ctx: _AppCtxGlobals, response: Response) -
         )
         if query
         else {},
-        "operation": ctx.get("operation"),
+        "operation": state.operation,
         "instance_id": instance_id if plain(instance_id) else _text(instance_id),
         "binding_id": binding_id if plain(binding_id) else _text(binding_id),
         "headers": headers,
@@ -165,7 +164,7 @@ def record(rt: Runtime, req: Request, ctx: _AppCtxGlobals, response: Response) -
         "status": None if dropped else response.status_code,
         "response": response_body,
         "duration_ms": round(duration_ms, 3) if duration_ms is not None else None,
-        "fault": ctx.get("fault"),
+        "fault": state.fault,
     }
     if headers_cut:
         entry["truncated"] = ["headers"]
@@ -188,6 +187,6 @@ def record(rt: Runtime, req: Request, ctx: _AppCtxGlobals, response: Response) -
 
 def record_request(response: Response) -> Response:
     """As an ``after_request`` hook (``/admin``, when its requests are journaled)."""
-    req, ctx = resolved()
-    record(runtime(), req, ctx, response)
+    req, state = current()
+    record(current_runtime(), req, state, response)
     return response

@@ -18,36 +18,37 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from broker.runtime import Runtime, runtime
+from broker.catalog.source import CatalogSource
+from broker.storage import Store
+from broker.web.request_state import RequestState
 
-__all__ = ["Metrics", "metrics_blueprint"]
+__all__ = ["Metrics"]
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-
-metrics_blueprint = Blueprint("metrics", __name__)
 
 
 class StateCollector:
     """Gauges computed from the shared store at scrape time."""
 
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(self, store: Store, catalogs: CatalogSource) -> None:
+        self.store = store
+        self.catalogs = catalogs
 
     def _names(self, plan_id: str) -> tuple[str, str]:
-        resolved = self.rt.catalogs.resolve(plan_id)
+        resolved = self.catalogs.resolve(plan_id)
         if resolved is None:
             return plan_id, plan_id
         return resolved[0].name, resolved[1].name
 
     def collect(self) -> Iterator[Metric]:
-        counts = self.rt.store.counts()
+        counts = self.store.counts()
         for name, help_text, values in (
             (
                 "mockbroker_instances",
@@ -79,7 +80,7 @@ class StateCollector:
             "How often each fault rule fired since it was added (reset clears)",
             labels=["rule", "origin"],
         )
-        for rule in self.rt.store.fault_list():
+        for rule in self.store.fault_list():
             fired.add_metric([rule["id"], str(rule.get("origin", "admin"))], rule.get("fired", 0))
         yield fired
 
@@ -94,8 +95,9 @@ class _Combined:
 
 
 class Metrics:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    """The Prometheus metrics of OSB requests, and gauges of the shared state."""
+
+    def __init__(self, store: Store, catalogs: CatalogSource) -> None:
         self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
         # In multiprocess mode values go to files; the metric objects need no registry.
         self.registry = None if self.multiprocess else CollectorRegistry()
@@ -118,7 +120,7 @@ class Metrics:
             ["operation"],
             registry=self.registry,
         )
-        self.state = StateCollector(rt)
+        self.state = StateCollector(store, catalogs)
         # Operations and statuses are few (ten operations, a handful of statuses each).
         self._counters: dict[tuple[str, str], Any] = {}
         self._latencies: dict[str, Any] = {}
@@ -139,14 +141,14 @@ class Metrics:
         if fault:
             self.faults.labels(operation).inc()
 
-    def count(self, ctx: Any, response: Response) -> None:
-        """Count an answered OSB request; ``ctx`` is the request's ``g``."""
-        started = ctx.get("started")
+    def count(self, state: RequestState, response: Response) -> None:
+        """Count an answered OSB request."""
+        started = state.started
         if started is None:
             return
-        status = None if ctx.get("dropped") else response.status_code
+        status = None if state.dropped else response.status_code
         seconds = time.perf_counter() - started
-        self.observe(ctx.get("operation") or "unknown", status, seconds, ctx.get("fault"))
+        self.observe(state.operation or "unknown", status, seconds, state.fault)
 
     def render(self) -> bytes:
         if self.multiprocess:
@@ -156,10 +158,3 @@ class Metrics:
             assert self.registry is not None
             per_request = self.registry
         return generate_latest(_Combined(per_request, self.state))
-
-
-@metrics_blueprint.get("/metrics")
-def metrics_endpoint() -> Response:
-    metrics = runtime().metrics
-    assert metrics is not None
-    return Response(metrics.render(), status=200, mimetype="text/plain; version=0.0.4")

@@ -14,21 +14,21 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Request, Response
-from flask.ctx import _AppCtxGlobals
 from marshmallow import Schema
 
 from broker.decoding import DecodingError, decode_json
 from broker.faults.engine import RequestTarget
 from broker.osb import schemas
-from broker.osb.context import Outcome, RequestInfo
 from broker.osb.errors import BadRequest, OSBError
 from broker.osb.headers import check_api_version, parse_originating_identity
-from broker.osb.versions import NEWEST, Version, answer_fields, effective_version
-from broker.runtime import Runtime, runtime
+from broker.osb.outcome import Outcome, RequestInfo
+from broker.osb.versions import answer_fields, effective_version
 from broker.web.errors import json_response, render_osb_error
 from broker.web.fault_actions import apply_response_modifiers, replacement
 from broker.web.journal import record
-from broker.web.request_context import refuse_nul, resolved
+from broker.web.request_context import refuse_nul
+from broker.web.request_state import NOT_PARSED, RequestState, current
+from broker.web.runtime import Runtime, current_runtime
 
 __all__ = ["osb"]
 
@@ -61,69 +61,67 @@ def name_request(endpoint: str | None, values: dict[str, Any] | None) -> None:
     URL value preprocessors run before every before-request hook, so even a request
     the credential guard refuses is journaled under its operation.
     """
-    _, ctx = resolved()
-    ctx.operation = (endpoint or "").rpartition(".")[2] or None
-    ctx.instance_id = values.get("instance_id") if values else None
-    ctx.binding_id = values.get("binding_id") if values else None
+    _, state = current()
+    state.operation = (endpoint or "").rpartition(".")[2] or None
+    state.instance_id = values.get("instance_id") if values else None
+    state.binding_id = values.get("binding_id") if values else None
 
 
 @osb.before_request
 def check_request() -> None:
-    req, ctx = resolved()
-    rt = runtime()
+    req, state = current()
+    rt = current_runtime()
     rt.sync()
     environ = req.environ
     announced = check_api_version(
         environ.get("HTTP_X_BROKER_API_VERSION"), rt.settings.missing_version_status
     )
-    ctx.osb_version = effective_version(announced, rt.settings.osb_version)
+    state.osb_version = effective_version(announced, rt.settings.osb_version)
     identity = parse_originating_identity(environ.get("HTTP_X_BROKER_API_ORIGINATING_IDENTITY"))
-    ctx.originating_identity = identity.to_dict() if identity else None
+    state.originating_identity = identity.to_dict() if identity else None
     refuse_nul(environ)
 
 
 @osb.after_request
 def count_and_record(response: Response) -> Response:
     """The metrics first (the answer is known), then the journal entry."""
-    req, ctx = resolved()
-    rt = runtime()
-    if rt.metrics is not None:
-        rt.metrics.count(ctx, response)
-    record(rt, req, ctx, response)
+    req, state = current()
+    rt = current_runtime()
+    rt.metrics.count(state, response)
+    record(rt, req, state, response)
     return response
 
 
 UNPARSABLE = object()
-_NOT_YET = object()
 
 
-def parsed_body(req: Request, ctx: _AppCtxGlobals) -> Any:
+def parsed_body(req: Request, state: RequestState) -> Any:
     """The body parsed as JSON, once per request (fault matching reads it too), or UNPARSABLE.
 
     Decoded within :mod:`broker.decoding`'s limits; why a body is UNPARSABLE is kept
-    in ``g.body_problem`` for the 400 that follows.
+    in ``state.body_problem`` for the 400 that follows.
     """
-    parsed = ctx.get("parsed_body", _NOT_YET)
-    if parsed is _NOT_YET:
+    parsed = state.parsed_body
+    if parsed is NOT_PARSED:
         try:
             parsed = decode_json(req.get_data(cache=True))
         except DecodingError as exc:
             parsed = UNPARSABLE
-            ctx.body_problem = str(exc)
-        ctx.parsed_body = parsed
+            state.body_problem = str(exc)
+        state.parsed_body = parsed
     return parsed
 
 
-def json_body(req: Request, ctx: _AppCtxGlobals) -> dict[str, Any]:
+def json_body(req: Request, state: RequestState) -> dict[str, Any]:
     mimetype = req.mimetype
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise BadRequest(f"Content-Type must be application/json, got {mimetype!r}")
     raw = req.get_data(cache=True)
     if not raw.strip():
         raise BadRequest("request body is required (a JSON object)")
-    data = parsed_body(req, ctx)
+    data = parsed_body(req, state)
     if data is UNPARSABLE:
-        raise BadRequest(f"request body {ctx.get('body_problem') or 'is not valid JSON'}")
+        raise BadRequest(f"request body {state.body_problem or 'is not valid JSON'}")
     if not isinstance(data, dict):
         raise BadRequest(f"request body must be a JSON object, got {type(data).__name__}")
     return data
@@ -138,20 +136,14 @@ def accepts_incomplete(req: Request) -> bool:
     raise BadRequest(f"accepts_incomplete must be true or false, got {value!r}")
 
 
-def request_info(req: Request, ctx: _AppCtxGlobals) -> RequestInfo:
+def request_info(req: Request, state: RequestState) -> RequestInfo:
     return RequestInfo(
         accepts_incomplete=accepts_incomplete(req),
-        originating_identity=ctx.get("originating_identity"),
-        async_result=ctx.get("async_result"),
-        fault=ctx.get("fault"),
-        version=ctx.get("osb_version", NEWEST),
+        originating_identity=state.originating_identity,
+        async_result=state.async_result,
+        fault=state.fault,
+        version=state.osb_version,
     )
-
-
-def answered_version(ctx: _AppCtxGlobals) -> Version:
-    """The OSB version this request is answered as (set by :func:`check_request`)."""
-    version: Version = ctx.get("osb_version", NEWEST)
-    return version
 
 
 def respond(outcome: Outcome, schema: Schema, accepted: Schema | None = None) -> Response:
@@ -161,9 +153,9 @@ def respond(outcome: Outcome, schema: Schema, accepted: Schema | None = None) ->
     always answered in a form the platform's version can read: a 2.13 client never
     gets a 201 it cannot parse for a binding the broker then holds.
     """
-    _, ctx = resolved()
+    _, state = current()
     chosen = accepted if outcome.kind == "accepted" and accepted is not None else schema
-    body = answer_fields(ctx.get("operation"), chosen.dump(outcome.body), answered_version(ctx))
+    body = answer_fields(state.operation, chosen.dump(outcome.body), state.osb_version)
     response = json_response(body, STATUS[outcome.kind])
     if outcome.retry_after is not None:
         response.headers["Retry-After"] = str(outcome.retry_after)
@@ -173,11 +165,11 @@ def respond(outcome: Outcome, schema: Schema, accepted: Schema | None = None) ->
 # --- faults -------------------------------------------------------------------------
 
 
-def _requested_ids(req: Request, ctx: _AppCtxGlobals) -> tuple[str | None, str | None]:
+def _requested_ids(req: Request, state: RequestState) -> tuple[str | None, str | None]:
     service_id = req.args.get("service_id")
     plan_id = req.args.get("plan_id")
     if req.method in ("PUT", "PATCH"):
-        body = parsed_body(req, ctx)
+        body = parsed_body(req, state)
         if body is UNPARSABLE:
             body = {}
         if isinstance(body, dict):
@@ -186,12 +178,12 @@ def _requested_ids(req: Request, ctx: _AppCtxGlobals) -> tuple[str | None, str |
     return service_id, plan_id
 
 
-def _target(rt: Runtime, req: Request, ctx: _AppCtxGlobals) -> RequestTarget:
+def _target(rt: Runtime, req: Request, state: RequestState) -> RequestTarget:
     """What the request is about; its service and plan are worked out only if a rule asks."""
-    instance_id, binding_id = ctx.get("instance_id"), ctx.get("binding_id")
+    instance_id, binding_id = state.instance_id, state.binding_id
 
     def lookup() -> tuple[str | None, str | None]:
-        service_id, plan_id = _requested_ids(req, ctx)
+        service_id, plan_id = _requested_ids(req, state)
         if service_id is not None and plan_id is not None:
             return service_id, plan_id
         record: Any = None
@@ -203,13 +195,13 @@ def _target(rt: Runtime, req: Request, ctx: _AppCtxGlobals) -> RequestTarget:
             return service_id, plan_id
         return service_id or record.service_id, plan_id or record.plan_id
 
-    return RequestTarget(ctx.operation, instance_id, binding_id, None, None, lookup)
+    return RequestTarget(state.operation or "unknown", instance_id, binding_id, None, None, lookup)
 
 
 def _names(
     service_id: str | None, plan_id: str | None
 ) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
-    catalogs = runtime().catalogs
+    catalogs = current_runtime().catalogs
     service = plan = None
     if plan_id is not None:
         resolved = catalogs.resolve(plan_id)
@@ -230,27 +222,27 @@ View = Callable[..., Response]
 def osb_operation(view: View) -> Callable[..., Response]:
     """Run a view under the fault rules: before it, instead of it, or after it.
 
-    The view is called as ``view(rt, req, ctx, **url_values)``: the runtime, the
-    request and ``g``, resolved once for the whole request.
+    The view is called as ``view(rt, req, state, **url_values)``: the runtime, the
+    request and its :class:`RequestState`, resolved once for the whole request.
     """
 
     @wraps(view)
     def wrapper(**kwargs: Any) -> Response:
-        rt = runtime()
-        req, ctx = resolved()
-        fired = rt.faults.choose(_target(rt, req, ctx), _names) if rt.faults.active else None
+        rt = current_runtime()
+        req, state = current()
+        fired = rt.faults.choose(_target(rt, req, state), _names) if rt.faults.active else None
         if fired is None:
-            return view(rt, req, ctx, **kwargs)
+            return view(rt, req, state, **kwargs)
         rule = fired.rule
-        ctx.fault = rule.id
+        state.fault = rule.id
         action = rule.action
         if rule.phase == "before":
             replaced = replacement(fired)
             if replaced is not None:
                 return replaced
-        ctx.async_result = action.get("async_result")
+        state.async_result = action.async_result
         try:
-            response = view(rt, req, ctx, **kwargs)
+            response = view(rt, req, state, **kwargs)
         except OSBError as error:
             response = render_osb_error(error)
         if rule.phase == "after":
@@ -263,15 +255,14 @@ def osb_operation(view: View) -> Callable[..., Response]:
 
 
 # --- the ten endpoints --------------------------------------------------------------
-# Each view receives (rt, req, ctx) from osb_operation, then its URL values.
-Ctx = _AppCtxGlobals
+# Each view receives (rt, req, state) from osb_operation, then its URL values.
 
 
 @osb.get("/catalog", endpoint="catalog")
 @osb_operation
-def catalog(rt: Runtime, req: Request, ctx: Ctx) -> Response:
+def catalog(rt: Runtime, req: Request, state: RequestState) -> Response:
     current = rt.catalogs.catalog
-    body, etag = rt.catalog_bodies.body(current.body, current.etag, answered_version(ctx))
+    body, etag = rt.catalog_bodies.body(current.body, current.etag, state.osb_version)
     if etag in req.if_none_match:
         response = Response(status=304)
     else:
@@ -282,69 +273,71 @@ def catalog(rt: Runtime, req: Request, ctx: Ctx) -> Response:
 
 @osb.put("/service_instances/<instance_id>", endpoint="provision")
 @osb_operation
-def provision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
-    body = schemas.load_or_400(PROVISION_REQUEST, json_body(req, ctx), "provision request")
-    outcome = rt.broker.instances.provision(instance_id, body, request_info(req, ctx))
+def provision(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
+    body = schemas.load_or_400(PROVISION_REQUEST, json_body(req, state), "provision request")
+    outcome = rt.broker.provision(instance_id, body, request_info(req, state))
     return respond(outcome, PROVISION_RESPONSE)
 
 
 @osb.patch("/service_instances/<instance_id>", endpoint="update")
 @osb_operation
-def update(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
-    body = schemas.load_or_400(UPDATE_REQUEST, json_body(req, ctx), "update request")
-    outcome = rt.broker.instances.update(instance_id, body, request_info(req, ctx))
+def update(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
+    body = schemas.load_or_400(UPDATE_REQUEST, json_body(req, state), "update request")
+    outcome = rt.broker.update(instance_id, body, request_info(req, state))
     return respond(outcome, UPDATE_RESPONSE)
 
 
 @osb.delete("/service_instances/<instance_id>", endpoint="deprovision")
 @osb_operation
-def deprovision(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
+def deprovision(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
     query = schemas.load_or_400(DELETE_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.instances.deprovision(instance_id, query, request_info(req, ctx))
+    outcome = rt.broker.deprovision(instance_id, query, request_info(req, state))
     return respond(outcome, OPERATION_RESPONSE)
 
 
 @osb.get("/service_instances/<instance_id>", endpoint="fetch_instance")
 @osb_operation
-def fetch_instance(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
+def fetch_instance(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
     schemas.load_or_400(FETCH_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.instances.fetch(instance_id)
+    outcome = rt.broker.fetch_instance(instance_id)
     return respond(outcome, FETCH_INSTANCE_RESPONSE)
 
 
 @osb.get("/service_instances/<instance_id>/last_operation", endpoint="last_operation")
 @osb_operation
-def last_operation(rt: Runtime, req: Request, ctx: Ctx, instance_id: str) -> Response:
+def last_operation(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.instances.last_operation(
-        instance_id, query.get("operation"), answered_version(ctx)
-    )
+    outcome = rt.broker.last_operation(instance_id, query.get("operation"), state.osb_version)
     return respond(outcome, LAST_OPERATION_RESPONSE)
 
 
 @osb.put("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="bind")
 @osb_operation
-def bind(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str) -> Response:
-    body = schemas.load_or_400(BIND_REQUEST, json_body(req, ctx), "bind request")
-    outcome = rt.broker.bindings.bind(instance_id, binding_id, body, request_info(req, ctx))
+def bind(
+    rt: Runtime, req: Request, state: RequestState, instance_id: str, binding_id: str
+) -> Response:
+    body = schemas.load_or_400(BIND_REQUEST, json_body(req, state), "bind request")
+    outcome = rt.broker.bind(instance_id, binding_id, body, request_info(req, state))
     return respond(outcome, BIND_RESPONSE, accepted=OPERATION_RESPONSE)
 
 
 @osb.delete("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="unbind")
 @osb_operation
-def unbind(rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str) -> Response:
+def unbind(
+    rt: Runtime, req: Request, state: RequestState, instance_id: str, binding_id: str
+) -> Response:
     schemas.load_or_400(DELETE_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.bindings.unbind(instance_id, binding_id, request_info(req, ctx))
+    outcome = rt.broker.unbind(instance_id, binding_id, request_info(req, state))
     return respond(outcome, OPERATION_RESPONSE)
 
 
 @osb.get("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="fetch_binding")
 @osb_operation
 def fetch_binding(
-    rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str
+    rt: Runtime, req: Request, state: RequestState, instance_id: str, binding_id: str
 ) -> Response:
     schemas.load_or_400(FETCH_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.bindings.fetch(instance_id, binding_id)
+    outcome = rt.broker.fetch_binding(instance_id, binding_id)
     return respond(outcome, FETCH_BINDING_RESPONSE)
 
 
@@ -354,10 +347,10 @@ def fetch_binding(
 )
 @osb_operation
 def binding_last_operation(
-    rt: Runtime, req: Request, ctx: Ctx, instance_id: str, binding_id: str
+    rt: Runtime, req: Request, state: RequestState, instance_id: str, binding_id: str
 ) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
-    outcome = rt.broker.bindings.last_operation(
-        instance_id, binding_id, query.get("operation"), answered_version(ctx)
+    outcome = rt.broker.binding_last_operation(
+        instance_id, binding_id, query.get("operation"), state.osb_version
     )
     return respond(outcome, LAST_OPERATION_RESPONSE)

@@ -3,14 +3,15 @@
 Every request passes through three application hooks, registered here: one before
 it (identity and timing, then the credential guard, then the checks every
 authenticated request gets), one after it (identity echo, log line) and one at
-teardown. Each resolves Flask's context proxies once: ``request`` and ``g`` cost
-about a microsecond per access through the proxy. Request headers are read from the
+teardown. Each resolves Flask's ``request`` proxy once (about a microsecond per
+access through the proxy) and keeps what it learns in the request's
+:class:`~broker.web.request_state.RequestState`. Request headers are read from the
 WSGI environ (``HTTP_X_REQUEST_ID`` is the ``X-Request-ID`` header, exactly as
 werkzeug's ``request.headers`` reads it).
 
 Nothing of a request is read or kept before its credentials are checked: a refused
 request costs a counter and a log line (:mod:`broker.web.request_log`).
-``g.authenticated`` says it passed.
+``RequestState.authenticated`` says it passed.
 """
 
 from __future__ import annotations
@@ -22,17 +23,17 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Request, Response, g, request
-from flask.ctx import _AppCtxGlobals
+from flask import Flask, Request, Response
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from broker.logs import REQUEST_ID
 from broker.osb.errors import BadRequest
-from broker.runtime import EXTENSION
 from broker.web.guard import require_credentials
 from broker.web.request_log import log_request
+from broker.web.request_state import RequestState, current
+from broker.web.runtime import runtime_of
 
-__all__ = ["refuse_nul", "register_request_context", "resolved"]
+__all__ = ["refuse_nul", "register_request_context"]
 
 log = logging.getLogger("broker.request")
 
@@ -42,13 +43,6 @@ CORRELATION_HEADERS = (REQUEST_IDENTITY, "X-Request-ID", "X-Correlation-ID", "X-
 CORRELATION_KEYS = tuple(f"HTTP_{name.upper().replace('-', '_')}" for name in CORRELATION_HEADERS)
 REQUEST_IDENTITY_KEY = CORRELATION_KEYS[0]
 QUIET_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
-
-
-def resolved() -> tuple[Request, _AppCtxGlobals]:
-    """The current request and ``g`` themselves, for code that reads them many times."""
-    req: Any = request
-    ctx: Any = g
-    return req._get_current_object(), ctx._get_current_object()
 
 
 def refuse_nul(environ: Mapping[str, Any]) -> None:
@@ -65,7 +59,7 @@ def refuse_nul(environ: Mapping[str, Any]) -> None:
         )
 
 
-def _buffer_chunked_body(req: Request, ctx: _AppCtxGlobals, limit: int | None) -> None:
+def _buffer_chunked_body(req: Request, state: RequestState, limit: int | None) -> None:
     """Read a chunked body up to the size limit: over it, 413 as with a Content-Length.
 
     werkzeug would stop reading at the limit and hand over a truncated body. The body
@@ -78,35 +72,37 @@ def _buffer_chunked_body(req: Request, ctx: _AppCtxGlobals, limit: int | None) -
         return
     data = environ["wsgi.input"].read(limit + 1)
     if len(data) > limit:
-        ctx.oversized_body = len(data)
+        state.oversized_body = len(data)
         raise RequestEntityTooLarge()
     environ["wsgi.input"] = io.BytesIO(data)
     environ["CONTENT_LENGTH"] = str(len(data))
 
 
 def register_request_context(app: Flask) -> None:
+    rt = runtime_of(app)
+
     @app.before_request
     def begin() -> None:
-        req, ctx = resolved()
-        ctx.started = time.perf_counter()
+        req, state = current()
+        state.started = time.perf_counter()
         environ = req.environ
         request_id = next((environ[key] for key in CORRELATION_KEYS if environ.get(key)), None)
-        ctx.request_id = request_id[:200] if request_id else uuid.uuid4().hex
-        ctx.token = REQUEST_ID.set(ctx.request_id)
-        require_credentials(req, app.extensions[EXTENSION])
-        ctx.authenticated = True
+        state.request_id = request_id[:200] if request_id else uuid.uuid4().hex
+        state.request_id_token = REQUEST_ID.set(state.request_id)
+        require_credentials(req, rt)
+        state.authenticated = True
         if "HTTP_TRANSFER_ENCODING" in environ:
-            _buffer_chunked_body(req, ctx, req.max_content_length)
+            _buffer_chunked_body(req, state, req.max_content_length)
         if environ.get("PATH_INFO", "")[:4] != "/v2/":
             refuse_nul(environ)
 
     @app.after_request
     def finish(response: Response) -> Response:
-        req, ctx = resolved()
+        req, state = current()
         identity = req.environ.get(REQUEST_IDENTITY_KEY)
         if identity:
             response.headers[REQUEST_IDENTITY] = identity
-        started = ctx.get("started")
+        started = state.started
         duration_ms = (time.perf_counter() - started) * 1000 if started is not None else 0.0
         path = req.path
         if path not in QUIET_PATHS and log.isEnabledFor(logging.INFO):
@@ -116,13 +112,14 @@ def register_request_context(app: Flask) -> None:
                 path,
                 response.status_code,
                 duration_ms,
-                ctx.get("operation"),
+                state.operation,
                 time.time(),
             )
         return response
 
     @app.teardown_request
     def reset(_: BaseException | None) -> None:
-        token = g.pop("token", None)
+        state = current()[1]
+        token, state.request_id_token = state.request_id_token, None
         if token is not None:
             REQUEST_ID.reset(token)

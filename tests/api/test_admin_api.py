@@ -7,7 +7,7 @@ import json
 import yaml
 from flask import Flask
 
-from broker.runtime import runtime
+from broker.web.runtime import runtime_of
 from tests.support.osb import OSB, basic
 
 NEW_CATALOG = {
@@ -143,7 +143,7 @@ def test_the_openapi_document_describes_the_osb_and_admin_apis(admin: OSB) -> No
 def test_a_fault_rule_change_does_not_rebuild_a_pushed_catalog(
     osb: OSB, admin: OSB, app: Flask
 ) -> None:
-    catalogs = runtime(app).catalogs
+    catalogs = runtime_of(app).catalogs
     assert admin.put("/admin/catalog", NEW_CATALOG).status == 200
     assert [s["name"] for s in osb.get("/v2/catalog").json["services"]] == ["replacement"]
     pushed = catalogs.catalog

@@ -15,8 +15,8 @@ from flask import Flask
 
 from broker.app import create_app
 from broker.config import Settings
-from broker.runtime import runtime
 from broker.storage import Store
+from broker.web.runtime import runtime_of
 from tests.support.clock import FakeClock
 from tests.support.osb import OSB, Answer, expect_error
 
@@ -80,7 +80,7 @@ def start(osb: OSB, operation: str, plan: str, name: str) -> tuple[Answer, Calla
         )
         if bound.status == 202:
             assert osb.poll(instance, bound.json["operation"], binding).json["state"] == "succeeded"
-        store = runtime(osb.client.application).store
+        store = runtime_of(osb.client.application).store
         assert store.get_binding(binding).state == "ready"  # type: ignore[union-attr]
         answer = osb.unbind(instance, binding, "mock-async", plan, accepts_incomplete=True)
         return answer, lambda: osb.last_operation(instance, answer.json["operation"], binding)
@@ -212,7 +212,7 @@ def test_a_bind_past_maximum_polling_duration_reports_failed_and_hands_out_nothi
     bound = osb.bind("mpd-2", "mpd-2-a", "timed", "slow-but-bounded", accepts_incomplete=True)
     clock.advance(6)
     assert osb.last_operation("mpd-2", bound.json["operation"], "mpd-2-a").json["state"] == "failed"
-    binding = runtime(osb.client.application).store.get_binding("mpd-2-a")
+    binding = runtime_of(osb.client.application).store.get_binding("mpd-2-a")
     assert binding is not None and binding.state == "failed" and binding.response == {}
 
 

@@ -28,7 +28,7 @@ from broker.credentials.base import (
     leaves_objects,
 )
 from broker.credentials.registry import BackendRegistry, backend_classes
-from broker.runtime import runtime
+from broker.web.runtime import runtime_of
 from tests.support.leftovers import recorded
 from tests.support.osb import OSB
 
@@ -192,7 +192,7 @@ def test_a_provision_that_died_mid_call_is_recorded_as_an_attempt_no_one_can_see
 ) -> None:
     died_provisioning(osb, backend, "i-1")
 
-    stored = runtime(app).store.get_instance("i-1")
+    stored = runtime_of(app).store.get_instance("i-1")
     assert stored is not None
     assert (stored.state, stored.backend_state, stored.operation) == ("provisioning", {}, None)
     assert backend.objects == {"db-i-1"}
@@ -209,7 +209,7 @@ def test_the_retry_of_a_provision_that_died_removes_the_leftover_and_provisions_
     assert answer.status == 201, answer.json
     assert backend.calls == ["provision", "deprovision", "provision"]
     assert backend.objects == {"db-i-2"}
-    stored = runtime(app).store.get_instance("i-2")
+    stored = runtime_of(app).store.get_instance("i-2")
     assert stored is not None
     assert (stored.state, stored.backend_state) == ("ready", {"database": "db-i-2"})
     assert osb.provision("i-2", SERVICE, "sync").status == 200
@@ -262,7 +262,7 @@ def test_a_reprovision_that_fails_leaves_the_failed_instance_as_it_was(
     polled = osb.poll("i-6")
     assert polled.json["state"] == "failed"
     assert "db-i-6 already exists" in polled.json["description"]
-    store = runtime(app).store
+    store = runtime_of(app).store
     failed = store.get_instance("i-6")
     assert failed is not None
     assert (failed.state, failed.backend_state) == ("failed", None)
@@ -283,7 +283,7 @@ def test_the_retry_of_a_bind_that_died_removes_the_leftover_account_and_binds_ag
 ) -> None:
     provisioned(osb, "i-7")
     died_binding(osb, backend, "i-7", "b-7")
-    stored = runtime(app).store.get_binding("b-7")
+    stored = runtime_of(app).store.get_binding("b-7")
     assert stored is not None
     assert (stored.state, stored.backend_state) == ("binding", {})
     assert osb.get("/v2/service_instances/i-7/service_bindings/b-7").status == 404

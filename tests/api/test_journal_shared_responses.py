@@ -12,10 +12,10 @@ import pytest
 
 from broker.app import create_app
 from broker.config import Settings
-from broker.runtime import runtime
 from broker.storage import sqlite as sqlite_module
 from broker.storage.base import JournalQuery
 from broker.storage.sqlite import SQLiteStore
+from broker.web.runtime import runtime_of
 from tests.support.osb import basic
 
 HEADERS = {"Authorization": basic(), "X-Broker-API-Version": "2.17"}
@@ -103,7 +103,7 @@ def test_every_catalog_request_is_journaled_with_the_whole_catalog(tmp_path: Pat
     client = app.test_client()
     answers = [client.get("/v2/catalog", headers=HEADERS) for _ in range(3)]
     assert {answer.status_code for answer in answers} == {200}
-    store = runtime(app).store
+    store = runtime_of(app).store
     found = store.journal_query(JournalQuery(operation="catalog"))
     assert len(found) == 3
     assert all(item["response"] == answers[0].get_json() for item in found)

@@ -9,8 +9,8 @@ import pytest
 
 from broker.app import create_app
 from broker.config import Settings
-from broker.runtime import runtime
 from broker.storage import Store
+from broker.web.runtime import runtime_of
 from tests.support.osb import OSB, expect_error
 
 INSTANCE = "/v2/service_instances/body-1"
@@ -77,7 +77,7 @@ def test_a_body_over_the_size_limit_answers_413(settings: Settings) -> None:
     body = provision_body(osb, parameters={"padding": "x" * 5000})
     answer = osb.put(INSTANCE, body)
     expect_error(answer, 413, "PayloadTooLarge", "4096")
-    assert runtime(app).store.get_instance("body-1") is None
+    assert runtime_of(app).store.get_instance("body-1") is None
     # Just under the limit is fine (the schema then refuses the unknown parameter).
     answer = osb.put(INSTANCE, provision_body(osb, parameters={"padding": "x" * 3000}))
     expect_error(answer, 400, "InvalidParameters")

@@ -10,8 +10,8 @@ import yaml
 
 from broker.app import create_app
 from broker.config import Settings
-from broker.runtime import runtime
 from broker.storage import Store
+from broker.web.runtime import runtime_of
 from tests.support.osb import OSB, Answer, expect_error
 
 ASYNC = {"accepts_incomplete": "true"}
@@ -320,7 +320,7 @@ def test_a_sync_update_whose_new_dashboard_url_cannot_be_rendered_answers_500_an
     )
     app = create_app(settings.replace(catalogs=(catalog,)))
     osb = OSB(app.test_client())
-    store = runtime(app).store
+    store = runtime_of(app).store
     cloud_foundry = {"platform": "cloudfoundry", "organization_guid": "org-1"}
     assert osb.provision("u-60", "namespaced", "anywhere", context=cloud_foundry).status == 201
     before = store.get_instance("u-60")

@@ -13,7 +13,7 @@ from broker.catalog.problems import CatalogError
 from broker.config import Settings
 from broker.credentials.registry import BackendRegistry
 from broker.credentials.static import StaticBackend
-from broker.faults.rules import fault_rule_problems
+from broker.faults.schemas import fault_rule_problems
 from tests.support.osb import OSB
 
 SERVICE = "mock-static-api"

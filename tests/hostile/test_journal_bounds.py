@@ -20,7 +20,7 @@ import pytest
 
 from bench.fill import fill_instances
 from broker.journal.entries import MAX_ENTRY_BYTES
-from broker.web.admin import JOURNAL_PAGE_BYTES
+from broker.web.admin.recorded_requests import JOURNAL_PAGE_BYTES
 from tests.hostile.conftest import ADMIN, callers, server_data
 from tests.support.osb import OSB, basic
 from tests.support.servers import ADMIN_ENV, RunningServer, serve

@@ -18,10 +18,10 @@ from psycopg import sql
 
 from broker.app import create_app
 from broker.config import Settings
-from broker.runtime import runtime
 from broker.storage import StoreUnavailable, open_store
 from broker.storage.base import Put
 from broker.storage.postgres import SCHEMA_VERSION, PostgresStore, parse_postgres_url
+from broker.web.runtime import runtime_of
 from tests.support.leftovers import PostgresServer
 from tests.support.osb import OSB, basic
 from tests.support.ports import free_port
@@ -264,7 +264,7 @@ def app(url: str, tmp_path: Path) -> Iterator[Flask]:
     settings = Settings(store=url, data_dir=tmp_path, catalogs=(CATALOGS,), credential_seed="tests")
     application = create_app(settings)
     yield application
-    runtime(application).store.close()
+    runtime_of(application).store.close()
 
 
 def test_readyz_reports_the_store_problem(app: Flask, url: str) -> None:

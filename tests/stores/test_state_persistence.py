@@ -6,7 +6,7 @@ from pathlib import Path
 
 from broker.app import create_app
 from broker.config import Settings
-from broker.runtime import runtime
+from broker.web.runtime import runtime_of
 from tests.support.osb import OSB
 
 
@@ -17,7 +17,7 @@ def restartable(settings: Settings, tmp_path: Path) -> Settings:
 
 def test_the_default_store_is_sqlite_under_the_data_dir(settings: Settings, tmp_path: Path) -> None:
     app = create_app(restartable(settings, tmp_path))
-    assert runtime(app).store.url == f"sqlite:///{tmp_path / 'state' / 'broker.db'}"
+    assert runtime_of(app).store.url == f"sqlite:///{tmp_path / 'state' / 'broker.db'}"
     assert (tmp_path / "state" / "broker.db").exists()
 
 

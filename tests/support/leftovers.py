@@ -18,7 +18,7 @@ import redis
 from flask import Flask
 
 from broker.credentials.base import BindingRequest, CredentialBackend, InstanceRequest
-from broker.runtime import runtime
+from broker.web.runtime import runtime_of
 from tests.support.osb import OSB, basic
 from tests.support.services import RUN
 
@@ -34,7 +34,7 @@ def recorded(app: Flask) -> tuple[set[str], set[str]]:
 
     Both views are compared so a test notices a record hiding in one of them.
     """
-    settings = runtime(app).settings
+    settings = runtime_of(app).settings
     admin = OSB(
         app.test_client(),
         auth=basic(
@@ -47,7 +47,7 @@ def recorded(app: Flask) -> tuple[set[str], set[str]]:
     assert answer.status == 200, answer.json
     instances = {item["id"] for item in answer.json["instances"]}
     bindings = {item["id"] for item in answer.json["bindings"]}
-    store = runtime(app).store
+    store = runtime_of(app).store
     assert instances == {record.id for record in store.list_instances()}
     assert bindings == {record.id for record in store.list_bindings()}
     return instances, bindings

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import LIFECYCLE_PLAN, LIFECYCLE_SERVICE, lifecycle_ids
 from bench.bare import ROUTES, create_bare_app
 from bench.fill import fill_instances
+from bench.lifecycle import LIFECYCLE_PLAN, LIFECYCLE_SERVICE, lifecycle_ids
 from bench.report import percentile
 from bench.servers import BenchError
 from broker.app import create_app
 from broker.catalog.model import Catalog
 from broker.config import Settings
-from broker.runtime import runtime
 from broker.storage.sqlite import SQLiteStore
+from broker.web.runtime import runtime_of
 
 LUA = Path(__file__).resolve().parents[2] / "bench" / "lua"
 
@@ -61,7 +61,7 @@ def test_the_lua_scripts_are_shipped() -> None:
 
 def test_the_lifecycle_plan_is_looked_up_by_name(tmp_path: Path) -> None:
     app = create_app(Settings(store="memory://", data_dir=tmp_path))
-    catalog = runtime(app).catalogs.catalog
+    catalog = runtime_of(app).catalogs.catalog
     service_id, plan_id = lifecycle_ids(catalog)
     plan = catalog.plan(plan_id)
     assert plan is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from marshmallow import ValidationError
 
-from broker.faults.rules import ActionSchema, MatchSchema, TriggerSchema, parse_fault_rule
+from broker.faults.schemas import ActionSchema, MatchSchema, TriggerSchema, parse_fault_rule
 from broker.faults.shorthand import SECTIONS, fault_rule, unknown_key_message
 
 

@@ -1,4 +1,4 @@
-"""What the postgres, mysql and redis backends share (broker.credentials.server)."""
+"""What the postgres, mysql and redis backends share (broker.credentials.server_backend)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from broker.config import Settings
-from broker.server import BrokerServer, ServerLogger, bind_socket
+from broker.serving.gunicorn_app import BrokerServer, ServerLogger, bind_socket
 
 
 def test_gunicorn_builds_no_access_lines_since_the_broker_logs_every_request_itself() -> None:

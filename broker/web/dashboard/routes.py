@@ -1,6 +1,7 @@
 """The dashboard pages: server-rendered HTML over the runtime, plus their static files.
 
-Pages only read (store, catalog, fault rules, all through :func:`broker.runtime.runtime`).
+Pages only read (store, catalog, fault rules, all through
+:func:`broker.web.runtime.current_runtime`).
 Everything that changes state — finishing an operation, adding or removing a fault
 rule — is done by the page's script through the admin JSON API, so the dashboard
 can do nothing the API cannot. The same page is fetched again by the script to
@@ -15,13 +16,14 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from broker import __version__
-from broker.faults.rules import FAULT_OPERATIONS
-from broker.runtime import Runtime, runtime
-from broker.storage.base import Position, Store
+from broker.faults.shorthand import FAULT_OPERATIONS
+from broker.storage.base import Position
+from broker.storage.protocols import Store
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
+from broker.version import __version__
 from broker.web.dashboard import presenters
 from broker.web.paging import decode_cursor, encode_cursor, position
+from broker.web.runtime import Runtime, current_runtime
 
 __all__ = ["dashboard", "home"]
 
@@ -69,7 +71,7 @@ SECURITY_HEADERS = {
 @dashboard.before_request
 def follow_changes() -> None:
     # Catalog pushes and fault rules written by other processes.
-    runtime().sync()
+    current_runtime().sync()
 
 
 @dashboard.after_request
@@ -146,7 +148,7 @@ def _newest(
 
 @dashboard.get("")
 def index() -> Response:
-    rt = runtime()
+    rt = current_runtime()
     store = rt.store
     catalog = rt.catalogs.catalog
     stored = store.counts()
@@ -190,7 +192,7 @@ def index() -> Response:
 @dashboard.get("/instances/<instance_id>")
 def instance(instance_id: str) -> Response:
     """One instance; 404 (still a page) when it does not exist or no longer does."""
-    rt = runtime()
+    rt = current_runtime()
     store = rt.store
     record = store.get_instance(instance_id)
     bindings = sorted(

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, pre_dump, validate
 
-from broker.faults.rules import FaultRuleSchema
+from broker.faults.schemas import FaultRuleSchema
 from broker.web.journal import _iso_time
 
 __all__ = [

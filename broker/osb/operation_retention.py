@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from broker.storage.base import Store
+from broker.storage.protocols import StateStore
 
 __all__ = ["PRUNE_INTERVAL", "OperationRetention"]
 
@@ -29,7 +29,7 @@ PRUNE_INTERVAL = 60.0
 
 
 class OperationRetention:
-    def __init__(self, store: Store, seconds: float, clock: Callable[[], float]) -> None:
+    def __init__(self, store: StateStore, seconds: float, clock: Callable[[], float]) -> None:
         self.store = store
         self.seconds = seconds
         self.clock = clock
