@@ -32,6 +32,7 @@ def create_app(
     ``store_instance``, ``backends`` and ``clock`` let tests plug in fakes. Raises
     :class:`broker.catalog.CatalogError` when the catalogs are invalid.
     """
+    from broker.platform_checks import register_platform_checks
     from broker.web import register_blueprints
     from broker.web.errors import register_error_handlers
     from broker.web.request_context import register_request_context
@@ -54,4 +55,5 @@ def create_app(
     register_request_context(app)
     register_error_handlers(app)
     register_blueprints(app)
+    register_platform_checks(app, rt)
     return app

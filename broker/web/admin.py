@@ -27,6 +27,7 @@ from broker.decoding import DecodingError, decode_json, decode_yaml
 from broker.faults.rules import parse_fault_rule
 from broker.osb.errors import BadRequest, NotFound
 from broker.osb.schemas import load_or_400
+from broker.platform_checks.service import platform_checks
 from broker.redaction import redact, redact_credentials
 from broker.runtime import runtime
 from broker.storage.base import JournalQuery, Position
@@ -105,6 +106,7 @@ def reset() -> Response:
     rt = runtime()
     problems = rt.broker.release_everything()
     rt.store.reset(keep_journal=options["keep_journal"])
+    platform_checks().clear()
     rt.sync()
     body: dict[str, Any] = {"reset": True}
     if problems:

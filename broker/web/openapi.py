@@ -12,6 +12,7 @@ from flask import Blueprint, Response
 
 from broker import __version__
 from broker.osb import schemas
+from broker.platform_checks.admin_api import findings_paths
 
 __all__ = ["build_openapi", "openapi"]
 
@@ -544,6 +545,7 @@ def build_openapi() -> dict[str, Any]:
         spec.components.schema(name, schema=schema)
     _osb_paths(spec)
     _admin_paths(spec)
+    findings_paths(spec)
     document = spec.to_dict()
     document["security"] = [{"basic": []}, {"bearer": []}]
     return document

@@ -1,0 +1,168 @@
+"""Where the checks meet the request path, and the API other code records findings with.
+
+Two hooks, both added to the application by :func:`register_platform_checks`:
+
+* after the ``/v2`` request checks (credentials, version header, originating
+  identity), the few checks that need the state as it is *before* the request
+  changes it;
+* after the answer is known and journaled (so the finding can name the journal
+  id), everything else.
+
+Neither changes an answer: a check that fails is logged and the request goes on.
+
+Code that handles a request and sees a rule broken that the checks cannot see
+calls :func:`record_finding`::
+
+    from broker.platform_checks import record_finding
+    record_finding("operation-echo", instance_id=instance_id)
+
+It is kept with the request and stored, under the request's journal id, when the
+answer is recorded; the same rule for the same resource counts once per request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request
+from flask.ctx import _AppCtxGlobals
+
+from broker.platform_checks.checker import WITH_CONTEXT, Checker, Exchange, Sighting
+from broker.platform_checks.rules import RULES, announced_version
+from broker.platform_checks.service import EXTENSION, PlatformChecks, platform_checks
+from broker.platform_checks.stores import findings_store_for
+from broker.runtime import Runtime
+from broker.web.request_context import resolved
+
+__all__ = ["record_finding", "register_platform_checks"]
+
+log = logging.getLogger("broker.platform_checks")
+
+BEFORE = frozenset({"deprovision", "update", "bind"})
+
+
+def record_finding(
+    rule_id: str, *, instance_id: str | None = None, binding_id: str | None = None,
+    summary: str | None = None,
+) -> None:
+    """Record that the current request broke ``rule_id`` (see the module's docstring).
+
+    Outside a request, or with the checks off, nothing happens. A rule the request's
+    announced version does not have is not recorded. Raises KeyError for an unknown id.
+    """
+    found = RULES[rule_id]
+    if not has_request_context():
+        return
+    ctx: Any = g
+    if not ctx.get("platform_checks_on"):
+        return
+    header = request.environ.get("HTTP_X_BROKER_API_VERSION")
+    if rule_id != "version-header" and not found.applies_to(announced_version(header)):
+        return
+    extra: list[Sighting] = ctx.setdefault("platform_findings", [])
+    extra.append(Sighting(rule_id, instance_id, binding_id, summary=summary))
+
+
+def register_platform_checks(app: Flask, rt: Runtime) -> None:
+    """Build the application's checks and, unless switched off, hook them in."""
+    from broker.platform_checks.admin_api import findings_api
+    from broker.platform_checks.metrics import FindingsCollector
+
+    findings = findings_store_for(rt.store)
+    clock = rt.broker.ctx.clock
+    checker = Checker(
+        rt.store, findings, rt.catalogs.resolve, float(rt.settings.orphan_mitigation_window)
+    )
+    checks = PlatformChecks(checker, findings, rt.settings.platform_checks, clock)
+    app.extensions[EXTENSION] = checks
+    app.register_blueprint(findings_api)
+    if rt.metrics is not None:
+        rt.metrics.collectors.append(FindingsCollector(checks))
+    if not checks.enabled:
+        return
+    # After the osb blueprint's own request checks: added to its list of hooks.
+    app.before_request_funcs.setdefault("osb", []).append(_before)
+    app.after_request(_after)
+
+
+def _request_body(req: Any, ctx: _AppCtxGlobals) -> dict[str, Any] | None:
+    """The JSON object the request carried, decoded once for the view and the checks."""
+    from broker.web.osb_api import parsed_body
+
+    if req.method not in ("PUT", "PATCH"):
+        return None
+    limit, length = req.max_content_length, req.content_length
+    if length is None or (limit is not None and length > limit):
+        return None
+    body = parsed_body(req, ctx)
+    return body if isinstance(body, dict) else None
+
+
+def _before() -> None:
+    req, ctx = resolved()
+    ctx.platform_checks_on = True
+    operation = ctx.get("operation")
+    if operation not in BEFORE:
+        return
+    try:
+        checks = platform_checks()
+        version = announced_version(req.environ.get("HTTP_X_BROKER_API_VERSION"))
+        body = _request_body(req, ctx) if operation != "deprovision" else None
+        ctx.platform_before = checks.checker.before(
+            operation,
+            version,
+            ctx.get("instance_id"),
+            ctx.get("binding_id"),
+            req.args,
+            body,
+            checks.clock(),
+        )
+    except Exception:  # the answer matters more than its grade
+        log.warning("platform check failed before the request", exc_info=True)
+
+
+def _after(response: Response) -> Response:
+    req, ctx = resolved()
+    if not ctx.get("authenticated") or req.blueprint != "osb" or ctx.get("operation") is None:
+        return response
+    try:
+        _check(req, ctx, response)
+    except Exception:  # the answer matters more than its grade
+        log.warning("platform check failed after the request", exc_info=True)
+    return response
+
+
+def _check(req: Any, ctx: _AppCtxGlobals, response: Response) -> None:
+    checks = platform_checks()
+    operation = ctx.get("operation")
+    dropped = bool(ctx.get("dropped"))
+    status = None if dropped else response.status_code
+    body = None
+    if operation in WITH_CONTEXT and status != 413:
+        body = _request_body(req, ctx)
+    identity = ctx.get("originating_identity")
+    exchange = Exchange(
+        operation=operation,
+        method=req.method,
+        instance_id=ctx.get("instance_id"),
+        binding_id=ctx.get("binding_id"),
+        version_header=req.environ.get("HTTP_X_BROKER_API_VERSION"),
+        query=req.args,
+        body=body,
+        identity_platform=identity.get("platform") if isinstance(identity, dict) else None,
+        status=status,
+        response_body=b"" if dropped or response.is_streamed else response.get_data(),
+        retry_after=response.headers.get("Retry-After"),
+        fault=ctx.get("fault"),
+        request_id=ctx.get("journal_id"),
+        time=checks.clock(),
+    )
+    sightings = [
+        *ctx.get("platform_before", ()),
+        *checks.checker.after(exchange),
+        *ctx.get("platform_findings", ()),
+    ]
+    if sightings:
+        checks.record(sightings, exchange.request_id, exchange.time)
+    checks.settle()
