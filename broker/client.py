@@ -675,6 +675,30 @@ class OSBClient:
         )
         return entries
 
+    def findings(
+        self,
+        *,
+        rule: str | None = None,
+        level: str | None = None,
+        instance_id: str | None = None,
+        since: str | datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """``GET /admin/findings``: the OSB rules the platform broke, a finding per rule
+        and resource (``rule``, ``level``, ``summary``, ``request_ids``, ``count`` …).
+
+        ``rule`` and ``level`` take one value or several, comma-separated.
+        """
+        params = {
+            "rule": rule,
+            "level": level,
+            "instance_id": instance_id,
+            "since": since.isoformat() if isinstance(since, datetime) else since,
+        }
+        found: list[dict[str, Any]] = self._admin_member(
+            "GET", "/admin/findings", "findings", list, params=params
+        )
+        return found
+
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
         """Deprecated name of :meth:`journal` (until the next release)."""
         warn_renamed("OSBClient.requests()", "OSBClient.journal()")
