@@ -137,15 +137,31 @@ def findings_paths(spec: APISpec) -> None:
     spec.components.schema("Findings", schema=FindingsSchema)
     error = {"description": "Invalid request", "content": {"application/json": {"schema": "Error"}}}
     parameters = [
-        {"name": "rule", "in": "query", "schema": {"type": "string"},
-         "description": "Rule ids, comma-separated or repeated"},
-        {"name": "level", "in": "query", "schema": {"type": "string", "enum": list(LEVELS)},
-         "description": "Levels, comma-separated or repeated"},
+        {
+            "name": "rule",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "Rule ids, comma-separated or repeated",
+        },
+        {
+            "name": "level",
+            "in": "query",
+            "schema": {"type": "string", "enum": list(LEVELS)},
+            "description": "Levels, comma-separated or repeated",
+        },
         {"name": "instance_id", "in": "query", "schema": {"type": "string"}},
-        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"},
-         "description": "Only findings last seen at or after this time"},
-        {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "junit"]},
-         "description": "junit: JUnit XML, a test case per rule checked"},
+        {
+            "name": "since",
+            "in": "query",
+            "schema": {"type": "string", "format": "date-time"},
+            "description": "Only findings last seen at or after this time",
+        },
+        {
+            "name": "format",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["json", "junit"]},
+            "description": "junit: JUnit XML, a test case per rule checked",
+        },
     ]
     spec.path(
         path="/admin/findings",

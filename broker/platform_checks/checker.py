@@ -111,8 +111,13 @@ class Checker:
     # --- before the broker acts ---------------------------------------------------------
 
     def before(
-        self, operation: str | None, version: tuple[int, int] | None, instance_id: str | None,
-        binding_id: str | None, query: Mapping[str, str], body: dict[str, Any] | None,
+        self,
+        operation: str | None,
+        version: tuple[int, int] | None,
+        instance_id: str | None,
+        binding_id: str | None,
+        query: Mapping[str, str],
+        body: dict[str, Any] | None,
         now: float,
     ) -> list[Sighting]:
         """The checks that need the state as it is before the request changes it."""
@@ -137,8 +142,10 @@ class Checker:
             predecessor = body.get("predecessor_binding_id")
             if isinstance(predecessor, str) and RULES["predecessor-binding"].applies_to(version):
                 record = self.store.get_binding(predecessor)
-                expired = record is not None and record.expires_at is not None and (
-                    record.expires_at <= now
+                expired = (
+                    record is not None
+                    and record.expires_at is not None
+                    and (record.expires_at <= now)
                 )
                 if record is None or record.instance_id != instance_id or expired:
                     found.append(Sighting("predecessor-binding", instance_id, binding_id))
@@ -241,16 +248,25 @@ class Checker:
         found = []
         if not plan.bindable and RULES["bind-not-bindable"].applies_to(version):
             found.append(
-                Sighting("bind-not-bindable", *ids, summary=f"bound plan {plan.name!r}, "
-                         "which is not bindable")
+                Sighting(
+                    "bind-not-bindable",
+                    *ids,
+                    summary=f"bound plan {plan.name!r}, which is not bindable",
+                )
             )
         rotating = isinstance(body.get("predecessor_binding_id"), str)
-        if rotating and not plan.binding_rotatable and (
-            RULES["binding-not-rotatable"].applies_to(version)
+        if (
+            rotating
+            and not plan.binding_rotatable
+            and (RULES["binding-not-rotatable"].applies_to(version))
         ):
             found.append(
-                Sighting("binding-not-rotatable", *ids, summary=f"rotated a binding of plan "
-                         f"{plan.name!r}, which is not binding_rotatable")
+                Sighting(
+                    "binding-not-rotatable",
+                    *ids,
+                    summary=f"rotated a binding of plan "
+                    f"{plan.name!r}, which is not binding_rotatable",
+                )
             )
         return found
 
@@ -308,7 +324,8 @@ class Checker:
         kind = "b" if exchange.binding_id else "i"
         resource = exchange.binding_id or exchange.instance_id
         self.findings.watch_put(
-            f"gone:{kind}:{resource}", {"deleted": exchange.time, "instance_id": exchange.instance_id}
+            f"gone:{kind}:{resource}",
+            {"deleted": exchange.time, "instance_id": exchange.instance_id},
         )
 
     def _reuse(self, exchange: Exchange, version: tuple[int, int]) -> list[Sighting]:
@@ -336,8 +353,10 @@ class Checker:
         key = f"poll:{_resource_key(exchange.instance_id, exchange.binding_id)}"
         known = self.findings.watch_get(key)
         started = exchange.time
-        if known is not None and known.get("operation") == operation and (
-            known.get("type") == exchange.operation
+        if (
+            known is not None
+            and known.get("operation") == operation
+            and (known.get("type") == exchange.operation)
         ):
             started = float(known["started"])  # a re-sent request: the same operation
         retry = _retry_seconds(exchange.retry_after)
@@ -376,8 +395,10 @@ class Checker:
             return None
         expected = known.get("operation")
         sent = exchange.query.get("operation")
-        if expected is not None and sent != expected and RULES["operation-echo"].applies_to(
-            version
+        if (
+            expected is not None
+            and sent != expected
+            and RULES["operation-echo"].applies_to(version)
         ):
             said = f"operation={sent!r}" if sent is not None else "no operation"
             found.append(

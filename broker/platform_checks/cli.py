@@ -91,7 +91,10 @@ def findings(
 
     try:
         with OSBClient(
-            url, username=username, password=password, admin_username=username,
+            url,
+            username=username,
+            password=password,
+            admin_username=username,
             admin_password=password,
         ) as client:
             found = client.findings(rule=rule, level=level, instance_id=instance_id)

@@ -43,7 +43,10 @@ BEFORE = frozenset({"deprovision", "update", "bind"})
 
 
 def record_finding(
-    rule_id: str, *, instance_id: str | None = None, binding_id: str | None = None,
+    rule_id: str,
+    *,
+    instance_id: str | None = None,
+    binding_id: str | None = None,
     summary: str | None = None,
 ) -> None:
     """Record that the current request broke ``rule_id`` (see the module's docstring).

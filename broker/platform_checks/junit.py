@@ -31,7 +31,7 @@ def _failure_text(finding: dict[str, Any]) -> str:
         f"first_seen: {finding['first_seen']}",
         f"last_seen: {finding['last_seen']}",
         f"spec: {spec['section']} ({spec['url']})",
-        f"  \"{spec['quote']}\"",
+        f'  "{spec["quote"]}"',
     ]
     return "\n".join(lines)
 
@@ -43,8 +43,9 @@ def junit_xml(rules: Iterable[Rule], findings: list[dict[str, Any]], timestamp: 
     for finding in findings:
         by_rule.setdefault(finding["rule"], []).append(finding)
     failed = sum(1 for rule in rules if by_rule.get(rule.id))
-    root = ET.Element("testsuites", name=SUITE, tests=str(len(rules)), failures=str(failed),
-                      errors="0", time="0")
+    root = ET.Element(
+        "testsuites", name=SUITE, tests=str(len(rules)), failures=str(failed), errors="0", time="0"
+    )
     suite = ET.SubElement(
         root,
         "testsuite",
@@ -70,4 +71,5 @@ def junit_xml(rules: Iterable[Rule], findings: list[dict[str, Any]], timestamp: 
             )
             failure.text = _failure_text(finding)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"

@@ -44,7 +44,7 @@ def strict_failure(broker: OSBBroker) -> str | None:
             f"- {finding['rule']} ({finding['level']}, {finding['count']}x{', ' if where else ''}"
             f"{where}): {finding['summary']}"
         )
-        lines.append(f"    spec: \"{finding['spec']['quote']}\" ({finding['spec']['url']})")
+        lines.append(f'    spec: "{finding["spec"]["quote"]}" ({finding["spec"]["url"]})')
         ids = finding["request_ids"]
         for request_id in ids[-SHOWN_REQUESTS:]:
             lines.append(f"    {_request_line(broker, int(request_id))}")

@@ -124,18 +124,24 @@ class SQLiteFindings:
         )
 
     def watch_take(self, key: str) -> dict[str, Any] | None:
-        row = self._connection().execute(
-            "DELETE FROM watches WHERE key = ? RETURNING value", (key,)
-        ).fetchone()
+        row = (
+            self._connection()
+            .execute("DELETE FROM watches WHERE key = ? RETURNING value", (key,))
+            .fetchone()
+        )
         return json.loads(row[0]) if row else None
 
     def take_due(self, now: float, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
-        rows = self._connection().execute(
-            "DELETE FROM watches WHERE key IN "
-            "(SELECT key FROM watches WHERE due IS NOT NULL AND due <= ? ORDER BY due LIMIT ?) "
-            "RETURNING key, value",
-            (now, limit),
-        ).fetchall()
+        rows = (
+            self._connection()
+            .execute(
+                "DELETE FROM watches WHERE key IN "
+                "(SELECT key FROM watches WHERE due IS NOT NULL AND due <= ? ORDER BY due LIMIT ?) "
+                "RETURNING key, value",
+                (now, limit),
+            )
+            .fetchall()
+        )
         return [(key, json.loads(value)) for key, value in rows]
 
     def close(self) -> None:

@@ -41,8 +41,16 @@ def test_findings_are_grouped_by_rule_and_resource_with_count_and_times(
     assert found[0]["request_ids"] == [first, second]
     assert found[0]["first_seen"] <= found[0]["last_seen"]
     assert set(found[0]) == {
-        "rule", "level", "summary", "instance_id", "binding_id", "request_ids", "count",
-        "first_seen", "last_seen", "spec",
+        "rule",
+        "level",
+        "summary",
+        "instance_id",
+        "binding_id",
+        "request_ids",
+        "count",
+        "first_seen",
+        "last_seen",
+        "spec",
     }
     assert found[0]["spec"]["quote"] == RULES["context-platform"].quote
     assert found[0]["spec"]["url"].startswith("https://github.com/openservicebrokerapi/")

@@ -19,8 +19,19 @@ pytestmark = pytest.mark.server
 
 def findings_command(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "broker", "findings", "--url", server.url,
-         "--username", "admin", "--password", "admin-secret", *args],
+        [
+            sys.executable,
+            "-m",
+            "broker",
+            "findings",
+            "--url",
+            server.url,
+            "--username",
+            "admin",
+            "--password",
+            "admin-secret",
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=60,

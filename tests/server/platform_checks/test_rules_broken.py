@@ -163,9 +163,7 @@ def test_deprovisioning_with_bindings_left_is_a_finding(osb: OSB, grades: Grades
     assert finding["request_ids"] == [grades.last_request_id()]
 
 
-def test_a_context_without_platform_is_a_context_platform_finding(
-    osb: OSB, grades: Grades
-) -> None:
+def test_a_context_without_platform_is_a_context_platform_finding(osb: OSB, grades: Grades) -> None:
     osb.provision("ctx-1", "graded", "open", context={"namespace": "default"})
     finding = grades.only("context-platform")
     assert finding["level"] == "MUST"

@@ -180,9 +180,7 @@ def test_rotating_a_binding_of_a_rotatable_plan_is_no_finding(osb: OSB, grades: 
     grades.none()
 
 
-def test_rotation_is_not_checked_under_2_16_which_has_no_rotation(
-    osb: OSB, grades: Grades
-) -> None:
+def test_rotation_is_not_checked_under_2_16_which_has_no_rotation(osb: OSB, grades: Grades) -> None:
     old = OSB(osb.client, version="2.16")
     old.provision("rot-2", "graded", "other")
     old.bind("rot-2", "b-2", "graded", "other", predecessor_binding_id="nothing")
