@@ -70,6 +70,7 @@ def record_finding(
 def register_platform_checks(app: Flask, rt: Runtime) -> None:
     """Build the application's checks and, unless switched off, hook them in."""
     from broker.platform_checks.admin_api import findings_api
+    from broker.platform_checks.dashboard import register_dashboard
     from broker.platform_checks.metrics import FindingsCollector
 
     findings = findings_store_for(rt.store)
@@ -80,6 +81,7 @@ def register_platform_checks(app: Flask, rt: Runtime) -> None:
     checks = PlatformChecks(checker, findings, rt.settings.platform_checks, clock)
     app.extensions[EXTENSION] = checks
     app.register_blueprint(findings_api)
+    register_dashboard(app)
     if rt.metrics is not None:
         rt.metrics.collectors.append(FindingsCollector(checks))
     if not checks.enabled:

@@ -1,4 +1,4 @@
-"""The findings store contract (broker/platform_checks/store.py), the same on every store.
+"""The findings store contract (broker/platform_checks/findings_store.py), the same on every store.
 
 Memory, SQLite and PostgreSQL (a fresh schema per test); for the stores several
 processes share, a second store object on the same URL stands for another worker.
@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from broker.platform_checks.store import MAX_REQUEST_IDS, FindingsQuery, FindingsStore, NewFinding
+from broker.platform_checks.findings_store import (
+    MAX_REQUEST_IDS,
+    FindingsQuery,
+    FindingsStore,
+    NewFinding,
+)
 from broker.platform_checks.stores import findings_store_for
 from broker.storage import Store, open_store
 from tests.support.postgres import fresh_schema

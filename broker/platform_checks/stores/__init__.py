@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 
-from broker.platform_checks.store import FindingsStore
+from broker.platform_checks.findings_store import FindingsStore
 from broker.storage import Store
 
 __all__ = ["findings_store_for"]

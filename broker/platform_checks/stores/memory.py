@@ -6,7 +6,7 @@ import copy
 import threading
 from typing import Any
 
-from broker.platform_checks.store import FindingsQuery, NewFinding, merged
+from broker.platform_checks.findings_store import FindingsQuery, NewFinding, merged
 
 __all__ = ["MemoryFindings"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from psycopg.types.json import Json
 
-from broker.platform_checks.store import FindingsQuery, NewFinding, merged
+from broker.platform_checks.findings_store import FindingsQuery, NewFinding, merged
 from broker.storage.postgres import LOCK_BASE, PostgresStore
 
 __all__ = ["PostgresFindings"]

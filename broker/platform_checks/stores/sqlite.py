@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from broker.platform_checks.store import FindingsQuery, NewFinding, merged
+from broker.platform_checks.findings_store import FindingsQuery, NewFinding, merged
 from broker.storage.base import StoreUnavailable
 
 __all__ = ["SQLiteFindings"]
