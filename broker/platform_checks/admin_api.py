@@ -16,10 +16,10 @@ from flask import Blueprint, Response, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from broker.osb.schemas import load_or_400
+from broker.platform_checks.findings_store import FindingsQuery
 from broker.platform_checks.junit import junit_xml
 from broker.platform_checks.rules import LEVELS, RULES
 from broker.platform_checks.service import iso_time, platform_checks
-from broker.platform_checks.findings_store import FindingsQuery
 from broker.web.errors import json_response
 
 __all__ = ["FindingSchema", "FindingsSchema", "findings_api", "findings_paths"]

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from broker.catalog.model import Plan, Service
-from broker.platform_checks.rules import RULES, announced_version
 from broker.platform_checks.findings_store import FindingsStore
+from broker.platform_checks.rules import RULES, announced_version
 from broker.storage import Store
 
 __all__ = ["POLL_TOLERANCE", "Checker", "Exchange", "Sighting"]

@@ -16,8 +16,8 @@ from typing import Any
 from flask import Flask, current_app
 
 from broker.platform_checks.checker import Checker, Sighting
-from broker.platform_checks.rules import RULES
 from broker.platform_checks.findings_store import FindingsQuery, FindingsStore, NewFinding
+from broker.platform_checks.rules import RULES
 
 __all__ = ["PlatformChecks", "iso_time", "platform_checks"]
 
