@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from broker.journal.entries import MAX_TEXT, cut
 from broker.platform_checks.checker import Checker, Sighting
 from broker.platform_checks.findings_store import FindingsQuery, FindingsStore, NewFinding
 from broker.platform_checks.rules import RULES
@@ -27,6 +28,13 @@ log = logging.getLogger("broker.platform_checks")
 # Seconds between two looks for orphan-mitigation windows that closed, per process
 # (findings reads always look).
 SETTLE_EVERY = 1.0
+
+
+def _bounded(value: str | None) -> str | None:
+    """An id as findings keep it: bounded and without NUL, as the journal keeps it."""
+    if value is None or (len(value) <= MAX_TEXT and "\x00" not in value):
+        return value
+    return cut(value.replace("\x00", "\\u0000"))
 
 
 def iso_time(epoch: float) -> str:
@@ -67,8 +75,8 @@ class PlatformChecks:
                     level=rule.level,
                     summary=sighting.summary or rule.summary,
                     spec=rule.spec(),
-                    instance_id=sighting.instance_id,
-                    binding_id=sighting.binding_id,
+                    instance_id=_bounded(sighting.instance_id),
+                    binding_id=_bounded(sighting.binding_id),
                     request_ids=ids,
                     time=now,
                 )

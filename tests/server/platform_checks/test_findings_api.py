@@ -152,3 +152,14 @@ def test_the_openapi_document_describes_the_findings_routes(admin: OSB) -> None:
     operations = document["paths"]["/admin/findings"]
     assert set(operations) == {"get", "delete"}
     assert "Finding" in document["components"]["schemas"]
+
+
+def test_a_very_long_instance_id_is_kept_cut_like_the_journal_keeps_it(
+    osb: OSB, grades: Grades
+) -> None:
+    long_id = "x" * 5000
+    answer = osb.put(f"/v2/service_instances/{long_id}", {"context": {"namespace": "n"}})
+    assert 400 <= answer.status < 500
+    finding = grades.only("context-platform")
+    assert finding["instance_id"].startswith("x" * 2048)
+    assert finding["instance_id"].endswith("[truncated: 5000 characters]")
