@@ -35,6 +35,11 @@ CREATING = ("provision", "bind")
 LAST_OPERATION = ("last_operation", "binding_last_operation")
 ASYNC_OPERATIONS = ("provision", "update", "deprovision", "bind", "unbind")
 WITH_CONTEXT = ("provision", "update", "bind")
+# What the profile requires in the originating identity's value, by platform.
+IDENTITY_PROPERTIES = {
+    "kubernetes": ("username", "uid", "groups", "extra"),
+    "cloudfoundry": ("user_id",),
+}
 DELETING = ("deprovision", "unbind")
 
 
@@ -67,6 +72,8 @@ class Exchange:
     response_body: bytes
     retry_after: str | None
     fault: str | None
+    # The decoded value of the originating identity, if one was sent.
+    identity_value: dict[str, Any] | None = None
     # The journal id of this request (None when the journal is off).
     request_id: int | None = None
     time: float = field(default_factory=time.time)
@@ -191,6 +198,8 @@ class Checker:
             found.append(Sighting("version-header", instance_id, binding_id))
             return found
         assert version is not None
+        if exchange.identity_platform is not None:
+            found.extend(self._identity(exchange, version))
         if operation in WITH_CONTEXT and exchange.body is not None:
             found.extend(self._context(exchange, version))
         if operation == "bind" and exchange.body is not None:
@@ -210,6 +219,24 @@ class Checker:
         if orphan is not None:
             self._expect_delete(exchange, orphan)
         return found
+
+    def _identity(self, exchange: Exchange, version: tuple[int, int]) -> list[Sighting]:
+        required = IDENTITY_PROPERTIES.get(exchange.identity_platform or "")
+        if required is None or not RULES["identity-properties"].applies_to(version):
+            return []
+        value = exchange.identity_value or {}
+        missing = [name for name in required if name not in value]
+        if not missing:
+            return []
+        return [
+            Sighting(
+                "identity-properties",
+                exchange.instance_id,
+                exchange.binding_id,
+                summary=f"sent a {exchange.identity_platform} originating identity without "
+                f"{', '.join(missing)}",
+            )
+        ]
 
     def _context(self, exchange: Exchange, version: tuple[int, int]) -> list[Sighting]:
         context = exchange.body.get("context") if exchange.body else None

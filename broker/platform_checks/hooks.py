@@ -156,6 +156,7 @@ def _check(req: Any, ctx: _AppCtxGlobals, response: Response) -> None:
         query=req.args,
         body=body,
         identity_platform=identity.get("platform") if isinstance(identity, dict) else None,
+        identity_value=identity.get("value") if isinstance(identity, dict) else None,
         status=status,
         response_body=b"" if dropped or response.is_streamed else response.get_data(),
         retry_after=response.headers.get("Retry-After"),

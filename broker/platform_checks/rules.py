@@ -241,6 +241,17 @@ _CATALOGUE = (
         versions=_versions(13),
     ),
     Rule(
+        id="identity-properties",
+        level="MUST",
+        summary="sent an originating identity without the properties its platform's profile "
+        "requires",
+        quote="The following properties MUST appear within the JSON encoded `value`:",
+        section="Originating Identity Header",
+        anchor="originating-identity-header",
+        versions=_versions(13),
+        document="profile.md",
+    ),
+    Rule(
         id="id-reuse",
         level="SHOULD NOT",
         summary="reused the id of a service instance or binding it had deleted",

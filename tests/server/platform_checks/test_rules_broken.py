@@ -186,6 +186,17 @@ def test_an_identity_of_another_platform_than_the_context_is_a_finding(
     assert finding["request_ids"] == [grades.last_request_id()]
 
 
+def test_a_kubernetes_identity_without_groups_and_extra_is_an_identity_properties_finding(
+    osb: OSB, grades: Grades
+) -> None:
+    header = identity("kubernetes", username="alice", uid="1")
+    osb.get("/v2/catalog", headers={"X-Broker-API-Originating-Identity": header})
+    finding = grades.only("identity-properties")
+    assert finding["level"] == "MUST"
+    assert finding["summary"].endswith("without groups, extra")
+    assert finding["request_ids"] == [grades.last_request_id()]
+
+
 def test_provisioning_a_deleted_instance_id_again_is_an_id_reuse_finding(
     osb: OSB, grades: Grades
 ) -> None:

@@ -16,6 +16,7 @@ from tests.support.osb import OSB, identity
 pytestmark = pytest.mark.server
 
 INSTANCES = "/v2/service_instances"
+KUBERNETES_USER = identity("kubernetes", username="alice", uid="1", groups=[], extra={})
 
 
 @pytest.mark.parametrize("version", ["2.13", "2.14", "2.15", "2.16", "2.17"])
@@ -113,9 +114,24 @@ def test_a_context_with_platform_and_a_matching_identity_is_no_finding(
         "graded",
         "open",
         context={"platform": "kubernetes", "namespace": "default"},
-        headers={"X-Broker-API-Originating-Identity": identity("kubernetes")},
+        headers={"X-Broker-API-Originating-Identity": KUBERNETES_USER},
     )
     assert answer.status == 201
+    grades.none()
+
+
+def test_identities_with_the_properties_of_their_profile_are_no_finding(
+    osb: OSB, grades: Grades
+) -> None:
+    for header in (
+        KUBERNETES_USER,
+        identity("cloudfoundry", user_id="u-1"),
+        identity("my-platform", anything="goes"),  # a platform the profile does not define
+    ):
+        assert (
+            osb.get("/v2/catalog", headers={"X-Broker-API-Originating-Identity": header}).status
+            == 200
+        )
     grades.none()
 
 
