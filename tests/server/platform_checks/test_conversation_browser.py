@@ -6,9 +6,9 @@ Screenshots are kept in tests/artifacts/ (platform-findings.png, platform-conver
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pytest
@@ -20,12 +20,25 @@ from tests.support.servers import RunningServer
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+T = TypeVar("T")
 
 
 @pytest.fixture
 def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with chromium(tmp_path / "chromium-profile", monkeypatch) as driver:
         yield driver
+
+
+def wait_for(driver: Any, condition: Callable[[Any], T], what: str) -> T:
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(
+            driver, 20, ignored_exceptions=(StaleElementReferenceException,)
+        ).until(condition)
+    except TimeoutException:
+        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 def save_full_page(driver: Any, path: Path) -> None:
@@ -64,6 +77,15 @@ def test_the_findings_panel_and_the_conversation_show_what_the_platform_did(
         "operation-echo",
         "poll-after-final",
     }
+    # A finding made while the page is open shows up without a reload.
+    browser.execute_script("window.__sameDocument = true;")
+    OSB(osb.client, version=None).get("/v2/catalog")
+    wait_for(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#findings tr[data-finding=version-header]"),
+        "the new finding to appear in the panel",
+    )
+    assert browser.execute_script("return window.__sameDocument === true")
     browser.execute_script("document.getElementById('findings').scrollIntoView()")
     save_full_page(browser, ARTIFACTS / "platform-findings.png")
 
