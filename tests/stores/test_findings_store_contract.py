@@ -171,3 +171,13 @@ def test_another_process_on_the_same_store_sees_the_same_findings(
         assert other.take_due(2.0) == []
     finally:
         other_state.close()
+
+
+def test_the_sqlite_findings_file_is_private_and_beside_the_state(tmp_path: Path) -> None:
+    state = open_store(f"sqlite:///{tmp_path / 'state' / 'broker.db'}")
+    try:
+        findings_store_for(state).record(sighting())
+        path = tmp_path / "state" / "broker.findings.db"
+        assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        state.close()
