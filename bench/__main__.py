@@ -170,6 +170,15 @@ def main(argv: list[str] | None = None) -> int:
         servers["broker-large"] = start_broker(
             "broker-large", work / "broker-large", log_level=args.log_level, **common
         )
+        # The same broker with its platform checks off: what the checks cost.
+        (work / "broker-unchecked").mkdir()
+        servers["broker-unchecked"] = start_broker(
+            "broker-unchecked",
+            work / "broker-unchecked",
+            log_level=args.log_level,
+            platform_checks=False,
+            **common,
+        )
         if not args.no_normal:
             (work / "broker-normal").mkdir()
             servers["broker-normal"] = start_broker(
@@ -189,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             ("catalog", "broker-large"),
             ("lifecycle", "bare"),
             ("lifecycle", "broker"),
+            ("lifecycle", "broker-unchecked"),
         ]
         if not args.no_normal:
             plan.append(("lifecycle", "broker-normal"))
@@ -270,6 +280,17 @@ def main(argv: list[str] | None = None) -> int:
             "met": catalog_p99["broker-large"] / catalog_p99["broker"] <= 1.2,
         },
     ]
+    checked = ratio(series[("lifecycle", "broker")], series[("lifecycle", "broker-unchecked")])
+    checks.append(
+        {
+            "name": "lifecycle throughput platform checks on/off",
+            "value": checked["median"],
+            "min": checked["min"],
+            "max": checked["max"],
+            "target": ">= 0.9",
+            "met": checked["median"] >= 0.9,
+        }
+    )
     if not args.no_normal:
         normal = ratio(series[("lifecycle", "broker-normal")], series[("lifecycle", "broker")])
         checks.append(

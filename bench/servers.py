@@ -128,6 +128,7 @@ def start_broker(
     cpus: set[int] | None,
     log_level: str,
     synchronous: str = "FULL",
+    platform_checks: bool = True,
 ) -> Server:
     """``mockbroker serve`` with the default SQLite store under ``data_dir``."""
     command = [
@@ -148,7 +149,10 @@ def start_broker(
         "--log-level",
         log_level,
     ]
-    env = {"BROKER_SQLITE_SYNCHRONOUS": synchronous}
+    env = {
+        "BROKER_SQLITE_SYNCHRONOUS": synchronous,
+        "BROKER_PLATFORM_CHECKS": "on" if platform_checks else "off",
+    }
     return _start(name, command, data_dir.parent / f"{name}.log", cpus, env)
 
 
