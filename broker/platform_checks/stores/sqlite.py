@@ -56,6 +56,7 @@ class SQLiteFindings:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             # Private like the state file beside it (ids and what the platform sent).
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(self.path, 0o600)
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
