@@ -16,6 +16,7 @@ Rules left out on purpose, because no version's text supports them:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -82,6 +83,7 @@ class Rule:
         }
 
 
+@functools.lru_cache(maxsize=64)
 def announced_version(header: str | None) -> tuple[int, int] | None:
     """``(major, minor)`` of an ``X-Broker-API-Version`` value, or None if unusable."""
     if header is None:
