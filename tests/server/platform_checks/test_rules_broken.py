@@ -257,3 +257,24 @@ def test_rotating_from_a_binding_that_does_not_exist_is_a_predecessor_binding_fi
     finding = grades.only("predecessor-binding")
     assert finding["level"] == "MUST"
     assert finding["request_ids"] == [grades.last_request_id()]
+
+
+def test_no_delete_after_a_malformed_201_is_an_orphan_mitigation_finding(
+    osb: OSB, admin: OSB, grades: Grades
+) -> None:
+    fault = admin.post(
+        "/admin/faults",
+        {
+            "match": {"operation": "provision"},
+            "trigger": {"times": 1},
+            "action": {"body": "malformed"},
+        },
+    )
+    assert fault.status == 201
+    answer = osb.provision("orphan-4", "graded", "open")
+    assert answer.status == 201 and answer.json is None
+    created = grades.last_request_id()
+    time.sleep(WINDOW + 0.5)
+    finding = grades.only("orphan-mitigation")
+    assert "malformed" in finding["summary"]
+    assert finding["request_ids"] == [created]

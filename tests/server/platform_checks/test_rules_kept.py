@@ -210,3 +210,9 @@ def test_polling_until_succeeded_and_stopping_is_no_finding(osb: OSB, grades: Gr
     ended = osb.poll("final-1", deleting.json["operation"])
     assert ended.status == 410 or ended.json["state"] == "succeeded"  # either ends a delete
     grades.none()
+
+
+def test_a_well_formed_201_needs_no_orphan_mitigation(osb: OSB, grades: Grades) -> None:
+    assert osb.provision("made-1", "graded", "open").status == 201
+    time.sleep(WINDOW + 0.5)
+    grades.none()
