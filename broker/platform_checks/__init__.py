@@ -9,6 +9,10 @@
 
 from __future__ import annotations
 
-from broker.platform_checks.hooks import record_finding, register_platform_checks
+from broker.platform_checks.hooks import (
+    RequestFindings,
+    record_finding,
+    register_platform_checks,
+)
 
-__all__ = ["record_finding", "register_platform_checks"]
+__all__ = ["RequestFindings", "record_finding", "register_platform_checks"]

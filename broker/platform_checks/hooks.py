@@ -35,7 +35,7 @@ from broker.platform_checks.stores import findings_store_for
 from broker.runtime import Runtime
 from broker.web.request_context import resolved
 
-__all__ = ["record_finding", "register_platform_checks"]
+__all__ = ["RequestFindings", "record_finding", "register_platform_checks"]
 
 log = logging.getLogger("broker.platform_checks")
 
@@ -65,6 +65,21 @@ def record_finding(
         return
     extra: list[Sighting] = ctx.setdefault("platform_findings", [])
     extra.append(Sighting(rule_id, instance_id, binding_id, summary=summary))
+
+
+class RequestFindings:
+    """A recorder for protocol code that has no Flask (it is handed one, and calls
+    ``record``): each finding goes to :func:`record_finding` for the current request."""
+
+    def record(
+        self,
+        rule: str,
+        *,
+        instance_id: str | None,
+        binding_id: str | None = None,
+        summary: str,
+    ) -> None:
+        record_finding(rule, instance_id=instance_id, binding_id=binding_id, summary=summary)
 
 
 def register_platform_checks(app: Flask, rt: Runtime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from broker.platform_checks import record_finding
+from broker.platform_checks import RequestFindings, record_finding
 from broker.runtime import runtime
 from tests.support.osb import OSB
 
@@ -67,3 +67,24 @@ def test_outside_an_osb_request_nothing_is_recorded(admin: OSB, app: Flask) -> N
 def test_an_unknown_rule_id_is_a_key_error(app: Flask) -> None:
     with app.test_request_context(), pytest.raises(KeyError):
         record_finding("no-such-rule")
+
+
+def test_a_recorder_object_reports_through_record_finding(
+    osb: OSB, admin: OSB, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instances = runtime(app).broker.instances
+    original = instances.fetch
+    recorder = RequestFindings()
+
+    def fetch(instance_id: str) -> object:
+        recorder.record("operation-echo", instance_id=instance_id, summary="from the protocol")
+        return original(instance_id)
+
+    monkeypatch.setattr(instances, "fetch", fetch)
+    osb.get("/v2/service_instances/i-9")
+    (finding,) = admin.get("/admin/findings").json["findings"]
+    assert (finding["rule"], finding["instance_id"], finding["summary"]) == (
+        "operation-echo",
+        "i-9",
+        "from the protocol",
+    )
