@@ -229,6 +229,15 @@ def main(argv: list[str] | None = None) -> int:
         servers["broker-large"] = start_broker(
             "broker-large", work / "broker-large", log_level=args.log_level, **common
         )
+        # The same broker with its platform checks off: what the checks cost.
+        (work / "broker-unchecked").mkdir()
+        servers["broker-unchecked"] = start_broker(
+            "broker-unchecked",
+            work / "broker-unchecked",
+            log_level=args.log_level,
+            platform_checks=False,
+            **common,
+        )
         if not args.no_full:
             (work / "broker-full").mkdir()
             servers["broker-full"] = start_broker(
@@ -249,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             ("lifecycle", "bare"),
             ("lifecycle", "broker"),
             ("lifecycle", "broker-large"),
+            ("lifecycle", "broker-unchecked"),
         ]
         if not args.no_full:
             plan.append(("lifecycle", "broker-full"))
@@ -334,6 +344,17 @@ def main(argv: list[str] | None = None) -> int:
             "met": lifecycle_p99 <= 1.2,
         },
     ]
+    checked = ratio(series[("lifecycle", "broker")], series[("lifecycle", "broker-unchecked")])
+    checks.append(
+        {
+            "name": "lifecycle throughput platform checks on/off",
+            "value": checked["median"],
+            "min": checked["min"],
+            "max": checked["max"],
+            "target": ">= 0.9",
+            "met": checked["median"] >= 0.9,
+        }
+    )
     if not args.no_full:
         full = ratio(series[("lifecycle", "broker-full")], series[("lifecycle", "broker")])
         checks.append(

@@ -62,6 +62,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also measure the broker without its journal, without its request log line, "
         "and without both (what each costs per request)",
     )
+    parser.add_argument(
+        "--checks-off",
+        action="store_true",
+        help="also measure the broker with BROKER_PLATFORM_CHECKS=off (what the checks cost)",
+    )
     return parser.parse_args(argv)
 
 
@@ -209,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     bare = create_bare_app(sample_answers(broker, requests))
     # name -> (app, whether it logs each request)
     variants: dict[str, tuple[WsgiApp, bool]] = {"bare": (bare, False), "broker": (broker, True)}
+    if args.checks_off:
+        unchecked = build_broker(folder / "no-checks", args.log_level, platform_checks=False)
+        variants["broker, checks off"] = (unchecked, True)
     if args.breakdown:
         quiet = build_broker(folder / "no-journal", args.log_level, journal_size=0)
         variants["broker, no journal"] = (quiet, True)
@@ -367,4 +375,10 @@ def render(numbers: dict[str, dict[str, list[float]]]) -> str:
             for name in ("bare", "broker")
         )
         lines.append(f"  {workload} bare/broker: {bare / broker:.2f}")
+    if "broker, checks off" in numbers:
+        on, off = (
+            sum(statistics.median(numbers[name][step]) for step in STEPS)
+            for name in ("broker", "broker, checks off")
+        )
+        lines.append(f"  lifecycle throughput, checks on/off: {off / on:.3f}")
     return "\n".join(lines)

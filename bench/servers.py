@@ -128,6 +128,7 @@ def start_broker(
     cpus: set[int] | None,
     log_level: str,
     synchronous: str | None = None,
+    platform_checks: bool = True,
 ) -> Server:
     """``mockbroker serve`` with the default SQLite store under ``data_dir``.
 
@@ -152,7 +153,9 @@ def start_broker(
         "--log-level",
         log_level,
     ]
-    env = {"BROKER_SQLITE_SYNCHRONOUS": synchronous} if synchronous else {}
+    env = {"BROKER_PLATFORM_CHECKS": "on" if platform_checks else "off"}
+    if synchronous:
+        env["BROKER_SQLITE_SYNCHRONOUS"] = synchronous
     return _start(name, command, data_dir.parent / f"{name}.log", cpus, env)
 
 

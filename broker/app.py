@@ -48,12 +48,14 @@ def create_app(
     ``BROKER_*`` environment), so ``gunicorn 'broker.app:create_app()'`` works;
     ``overrides`` replace single settings (``create_app(store="memory://")``).
     ``store_instance``, ``backends`` and ``clock`` let tests plug in fakes;
-    ``findings`` receives the deviations the broker lets through (default: kept
-    nowhere, :class:`broker.osb.finding_hook.NoFindings`). Raises
+    ``findings`` receives the deviations the broker lets through (default: the
+    platform checks' findings of the request,
+    :class:`broker.platform_checks.RequestFindings`). Raises
     :class:`broker.catalog.CatalogError` when the catalogs are invalid.
     """
     # The web layer is imported here, not above: it brings prometheus_client, which
     # must not be imported before `mockbroker serve` sets PROMETHEUS_MULTIPROC_DIR.
+    from broker.platform_checks import RequestFindings, register_platform_checks
     from broker.web import register_blueprints
     from broker.web.errors import register_error_handlers
     from broker.web.request_context import register_request_context
@@ -69,12 +71,17 @@ def create_app(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
-    app.extensions[EXTENSION] = build_runtime(
-        settings, store=store_instance, backends=backends, clock=clock, findings=findings
+    rt = app.extensions[EXTENSION] = build_runtime(
+        settings,
+        store=store_instance,
+        backends=backends,
+        clock=clock,
+        findings=findings or RequestFindings(),
     )
     register_request_context(app)
     register_error_handlers(app)
     register_blueprints(app)
+    register_platform_checks(app, rt)
     return app
 
 

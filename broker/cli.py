@@ -23,16 +23,20 @@ Invalid catalogs stop the server before it listens, with every problem listed.
 
 
 class _Commands(click.Group):
-    """Adds ``ctl`` (the controller) on first use: ``serve`` must start fast."""
+    """Adds ``ctl`` (the controller) and ``findings`` on first use: ``serve`` must start fast."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), "ctl"})
+        return sorted({*super().list_commands(ctx), "ctl", "findings"})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name == "ctl":
             from broker.controller.ctl import ctl
 
             return ctl
+        if name == "findings":
+            from broker.platform_checks.cli import findings
+
+            return findings
         return super().get_command(ctx, name)
 
 

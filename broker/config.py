@@ -109,6 +109,10 @@ class Settings:
     mysql_public_port: int | None = None
     redis_public_host: str | None = None
     redis_public_port: int | None = None
+    # Grade the platform's requests against the OSB rules (broker.platform_checks) ...
+    platform_checks: bool = True
+    # ... and give it this many seconds to send the DELETE that orphan mitigation asks for.
+    orphan_mitigation_window: int = 60
     # Whether the password was given explicitly (config, env or flag) rather than defaulted.
     password_is_default: bool = True
 
@@ -402,6 +406,8 @@ PARSERS: dict[str, Parser] = {
     "journal_max_bytes": _integer(MIN_JOURNAL_MAX_BYTES),
     "journal_admin": _boolean,
     "operation_retention": _integer(1),
+    "platform_checks": _boolean,
+    "orphan_mitigation_window": _integer(1, 86_400),
     "public_url": _optional_text,
     "postgres_url": _optional_text,
     "mysql_url": _optional_text,

@@ -126,6 +126,31 @@ class AdminClient(AdminRequests):
         problem."""
         return self._admin_object("PUT", "/admin/catalog", body=dict(document))
 
+    # --- platform findings ------------------------------------------------------------
+    def findings(
+        self,
+        *,
+        rule: str | None = None,
+        level: str | None = None,
+        instance_id: str | None = None,
+        since: str | datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """``GET /admin/findings``: the OSB rules the platform broke, a finding per rule
+        and resource (``rule``, ``level``, ``summary``, ``request_ids``, ``count`` …).
+
+        ``rule`` and ``level`` take one value or several, comma-separated.
+        """
+        params = {
+            "rule": rule,
+            "level": level,
+            "instance_id": instance_id,
+            "since": since.isoformat() if isinstance(since, datetime) else since,
+        }
+        found: list[dict[str, Any]] = self._admin_member(
+            "GET", "/admin/findings", "findings", list, params=params
+        )
+        return found
+
     # --- journal ----------------------------------------------------------------------
     def journal(
         self,

@@ -137,6 +137,10 @@ class OSBClient(InstanceCalls, BindingCalls):
         """:meth:`AdminClient.put_catalog <broker.client.AdminClient.put_catalog>`."""
         return self.admin.put_catalog(document)
 
+    def findings(self, **filters: Any) -> list[dict[str, Any]]:
+        """See :meth:`AdminClient.findings`."""
+        return self.admin.findings(**filters)
+
     def journal(self, **filters: Any) -> list[dict[str, Any]]:
         """:meth:`AdminClient.journal <broker.client.AdminClient.journal>`."""
         return self.admin.journal(**filters)

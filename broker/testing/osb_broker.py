@@ -209,6 +209,16 @@ class OSBBroker:
             return self.isolation.journal(self.client, **filters)
         return self.client.journal(**filters)
 
+    def findings(self, **filters: Any) -> list[dict[str, Any]]:
+        """The OSB rules the platform broke (``GET /admin/findings``); filters ``rule``,
+        ``level``, ``instance_id``, ``since``. On a shared broker, the findings this
+        test's requests show."""
+        found = self.client.findings(**filters)
+        if self.isolation is None:
+            return found
+        since = self.isolation.since
+        return [f for f in found if any(int(i) > since for i in f["request_ids"])]
+
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
         """Deprecated name of :meth:`journal` (until the next release)."""
         warn_renamed("osb_broker.requests()", "osb_broker.journal()")

@@ -10,7 +10,10 @@ Fixtures:
     ``admin_auth``, ``client`` (:class:`broker.client.OSBClient`), ``add_fault(...)``,
     ``faults()``, ``journal(...)``, ``wait_for_request(...)``,
     ``finish_operation(...)``, ``state()``, ``ids(service, plan)``,
-    ``new_instance_id()``, ``put_catalog(...)``. The session's own broker is reset
+    ``new_instance_id()``, ``put_catalog(...)``, ``findings(...)`` (the OSB rules the
+    platform broke). With ``--osb-strict-platform`` (ini ``osb_strict_platform``, or
+    the marker ``osb_strict_platform``) a test fails when its requests broke a rule at
+    MUST level. The session's own broker is reset
     before each test. An external broker is never reset unless the session opts in
     (``--osb-reset-external`` or the ini option ``osb_reset_external = true``):
     each test sees its own requests in the journal and what it created is removed
@@ -83,6 +86,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Reset the external broker before each test (deletes everything on it).",
     )
+    group.addoption(
+        "--osb-strict-platform",
+        action="store_true",
+        default=None,
+        help="Fail a test whose requests broke an OSB rule at MUST or MUST NOT level "
+        "(see GET /admin/findings) (ini: osb_strict_platform).",
+    )
+    parser.addini(
+        "osb_strict_platform",
+        type="bool",
+        default=False,
+        help="Fail a test whose requests broke an OSB rule at MUST or MUST NOT level.",
+    )
     parser.addini(
         "osb_broker_credential_seed",
         default="",
@@ -96,6 +112,10 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{STRICT_MARKER}: the test's osb_broker runs strict (BROKER_STRICT=true): it "
         "refuses what the lenient default accepts and reports as a finding",
     )
+    config.addinivalue_line(
+        "markers",
+        "osb_strict_platform: fail this test if its requests broke an OSB rule at MUST level",
+    )
 
 
 def _external_url(config: pytest.Config) -> str | None:
@@ -106,6 +126,22 @@ def _external_url(config: pytest.Config) -> str | None:
 def _reset_external(config: pytest.Config) -> bool:
     flag = config.getoption("osb_reset_external")
     return bool(flag) or bool(config.getini("osb_reset_external"))
+
+
+def _strict_platform(config: pytest.Config, node: pytest.Item | None) -> bool:
+    if node is not None and node.get_closest_marker("osb_strict_platform") is not None:
+        return True
+    return bool(config.getoption("osb_strict_platform")) or bool(
+        config.getini("osb_strict_platform")
+    )
+
+
+def _fail_on_findings(broker: OSBBroker) -> None:
+    from broker.testing.strict_platform import strict_failure
+
+    failure = strict_failure(broker)
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -244,7 +280,10 @@ def osb_broker(
 ) -> Iterator[OSBBroker]:
     """The session's broker for this test: reset if it is the session's own (or the
     session opted in), else shared: isolated, and cleaned up after the test. A test
-    marked ``osb_strict`` gets the session's strict broker instead."""
+    marked ``osb_strict`` gets the session's strict broker instead.
+
+    With strict platform checks (``--osb-strict-platform``), the test fails when its
+    requests broke an OSB rule at MUST level; the failure lists them."""
     from broker.testing.osb_broker import OSBBroker
 
     make_client = _osb_broker_session_client.for_test
@@ -253,10 +292,13 @@ def osb_broker(
         osb_broker_server = request.getfixturevalue("osb_broker_strict_server")
         make_client = request.getfixturevalue("_osb_broker_strict_session_client").for_test
 
+    strict = _strict_platform(pytestconfig, request.node)
     if osb_broker_server.dedicated or _reset_external(pytestconfig):
         broker = OSBBroker(osb_broker_server, make_client)
         broker.reset()
         yield broker
+        if strict:
+            _fail_on_findings(broker)
         return
 
     from broker.testing.isolation import BrokerCleanupWarning, Isolation
@@ -264,8 +306,13 @@ def osb_broker(
     isolation = Isolation()
     with isolation.client(osb_broker_server) as client:
         isolation.begin(client)
-        yield OSBBroker(osb_broker_server, client, isolation)
-        problems = isolation.cleanup(client)
+        broker = OSBBroker(osb_broker_server, client, isolation)
+        yield broker
+        try:
+            if strict:
+                _fail_on_findings(broker)
+        finally:
+            problems = isolation.cleanup(client)
     if problems:
         warnings.warn(
             BrokerCleanupWarning(

@@ -180,7 +180,10 @@ def record(rt: Runtime, req: Request, state: RequestState, response: Response) -
     )
     entry = entries.bounded(entry, estimate)
     try:
-        rt.store.journal_append(entry, settings.journal_size, settings.journal_max_bytes)
+        # Kept on the request: findings about it name this id.
+        state.journal_id = rt.store.journal_append(
+            entry, settings.journal_size, settings.journal_max_bytes
+        )
     except Exception:  # the answer matters more than its record
         log.warning("could not record the request in the journal", exc_info=True)
 

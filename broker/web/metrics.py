@@ -121,6 +121,8 @@ class Metrics:
             registry=self.registry,
         )
         self.state = StateCollector(store, catalogs)
+        # Further scrape-time collectors (the platform checks' findings).
+        self.collectors: list[Any] = []
         # Operations and statuses are few (ten operations, a handful of statuses each).
         self._counters: dict[tuple[str, str], Any] = {}
         self._latencies: dict[str, Any] = {}
@@ -157,4 +159,4 @@ class Metrics:
         else:
             assert self.registry is not None
             per_request = self.registry
-        return generate_latest(_Combined(per_request, self.state))
+        return generate_latest(_Combined(per_request, self.state, *self.collectors))

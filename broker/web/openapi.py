@@ -11,6 +11,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response
 
 from broker.osb import schemas
+from broker.platform_checks.admin_api import findings_paths
 from broker.version import __version__
 from broker.web.openapi_admin import admin_paths
 from broker.web.openapi_osb import osb_paths
@@ -48,6 +49,7 @@ def build_openapi() -> dict[str, Any]:
         spec.components.schema(name, schema=schema)
     osb_paths(spec)
     admin_paths(spec)
+    findings_paths(spec)
     document = spec.to_dict()
     document["security"] = [{"basic": []}, {"bearer": []}]
     return document

@@ -13,7 +13,7 @@ Not to be confused with the OSB ``context`` field of a request body, nor with
 from __future__ import annotations
 
 from contextvars import Token
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Request, request
@@ -51,6 +51,13 @@ class RequestState:
     dropped: bool = False
     # The OSB version the request is answered as (the announced one, or the pinned one).
     osb_version: Version = NEWEST
+    # The journal entry's id, once the request is recorded: findings name it.
+    journal_id: int | None = None
+    # Platform checks (broker.platform_checks): whether they run for this request, what
+    # they saw before it changed the state, and what the protocol code reported.
+    platform_checks_on: bool = False
+    platform_before: list[Any] = field(default_factory=list)
+    platform_findings: list[Any] = field(default_factory=list)
 
 
 def state_of(req: Request) -> RequestState:

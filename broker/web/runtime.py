@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
@@ -46,6 +47,8 @@ class Runtime:
     metrics: Metrics
     # GET /v2/catalog as each OSB version defines it.
     catalog_bodies: CatalogBodies = field(default_factory=CatalogBodies)
+    # What else a reset forgets (the platform checks' findings, say).
+    on_reset: list[Callable[[], None]] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
     _generation: int | None = None
     _mutex: threading.Lock = field(default_factory=threading.Lock)
@@ -57,6 +60,8 @@ class Runtime:
         say, without a reload when no catalog was pushed."""
         problems = self.broker.release_everything()
         self.store.reset(keep_journal=keep_journal)
+        for forget in self.on_reset:
+            forget()
         self.sync()
         return problems
 

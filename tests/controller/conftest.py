@@ -306,3 +306,29 @@ def run_ctl(
         env=environment,
         timeout=90,
     )
+
+
+@pytest.fixture(autouse=True)
+def graded_platform(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The controller is graded like any platform: a test whose broker recorded a
+    MUST or MUST NOT finding about it fails (broker.platform_checks)."""
+    from broker.platform_checks.findings_store import FindingsQuery
+    from broker.platform_checks.service import platform_checks
+
+    # Taken now, so that they are torn down after this fixture looked at them.
+    app: Flask | None = request.getfixturevalue("app") if "app" in request.fixturenames else None
+    api: AdminAPI | None = (
+        request.getfixturevalue("admin_api") if "admin_api" in request.fixturenames else None
+    )
+    yield
+    found: list[dict[str, Any]] = []
+    if app is not None:
+        found = platform_checks(app).query(FindingsQuery(levels=("MUST", "MUST NOT")))
+    elif api is not None:
+        answer = api.http.get("/admin/findings", params={"level": "MUST,MUST NOT"})
+        answer.raise_for_status()
+        found = answer.json()["findings"]
+    assert found == [], "the controller broke OSB rules:\n" + "\n".join(
+        f"- {f['rule']} ({f['level']}) {f['instance_id']}/{f['binding_id']}: {f['summary']}"
+        for f in found
+    )

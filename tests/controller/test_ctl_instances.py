@@ -89,7 +89,12 @@ def test_the_provision_request_carries_context_identity_and_cluster_ids(
     }
     assert put["originating_identity"] == {
         "platform": "kubernetes",
-        "value": {"username": "alice", "uid": "", "groups": ["system:authenticated"]},
+        "value": {
+            "username": "alice",
+            "uid": "",
+            "groups": ["system:authenticated"],
+            "extra": {},
+        },
     }
     assert obj["spec"]["clusterServiceClassRef"]["name"] == put["body"]["service_id"]
     assert obj["spec"]["clusterServicePlanRef"]["name"] == put["body"]["plan_id"]

@@ -143,12 +143,13 @@ def test_files_left_world_readable_by_an_older_version_are_made_private(
 ) -> None:
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
-    for name in ("broker.db", "broker.journal.db"):
+    names = ("broker.db", "broker.journal.db", "broker.findings.db")
+    for name in names:
         (data / name).touch(mode=0o644)
         (data / name).chmod(0o644)
     with serve(tmp_path, env=dict(ADMIN_ENV)):
         modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in data.glob("*.db")}
-    assert modes == {"broker.db": 0o600, "broker.journal.db": 0o600}
+    assert modes == dict.fromkeys(names, 0o600)
 
 
 @pytest.fixture(scope="module")

@@ -64,15 +64,23 @@ class OperationState:
 
 
 def _identity(user: Mapping[str, Any] | None) -> OriginatingIdentity | None:
-    """The originating identity of a spec's ``userInfo`` (platform ``kubernetes``)."""
+    """The originating identity of a spec's ``userInfo`` (platform ``kubernetes``).
+
+    ``groups`` and ``extra`` are sent even when empty: the OSB profile says all four
+    properties MUST appear. (Service Catalog leaves empty ones out; a broker that
+    checks the profile would refuse it.)
+    """
     if not user:
         return None
-    value: dict[str, Any] = {"username": user.get("username", ""), "uid": user.get("uid", "")}
-    if user.get("groups"):
-        value["groups"] = list(user["groups"])
-    if user.get("extra"):
-        value["extra"] = dict(user["extra"])
-    return OriginatingIdentity("kubernetes", value)
+    return OriginatingIdentity(
+        "kubernetes",
+        {
+            "username": user.get("username", ""),
+            "uid": user.get("uid", ""),
+            "groups": list(user.get("groups") or []),
+            "extra": dict(user.get("extra") or {}),
+        },
+    )
 
 
 @contextmanager
