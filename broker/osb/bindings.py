@@ -31,9 +31,10 @@ from broker.osb.outcome import Outcome, RequestInfo, fingerprint, still_running
 from broker.osb.parts import BrokerParts
 from broker.osb.poll_rules import (
     delete_finished,
+    deleted_by,
     gone_after_payload,
     missing_resource,
-    unissued_operation,
+    polled_operation,
 )
 from broker.osb.versions import NEWEST, Version, defines_rotation
 from broker.storage.base import Change, Delete, Put
@@ -281,46 +282,28 @@ class Bindings:
         what = f"binding {binding_id}"
         with locked(self.store, instance_id, binding_id):
             binding = self.store.get_binding(binding_id)
-            if binding is not None and binding.instance_id != instance_id:
-                binding = None
-            operation = None
-            rule = None
-            if operation_id is not None:
-                operation = self.store.get_operation(operation_id)
-                rule = unissued_operation(operation_id, operation, instance_id, binding_id)
-                if rule is not None and self.strict:
-                    if binding is None:
-                        raise missing_resource(version, what)
-                    raise BadRequest(f"operation {operation_id!r} is not an operation of {what}")
-                if rule is not None:
-                    operation = None
-            if operation is None:
-                operation = self.store.latest_operation(instance_id, binding_id)
-            # Reported only about a resource that exists or existed: a poll of one the
-            # broker never knew is answered 404/410 and is nothing more.
-            if rule is not None and (binding is not None or operation is not None):
-                self.findings.record(
-                    rule,
-                    instance_id=instance_id,
-                    binding_id=binding_id,
-                    summary=f"polled last_operation of {what} with operation "
-                    f"{operation_id!r}, which the broker never returned for it",
-                )
-            if binding is None:
-                if operation is None or not (
-                    operation.type == "unbind" and operation.state == "succeeded"
-                ):
+            exists = binding is not None and binding.instance_id == instance_id
+            operation = polled_operation(
+                self.store,
+                self.findings,
+                strict=self.strict,
+                version=version,
+                what=what,
+                exists=exists,
+                instance_id=instance_id,
+                binding_id=binding_id,
+                operation_id=operation_id,
+            )
+            if not exists:
+                if not deleted_by(operation, "unbind"):
                     raise missing_resource(version, what)
+                assert operation is not None
                 delete_finished(self.store, self.clock, operation, what)
                 return Outcome("done", {"state": "succeeded"})
             if operation is None:
                 return Outcome("done", {"state": "succeeded"})
             operation = self.operations.advance(operation)
-            if (
-                operation.type == "unbind"
-                and operation.state == "succeeded"
-                and self.store.get_binding(binding_id) is None
-            ):
+            if deleted_by(operation, "unbind") and self.store.get_binding(binding_id) is None:
                 delete_finished(self.store, self.clock, operation, what)
         return last_operation_outcome(operation)
 

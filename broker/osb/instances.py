@@ -34,9 +34,10 @@ from broker.osb.outcome import Outcome, RequestInfo, fingerprint, still_running
 from broker.osb.parts import BrokerParts
 from broker.osb.poll_rules import (
     delete_finished,
+    deleted_by,
     gone_after_payload,
     missing_resource,
-    unissued_operation,
+    polled_operation,
 )
 from broker.osb.versions import NEWEST, Version, defines_maintenance_info
 from broker.storage.base import Change, Put
@@ -308,32 +309,22 @@ class Instances:
         """
         what = f"instance {instance_id}"
         with locked(self.store, instance_id):
-            instance = self.store.get_instance(instance_id)
-            operation = None
-            rule = None
-            if operation_id is not None:
-                operation = self.store.get_operation(operation_id)
-                rule = unissued_operation(operation_id, operation, instance_id, None)
-                if rule is not None and self.strict:
-                    if instance is None:
-                        raise missing_resource(version, what)
-                    raise BadRequest(f"operation {operation_id!r} is not an operation of {what}")
-                if rule is not None:
-                    operation = None
-            if operation is None:
-                operation = self.store.latest_operation(instance_id)
-            # Reported only about a resource that exists or existed: a poll of one the
-            # broker never knew is answered 404/410 and is nothing more.
-            if rule is not None and (instance is not None or operation is not None):
-                self.findings.record(
-                    rule,
-                    instance_id=instance_id,
-                    summary=f"polled last_operation of {what} with operation "
-                    f"{operation_id!r}, which the broker never returned for it",
-                )
-            if instance is None:
-                if operation is None or not _deleted_by(operation, "deprovision"):
+            exists = self.store.get_instance(instance_id) is not None
+            operation = polled_operation(
+                self.store,
+                self.findings,
+                strict=self.strict,
+                version=version,
+                what=what,
+                exists=exists,
+                instance_id=instance_id,
+                binding_id=None,
+                operation_id=operation_id,
+            )
+            if not exists:
+                if not deleted_by(operation, "deprovision"):
                     raise missing_resource(version, what)
+                assert operation is not None
                 delete_finished(self.store, self.clock, operation, what)
                 return Outcome("done", {"state": "succeeded"})
             if operation is None:
@@ -341,15 +332,11 @@ class Instances:
             operation = self.operations.advance(operation)
             # (A succeeded deprovision of an instance that exists again is history.)
             if (
-                _deleted_by(operation, "deprovision")
+                deleted_by(operation, "deprovision")
                 and self.store.get_instance(instance_id) is None
             ):
                 delete_finished(self.store, self.clock, operation, what)
         return last_operation_outcome(operation)
-
-
-def _deleted_by(operation: OperationRecord, kind: str) -> bool:
-    return operation.type == kind and operation.state == "succeeded"
 
 
 def last_operation_outcome(operation: OperationRecord) -> Outcome:

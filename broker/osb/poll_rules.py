@@ -19,7 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from broker.catalog.model import Finish
-from broker.osb.errors import Gone, NotFound, OSBError
+from broker.osb.errors import BadRequest, Gone, NotFound, OSBError
+from broker.osb.finding_hook import FindingRecorder
 from broker.osb.versions import Version, missing_resource_poll_status
 from broker.storage.base import Put
 from broker.storage.protocols import StateStore
@@ -27,9 +28,11 @@ from broker.storage.records import OperationRecord
 
 __all__ = [
     "OPERATION_ECHO",
+    "deleted_by",
     "delete_finished",
     "gone_after_payload",
     "missing_resource",
+    "polled_operation",
     "unissued_operation",
 ]
 
@@ -55,6 +58,57 @@ def unissued_operation(
     ):
         return None
     return OPERATION_ECHO
+
+
+def polled_operation(
+    store: StateStore,
+    findings: FindingRecorder,
+    *,
+    strict: bool,
+    version: Version,
+    what: str,
+    exists: bool,
+    instance_id: str,
+    binding_id: str | None,
+    operation_id: str | None,
+) -> OperationRecord | None:
+    """The operation a ``last_operation`` poll of ``what`` is answered about.
+
+    The one named by ``operation_id`` if the broker issued it for this instance
+    (``binding_id`` ``None``) or binding, else the resource's newest one. A poll naming
+    an operation never issued is reported as ``operation-echo`` when the resource
+    exists or existed (``exists``, or an operation of it is found); with ``strict`` it
+    is refused instead: 400, or the missing-resource error when the resource is gone.
+    """
+    operation = None
+    rule = None
+    if operation_id is not None:
+        operation = store.get_operation(operation_id)
+        rule = unissued_operation(operation_id, operation, instance_id, binding_id)
+        if rule is not None and strict:
+            if not exists:
+                raise missing_resource(version, what)
+            raise BadRequest(f"operation {operation_id!r} is not an operation of {what}")
+        if rule is not None:
+            operation = None
+    if operation is None:
+        operation = store.latest_operation(instance_id, binding_id)
+    # Reported only about a resource that exists or existed: a poll of one the broker
+    # never knew is answered 404/410 and is nothing more.
+    if rule is not None and (exists or operation is not None):
+        findings.record(
+            rule,
+            instance_id=instance_id,
+            binding_id=binding_id,
+            summary=f"polled last_operation of {what} with operation "
+            f"{operation_id!r}, which the broker never returned for it",
+        )
+    return operation
+
+
+def deleted_by(operation: OperationRecord | None, kind: str) -> bool:
+    """Whether ``operation`` is a ``kind`` (deprovision, unbind) that succeeded."""
+    return operation is not None and operation.type == kind and operation.state == "succeeded"
 
 
 def missing_resource(version: Version, what: str) -> OSBError:
