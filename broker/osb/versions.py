@@ -81,8 +81,8 @@ RESPONSE_FIELDS: Mapping[str, Mapping[str, Version]] = {
 # Error body fields the "Service Broker Errors" section added.
 ERROR_FIELDS: Mapping[str, Version] = {"instance_usable": (2, 16), "update_repeatable": (2, 16)}
 
-# Endpoints (by their names in broker.web.osb_api, as the spec writes them) that a
-# version added: fetching an instance or a binding (instances_retrievable,
+# The endpoints a version added (by their names in broker.web.osb_api, with the path
+# as the spec writes it): fetching an instance or a binding (instances_retrievable,
 # bindings_retrievable) and polling a binding (asynchronous bindings) came with 2.14.
 _ENDPOINTS: Mapping[str, tuple[str, Version]] = {
     "fetch_instance": ("GET /v2/service_instances/:instance_id", (2, 14)),

@@ -174,6 +174,21 @@ def test_a_client_announcing_an_older_version_gets_not_found_naming_it(
             assert raised.value.description == not_found(endpoint, version)["description"]
 
 
+def test_no_fault_rule_applies_to_an_endpoint_the_version_does_not_define(
+    http: httpx.Client,
+) -> None:
+    admin = OSB(http, auth=ADMIN, version=None)
+    rule = {"match": {"operation": "fetch_instance"}, "action": {"status": 503}}
+    assert OSB(http).provision("faulted", "mock-async", "sync").status == 201
+    assert admin.post("/admin/faults", rule).status == 201
+    try:
+        old = OSB(http, version="2.13").get("/v2/service_instances/faulted")
+        assert (old.status, old.json) == (404, not_found(INSTANCE, "2.13"))
+        assert OSB(http, version="2.14").get("/v2/service_instances/faulted").status == 503
+    finally:
+        assert admin.delete("/admin/faults").status == 200
+
+
 # --- pinned with BROKER_OSB_VERSION ------------------------------------------------------
 
 
