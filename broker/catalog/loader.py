@@ -12,7 +12,7 @@ one style (:mod:`broker.catalog.authoring`). The checks:
   at most 64 kB, no ``$ref`` other than local ``#...`` pointers;
 * ``requires`` consistent with what bindings return (syslog drain, route service,
   volume mounts);
-* broker knobs (:mod:`broker.catalog.knobs`), credential backend names and options,
+* broker knobs (:mod:`broker.catalog.behaviour`), credential backend names and options,
   template placeholders, fault rules.
 
 Ids left out are derived with uuid5 from the names, so restarts never change them; a
@@ -35,7 +35,7 @@ from jsonschema.protocols import Validator
 from marshmallow import ValidationError
 
 from broker.catalog.authoring import plain
-from broker.catalog.knobs import KnobsSchema, build_knobs, merge_knobs
+from broker.catalog.behaviour import KnobsSchema, build_knobs, merge_knobs
 from broker.catalog.model import OPERATIONS, Catalog, Knobs, Plan, Service
 from broker.catalog.osb_fields import CatalogFileSchema, PlanSchema, ServiceSchema
 from broker.catalog.problems import CatalogError, Problem, flatten_messages, join_path
