@@ -42,9 +42,10 @@ def answer_request(
 ) -> bool:
     """Answer one complete request; whether the connection may serve another.
 
-    ``too_large`` is the size of a body refused unread (the request holds its head
-    only). A worker that reaches ``max_requests`` stops being alive, and its loop is
-    woken up to notice.
+    ``worker`` is the :class:`~broker.serving.worker.EventLoopWorker` answering: its
+    configuration, log, hooks, request count and open connections. ``too_large`` is
+    the size of a body refused unread (the request holds its head only). A worker that
+    reaches ``max_requests`` stops being alive, and its loop is woken up to notice.
     """
     cfg = worker.cfg
     writer = ResponseWriter(connection.sock)
