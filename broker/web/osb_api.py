@@ -1,7 +1,7 @@
 """``/v2``: the ten OSB endpoints. Parse, call the broker, map the outcome to a status.
 
 Request checks run in the order the spec's checklist gives: credentials (401, checked
-by :mod:`broker.web.guard` before any of these), ``X-Broker-API-Version`` (412, or 400
+by :mod:`broker.web.access` before any of these), ``X-Broker-API-Version`` (412, or 400
 when so configured), an endpoint the answered version does not define (404, as a
 broker of that version has no such route; no fault rule applies to it), originating
 identity (400), then the body. :func:`name_request`
