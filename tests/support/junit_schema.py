@@ -62,9 +62,11 @@ def fetch(pytest_version: str | None = None) -> Path:
             ],
             check=True,
         )
-        archive = Path(folder) / f"pytest-{wanted}.tar.gz"
+        (archive,) = Path(folder).glob("pytest-*.tar.gz")
         with tarfile.open(archive) as sdist:
-            extracted = sdist.extractfile(f"pytest-{wanted}/{MEMBER}")
+            # Only the schema is read out of the archive; nothing is extracted to disk.
+            names = [name for name in sdist.getnames() if name.endswith(f"/{MEMBER}")]
+            extracted = sdist.extractfile(names[0]) if len(names) == 1 else None
             if extracted is None:
                 raise FileNotFoundError(f"{archive.name} has no {MEMBER}")
             content = extracted.read()
@@ -109,7 +111,7 @@ def main() -> int:
     print(f"fetching pytest's JUnit schema from the pytest {version('pytest')} sdist")
     try:
         fetch()
-    except (OSError, subprocess.CalledProcessError, tarfile.TarError) as exc:
+    except (OSError, ValueError, subprocess.CalledProcessError, tarfile.TarError) as exc:
         print(f"note: pytest's JUnit schema could not be fetched ({exc})", file=sys.stderr)
         return 1 if _under_ci() else 0
     return 0
