@@ -3,10 +3,15 @@
 Each start is ``mockbroker serve --port 0`` with the default settings on a new data
 dir, timed from the command's start to the first ``GET /v2/catalog`` answered 200
 (polled every 5 ms once the listening address is logged).
+
+The package's bytecode is compiled first, as an installed package has it: a checkout
+run with ``PYTHONDONTWRITEBYTECODE`` would otherwise compile every module of the
+broker in every start (about 0.3 s), which no installed broker does.
 """
 
 from __future__ import annotations
 
+import compileall
 import os
 import re
 import signal
@@ -70,6 +75,9 @@ def _one_start(folder: Path) -> float:
 
 def measure_startup(starts: int = 3) -> list[float]:
     """Seconds from ``mockbroker serve`` to its first 200, for each of ``starts`` starts."""
+    import broker
+
+    compileall.compile_dir(Path(broker.__file__).parent, quiet=1)
     seconds = []
     for _ in range(starts):
         with tempfile.TemporaryDirectory(prefix="mockbroker-startup-") as folder:

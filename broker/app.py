@@ -31,7 +31,7 @@ from broker.storage import Store, open_store
 if TYPE_CHECKING:
     from broker.web.runtime import Runtime
 
-__all__ = ["build_runtime", "create_app", "load_configured_catalog"]
+__all__ = ["BrokerFlask", "build_runtime", "create_app", "load_configured_catalog"]
 
 
 def create_app(
@@ -67,7 +67,7 @@ def create_app(
     elif overrides:
         settings = settings.replace(**overrides)
 
-    app = Flask("broker")
+    app = BrokerFlask("broker")
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
@@ -84,6 +84,26 @@ def create_app(
     register_blueprints(app)
     register_platform_checks(app, rt)
     return app
+
+
+class BrokerFlask(Flask):
+    """Flask, minus a per-request cost: whether a hook or view is a coroutine is
+    decided once per function, not on every call.
+
+    Flask asks :meth:`ensure_sync` about every hook and the view of every request
+    (eight times for a catalog request), and each answer inspects the function's code
+    flags. The broker's functions never change, so the answer is kept.
+    """
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self._sync_functions: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        found = self._sync_functions.get(func)
+        if found is None:
+            found = self._sync_functions[func] = super().ensure_sync(func)
+        return found
 
 
 def load_configured_catalog(settings: Settings, registry: BackendRegistry) -> Catalog:

@@ -229,6 +229,9 @@ class _SessionClient:
     this one keeps its connection alive from test to test. Before each test what a
     test may have changed on it (identity, API version, timeout, default headers)
     is put back, and a client a test closed is replaced.
+
+    The client of the session's own broker sends its requests in-process
+    (:mod:`broker.testing.in_process`): the same answers without a socket.
     """
 
     def __init__(self, endpoint: BrokerEndpoint) -> None:
@@ -239,7 +242,7 @@ class _SessionClient:
     def for_test(self) -> OSBClient:
         client = self._client
         if client is None or client.connection.closed:
-            client = self._client = self.endpoint.client()
+            client = self._client = self._new_client()
             self._timeout = client.connection.timeout
             return client
         client.identity = None
@@ -249,6 +252,16 @@ class _SessionClient:
         connection.headers = {}
         connection.observer = None
         return client
+
+    def _new_client(self) -> OSBClient:
+        server = self.endpoint.server
+        if server is None:
+            return self.endpoint.client()
+        from broker.testing.in_process import InProcessTransport
+
+        return self.endpoint.client(
+            transport=InProcessTransport(server.app, server.host, server.port)
+        )
 
     def close(self) -> None:
         if self._client is not None:

@@ -6,15 +6,9 @@ import json
 from functools import cache
 from typing import Any
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response
 
-from broker.osb import schemas
-from broker.platform_checks.admin_api import findings_paths
 from broker.version import __version__
-from broker.web.openapi_admin import admin_paths
-from broker.web.openapi_osb import osb_paths
 
 __all__ = ["build_openapi", "openapi"]
 
@@ -22,6 +16,16 @@ openapi = Blueprint("openapi", __name__)
 
 
 def build_openapi() -> dict[str, Any]:
+    # apispec and the path descriptions are imported on the first request for the
+    # document: a broker that is never asked for it does not pay for them at start.
+    from apispec import APISpec
+    from apispec.ext.marshmallow import MarshmallowPlugin
+
+    from broker.osb import schemas
+    from broker.platform_checks.admin_api import findings_paths
+    from broker.web.openapi_admin import admin_paths
+    from broker.web.openapi_osb import osb_paths
+
     spec = APISpec(
         title="mockbroker",
         version=__version__,

@@ -21,7 +21,6 @@ from broker.storage.base import Position
 from broker.storage.protocols import Store
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.version import __version__
-from broker.web.dashboard import presenters
 from broker.web.paging import decode_cursor, encode_cursor, position
 from broker.web.runtime import Runtime, current_runtime
 
@@ -108,6 +107,8 @@ def _split(
 
 def _page(rt: Runtime) -> dict[str, Any]:
     """What every page shows in its header."""
+    from broker.web.dashboard import presenters
+
     catalog = rt.catalogs.catalog
     return {
         "version": __version__,
@@ -148,6 +149,9 @@ def _newest(
 
 @dashboard.get("")
 def index() -> Response:
+    # The presenters are imported by the first page asked for, not at start.
+    from broker.web.dashboard import presenters
+
     rt = current_runtime()
     store = rt.store
     catalog = rt.catalogs.catalog
@@ -192,6 +196,8 @@ def index() -> Response:
 @dashboard.get("/instances/<instance_id>")
 def instance(instance_id: str) -> Response:
     """One instance; 404 (still a page) when it does not exist or no longer does."""
+    from broker.web.dashboard import presenters
+
     rt = current_runtime()
     store = rt.store
     record = store.get_instance(instance_id)
