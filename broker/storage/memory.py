@@ -7,24 +7,14 @@ import threading
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import Any
 
 from broker.journal.retention import bytes_to_free
-from broker.storage.base import Change, JournalQuery, Position, StateCounts, iter_changes
-from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord, Record
+from broker.storage.base import JournalQuery
+from broker.storage.memory_state import MemoryState
 from broker.storage.striped_locks import StripedLocks
 
 __all__ = ["MemoryStore"]
-
-R = TypeVar("R", bound=Record)
-Rec = TypeVar("Rec", InstanceRecord, BindingRecord)
-
-
-def _stored_copy(record: R | None) -> R | None:
-    if record is None:
-        return None
-    return type(record).from_dict(json.loads(record.to_json()))
 
 
 class MemoryStore:
@@ -36,20 +26,27 @@ class MemoryStore:
         self._locks = StripedLocks()
         self._generation = 0
         self._journal_seq = 0
-        self._clear_state()
+        self._state = state = MemoryState(self._mutex)
+        # The state part's own methods: a call goes straight to it.
+        self.get_instance = state.get_instance
+        self.get_binding = state.get_binding
+        self.get_operation = state.get_operation
+        self.latest_operation = state.latest_operation
+        self.bindings_of = state.bindings_of
+        self.apply = state.apply
+        self.list_instances = state.list_instances
+        self.list_bindings = state.list_bindings
+        self.list_operations = state.list_operations
+        self.prune_operations = state.prune_operations
+        self.counts = state.counts
+        # The lock of a key is the stripes' own: no call in between.
+        self.lock = self._locks.hold
         self._journal: deque[dict[str, Any]] = deque()
         self._journal_sizes: deque[int] = deque()
         self._journal_bytes = 0
         self._faults: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._catalogs: list[dict[str, Any]] = []
         self._seeded: set[str] = set()
-
-    def _clear_state(self) -> None:
-        self._instances: dict[str, InstanceRecord] = {}
-        self._bindings: dict[str, BindingRecord] = {}
-        self._bindings_by_instance: dict[str, set[str]] = {}
-        self._operations: OrderedDict[str, OperationRecord] = OrderedDict()
-        self._latest: dict[tuple[str, str | None], str] = {}
 
     # --- lifecycle / coordination -----------------------------------------------------
     def check(self) -> None:
@@ -58,151 +55,12 @@ class MemoryStore:
     def close(self) -> None:
         return None
 
-    def lock(self, key: str) -> AbstractContextManager[None]:
-        return self._locks.hold(key)
-
     def generation(self) -> int:
         return self._generation
 
-    # --- OSB state --------------------------------------------------------------------
-    def get_instance(self, instance_id: str) -> InstanceRecord | None:
-        return self._instances.get(instance_id)
-
-    def get_binding(self, binding_id: str) -> BindingRecord | None:
-        return self._bindings.get(binding_id)
-
-    def get_operation(self, operation_id: str) -> OperationRecord | None:
-        return self._operations.get(operation_id)
-
-    def latest_operation(
-        self, instance_id: str, binding_id: str | None = None
-    ) -> OperationRecord | None:
-        operation_id = self._latest.get((instance_id, binding_id))
-        return self._operations.get(operation_id) if operation_id else None
-
-    def bindings_of(self, instance_id: str) -> list[BindingRecord]:
-        with self._mutex:
-            ids = sorted(self._bindings_by_instance.get(instance_id, ()))
-            return [self._bindings[binding_id] for binding_id in ids]
-
-    def apply(self, changes: Sequence[Change]) -> None:
-        # Records are stored as copies made through JSON, like the persistent stores do:
-        # a change that cannot be stored fails before anything is written, and a
-        # caller never shares a dict with the stored state.
-        prepared = [
-            (kind, record_id, _stored_copy(record))
-            for kind, record_id, record in iter_changes(changes)
-        ]
-        with self._mutex:
-            for kind, record_id, record in prepared:
-                if kind == "instance":
-                    self._put_or_delete(self._instances, record_id, record)
-                elif kind == "binding":
-                    self._apply_binding(record_id, record)
-                else:
-                    self._apply_operation(record_id, record)
-
-    @staticmethod
-    def _put_or_delete(table: dict[str, Any], record_id: str, record: Any) -> None:
-        if record is None:
-            table.pop(record_id, None)
-        else:
-            table[record_id] = record
-
-    def _apply_binding(self, binding_id: str, record: Any) -> None:
-        old = self._bindings.get(binding_id)
-        if old is not None:
-            self._bindings_by_instance.get(old.instance_id, set()).discard(binding_id)
-        self._put_or_delete(self._bindings, binding_id, record)
-        if record is not None:
-            self._bindings_by_instance.setdefault(record.instance_id, set()).add(binding_id)
-
-    def _apply_operation(self, operation_id: str, record: Any) -> None:
-        if record is None:
-            self._operations.pop(operation_id, None)
-            return
-        is_new = operation_id not in self._operations
-        self._operations[operation_id] = record
-        if is_new:
-            self._latest[(record.instance_id, record.binding_id)] = operation_id
-
-    def list_instances(
-        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
-    ) -> list[InstanceRecord]:
-        with self._mutex:
-            records = list(self._instances.values())
-        return _page(records, limit, after, newest_first)
-
-    def list_bindings(
-        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
-    ) -> list[BindingRecord]:
-        with self._mutex:
-            records = list(self._bindings.values())
-        return _page(records, limit, after, newest_first)
-
-    def list_operations(
-        self,
-        limit: int = 1000,
-        *,
-        before: str | None = None,
-        state: str | None = None,
-        instance_id: str | None = None,
-    ) -> list[OperationRecord]:
-        with self._mutex:
-            operations = list(self._operations.values())
-        if before is not None:
-            ids = [operation.id for operation in operations]
-            operations = operations[: ids.index(before)] if before in ids else operations
-        if instance_id is not None:
-            operations = [op for op in operations if op.instance_id == instance_id]
-        if state == "finished":
-            operations = [op for op in operations if op.finished]
-        elif state is not None:
-            operations = [op for op in operations if op.state == state]
-        return operations[-limit:] if limit > 0 else []
-
-    def prune_operations(self, finished_before: float) -> int:
-        with self._mutex:
-            keep = {
-                operation_id
-                for (instance_id, binding_id), operation_id in self._latest.items()
-                if (binding_id is None and instance_id in self._instances)
-                or (binding_id is not None and binding_id in self._bindings)
-            }
-            old = [
-                operation.id
-                for operation in self._operations.values()
-                if operation.finished
-                and operation.finished_at is not None
-                and operation.finished_at < finished_before
-                and operation.id not in keep
-            ]
-            for operation_id in old:
-                operation = self._operations.pop(operation_id)
-                key = (operation.instance_id, operation.binding_id)
-                if self._latest.get(key) == operation_id:
-                    del self._latest[key]
-            return len(old)
-
-    def counts(self) -> StateCounts:
-        with self._mutex:
-            instances: dict[tuple[str, str], int] = {}
-            for instance in self._instances.values():
-                key = (instance.service_id, instance.plan_id)
-                instances[key] = instances.get(key, 0) + 1
-            bindings: dict[tuple[str, str], int] = {}
-            for binding in self._bindings.values():
-                key = (binding.service_id, binding.plan_id)
-                bindings[key] = bindings.get(key, 0) + 1
-            running: dict[str, int] = {}
-            for operation in self._operations.values():
-                if operation.state == "in progress":
-                    running[operation.type] = running.get(operation.type, 0) + 1
-            return StateCounts(instances, bindings, running)
-
     def reset(self, keep_journal: bool = False) -> None:
         with self._mutex:
-            self._clear_state()
+            self._state.clear()
             self._faults.clear()
             self._catalogs.clear()
             self._seeded.clear()
@@ -310,22 +168,3 @@ class MemoryStore:
         with self._mutex:
             self._catalogs = copies
             self._generation += 1
-
-
-def _page(
-    records: list[Rec], limit: int | None, after: Position | None, newest_first: bool
-) -> list[Rec]:
-    """``records`` in creation order from ``after`` on (exclusive), at most ``limit``."""
-    ordered = sorted(records, key=_position, reverse=newest_first)
-    if after is not None:
-        after = (float(after[0]), str(after[1]))
-        ordered = [
-            record
-            for record in ordered
-            if (_position(record) < after if newest_first else _position(record) > after)
-        ]
-    return ordered if limit is None else ordered[:limit]
-
-
-def _position(record: InstanceRecord | BindingRecord) -> Position:
-    return (record.created_at, record.id)
