@@ -23,7 +23,6 @@ class FaultRules:
 
     def __init__(self, database: Database, generation: Generation) -> None:
         self._database = database
-        self.generation = generation.generation
         self._bump = generation.bump
         dialect = database.dialect
         sql = dialect.sql

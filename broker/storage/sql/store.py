@@ -23,7 +23,6 @@ class SQLParts:
         state = StateTables(database)
         faults = FaultRules(database, meta)
         catalogs = CatalogDocuments(database, meta)
-        self._parts = (state, faults, catalogs, meta)
         self.generation = meta.generation
         # --- OSB state
         self.get_instance = state.get_instance
