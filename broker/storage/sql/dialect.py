@@ -4,6 +4,12 @@ The statements of :mod:`broker.storage.sql` are written once, with ``?`` for eac
 parameter; :meth:`Dialect.sql` turns one into the dialect's text (once, when a part
 is built, for the fixed ones). Both databases accept the rest as written: row values,
 ``ON CONFLICT ... DO UPDATE/DO NOTHING`` upserts, ``RETURNING``, ``EXISTS``.
+
+What is not a matter of SQL text stays with each backend's
+:class:`~broker.storage.sql.database.Database`: locking (SQLite's ``BEGIN
+IMMEDIATE`` behind a group commit and ``flock`` stripes, PostgreSQL's advisory
+locks), and types (both answer JSON columns as text, which the parts decode; the
+tables' own types are in each backend's schema).
 """
 
 from __future__ import annotations
