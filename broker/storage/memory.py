@@ -7,11 +7,14 @@ import threading
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from broker.journal.retention import bytes_to_free
-from broker.storage.base import JournalQuery
+from broker.storage.base import Change, JournalQuery, Position, StateCounts
 from broker.storage.memory_state import MemoryState
+from broker.storage.parts import STATE, lend, methods_of
+from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.storage.striped_locks import StripedLocks
 
 __all__ = ["MemoryStore"]
@@ -26,21 +29,9 @@ class MemoryStore:
         self._locks = StripedLocks()
         self._generation = 0
         self._journal_seq = 0
-        self._state = state = MemoryState(self._mutex)
-        # The state part's own methods: a call goes straight to it.
-        self.get_instance = state.get_instance
-        self.get_binding = state.get_binding
-        self.get_operation = state.get_operation
-        self.latest_operation = state.latest_operation
-        self.bindings_of = state.bindings_of
-        self.apply = state.apply
-        self.list_instances = state.list_instances
-        self.list_bindings = state.list_bindings
-        self.list_operations = state.list_operations
-        self.prune_operations = state.prune_operations
-        self.counts = state.counts
-        # The lock of a key is the stripes' own: no call in between.
-        self.lock = self._locks.hold
+        self._state = MemoryState(self._mutex)
+        lend(self, MemoryStore, methods_of(self._state, STATE))
+        lend(self, MemoryStore, {"lock": self._locks.hold})
         self._journal: deque[dict[str, Any]] = deque()
         self._journal_sizes: deque[int] = deque()
         self._journal_bytes = 0
@@ -55,8 +46,60 @@ class MemoryStore:
     def close(self) -> None:
         return None
 
+    def lock(self, key: str) -> AbstractContextManager[None]:
+        return self._locks.hold(key)
+
     def generation(self) -> int:
         return self._generation
+
+    # --- OSB state --------------------------------------------------------------------
+    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        return self._state.get_instance(instance_id)
+
+    def get_binding(self, binding_id: str) -> BindingRecord | None:
+        return self._state.get_binding(binding_id)
+
+    def get_operation(self, operation_id: str) -> OperationRecord | None:
+        return self._state.get_operation(operation_id)
+
+    def latest_operation(
+        self, instance_id: str, binding_id: str | None = None
+    ) -> OperationRecord | None:
+        return self._state.latest_operation(instance_id, binding_id)
+
+    def bindings_of(self, instance_id: str) -> list[BindingRecord]:
+        return self._state.bindings_of(instance_id)
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        self._state.apply(changes)
+
+    def list_instances(
+        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
+    ) -> list[InstanceRecord]:
+        return self._state.list_instances(limit, after, newest_first)
+
+    def list_bindings(
+        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
+    ) -> list[BindingRecord]:
+        return self._state.list_bindings(limit, after, newest_first)
+
+    def list_operations(
+        self,
+        limit: int = 1000,
+        *,
+        before: str | None = None,
+        state: str | None = None,
+        instance_id: str | None = None,
+    ) -> list[OperationRecord]:
+        return self._state.list_operations(
+            limit, before=before, state=state, instance_id=instance_id
+        )
+
+    def prune_operations(self, finished_before: float) -> int:
+        return self._state.prune_operations(finished_before)
+
+    def counts(self) -> StateCounts:
+        return self._state.counts()
 
     def reset(self, keep_journal: bool = False) -> None:
         with self._mutex:

@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import re
 import zlib
+from contextlib import AbstractContextManager
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Imported here, first: without psycopg this module cannot be imported at all.
 import psycopg  # noqa: F401
 
-from broker.storage.base import StoreUnavailable
+from broker.storage.base import JournalQuery, StoreUnavailable
+from broker.storage.parts import JOURNAL, lend, methods_of
 from broker.storage.postgres_journal import PostgresJournal
 from broker.storage.postgres_schema import SCHEMA_VERSION, migrate
 from broker.storage.postgres_sessions import LOCK_BASE, PostgresDatabase, int32
@@ -73,13 +76,11 @@ class PostgresStore(SQLParts):
         # tables, which live in the same schema).
         self._db = self._database.session
         self._write = self._database.transaction
-        self.lock = self._database.lock
+        lend(self, PostgresStore, {"lock": self._database.lock})
         schema_key = int32(zlib.crc32(self.schema.encode()))
         super().__init__(self._database)
         self._journal = PostgresJournal(self._database, schema_key)
-        self.journal_append = self._journal.journal_append
-        self.journal_query = self._journal.journal_query
-        self.journal_clear = self._journal.journal_clear
+        lend(self, PostgresStore, methods_of(self._journal, JOURNAL))
         try:
             migrate(self._database, schema_key)
         except BaseException:
@@ -104,3 +105,18 @@ class PostgresStore(SQLParts):
             self._clear_parts(db)
             if not keep_journal:
                 self._journal.clear(db)
+
+    def lock(self, key: str) -> AbstractContextManager[None]:
+        return self._database.lock(key)
+
+    # --- journal ----------------------------------------------------------------------
+    def journal_append(
+        self, entry: dict[str, Any], limit: int, max_bytes: int | None = None
+    ) -> int:
+        return self._journal.journal_append(entry, limit, max_bytes)
+
+    def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
+        return self._journal.journal_query(query)
+
+    def journal_clear(self) -> None:
+        self._journal.journal_clear()

@@ -27,15 +27,19 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
-from broker.storage.base import StoreUnavailable
+from broker.storage.base import JournalQuery, StoreUnavailable
+from broker.storage.parts import JOURNAL, lend, methods_of
 from broker.storage.sql import SQLParts
 from broker.storage.sqlite_database import SQLiteDatabase, use_wal
 from broker.storage.sqlite_journal import JOURNAL_WAL_LIMIT, SQLiteJournal
 from broker.storage.striped_locks import StripedFileLocks
 
 __all__ = ["MIN_FREE_BYTES", "SQLiteStore"]
+
 
 SCHEMA_VERSION = 1
 
@@ -120,9 +124,7 @@ class SQLiteStore(SQLParts):
                         _private_file(leftover)
             locks = self.path.with_name(self.path.name + ".locks")
             self._locks = StripedFileLocks(locks)
-            # The lock of a key is the stripes' own: no call in between.
-            self.lock = self._locks.hold
-            self._state = SQLiteDatabase(
+            self._state_database = SQLiteDatabase(
                 self.path,
                 self._connect_state,
                 locks / "writer-state.lock",
@@ -130,13 +132,12 @@ class SQLiteStore(SQLParts):
             self._journal_database = SQLiteDatabase(
                 self.journal_path, self._connect_journal, locks / "writer-journal.lock"
             )
-            super().__init__(self._state)
-            journal = SQLiteJournal(self._journal_database)
-            self.journal_append = journal.journal_append
-            self.journal_query = journal.journal_query
-            self.journal_clear = journal.journal_clear
+            super().__init__(self._state_database)
+            lend(self, SQLiteStore, {"lock": self._locks.hold})
+            self._journal = SQLiteJournal(self._journal_database)
+            lend(self, SQLiteStore, methods_of(self._journal, JOURNAL))
             self._migrate()
-            journal.migrate()
+            self._journal.migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
 
@@ -162,10 +163,10 @@ class SQLiteStore(SQLParts):
     @property
     def _db(self) -> sqlite3.Connection:
         """The calling thread's reading connection to the state."""
-        return self._state.reader()
+        return self._state_database.reader()
 
     def _migrate(self) -> None:
-        with self._state.transaction() as db:
+        with self._state_database.transaction() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreUnavailable(
@@ -188,14 +189,29 @@ class SQLiteStore(SQLParts):
         except OSError:
             return
         if found.f_bavail * found.f_frsize < MIN_FREE_BYTES:
-            raise self._state.disk_full()
+            raise self._state_database.disk_full()
 
     def close(self) -> None:
-        self._state.close()
+        self._state_database.close()
         self._journal_database.close()
 
     def reset(self, keep_journal: bool = False) -> None:
-        with self._state.transaction() as db:
+        with self._state_database.transaction() as db:
             self._clear_parts(db)
         if not keep_journal:
             self.journal_clear()
+
+    def lock(self, key: str) -> AbstractContextManager[None]:
+        return self._locks.hold(key)
+
+    # --- journal ----------------------------------------------------------------------
+    def journal_append(
+        self, entry: dict[str, Any], limit: int, max_bytes: int | None = None
+    ) -> int:
+        return self._journal.journal_append(entry, limit, max_bytes)
+
+    def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
+        return self._journal.journal_query(query)
+
+    def journal_clear(self) -> None:
+        self._journal.journal_clear()
