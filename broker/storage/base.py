@@ -23,7 +23,6 @@ Concurrency contract:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,12 +112,3 @@ class StateCounts:
     instances: dict[tuple[str, str], int]
     bindings: dict[tuple[str, str], int]
     operations_in_progress: dict[str, int]
-
-
-def iter_changes(changes: Sequence[Change]) -> Iterator[tuple[str, str, AnyRecord | None]]:
-    """``(kind, id, record-or-None)`` for each change, in order."""
-    for change in changes:
-        if isinstance(change, Put):
-            yield change.record.kind, change.record.id, change.record
-        else:
-            yield change.kind, change.id, None

@@ -21,15 +21,55 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-__all__ = ["GroupCommit"]
+from broker.storage.sql.database import Statement, Written
+
+__all__ = ["GroupCommit", "PerProcess"]
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
+
+
+class PerProcess:
+    """A callable answering one connection per process: opened on first use, and
+    again in a forked child (which must not use its parent's)."""
+
+    def __init__(self, open_connection: Callable[[], sqlite3.Connection]) -> None:
+        self._open = open_connection
+        self._mutex = threading.Lock()
+        self._pid: int | None = None
+        self._connection: sqlite3.Connection | None = None
+
+    def __call__(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():
+            with self._mutex:
+                if self._pid != os.getpid():
+                    self._connection = self._open()
+                    self._pid = os.getpid()
+        assert self._connection is not None
+        return self._connection
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._pid == os.getpid() and self._connection is not None:
+                self._connection.close()
+            self._pid = self._connection = None
+
+
+def _execute_all(statements: Sequence[Statement], db: sqlite3.Connection) -> None:
+    for statement, parameters in statements:
+        db.execute(statement, parameters)
+
+
+def _execute_one(statement: str, parameters: Sequence[Any], db: sqlite3.Connection) -> Written:
+    cursor = db.execute(statement, parameters)
+    rows = cursor.fetchall()  # to the end: a statement still running cannot commit
+    return Written(cursor.rowcount, rows[0] if rows else None)
 
 
 class _Ticket(Generic[T]):
@@ -45,9 +85,17 @@ class _Ticket(Generic[T]):
 class GroupCommit:
     """Serialises the write transactions of one database, batching concurrent ones."""
 
-    def __init__(self, connection: Callable[[], sqlite3.Connection], lock_path: Path) -> None:
+    def __init__(
+        self,
+        connection: Callable[[], sqlite3.Connection],
+        lock_path: Path,
+        failure: Callable[[sqlite3.Error], BaseException | None] | None = None,
+    ) -> None:
+        """``failure`` may name the exception to raise instead of an SQLite error
+        (``None``: the error itself)."""
         self._connection = connection
         self._lock_path = lock_path
+        self._failure = failure
         self._condition = threading.Condition()
         self._queue: list[_Ticket[Any]] = []
         self._leading = False
@@ -81,8 +129,23 @@ class GroupCommit:
                         self._queue[:0] = unfinished
                     condition.notify_all()
         if ticket.error is not None:
-            raise ticket.error
+            error = ticket.error
+            if self._failure is not None and isinstance(error, sqlite3.Error):
+                replacement = self._failure(error)
+                if replacement is not None:
+                    raise replacement from error
+            raise error
         return ticket.value  # type: ignore[return-value]
+
+    def write_all(self, statements: Sequence[Statement]) -> None:
+        """Run every statement in one committed transaction (see :meth:`run`)."""
+        # The statements run in this module (partial, not a lambda): the write path
+        # stays in one file.
+        self.run(partial(_execute_all, statements))
+
+    def write(self, statement: str, parameters: Sequence[Any] = ()) -> Written:
+        """Run one statement in a committed transaction; what it changed and returned."""
+        return self.run(partial(_execute_one, statement, parameters))
 
     @contextmanager
     def exclusive(self) -> Iterator[sqlite3.Connection]:

@@ -8,23 +8,16 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import Any
 
 from broker.journal.retention import bytes_to_free
-from broker.storage.base import Change, JournalQuery, Position, StateCounts, iter_changes
-from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord, Record
+from broker.storage.base import Change, JournalQuery, Position, StateCounts
+from broker.storage.memory_state import MemoryState
+from broker.storage.parts import STATE, lend, methods_of
+from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.storage.striped_locks import StripedLocks
 
 __all__ = ["MemoryStore"]
-
-R = TypeVar("R", bound=Record)
-Rec = TypeVar("Rec", InstanceRecord, BindingRecord)
-
-
-def _stored_copy(record: R | None) -> R | None:
-    if record is None:
-        return None
-    return type(record).from_dict(json.loads(record.to_json()))
 
 
 class MemoryStore:
@@ -36,20 +29,15 @@ class MemoryStore:
         self._locks = StripedLocks()
         self._generation = 0
         self._journal_seq = 0
-        self._clear_state()
+        self._state = MemoryState(self._mutex)
+        lend(self, MemoryStore, methods_of(self._state, STATE))
+        lend(self, MemoryStore, {"lock": self._locks.hold})
         self._journal: deque[dict[str, Any]] = deque()
         self._journal_sizes: deque[int] = deque()
         self._journal_bytes = 0
         self._faults: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._catalogs: list[dict[str, Any]] = []
         self._seeded: set[str] = set()
-
-    def _clear_state(self) -> None:
-        self._instances: dict[str, InstanceRecord] = {}
-        self._bindings: dict[str, BindingRecord] = {}
-        self._bindings_by_instance: dict[str, set[str]] = {}
-        self._operations: OrderedDict[str, OperationRecord] = OrderedDict()
-        self._latest: dict[tuple[str, str | None], str] = {}
 
     # --- lifecycle / coordination -----------------------------------------------------
     def check(self) -> None:
@@ -66,79 +54,34 @@ class MemoryStore:
 
     # --- OSB state --------------------------------------------------------------------
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
-        return self._instances.get(instance_id)
+        return self._state.get_instance(instance_id)
 
     def get_binding(self, binding_id: str) -> BindingRecord | None:
-        return self._bindings.get(binding_id)
+        return self._state.get_binding(binding_id)
 
     def get_operation(self, operation_id: str) -> OperationRecord | None:
-        return self._operations.get(operation_id)
+        return self._state.get_operation(operation_id)
 
     def latest_operation(
         self, instance_id: str, binding_id: str | None = None
     ) -> OperationRecord | None:
-        operation_id = self._latest.get((instance_id, binding_id))
-        return self._operations.get(operation_id) if operation_id else None
+        return self._state.latest_operation(instance_id, binding_id)
 
     def bindings_of(self, instance_id: str) -> list[BindingRecord]:
-        with self._mutex:
-            ids = sorted(self._bindings_by_instance.get(instance_id, ()))
-            return [self._bindings[binding_id] for binding_id in ids]
+        return self._state.bindings_of(instance_id)
 
     def apply(self, changes: Sequence[Change]) -> None:
-        # Records are stored as copies made through JSON, like the persistent stores do:
-        # a change that cannot be stored fails before anything is written, and a
-        # caller never shares a dict with the stored state.
-        prepared = [
-            (kind, record_id, _stored_copy(record))
-            for kind, record_id, record in iter_changes(changes)
-        ]
-        with self._mutex:
-            for kind, record_id, record in prepared:
-                if kind == "instance":
-                    self._put_or_delete(self._instances, record_id, record)
-                elif kind == "binding":
-                    self._apply_binding(record_id, record)
-                else:
-                    self._apply_operation(record_id, record)
-
-    @staticmethod
-    def _put_or_delete(table: dict[str, Any], record_id: str, record: Any) -> None:
-        if record is None:
-            table.pop(record_id, None)
-        else:
-            table[record_id] = record
-
-    def _apply_binding(self, binding_id: str, record: Any) -> None:
-        old = self._bindings.get(binding_id)
-        if old is not None:
-            self._bindings_by_instance.get(old.instance_id, set()).discard(binding_id)
-        self._put_or_delete(self._bindings, binding_id, record)
-        if record is not None:
-            self._bindings_by_instance.setdefault(record.instance_id, set()).add(binding_id)
-
-    def _apply_operation(self, operation_id: str, record: Any) -> None:
-        if record is None:
-            self._operations.pop(operation_id, None)
-            return
-        is_new = operation_id not in self._operations
-        self._operations[operation_id] = record
-        if is_new:
-            self._latest[(record.instance_id, record.binding_id)] = operation_id
+        self._state.apply(changes)
 
     def list_instances(
         self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
     ) -> list[InstanceRecord]:
-        with self._mutex:
-            records = list(self._instances.values())
-        return _page(records, limit, after, newest_first)
+        return self._state.list_instances(limit, after, newest_first)
 
     def list_bindings(
         self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
     ) -> list[BindingRecord]:
-        with self._mutex:
-            records = list(self._bindings.values())
-        return _page(records, limit, after, newest_first)
+        return self._state.list_bindings(limit, after, newest_first)
 
     def list_operations(
         self,
@@ -148,61 +91,19 @@ class MemoryStore:
         state: str | None = None,
         instance_id: str | None = None,
     ) -> list[OperationRecord]:
-        with self._mutex:
-            operations = list(self._operations.values())
-        if before is not None:
-            ids = [operation.id for operation in operations]
-            operations = operations[: ids.index(before)] if before in ids else operations
-        if instance_id is not None:
-            operations = [op for op in operations if op.instance_id == instance_id]
-        if state == "finished":
-            operations = [op for op in operations if op.finished]
-        elif state is not None:
-            operations = [op for op in operations if op.state == state]
-        return operations[-limit:] if limit > 0 else []
+        return self._state.list_operations(
+            limit, before=before, state=state, instance_id=instance_id
+        )
 
     def prune_operations(self, finished_before: float) -> int:
-        with self._mutex:
-            keep = {
-                operation_id
-                for (instance_id, binding_id), operation_id in self._latest.items()
-                if (binding_id is None and instance_id in self._instances)
-                or (binding_id is not None and binding_id in self._bindings)
-            }
-            old = [
-                operation.id
-                for operation in self._operations.values()
-                if operation.finished
-                and operation.finished_at is not None
-                and operation.finished_at < finished_before
-                and operation.id not in keep
-            ]
-            for operation_id in old:
-                operation = self._operations.pop(operation_id)
-                key = (operation.instance_id, operation.binding_id)
-                if self._latest.get(key) == operation_id:
-                    del self._latest[key]
-            return len(old)
+        return self._state.prune_operations(finished_before)
 
     def counts(self) -> StateCounts:
-        with self._mutex:
-            instances: dict[tuple[str, str], int] = {}
-            for instance in self._instances.values():
-                key = (instance.service_id, instance.plan_id)
-                instances[key] = instances.get(key, 0) + 1
-            bindings: dict[tuple[str, str], int] = {}
-            for binding in self._bindings.values():
-                key = (binding.service_id, binding.plan_id)
-                bindings[key] = bindings.get(key, 0) + 1
-            running: dict[str, int] = {}
-            for operation in self._operations.values():
-                if operation.state == "in progress":
-                    running[operation.type] = running.get(operation.type, 0) + 1
-            return StateCounts(instances, bindings, running)
+        return self._state.counts()
 
     def reset(self, keep_journal: bool = False) -> None:
         with self._mutex:
-            self._clear_state()
+            self._state.clear()
             self._faults.clear()
             self._catalogs.clear()
             self._seeded.clear()
@@ -310,22 +211,3 @@ class MemoryStore:
         with self._mutex:
             self._catalogs = copies
             self._generation += 1
-
-
-def _page(
-    records: list[Rec], limit: int | None, after: Position | None, newest_first: bool
-) -> list[Rec]:
-    """``records`` in creation order from ``after`` on (exclusive), at most ``limit``."""
-    ordered = sorted(records, key=_position, reverse=newest_first)
-    if after is not None:
-        after = (float(after[0]), str(after[1]))
-        ordered = [
-            record
-            for record in ordered
-            if (_position(record) < after if newest_first else _position(record) > after)
-        ]
-    return ordered if limit is None else ordered[:limit]
-
-
-def _position(record: InstanceRecord | BindingRecord) -> Position:
-    return (record.created_at, record.id)

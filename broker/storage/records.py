@@ -57,6 +57,11 @@ class Record:
         names, _ = _fields(type(self))
         return json.dumps({name: getattr(self, name) for name in names}, separators=(",", ":"))
 
+    def stored_copy(self: R) -> R:
+        """The record as a store keeps it: rebuilt from :meth:`to_json`, so it shares
+        no value with this one, and a record that cannot be stored fails here."""
+        return type(self)(**json.loads(self.to_json()))
+
     @classmethod
     def from_dict(cls: type[R], data: dict[str, Any]) -> R:
         _, names = _fields(cls)

@@ -12,7 +12,7 @@ import pytest
 
 from broker.app import create_app
 from broker.config import Settings
-from broker.storage import sqlite as sqlite_module
+from broker.storage import sqlite_journal
 from broker.storage.base import JournalQuery
 from broker.storage.sqlite import SQLiteStore
 from broker.web.runtime import runtime_of
@@ -66,7 +66,7 @@ def test_clearing_the_journal_drops_shared_responses(tmp_path: Path) -> None:
 def test_shared_responses_no_entry_refers_to_are_swept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_module, "SWEEP_EVERY", 4)
+    monkeypatch.setattr(sqlite_journal, "SWEEP_EVERY", 4)
     store = SQLiteStore(f"sqlite:///{tmp_path / 'broker.db'}")
     old, new = {"services": ["old"]}, {"services": ["new"]}
     for number in range(2):
