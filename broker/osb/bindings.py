@@ -235,4 +235,3 @@ class Bindings(Rules):
             if deleted_by(operation, "unbind") and self.store.get_binding(binding_id) is None:
                 delete_finished(self.store, self.clock, operation, what)
         return last_operation_outcome(operation)
-

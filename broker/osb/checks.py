@@ -190,9 +190,7 @@ def check_bind(
     if predecessor_id is not None:
         check_predecessor(instance, plan, predecessor_id, predecessor, now)
     asynchronous = binding_goes_async(plan.knobs.bind, info, "bind", f"binding {binding_id}")
-    return NewBinding(
-        service, plan, digest, app_guid, bind_resource, predecessor_id, asynchronous
-    )
+    return NewBinding(service, plan, digest, app_guid, bind_resource, predecessor_id, asynchronous)
 
 
 def bindable_instance(
@@ -224,13 +222,15 @@ def check_predecessor(
     plan whose bindings rotate."""
     if not plan.binding_rotatable:
         raise BadRequest(
-            f"plan {plan.name!r} does not support binding rotation "
-            "(binding_rotatable is not true)"
+            f"plan {plan.name!r} does not support binding rotation (binding_rotatable is not true)"
         )
-    if predecessor is None or predecessor.instance_id != instance.id or predecessor.state != "ready":
+    if (
+        predecessor is None
+        or predecessor.instance_id != instance.id
+        or predecessor.state != "ready"
+    ):
         raise BadRequest(
-            f"predecessor_binding_id {predecessor_id!r} is not a binding of instance "
-            f"{instance.id}"
+            f"predecessor_binding_id {predecessor_id!r} is not a binding of instance {instance.id}"
         )
     if predecessor.expires_at is not None and predecessor.expires_at <= now:
         raise BadRequest(f"predecessor binding {predecessor_id} has expired")

@@ -328,4 +328,3 @@ def update_payload(
         "previous_state": "ready",
     }
     return payload
-
