@@ -32,7 +32,7 @@ from broker.osb.errors import (
     NotFound,
     UnprocessableEntity,
 )
-from broker.osb.locking import locked
+from broker.osb.locking import instance_lock
 from broker.osb.outcome import Outcome, RequestInfo, provision_body, still_running
 from broker.osb.parts import Rules
 from broker.osb.poll_rules import (
@@ -55,7 +55,7 @@ class Instances(Rules):
 
     # --- PUT /v2/service_instances/:id ------------------------------------------------
     def provision(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
-        with locked(self.store, instance_id):
+        with instance_lock(self.store, instance_id):
             existing = self.store.get_instance(instance_id)
             checked = check_provision(
                 self.catalogs.catalog, self.backends, instance_id, body, info, existing
@@ -106,7 +106,7 @@ class Instances(Rules):
 
     # --- PATCH /v2/service_instances/:id ----------------------------------------------
     def update(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
-        with locked(self.store, instance_id):
+        with instance_lock(self.store, instance_id):
             instance = self.store.get_instance(instance_id)
             if instance is None:
                 raise NotFound(f"instance {instance_id} does not exist")
@@ -179,7 +179,7 @@ class Instances(Rules):
 
     # --- DELETE /v2/service_instances/:id ---------------------------------------------
     def deprovision(self, instance_id: str, query: dict[str, Any], info: RequestInfo) -> Outcome:
-        with locked(self.store, instance_id):
+        with instance_lock(self.store, instance_id):
             instance = self.store.get_instance(instance_id)
             if instance is None:
                 raise Gone(f"instance {instance_id} does not exist")
@@ -272,7 +272,7 @@ class Instances(Rules):
         The leniencies and version rules are :mod:`broker.osb.poll_rules`'s.
         """
         what = f"instance {instance_id}"
-        with locked(self.store, instance_id):
+        with instance_lock(self.store, instance_id):
             exists = self.store.get_instance(instance_id) is not None
             operation = polled_operation(
                 self.store,
