@@ -168,14 +168,14 @@ class BackendCalls:
         request = self.binding_request(instance, binding, service, plan, state={})
         if not leaves_objects:
             result = _call(backend.name, "bind", lambda: backend.bind(request))
-            return self._bound(instance, binding, service, plan, result)
+            return self._bound(instance, binding, service, plan, request, result)
         if stored is not None and stored.interrupted:
             _call(
                 backend.name, "clean up after an interrupted bind", lambda: backend.unbind(request)
             )
         with self._recorded_attempt(binding.evolve(state="binding", backend_state={}), stored):
             result = _call(backend.name, "bind", lambda: backend.bind(request))
-            return self._bound(instance, binding, service, plan, result)
+            return self._bound(instance, binding, service, plan, request, result)
 
     def _bound(
         self,
@@ -183,11 +183,17 @@ class BackendCalls:
         binding: BindingRecord,
         service: Service,
         plan: Plan,
+        request: BindingRequest,
         result: BindResult,
     ) -> tuple[dict[str, Any], dict[str, Any], float | None]:
         try:
             response, expires_at = binding_response(
-                self.renderer, self.clock(), instance, binding, service, plan, result.credentials
+                self.renderer,
+                self.clock(),
+                request.instance.variables,
+                binding,
+                plan,
+                result.credentials,
             )
         except BackendFailure:
             self.unbind(instance, binding.evolve(backend_state=result.state), service, plan)
