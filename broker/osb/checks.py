@@ -4,8 +4,9 @@ Each raises the :mod:`broker.osb.errors` exception the spec asks for, or returns
 :func:`check_provision` and :func:`check_bind` run every check of a new instance or
 binding at once, in the spec's order, given what the store holds for its ids: the
 rules call them under the lock and before they write anything, so a refused
-request leaves state as it was. The other checks are their parts, and those of the
-less frequent requests (update, delete).
+request leaves state as it was. The other checks here are their parts and those
+of the other requests; what a plan accepts (maintenance version, parameters, plan
+changes) is :mod:`broker.osb.plan_checks`'s.
 """
 
 from __future__ import annotations
@@ -30,13 +31,7 @@ from broker.osb.errors import (
     UnprocessableEntity,
 )
 from broker.osb.outcome import Outcome, RequestInfo, provision_body, still_running
-from broker.osb.plan_checks import (
-    check_backend_parameters,
-    check_maintenance,
-    check_new_resource,
-    check_update_allowed,
-    validate_parameters,
-)
+from broker.osb.plan_checks import check_new_resource
 from broker.osb.versions import ASYNC_BINDINGS, MAINTENANCE_INFO, ROTATION
 from broker.storage.records import BindingRecord, InstanceRecord
 
@@ -44,13 +39,9 @@ __all__ = [
     "NewBinding",
     "NewInstance",
     "binding_goes_async",
-    "check_backend_parameters",
     "check_bind",
     "check_context",
-    "check_maintenance",
-    "check_new_resource",
     "check_provision",
-    "check_update_allowed",
     "fail_sync",
     "fingerprint",
     "goes_async",
@@ -59,7 +50,6 @@ __all__ = [
     "requested_maintenance_version",
     "requested_plan",
     "stored_plan",
-    "validate_parameters",
 ]
 
 

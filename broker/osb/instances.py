@@ -14,10 +14,8 @@ from broker.catalog.model import Plan
 from broker.osb.backend_calls import leftovers_of
 from broker.osb.checks import (
     NewInstance,
-    check_backend_parameters,
     check_context,
     check_provision,
-    check_update_allowed,
     fingerprint,
     goes_async,
     provision_fingerprint,
@@ -35,6 +33,7 @@ from broker.osb.errors import (
 from broker.osb.locking import instance_lock
 from broker.osb.outcome import Outcome, RequestInfo, provision_body, still_running
 from broker.osb.parts import Rules
+from broker.osb.plan_checks import check_update_allowed
 from broker.osb.poll_rules import (
     delete_finished,
     deleted_by,
@@ -140,41 +139,26 @@ class Instances(Rules):
                 raise UnprocessableEntity(
                     f"instance {instance_id} failed to provision and cannot be updated; delete it"
                 )
-            check_update_allowed(
-                instance, service, current, target, context, parameters, maintenance
+            new_parameters = check_update_allowed(
+                self.backends, instance, service, current, target, body, maintenance
             )
-            new_parameters = instance.parameters
-            if parameters is not None:
-                replace = current.knobs.parameters_on_update == "replace"
-                new_parameters = (
-                    dict(parameters) if replace else {**instance.parameters, **parameters}
-                )
-                check_backend_parameters(self.backends, target, "instance_update", new_parameters)
             payload = update_payload(instance, target, new_parameters, context, maintenance)
             payload["request"] = request_digest
             behaviour = current.knobs.update
-            if not goes_async(behaviour, info, "update", f"instance {instance_id}"):
-                operation = self.operations.new(
-                    "update", behaviour, target, info, instance_id=instance_id, payload=payload
-                )
+            asynchronous = goes_async(behaviour, info, "update", f"instance {instance_id}")
+            operation = self.operations.new(
+                "update", behaviour, target, info, instance_id=instance_id, payload=payload
+            )
+            if not asynchronous:
                 updated = self.operations.updated_instance(instance, payload, self.clock())
                 finished = self.operations.finished(operation, "succeeded", None)
                 self.store.apply([Put(updated), Put(finished)])
                 url = updated.dashboard_url
                 return Outcome("done", {"dashboard_url": url} if url else {})
-            operation = self.operations.new(
-                "update", behaviour, target, info, instance_id=instance_id, payload=payload
+            updating = instance.evolve(
+                state="updating", operation=operation.id, updated_at=self.clock()
             )
-            self.store.apply(
-                [
-                    Put(
-                        instance.evolve(
-                            state="updating", operation=operation.id, updated_at=self.clock()
-                        )
-                    ),
-                    Put(operation),
-                ]
-            )
+            self.store.apply([Put(updating), Put(operation)])
             return Outcome("accepted", {"operation": operation.id})
 
     # --- DELETE /v2/service_instances/:id ---------------------------------------------

@@ -96,16 +96,22 @@ def check_new_resource(
 
 
 def check_update_allowed(
+    backends: BackendRegistry,
     instance: InstanceRecord,
     service: Service,
     current: Plan,
     target: Plan,
-    context: Mapping[str, Any] | None,
-    parameters: Mapping[str, Any] | None,
+    body: Mapping[str, Any],
     maintenance: str | None,
-) -> None:
-    """422 for a plan change or context-only update the catalog does not allow; then the
-    maintenance version and the parameters against the target plan."""
+) -> dict[str, Any]:
+    """Every check of an update of ``instance`` from plan ``current`` to ``target`` (the
+    same plan when it does not change one): 422 for a plan change or context-only
+    update the catalog does not allow; then the maintenance version and the parameters
+    against the target plan and its backend. Returns the instance's parameters after
+    the update (the plan's ``parameters_on_update`` says whether they replace or merge).
+    """
+    context: Mapping[str, Any] | None = body.get("context")
+    parameters: Mapping[str, Any] | None = body.get("parameters")
     if target is not current and not current.plan_updateable:
         raise UnprocessableEntity(
             f"plan {current.name!r} does not allow plan changes (plan_updateable is not true)",
@@ -127,3 +133,9 @@ def check_update_allowed(
             "(allow_context_updates is not true)",
             error="ContextUpdateNotSupported",
         )
+    if parameters is None:
+        return instance.parameters
+    replace = current.knobs.parameters_on_update == "replace"
+    new_parameters = dict(parameters) if replace else {**instance.parameters, **parameters}
+    check_backend_parameters(backends, target, "instance_update", new_parameters)
+    return new_parameters
