@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 CONTAINER_ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
 IMAGE ?= mockbroker
 
-.PHONY: run test install install-test browser-deps docs-deps docs lint bench openapi image clean help
+.PHONY: run test install install-test browser-deps docs-deps xml-deps docs lint bench openapi image clean help
 
 help:
 	@echo "make run      serve the bundled catalogs on http://127.0.0.1:8080 (user broker / broker)"
@@ -36,7 +36,10 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# pytest's JUnit schema (junit-10.xsd) ships only in its sdist: fetched once per .venv
+# for the test that validates the findings' JUnit XML (tests/support/junit_schema.py).
 install-test: $(TEST_STAMP)
+	@$(BIN)/python -m tests.support.junit_schema
 
 $(DOCS_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[docs]'
@@ -70,7 +73,18 @@ docs-deps:
 		echo "note:$$missing missing and cannot be installed here; the docs tests that use them will skip"; \
 	fi
 
-test: install-test browser-deps docs-deps
+# xmllint, from Debian's libxml2-utils, checks the findings' JUnit XML against pytest's
+# schema. Without root or apt that test skips.
+xml-deps:
+	@if command -v xmllint >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's libxml2-utils (xmllint) for the JUnit schema test"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null; \
+	else \
+		echo "note: xmllint missing and cannot be installed here; the JUnit schema test will skip"; \
+	fi
+
+test: install-test browser-deps docs-deps xml-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test

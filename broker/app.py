@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from broker.catalog.loader import bundled_catalog_paths, load_catalog
+from broker.catalog.documents import bundled_catalog_paths
+from broker.catalog.loader import load_catalog
 from broker.catalog.model import Catalog
 from broker.catalog.source import CatalogSource
 from broker.config import Settings, load_settings

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Defined apart so the client can use them without importing the catalog package.
-from broker.messages import describe_messages, flatten_messages, join_path, message_texts
+from broker.validation_messages import describe_messages, flatten_messages, join_path, message_texts
 
 __all__ = [
     "CatalogError",

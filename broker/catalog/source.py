@@ -18,7 +18,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from broker.catalog.loader import CatalogDocument, catalog_from_documents
+from broker.catalog.documents import CatalogDocument
+from broker.catalog.loader import catalog_from_documents
 from broker.catalog.model import Catalog, Plan, Service
 from broker.storage.protocols import CatalogDocumentStore
 

@@ -22,8 +22,8 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from broker.deprecations import warn_renamed
-from broker.messages import describe_messages
 from broker.suggestions import did_you_mean
+from broker.validation_messages import describe_messages
 
 __all__ = [
     "Answer",

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from broker.api_versions import KNOWN, NEWEST, OLDEST, Version, parse_version, shown
+from broker.osb.errors import NotFound
 
 __all__ = [
     "ASYNC_BINDINGS",
@@ -35,6 +36,7 @@ __all__ = [
     "answer_fields",
     "async_bindings",
     "catalog_document",
+    "check_endpoint_defined",
     "defines_maintenance_info",
     "defines_polling_duration",
     "defines_rotation",
@@ -81,6 +83,34 @@ RESPONSE_FIELDS: Mapping[str, Mapping[str, Version]] = {
 
 # Error body fields the "Service Broker Errors" section added.
 ERROR_FIELDS: Mapping[str, Version] = {"instance_usable": (2, 16), "update_repeatable": (2, 16)}
+
+# The endpoints a version added (by their names in broker.web.osb_api, with the path
+# as the spec writes it): fetching an instance or a binding (instances_retrievable,
+# bindings_retrievable) and polling a binding (asynchronous bindings) came with 2.14.
+_ENDPOINTS: Mapping[str, tuple[str, Version]] = {
+    "fetch_instance": ("GET /v2/service_instances/:instance_id", (2, 14)),
+    "fetch_binding": (
+        "GET /v2/service_instances/:instance_id/service_bindings/:binding_id",
+        (2, 14),
+    ),
+    "binding_last_operation": (
+        "GET /v2/service_instances/:instance_id/service_bindings/:binding_id/last_operation",
+        (2, 14),
+    ),
+}
+
+
+def check_endpoint_defined(operation: str | None, version: Version) -> None:
+    """404 NotFound for an endpoint ``version`` does not define, as a broker of that
+    version answers a route it does not have; the description names both versions."""
+    added = _ENDPOINTS.get(operation or "")
+    if added is None or version >= added[1]:
+        return
+    endpoint, since = added
+    raise NotFound(
+        f"{endpoint} is defined from OSB {shown(since)}; "
+        f"this request was answered as OSB {shown(version)}"
+    )
 
 
 def effective_version(announced: Version, pinned: Version | None) -> Version:

@@ -5,19 +5,39 @@ The layout CI tools read (and pytest writes): ``<testsuites>`` holding one
 named by its id, with ``classname`` ``platform.<level>`` so tools group them by
 level; each finding of the rule is a ``<failure>`` whose message is its summary and
 whose text names the resource, the requests and the spec sentence.
+
+Summaries and ids come from what the platform sent (a plan id, an ``operation``
+query value, an instance id in the path), so they may hold characters XML 1.0 cannot
+carry at all, control characters among them. Those are written as ``#xHH``, as
+pytest does, so the document is always well-formed and valid against the JUnit
+schema pytest validates its own reports with (``junit-10.xsd``).
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from typing import Any
 
 from broker.platform_checks.rules import Rule
 
-__all__ = ["junit_xml"]
+__all__ = ["junit_xml", "xml_safe"]
 
 SUITE = "mockbroker platform checks"
+
+# Everything but the characters XML 1.0 allows (its production "Char").
+_NOT_XML = re.compile(r"[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"#x{code:02X}" if code <= 0xFF else f"#x{code:04X}"
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with every character XML 1.0 cannot carry written as ``#xHH``."""
+    return _NOT_XML.sub(_shown, text)
 
 
 def _failure_text(finding: dict[str, Any]) -> str:
@@ -67,9 +87,9 @@ def junit_xml(rules: Iterable[Rule], findings: list[dict[str, Any]], timestamp: 
         )
         for finding in by_rule.get(rule.id, ()):
             failure = ET.SubElement(
-                case, "failure", message=finding["summary"], type=finding["level"]
+                case, "failure", message=xml_safe(finding["summary"]), type=finding["level"]
             )
-            failure.text = _failure_text(finding)
+            failure.text = xml_safe(_failure_text(finding))
     ET.indent(root)
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return document + b"\n"

@@ -15,6 +15,12 @@ from broker.web.openapi_parts import (
     responses_of,
 )
 
+# The endpoints OSB 2.14 added (broker.osb.versions.check_endpoint_defined).
+SINCE_2_14 = (
+    "Defined from OSB 2.14: a request answered as an older version gets 404 NotFound, "
+    "as from a broker of that version."
+)
+
 
 def osb_paths(spec: APISpec) -> None:
     common = [VERSION_HEADER, *IDENTITY_HEADERS]
@@ -79,6 +85,7 @@ def osb_paths(spec: APISpec) -> None:
             "get": {
                 "operationId": "fetch_instance",
                 "tags": ["OSB"],
+                "description": SINCE_2_14,
                 "parameters": [*common, INSTANCE_ID, *query_parameters("service_id", "plan_id")],
                 "responses": responses_of(
                     {"200": ("The instance", "FetchInstanceResponse")}, ("404", "422")
@@ -141,6 +148,7 @@ def osb_paths(spec: APISpec) -> None:
             "get": {
                 "operationId": "fetch_binding",
                 "tags": ["OSB"],
+                "description": SINCE_2_14,
                 "parameters": [
                     *common,
                     INSTANCE_ID,
@@ -159,6 +167,7 @@ def osb_paths(spec: APISpec) -> None:
             "get": {
                 "operationId": "binding_last_operation",
                 "tags": ["OSB"],
+                "description": SINCE_2_14,
                 "parameters": [
                     *common,
                     INSTANCE_ID,

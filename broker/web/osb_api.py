@@ -1,8 +1,10 @@
 """``/v2``: the ten OSB endpoints. Parse, call the broker, map the outcome to a status.
 
 Request checks run in the order the spec's checklist gives: credentials (401, checked
-by :mod:`broker.web.guard` before any of these), ``X-Broker-API-Version`` (412, or 400
-when so configured), originating identity (400), then the body. :func:`name_request`
+by :mod:`broker.web.access` before any of these), ``X-Broker-API-Version`` (412, or 400
+when so configured), an endpoint the answered version does not define (404, as a
+broker of that version has no such route; no fault rule applies to it), originating
+identity (400), then the body. :func:`name_request`
 names the operation for the journal and logs; every route is wrapped by
 :func:`osb_operation`, which applies a fault rule if one fires.
 """
@@ -22,7 +24,12 @@ from broker.osb import schemas
 from broker.osb.errors import BadRequest, OSBError
 from broker.osb.headers import check_api_version, parse_originating_identity
 from broker.osb.outcome import Outcome, RequestInfo
-from broker.osb.versions import NEWEST, answer_fields, effective_version
+from broker.osb.versions import (
+    NEWEST,
+    answer_fields,
+    check_endpoint_defined,
+    effective_version,
+)
 from broker.web.errors import json_response, render_osb_error
 from broker.web.fault_actions import apply_response_modifiers, replacement
 from broker.web.journal import record
@@ -77,6 +84,7 @@ def check_request() -> None:
         environ.get("HTTP_X_BROKER_API_VERSION"), rt.settings.missing_version_status
     )
     state.osb_version = effective_version(announced, rt.settings.osb_version)
+    check_endpoint_defined(state.operation, state.osb_version)
     identity = parse_originating_identity(environ.get("HTTP_X_BROKER_API_ORIGINATING_IDENTITY"))
     state.originating_identity = identity.to_dict() if identity else None
     refuse_nul(environ)

@@ -28,7 +28,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from broker.logs import REQUEST_ID
 from broker.osb.errors import BadRequest
-from broker.web.guard import require_credentials
+from broker.web.access import require_credentials
 from broker.web.request_log import log_request
 from broker.web.request_state import RequestState, current
 from broker.web.runtime import runtime_of

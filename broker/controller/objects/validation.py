@@ -16,7 +16,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from broker.controller.objects.kinds import KINDS, Kind
 from broker.controller.objects.references import CLASS_FIELDS, PLAN_FIELDS, PLAN_FOR_CLASS
-from broker.messages import message_texts
+from broker.validation_messages import message_texts
 
 __all__ = ["SECRET_KEY", "ManifestProblem", "validate_manifest"]
 

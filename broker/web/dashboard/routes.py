@@ -37,7 +37,7 @@ dashboard = Blueprint(
 )
 
 # "/" is where a browser goes first; the dashboard is the broker's page for people.
-# Like every path but the health probes it needs the admin login (broker.web.guard).
+# Like every path but the health probes it needs the admin login (broker.web.access).
 home = Blueprint("home", __name__)
 
 

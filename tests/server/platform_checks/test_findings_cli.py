@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from broker.platform_checks.rules import RULES
+from tests.support.junit_schema import require_xmllint
 from tests.support.osb import OSB
 from tests.support.servers import RunningServer
 
@@ -84,10 +84,9 @@ def test_junit_output_is_well_formed_and_has_a_case_per_rule(
     assert len(cases) == len(RULES)
     failed = {case.get("name") for case in cases if case.find("failure") is not None}
     assert failed == {"version-header", "get-not-retrievable"}
-    xmllint = shutil.which("xmllint")
-    if xmllint is None:
-        pytest.skip("xmllint is not installed")
-    checked = subprocess.run([xmllint, "--noout", str(report)], capture_output=True, text=True)
+    checked = subprocess.run(
+        [require_xmllint(), "--noout", str(report)], capture_output=True, text=True
+    )
     assert checked.returncode == 0, checked.stderr
 
 

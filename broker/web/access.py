@@ -1,10 +1,11 @@
-"""Nothing answers without credentials, except the two health probes.
+"""Who may call what: OSB or admin credentials per path, and refusal of cross-site requests.
 
-Every ``/v2`` path, whether or not it matches an endpoint, needs the OSB
-credentials; this check runs before the OSB blueprint's own request checks, so a
-401 comes before a 412 as OSB orders them. Everything else (``/admin``,
-``/dashboard``, ``/metrics``, ``/openapi.json``, and any unknown path) needs the
-admin credentials; ``/openapi.json`` also accepts OSB credentials.
+Nothing answers without credentials, except the two health probes. Every ``/v2``
+path, whether or not it matches an endpoint, needs the OSB credentials; this check
+runs before the OSB blueprint's own request checks, so a 401 comes before a 412 as
+OSB orders them. Everything else (``/admin``, ``/dashboard``, ``/metrics``,
+``/openapi.json``, and any unknown path) needs the admin credentials;
+``/openapi.json`` also accepts OSB credentials.
 
 A browser that logged in to the dashboard keeps the admin credentials and would
 send them along with a form another site posts to ``/admin`` (the admin API reads

@@ -1,4 +1,4 @@
-"""marshmallow's nested error messages as flat, readable text.
+"""marshmallow's nested validation messages as flat, readable text.
 
 Free of dependencies beyond the standard library, so the client can use it without
 importing the catalog model.

@@ -1,4 +1,4 @@
-"""The ``mockbroker:`` key: broker-only knobs of a catalog file, service or plan.
+"""The ``mockbroker:`` key: how a plan behaves (broker-only knobs of a file, service or plan).
 
 Knobs never reach ``GET /v2/catalog``. They are declared at three levels and
 merged per plan, later levels winning: file defaults < service < plan. Mappings
