@@ -16,23 +16,23 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from broker.api_versions import parse_version
+from broker import setting_parsers as parsers
 from broker.journal.retention import DEFAULT_MAX_BYTES as DEFAULT_JOURNAL_MAX_BYTES
 from broker.journal.retention import MIN_MAX_BYTES as MIN_JOURNAL_MAX_BYTES
+from broker.setting_parsers import Parser, SettingsError
+
+if TYPE_CHECKING:
+    from broker.credentials.base import BackendSetting
 
 __all__ = ["BasicCredential", "Settings", "SettingsError", "load_settings"]
 
 ENV_PREFIX = "BROKER_"
 # The password everyone knows (the default): accepted on loopback only, set or not.
 WELL_KNOWN_PASSWORD = "broker"
-
-
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used; the message names the source."""
 
 
 @dataclass(frozen=True)
@@ -96,19 +96,9 @@ class Settings:
     journal_admin: bool = False
     # Base URL used in dashboard_url values; defaults to http://host:port.
     public_url: str | None = None
-    # Admin connections for the real credential backends (never read from a catalog).
-    postgres_url: str | None = field(default=None, repr=False)
-    mysql_url: str | None = field(default=None, repr=False)
-    redis_url: str | None = field(default=None, repr=False)
-    # Where clients reach those servers, when it differs from the admin URL (inside
-    # docker compose the broker uses postgres:5432, a host-side client 127.0.0.1:15432).
-    # Unset: the admin URL's host and port.
-    postgres_public_host: str | None = None
-    postgres_public_port: int | None = None
-    mysql_public_host: str | None = None
-    mysql_public_port: int | None = None
-    redis_public_host: str | None = None
-    redis_public_port: int | None = None
+    # The settings credential backends declare (BROKER_POSTGRES_URL, ...; see
+    # broker.credentials.base.BackendSetting) by name; one not here has its default.
+    backend_settings: Mapping[str, Any] = field(default_factory=dict, repr=False, hash=False)
     # Grade the platform's requests against the OSB rules (broker.platform_checks) ...
     platform_checks: bool = True
     # ... and give it this many seconds to send the DELETE that orphan mitigation asks for.
@@ -130,7 +120,21 @@ class Settings:
             raise SettingsError("every user needs a non-empty password (BROKER_USERS)")
 
     def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes``; a backend's setting is changed by its name too
+        (``replace(postgres_url=...)``)."""
+        declared = [name for name in changes if name not in SETTING_FIELDS]
+        if declared:
+            known = declared_backend_settings()
+            unknown = [name for name in declared if name not in known]
+            if unknown:
+                raise TypeError(f"no setting named {', '.join(map(repr, unknown))}")
+            backend = {name: changes.pop(name) for name in declared}
+            changes["backend_settings"] = {**self.backend_settings, **backend}
         return dataclasses.replace(self, **changes)
+
+    def backend_setting(self, declared: BackendSetting) -> Any:
+        """The value of a setting a credential backend declares (its default when unset)."""
+        return self.backend_settings.get(declared.name, declared.default)
 
     # --- derived values -------------------------------------------------------------
 
@@ -208,114 +212,12 @@ def is_loopback(host: str) -> bool:
 
 # --- parsing ------------------------------------------------------------------------
 
-Parser = Callable[[Any, str], Any]
-
-
-def _text(value: Any, where: str) -> str:
-    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
-        raise SettingsError(f"{where}: expected a string, got {value!r}")
-    return str(value)
-
-
-def _password(value: Any, where: str) -> str:
-    text = _text(value, where)
-    if not text:
-        raise SettingsError(f"{where}: a password must not be empty")
-    return text
-
-
-def _admin_password(value: Any, where: str) -> str:
-    text = _text(value, where)
-    if not text:
-        raise SettingsError(
-            f"{where}: a password must not be empty (leave it unset to use the OSB credentials)"
-        )
-    return text
-
-
-def _host(value: Any, where: str) -> str:
-    """A host name or address; an IPv6 address may come in URL brackets (``[::1]``)."""
-    host = _text(value, where)
-    if host.startswith("[") and host.endswith("]"):
-        return host[1:-1]
-    return host
-
-
-def _integer(minimum: int, maximum: int | None = None) -> Parser:
-    def parse(value: Any, where: str) -> int:
-        if isinstance(value, bool):
-            raise SettingsError(f"{where}: expected an integer, got {value!r}")
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise SettingsError(f"{where}: expected an integer, got {value!r}") from None
-        if number < minimum or (maximum is not None and number > maximum):
-            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-            raise SettingsError(f"{where}: must be {bound}, got {number}")
-        return number
-
-    return parse
-
-
-def _optional(parse: Parser) -> Parser:
-    """``parse``, except that ``None`` or an empty value means unset (``None``)."""
-
-    def parse_optional(value: Any, where: str) -> Any:
-        if value is None or value == "":
-            return None
-        return parse(value, where)
-
-    return parse_optional
-
-
-_optional_text = _optional(_text)
-_optional_port = _optional(_integer(1, 65535))
-
-
-def _boolean(value: Any, where: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise SettingsError(f"{where}: expected true or false, got {value!r}")
-
-
-def _choice(*choices: str, upper: bool = False) -> Parser:
-    def parse(value: Any, where: str) -> str:
-        text = _text(value, where).strip()
-        text = text.upper() if upper else text.lower()
-        if text not in choices:
-            raise SettingsError(f"{where}: must be one of {', '.join(choices)}, got {value!r}")
-        return text
-
-    return parse
-
-
-def _optional_choice(*choices: str) -> Parser:
-    parse = _choice(*choices)
-
-    def parse_optional(value: Any, where: str) -> str | None:
-        if value is None or value == "" or value == "auto":
-            return None
-        text: str = parse(value, where)
-        return text
-
-    return parse_optional
-
-
-def _list(value: Any, where: str, separator: str = ",") -> list[str]:
-    if isinstance(value, (list, tuple)):
-        return [_text(item, where) for item in value]
-    text = _text(value, where)
-    return [part.strip() for part in text.split(separator) if part.strip()]
-
 
 def _users(value: Any, where: str) -> tuple[BasicCredential, ...]:
     pairs: list[BasicCredential] = []
-    items: list[Any] = list(value) if isinstance(value, (list, tuple)) else _list(value, where)
+    items: list[Any] = (
+        list(value) if isinstance(value, (list, tuple)) else parsers.text_list(value, where)
+    )
     for item in items:
         if isinstance(item, Mapping):
             username, password = item.get("username"), item.get("password")
@@ -329,110 +231,91 @@ def _users(value: Any, where: str) -> tuple[BasicCredential, ...]:
     return tuple(pairs)
 
 
-def _tokens(value: Any, where: str) -> tuple[str, ...]:
-    tokens = tuple(_list(value, where))
-    if any(not token for token in tokens):
-        raise SettingsError(f"{where}: bearer tokens must not be empty")
-    return tokens
-
-
-def _paths(value: Any, where: str) -> tuple[Path, ...]:
-    return tuple(Path(part) for part in _list(value, where, separator=os.pathsep))
-
-
-def _path(value: Any, where: str) -> Path:
-    return Path(_text(value, where))
-
-
-def _missing_version_status(value: Any, where: str) -> int:
-    status = _integer(400, 412)(value, where)
-    if status not in (400, 412):
-        raise SettingsError(f"{where}: must be 400 or 412, got {status}")
-    return int(status)
-
-
-def _osb_version(value: Any, where: str) -> tuple[int, int] | None:
-    if value is None or value == "":
-        return None
-    # YAML reads an unquoted 2.13 as a number; its text is the same.
-    try:
-        return parse_version(_text(value, where))
-    except ValueError as exc:
-        raise SettingsError(f"{where}: {exc}") from None
-
-
-def _store(value: Any, where: str) -> str | None:
-    url: str | None = _optional_text(value, where)
-    if url is None:
-        return None
-    if url == "memory":
-        return "memory://"
-    if not url.startswith(("memory://", "sqlite:///", "postgresql://", "postgres://")):
-        raise SettingsError(
-            f"{where}: unsupported store {url!r}; use memory://, sqlite:///PATH or "
-            "postgresql://USER@HOST/DB"
-        )
-    return url
-
-
 PARSERS: dict[str, Parser] = {
-    "host": _host,
-    "port": _integer(0, 65535),
-    "username": _text,
-    "password": _password,
+    "host": parsers.host,
+    "port": parsers.integer(0, 65535),
+    "username": parsers.text,
+    "password": parsers.password,
     "users": _users,
-    "bearer_tokens": _tokens,
-    "admin_username": _optional_text,
-    "admin_password": _admin_password,
-    "catalogs": _paths,
-    "store": _store,
-    "data_dir": _path,
-    "workers": _optional(_integer(1)),
-    "threads": _integer(1, 256),
-    "timeout": _integer(1),
-    "log_format": _optional_choice("json", "text"),
-    "log_level": _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True),
-    "missing_version_status": _missing_version_status,
-    "osb_version": _osb_version,
-    "strict": _boolean,
-    "max_body_bytes": _integer(1024),
-    "header_timeout": _integer(1, 3600),
-    "body_timeout": _integer(1, 3600),
-    "max_connections": _integer(16, 100_000),
-    "max_delayed": _integer(1, 10_000),
-    "credential_seed": _optional_text,
-    "sqlite_synchronous": _choice("OFF", "NORMAL", "FULL", "EXTRA", upper=True),
-    "journal_size": _integer(0),
-    "journal_max_bytes": _integer(MIN_JOURNAL_MAX_BYTES),
-    "journal_admin": _boolean,
-    "operation_retention": _integer(1),
-    "platform_checks": _boolean,
-    "orphan_mitigation_window": _integer(1, 86_400),
-    "public_url": _optional_text,
-    "postgres_url": _optional_text,
-    "mysql_url": _optional_text,
-    "redis_url": _optional_text,
-    "postgres_public_host": _optional_text,
-    "postgres_public_port": _optional_port,
-    "mysql_public_host": _optional_text,
-    "mysql_public_port": _optional_port,
-    "redis_public_host": _optional_text,
-    "redis_public_port": _optional_port,
+    "bearer_tokens": parsers.tokens,
+    "admin_username": parsers.optional_text,
+    "admin_password": parsers.admin_password,
+    "catalogs": parsers.paths,
+    "store": parsers.store,
+    "data_dir": parsers.path,
+    "workers": parsers.optional(parsers.integer(1)),
+    "threads": parsers.integer(1, 256),
+    "timeout": parsers.integer(1),
+    "log_format": parsers.optional_choice("json", "text"),
+    "log_level": parsers.choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True),
+    "missing_version_status": parsers.missing_version_status,
+    "osb_version": parsers.osb_version,
+    "strict": parsers.boolean,
+    "max_body_bytes": parsers.integer(1024),
+    "header_timeout": parsers.integer(1, 3600),
+    "body_timeout": parsers.integer(1, 3600),
+    "max_connections": parsers.integer(16, 100_000),
+    "max_delayed": parsers.integer(1, 10_000),
+    "credential_seed": parsers.optional_text,
+    "sqlite_synchronous": parsers.choice("OFF", "NORMAL", "FULL", "EXTRA", upper=True),
+    "journal_size": parsers.integer(0),
+    "journal_max_bytes": parsers.integer(MIN_JOURNAL_MAX_BYTES),
+    "journal_admin": parsers.boolean,
+    "operation_retention": parsers.integer(1),
+    "platform_checks": parsers.boolean,
+    "orphan_mitigation_window": parsers.integer(1, 86_400),
+    "public_url": parsers.optional_text,
 }
 
 
-def _apply(
-    values: dict[str, Any], source: Mapping[str, Any], describe: Callable[[str], str]
-) -> None:
-    for key, raw in source.items():
-        parser = PARSERS.get(key)
-        if parser is None:
-            raise SettingsError(f"{describe(key)}: unknown setting")
-        if raw is None:
-            continue
-        values[key] = parser(raw, describe(key))
-        if key == "password":
-            values["password_is_default"] = False
+SETTING_FIELDS = frozenset(settings_field.name for settings_field in dataclasses.fields(Settings))
+
+
+def declared_backend_settings() -> dict[str, BackendSetting]:
+    """Every setting the credential backends declare (built-in ones and those of the
+    entry-point group), by name; :class:`SettingsError` when two settings share one."""
+    # Imported here: the registry finds the backends, whose modules use this one.
+    from broker.credentials.registry import backend_classes
+
+    declared: dict[str, BackendSetting] = {}
+    owners: dict[str, str] = {}
+    for backend, cls in sorted(backend_classes().items()):
+        for setting in getattr(cls, "settings", ()):
+            variable = f"{ENV_PREFIX}{setting.name.upper()}"
+            if setting.name in SETTING_FIELDS:
+                raise SettingsError(
+                    f"credential backend {backend!r} declares the setting {setting.name!r} "
+                    f"({variable}), which is one of the broker's own"
+                )
+            if declared.get(setting.name, setting) is not setting:
+                raise SettingsError(
+                    f"credential backends {owners[setting.name]!r} and {backend!r} both "
+                    f"declare the setting {setting.name!r} ({variable})"
+                )
+            declared[setting.name] = setting
+            owners.setdefault(setting.name, backend)
+    return declared
+
+
+class _Values:
+    """The values read so far: the core settings, and those of the backends."""
+
+    def __init__(self, declared: Mapping[str, BackendSetting]) -> None:
+        self.declared = declared
+        self.core: dict[str, Any] = {}
+        self.backends: dict[str, Any] = {}
+
+    def apply(self, source: Mapping[str, Any], describe: Callable[[str], str]) -> None:
+        for key, raw in source.items():
+            setting = self.declared.get(key)
+            parser = PARSERS.get(key) if setting is None else setting.parse
+            if parser is None:
+                raise SettingsError(f"{describe(key)}: unknown setting")
+            if raw is None:
+                continue
+            (self.core if setting is None else self.backends)[key] = parser(raw, describe(key))
+            if key == "password":
+                self.core["password_is_default"] = False
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -462,20 +345,20 @@ def load_settings(
     defaults to :data:`os.environ`.
     """
     environment = os.environ if env is None else env
-    values: dict[str, Any] = {}
+    values = _Values(declared_backend_settings())
 
     config_path = config_file or environment.get(f"{ENV_PREFIX}CONFIG") or None
     if config_path:
         path = Path(config_path)
-        _apply(values, read_config_file(path), lambda key: f"config file {path}: {key}")
+        values.apply(read_config_file(path), lambda key: f"config file {path}: {key}")
 
     from_env = {
         key: environment[f"{ENV_PREFIX}{key.upper()}"]
-        for key in PARSERS
+        for key in (*PARSERS, *values.declared)
         if f"{ENV_PREFIX}{key.upper()}" in environment
     }
-    _apply(values, from_env, lambda key: f"{ENV_PREFIX}{key.upper()}")
+    values.apply(from_env, lambda key: f"{ENV_PREFIX}{key.upper()}")
 
     given_flags = {key: value for key, value in flags.items() if value is not None}
-    _apply(values, given_flags, lambda key: f"--{key.replace('_', '-')}")
-    return Settings(**values)
+    values.apply(given_flags, lambda key: f"--{key.replace('_', '-')}")
+    return Settings(**values.core, backend_settings=values.backends)

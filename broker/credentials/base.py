@@ -32,6 +32,14 @@ checks, before anything is written, for ``purpose`` ``instance_create``,
 ``InvalidParameters`` listing the problems. Backends that read the request
 parameters use it so bad input never reaches :meth:`CredentialBackend.bind`.
 
+A backend that needs settings of its own (an admin URL, an address) declares them
+in the class attribute ``settings``, a tuple of :class:`BackendSetting`. The broker
+reads each one as every setting is read (``postgres_url`` in a config file,
+``BROKER_POSTGRES_URL`` in the environment), refuses a malformed value at start-up
+with a :class:`~broker.setting_parsers.SettingsError` naming the variable, and
+:meth:`CredentialBackend.from_settings` reads the value with
+``settings.backend_setting(declared)``.
+
 Backends are registered under the entry-point group ``mockbroker.credential_backends``
 (name -> class), so a third party adds one by installing a package. A class is
 built once per application with :meth:`CredentialBackend.from_settings`.
@@ -39,7 +47,7 @@ built once per application with :meth:`CredentialBackend.from_settings`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
@@ -48,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BackendError",
+    "BackendSetting",
     "leaves_objects",
     "BackendUnavailable",
     "BindResult",
@@ -64,6 +73,26 @@ class BackendError(RuntimeError):
 
 class BackendUnavailable(BackendError):
     """The backend cannot be reached at all (used by ``/readyz``)."""
+
+
+@dataclass(frozen=True)
+class BackendSetting:
+    """A setting a backend brings: ``name`` in a config file, ``BROKER_<NAME>`` in the
+    environment (:attr:`env_var`).
+
+    ``parse(value, where)`` turns the raw value into the setting's value or raises
+    :class:`~broker.setting_parsers.SettingsError` naming ``where`` (the parsers of
+    :mod:`broker.setting_parsers` do); ``default`` is the value when it is unset.
+    """
+
+    name: str
+    parse: Callable[[Any, str], Any]
+    default: Any = None
+    help: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return f"BROKER_{self.name.upper()}"
 
 
 @dataclass(frozen=True)

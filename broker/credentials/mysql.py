@@ -30,7 +30,6 @@ from urllib.parse import unquote, urlsplit
 
 from marshmallow import fields, validate
 
-from broker.config import Settings
 from broker.credentials.base import (
     BackendError,
     BackendUnavailable,
@@ -43,7 +42,12 @@ from broker.credentials.naming import derived_name
 from broker.credentials.options import ServerOptions
 from broker.credentials.randomness import new_password
 from broker.credentials.rollback import undo_then_fail
-from broker.credentials.server_backend import DEFAULT_PREFIX, ServerBackend, already_exists
+from broker.credentials.server_backend import (
+    DEFAULT_PREFIX,
+    ServerBackend,
+    already_exists,
+    server_settings,
+)
 
 if TYPE_CHECKING:
     import pymysql
@@ -126,13 +130,10 @@ def _code(exc: Exception) -> int | None:
 
 class MySQLBackend(ServerBackend):
     name: ClassVar[str] = "mysql"
+    settings = server_settings("mysql", "MySQL")
     options_schema = MySQLOptions
     driver_module = "pymysql"
     driver_package = "PyMySQL"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> MySQLBackend:
-        return cls(settings.mysql_url, settings.mysql_public_host, settings.mysql_public_port)
 
     # --- connections ------------------------------------------------------------------
     def _admin(self) -> tuple[Endpoint, dict[str, Any]]:

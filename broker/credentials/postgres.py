@@ -31,7 +31,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from broker.config import Settings
 from broker.credentials.base import (
     BackendError,
     BackendUnavailable,
@@ -43,7 +42,12 @@ from broker.credentials.endpoints import Endpoint, account_credentials
 from broker.credentials.naming import derived_name
 from broker.credentials.randomness import new_password
 from broker.credentials.rollback import undo_then_fail
-from broker.credentials.server_backend import DEFAULT_PREFIX, ServerBackend, already_exists
+from broker.credentials.server_backend import (
+    DEFAULT_PREFIX,
+    ServerBackend,
+    already_exists,
+    server_settings,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -84,14 +88,9 @@ def _reason(exc: Exception) -> str:
 
 class PostgresBackend(ServerBackend):
     name: ClassVar[str] = "postgres"
+    settings = server_settings("postgres", "PostgreSQL")
     driver_module = "psycopg"
     driver_package = "psycopg"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> PostgresBackend:
-        return cls(
-            settings.postgres_url, settings.postgres_public_host, settings.postgres_public_port
-        )
 
     # --- connections ------------------------------------------------------------------
     def _admin_endpoint(self) -> Endpoint:

@@ -30,7 +30,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from broker.config import Settings
 from broker.credentials.base import (
     BackendError,
     BackendUnavailable,
@@ -42,7 +41,12 @@ from broker.credentials.endpoints import Endpoint, account_credentials
 from broker.credentials.naming import derived_name
 from broker.credentials.randomness import new_password
 from broker.credentials.rollback import undo_then_fail
-from broker.credentials.server_backend import DEFAULT_PREFIX, ServerBackend, already_exists
+from broker.credentials.server_backend import (
+    DEFAULT_PREFIX,
+    ServerBackend,
+    already_exists,
+    server_settings,
+)
 
 if TYPE_CHECKING:
     import redis
@@ -97,12 +101,9 @@ def _acl(client: Any, *arguments: str) -> Any:
 
 class RedisBackend(ServerBackend):
     name: ClassVar[str] = "redis"
+    settings = server_settings("redis", "Redis")
     driver_module = "redis"
     driver_package = "redis-py"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RedisBackend:
-        return cls(settings.redis_url, settings.redis_public_host, settings.redis_public_port)
 
     # --- connections ------------------------------------------------------------------
     def _admin(self) -> tuple[Endpoint, str, int]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from broker.credentials.base import BackendError, CredentialBackend
+from broker.credentials.base import BackendError, CredentialBackend, leaves_objects
 
 if TYPE_CHECKING:
     from broker.config import Settings
 
-__all__ = ["ENTRY_POINT_GROUP", "BackendRegistry", "backend_classes"]
+__all__ = ["ENTRY_POINT_GROUP", "BackendRegistry", "ResolvedBackend", "backend_classes"]
 
 ENTRY_POINT_GROUP = "mockbroker.credential_backends"
 
@@ -42,6 +42,14 @@ def backend_classes() -> dict[str, Any]:
     return classes
 
 
+class ResolvedBackend(NamedTuple):
+    """A backend as the broker calls it: the object and whether it leaves objects
+    outside the broker (:func:`broker.credentials.base.leaves_objects`)."""
+
+    backend: CredentialBackend
+    leaves_objects: bool
+
+
 class BackendRegistry:
     """The backends of one application, each built once, on first use."""
 
@@ -49,6 +57,7 @@ class BackendRegistry:
         self._settings = settings
         self._classes = classes if classes is not None else backend_classes()
         self._instances: dict[str, CredentialBackend] = {}
+        self._resolved: dict[str, ResolvedBackend] = {}
 
     @property
     def names(self) -> list[str]:
@@ -63,6 +72,14 @@ class BackendRegistry:
             backend = cls.from_settings(self._settings)
             self._instances[name] = backend
         return backend
+
+    def resolve(self, name: str) -> ResolvedBackend:
+        """The backend ``name`` with what the broker must know to call it safely."""
+        resolved = self._resolved.get(name)
+        if resolved is None:
+            backend = self.get(name)
+            resolved = self._resolved[name] = ResolvedBackend(backend, leaves_objects(backend))
+        return resolved
 
     def option_problems(
         self, name: str, options: Mapping[str, Any]
@@ -93,3 +110,4 @@ class BackendRegistry:
         """Use ``backend`` for ``name`` (tests plug fakes in here)."""
         self._classes[name] = type(backend)
         self._instances[name] = backend
+        self._resolved.pop(name, None)

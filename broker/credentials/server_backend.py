@@ -6,15 +6,45 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from importlib import import_module
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from broker.credentials.base import BackendUnavailable, BindingRequest, InstanceRequest
+from broker.credentials.base import (
+    BackendSetting,
+    BackendUnavailable,
+    BindingRequest,
+    InstanceRequest,
+)
 from broker.credentials.endpoints import Endpoint
 from broker.credentials.options import ServerOptions, schema_problems
+from broker.setting_parsers import optional_port, optional_text
 
-__all__ = ["DEFAULT_PREFIX", "ServerBackend", "already_exists"]
+if TYPE_CHECKING:
+    from broker.config import Settings
+
+__all__ = ["DEFAULT_PREFIX", "ServerBackend", "already_exists", "server_settings"]
 
 DEFAULT_PREFIX = "mb_"
+
+
+def server_settings(name: str, server: str) -> tuple[BackendSetting, ...]:
+    """The settings of the backend ``name`` of a real ``server``: its admin URL, and
+    the public host and port written into credentials (unset: the admin URL's)."""
+    return (
+        BackendSetting(
+            f"{name}_url",
+            optional_text,
+            help=f"admin connection of the {server} server (never read from a catalog)",
+        ),
+        BackendSetting(
+            f"{name}_public_host",
+            optional_text,
+            help=f"host written into {server} credentials, when clients reach the server "
+            "under another address than the broker",
+        ),
+        BackendSetting(
+            f"{name}_public_port", optional_port, help=f"port written into {server} credentials"
+        ),
+    )
 
 
 class ServerBackend:
@@ -34,12 +64,20 @@ class ServerBackend:
     driver_module: ClassVar[str]
     driver_package: ClassVar[str]
 
+    # The admin URL, public host and public port (server_settings), in that order.
+    settings: ClassVar[tuple[BackendSetting, ...]]
+
     def __init__(
         self, url: str | None, public_host: str | None = None, public_port: int | None = None
     ) -> None:
         self._url = url
         self._public_host = public_host
         self._public_port = public_port
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        url, public_host, public_port = (settings.backend_setting(s) for s in cls.settings)
+        return cls(url, public_host, public_port)
 
     @classmethod
     def option_problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:

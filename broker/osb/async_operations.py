@@ -19,7 +19,7 @@ from typing import Any
 from broker.catalog.model import OperationBehaviour, Plan
 from broker.catalog.source import CatalogSource
 from broker.osb.backend_calls import BackendCalls
-from broker.osb.catalog_lookups import stored_plan
+from broker.osb.checks import stored_plan
 from broker.osb.errors import BackendFailure, BadRequest
 from broker.osb.outcome import RequestInfo
 from broker.osb.rendering import Renderer

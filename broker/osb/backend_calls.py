@@ -14,13 +14,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from broker.catalog.model import Plan, Service
-from broker.credentials.base import (
-    BackendError,
-    BindingRequest,
-    BindResult,
-    InstanceRequest,
-    leaves_objects,
-)
+from broker.credentials.base import BackendError, BindingRequest, BindResult, InstanceRequest
 from broker.credentials.registry import BackendRegistry
 from broker.osb.binding_response import binding_response
 from broker.osb.errors import BackendFailure
@@ -56,8 +50,14 @@ class BackendCalls:
 
     # --- requests ---------------------------------------------------------------------
     def instance_request(
-        self, instance: InstanceRecord, service: Service, plan: Plan
+        self,
+        instance: InstanceRecord,
+        service: Service,
+        plan: Plan,
+        state: dict[str, Any] | None = None,
     ) -> InstanceRequest:
+        """What the backend is told about ``instance``; ``state`` replaces the backend
+        state it holds (``{}`` for a call that makes the instance anew)."""
         return InstanceRequest(
             instance_id=instance.id,
             service_id=service.id,
@@ -67,13 +67,19 @@ class BackendCalls:
             options=plan.knobs.credentials.options,
             parameters=instance.parameters,
             context=instance.context,
-            state=instance.backend_state or {},
+            state=(instance.backend_state if state is None else state) or {},
             variables=self.renderer.instance_variables(instance, service, plan),
         )
 
     def binding_request(
-        self, instance: InstanceRecord, binding: BindingRecord, service: Service, plan: Plan
+        self,
+        instance: InstanceRecord,
+        binding: BindingRecord,
+        service: Service,
+        plan: Plan,
+        state: dict[str, Any] | None = None,
     ) -> BindingRequest:
+        """As :meth:`instance_request`, for ``binding`` of ``instance``."""
         instance_request = self.instance_request(instance, service, plan)
         return BindingRequest(
             instance=instance_request,
@@ -81,7 +87,7 @@ class BackendCalls:
             parameters=binding.parameters,
             context=binding.context,
             bind_resource=binding.bind_resource,
-            state=binding.backend_state or {},
+            state=(binding.backend_state if state is None else state) or {},
             variables={
                 **instance_request.variables,
                 "binding_id": binding.id,
@@ -103,9 +109,9 @@ class BackendCalls:
         ``stored`` is what the store holds for the instance's id (``None``: nothing).
         For a backend that leaves objects on a server the attempt is recorded first.
         """
-        backend = self.backends.get(plan.knobs.credentials.backend)
-        request = self.instance_request(instance.evolve(backend_state=None), service, plan)
-        if not leaves_objects(backend):
+        backend, leaves_objects = self.backends.resolve(plan.knobs.credentials.backend)
+        request = self.instance_request(instance, service, plan, state={})
+        if not leaves_objects:
             return _call(backend.name, "provision", lambda: backend.provision(request))
         if stored is not None and stored.interrupted:
             _call(
@@ -158,18 +164,18 @@ class BackendCalls:
         ``stored`` is what the store holds for the binding's id. As :meth:`provision`,
         for bindings.
         """
-        backend = self.backends.get(plan.knobs.credentials.backend)
-        request = self.binding_request(instance, binding.evolve(backend_state=None), service, plan)
-        if not leaves_objects(backend):
+        backend, leaves_objects = self.backends.resolve(plan.knobs.credentials.backend)
+        request = self.binding_request(instance, binding, service, plan, state={})
+        if not leaves_objects:
             result = _call(backend.name, "bind", lambda: backend.bind(request))
-            return self._bound(instance, binding, service, plan, result)
+            return self._bound(instance, binding, service, plan, request, result)
         if stored is not None and stored.interrupted:
             _call(
                 backend.name, "clean up after an interrupted bind", lambda: backend.unbind(request)
             )
         with self._recorded_attempt(binding.evolve(state="binding", backend_state={}), stored):
             result = _call(backend.name, "bind", lambda: backend.bind(request))
-            return self._bound(instance, binding, service, plan, result)
+            return self._bound(instance, binding, service, plan, request, result)
 
     def _bound(
         self,
@@ -177,11 +183,17 @@ class BackendCalls:
         binding: BindingRecord,
         service: Service,
         plan: Plan,
+        request: BindingRequest,
         result: BindResult,
     ) -> tuple[dict[str, Any], dict[str, Any], float | None]:
         try:
             response, expires_at = binding_response(
-                self.renderer, self.clock(), instance, binding, service, plan, result.credentials
+                self.renderer,
+                self.clock(),
+                request.instance.variables,
+                binding,
+                plan,
+                result.credentials,
             )
         except BackendFailure:
             self.unbind(instance, binding.evolve(backend_state=result.state), service, plan)

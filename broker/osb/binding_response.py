@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from broker.catalog.model import Plan, Service
+from broker.catalog.model import Plan
 from broker.osb.rendering import Renderer
-from broker.storage.records import BindingRecord, InstanceRecord
+from broker.storage.records import BindingRecord
 
 __all__ = ["binding_response", "iso_time"]
 
@@ -21,18 +22,20 @@ def iso_time(epoch: float) -> str:
 def binding_response(
     renderer: Renderer,
     now: float,
-    instance: InstanceRecord,
+    instance_variables: Mapping[str, Any],
     binding: BindingRecord,
-    service: Service,
     plan: Plan,
     credentials: dict[str, Any],
 ) -> tuple[dict[str, Any], float | None]:
     """The response body and the binding's expiry time (``None``: it does not expire).
 
-    Raises :class:`broker.osb.errors.BackendFailure` when a template cannot be rendered.
+    ``instance_variables`` are the template variables of the binding's instance
+    (:meth:`Renderer.instance_variables`, as the backend was given them). Raises
+    :class:`broker.osb.errors.BackendFailure` when a template cannot be rendered.
     """
+    instance_id = instance_variables["instance_id"]
     variables = {
-        **renderer.instance_variables(instance, service, plan),
+        **instance_variables,
         "binding_id": binding.id,
         "app_guid": binding.app_guid,
         **{
@@ -45,13 +48,13 @@ def binding_response(
     if extra:
         credentials = {
             **credentials,
-            **renderer.render(extra, variables, instance.id, binding.id, "extra"),
+            **renderer.render(extra, variables, instance_id, binding.id, "extra"),
         }
     response: dict[str, Any] = {"credentials": credentials}
     extras = plan.knobs.binding
     if extras.syslog_drain_url:
         response["syslog_drain_url"] = renderer.render(
-            extras.syslog_drain_url, variables, instance.id, binding.id, "syslog"
+            extras.syslog_drain_url, variables, instance_id, binding.id, "syslog"
         )
     # A route service URL only answers a route binding (bind_resource.route).
     route = binding.bind_resource.get("route")
@@ -59,7 +62,7 @@ def binding_response(
         response["route_service_url"] = renderer.render(
             extras.route_service_url,
             {**variables, "route": route},
-            instance.id,
+            instance_id,
             binding.id,
             "route",
         )

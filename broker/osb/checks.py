@@ -1,42 +1,303 @@
 """Request checks that need nothing but their arguments: no store, no clock, no HTTP.
 
 Each raises the :mod:`broker.osb.errors` exception the spec asks for, or returns.
-The rules in :mod:`broker.osb.instances` and :mod:`broker.osb.bindings` run all of
-them before they write anything, so a refused request leaves state as it was.
+:func:`check_provision` and :func:`check_bind` run every check of a new instance or
+binding at once, in the spec's order, given what the store holds for its ids: the
+rules call them under the lock and before they write anything, so a refused
+request leaves state as it was. The other checks here are their parts and those
+of the other requests; what a plan accepts (maintenance version, parameters, plan
+changes) is :mod:`broker.osb.plan_checks`'s.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from jsonschema.exceptions import best_match
-
-from broker.catalog.model import OperationBehaviour, Plan, Service
+from broker.catalog.model import Catalog, OperationBehaviour, Plan, Service
+from broker.catalog.source import CatalogSource
 from broker.credentials.registry import BackendRegistry
 from broker.osb.errors import (
     AsyncRequired,
     BadRequest,
-    MaintenanceInfoConflict,
+    ConcurrencyError,
+    Conflict,
+    NotFound,
     OperationFailed,
+    RequiresApp,
     UnprocessableEntity,
 )
-from broker.osb.outcome import RequestInfo
-from broker.osb.versions import async_bindings
-from broker.storage.records import InstanceRecord
+from broker.osb.outcome import Outcome, RequestInfo, provision_body, still_running
+from broker.osb.plan_checks import check_new_resource
+from broker.osb.versions import ASYNC_BINDINGS, MAINTENANCE_INFO, ROTATION
+from broker.storage.records import BindingRecord, InstanceRecord
 
 __all__ = [
+    "NewBinding",
+    "NewInstance",
     "binding_goes_async",
-    "check_backend_parameters",
+    "check_bind",
     "check_context",
-    "check_maintenance",
-    "check_new_resource",
-    "check_update_allowed",
+    "check_provision",
     "fail_sync",
+    "fingerprint",
     "goes_async",
+    "provision_fingerprint",
+    "requested_maintenance",
     "requested_maintenance_version",
-    "validate_parameters",
+    "requested_plan",
+    "stored_plan",
 ]
+
+
+# --- every check of a new instance or binding ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewInstance:
+    """A provision that passed every check: its offering and plan, and how to make it."""
+
+    service: Service
+    plan: Plan
+    fingerprint: str
+    maintenance: str | None
+    asynchronous: bool
+
+
+def check_provision(
+    catalog: Catalog,
+    backends: BackendRegistry,
+    instance_id: str,
+    body: Mapping[str, Any],
+    info: RequestInfo,
+    existing: InstanceRecord | None,
+) -> NewInstance | Outcome:
+    """Every check of a provision of ``instance_id`` (``existing``: what the store holds).
+
+    The answer itself when the instance exists already (200 or 202 for the same
+    request, else 409 or 422); a :class:`NewInstance` when it may be made.
+    """
+    service, plan = requested_plan(catalog, body["service_id"], body["plan_id"])
+    check_context(body.get("context"), info)
+    maintenance = requested_maintenance(body, info)
+    parameters = body.get("parameters") or {}
+    digest = provision_fingerprint(
+        service_id=service.id,
+        plan_id=plan.id,
+        organization_guid=body["organization_guid"],
+        space_guid=body["space_guid"],
+        parameters=parameters,
+        maintenance_version=maintenance,
+    )
+    if existing is not None and existing.state != "failed" and not existing.abandoned:
+        return provision_again(existing, digest, info)
+    check_new_resource(backends, plan, "instance_create", parameters, maintenance)
+    asynchronous = goes_async(plan.knobs.provision, info, "provision", f"instance {instance_id}")
+    return NewInstance(service, plan, digest, maintenance, asynchronous)
+
+
+def provision_again(existing: InstanceRecord, digest: str, info: RequestInfo) -> Outcome:
+    """The answer to a provision of an instance that exists: the same, or a conflict."""
+    if existing.state == "deprovisioning":
+        raise ConcurrencyError(f"instance {existing.id} is being deprovisioned")
+    if existing.fingerprint != digest:
+        raise Conflict(
+            f"instance {existing.id} already exists with different attributes "
+            "(service_id, plan_id, organization_guid, space_guid, parameters or "
+            "maintenance_info)"
+        )
+    body = provision_body(existing)
+    if existing.state == "provisioning":
+        return still_running(
+            info,
+            {**body, "operation": existing.operation},
+            f"provisioning of instance {existing.id}",
+        )
+    return Outcome("identical", body)
+
+
+@dataclass(frozen=True, slots=True)
+class NewBinding:
+    """A bind that passed every check: what the binding is made of, and how."""
+
+    service: Service
+    plan: Plan
+    fingerprint: str
+    app_guid: str | None
+    bind_resource: dict[str, Any]
+    predecessor_id: str | None
+    asynchronous: bool
+
+
+def check_bind(
+    catalogs: CatalogSource,
+    backends: BackendRegistry,
+    ids: tuple[str, str],
+    body: Mapping[str, Any],
+    info: RequestInfo,
+    stored: tuple[InstanceRecord | None, BindingRecord | None, BindingRecord | None],
+    now: float,
+) -> NewBinding | Outcome:
+    """Every check of a bind of binding ``ids[1]`` to instance ``ids[0]``.
+
+    ``stored`` is what the store holds: the instance, the binding's id and the
+    ``predecessor_binding_id`` the body names (``None`` for what it lacks); ``now`` the
+    time a predecessor's expiry is checked against. The answer itself when the binding
+    exists already; a :class:`NewBinding` when it may be made.
+    """
+    instance_id, binding_id = ids
+    instance, existing, predecessor = stored
+    check_context(body.get("context"), info)
+    bind_resource = dict(body.get("bind_resource") or {})
+    app_guid = bind_resource.get("app_guid") or body.get("app_guid")
+    parameters = body.get("parameters") or {}
+    # Rotation is 2.17's; to an older platform the field means nothing.
+    predecessor_id = body.get("predecessor_binding_id") if info.version >= ROTATION else None
+    digest = fingerprint(
+        service_id=body["service_id"],
+        plan_id=body["plan_id"],
+        app_guid=app_guid,
+        bind_resource=bind_resource,
+        parameters=parameters,
+        predecessor_binding_id=predecessor_id,
+    )
+    instance = bindable_instance(instance_id, instance, body)
+    service, plan = stored_plan(catalogs, instance.plan_id)
+    if existing is not None and existing.instance_id != instance_id:
+        raise Conflict(f"binding {binding_id} already exists for instance {existing.instance_id}")
+    if existing is not None and existing.state != "failed" and not existing.abandoned:
+        return bind_again(existing, digest, info)
+    if not plan.bindable:
+        raise BadRequest(f"plan {plan.name!r} is not bindable")
+    if plan.knobs.requires_app and not app_guid:
+        raise RequiresApp("this plan requires an app: send bind_resource.app_guid")
+    check_new_resource(
+        backends, plan, "binding_create", parameters, instance_parameters=instance.parameters
+    )
+    if predecessor_id is not None:
+        check_predecessor(instance, plan, predecessor_id, predecessor, now)
+    asynchronous = binding_goes_async(plan.knobs.bind, info, "bind", f"binding {binding_id}")
+    return NewBinding(service, plan, digest, app_guid, bind_resource, predecessor_id, asynchronous)
+
+
+def bindable_instance(
+    instance_id: str, instance: InstanceRecord | None, body: Mapping[str, Any]
+) -> InstanceRecord:
+    """The instance a bind names, when it can be bound: 404, 422 or 400 otherwise."""
+    if instance is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    if instance.state in ("provisioning", "updating", "deprovisioning"):
+        raise ConcurrencyError(f"instance {instance_id} is {instance.state}; bind when it is ready")
+    if instance.state == "failed":
+        raise UnprocessableEntity(f"instance {instance_id} failed to provision and cannot be bound")
+    if body["service_id"] != instance.service_id or body["plan_id"] != instance.plan_id:
+        raise BadRequest(
+            f"service_id {body['service_id']!r} and plan_id {body['plan_id']!r} do not match "
+            f"instance {instance_id} (service {instance.service_id}, plan {instance.plan_id})"
+        )
+    return instance
+
+
+def check_predecessor(
+    instance: InstanceRecord,
+    plan: Plan,
+    predecessor_id: str,
+    predecessor: BindingRecord | None,
+    now: float,
+) -> None:
+    """400 unless ``predecessor`` is a live, unexpired binding of ``instance`` on a
+    plan whose bindings rotate."""
+    if not plan.binding_rotatable:
+        raise BadRequest(
+            f"plan {plan.name!r} does not support binding rotation (binding_rotatable is not true)"
+        )
+    if (
+        predecessor is None
+        or predecessor.instance_id != instance.id
+        or predecessor.state != "ready"
+    ):
+        raise BadRequest(
+            f"predecessor_binding_id {predecessor_id!r} is not a binding of instance {instance.id}"
+        )
+    if predecessor.expires_at is not None and predecessor.expires_at <= now:
+        raise BadRequest(f"predecessor binding {predecessor_id} has expired")
+
+
+def bind_again(existing: BindingRecord, digest: str, info: RequestInfo) -> Outcome:
+    """The answer to a bind of a binding that exists: the same, or a conflict."""
+    if existing.state == "unbinding":
+        raise ConcurrencyError(f"binding {existing.id} is being deleted")
+    if existing.fingerprint != digest:
+        raise Conflict(f"binding {existing.id} already exists with different parameters")
+    if existing.state == "binding":
+        return still_running(info, {"operation": existing.operation}, f"binding {existing.id}")
+    return Outcome("identical", existing.response)
+
+
+# --- what a request names ------------------------------------------------------------
+
+
+def requested_plan(catalog: Catalog, service_id: str, plan_id: str) -> tuple[Service, Plan]:
+    """The offering and plan a request names, or 400 naming what is unknown."""
+    service = catalog.service(service_id)
+    if service is None:
+        raise BadRequest(f"service_id {service_id!r} is not in the catalog")
+    plan = catalog.plan(plan_id)
+    if plan is None or plan.service_id != service.id:
+        raise BadRequest(
+            f"plan_id {plan_id!r} is not a plan of service {service.name!r} ({service.id})"
+        )
+    return service, plan
+
+
+def stored_plan(catalogs: CatalogSource, plan_id: str) -> tuple[Service, Plan]:
+    """Service and plan of a stored resource (plans removed since included)."""
+    resolved = catalogs.resolve(plan_id)
+    if resolved is None:
+        raise BadRequest(f"plan {plan_id!r} of this resource is no longer known to the broker")
+    return resolved
+
+
+def fingerprint(**attributes: Any) -> str:
+    """A stable digest of request attributes, for "identical or different?"."""
+    canonical = json.dumps(attributes, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def provision_fingerprint(
+    *,
+    service_id: str,
+    plan_id: str,
+    organization_guid: str | None,
+    space_guid: str | None,
+    parameters: Mapping[str, Any],
+    maintenance_version: str | None,
+) -> str:
+    """The digest a repeated provision must match to be "the same instance"."""
+    # The context is left out on purpose: platforms re-send it with cosmetic
+    # changes (renamed namespace annotations) and that is not a different instance.
+    return fingerprint(
+        service_id=service_id,
+        plan_id=plan_id,
+        organization_guid=organization_guid,
+        space_guid=space_guid,
+        parameters=dict(parameters),
+        maintenance_version=maintenance_version,
+    )
+
+
+def requested_maintenance(body: Mapping[str, Any], info: RequestInfo) -> str | None:
+    """The ``maintenance_info.version`` a request asks for; before 2.15 the field is
+    not part of the protocol and is read as absent."""
+    if info.version < MAINTENANCE_INFO:
+        return None
+    return requested_maintenance_version(body)
+
+
+# --- the parts ------------------------------------------------------------------------
 
 
 def check_context(context: Mapping[str, Any] | None, info: RequestInfo) -> None:
@@ -63,75 +324,6 @@ def requested_maintenance_version(body: Mapping[str, Any]) -> str | None:
     return version if version else None
 
 
-def check_maintenance(plan: Plan, requested: str | None) -> None:
-    """422 MaintenanceInfoConflict when the requested version is not the plan's."""
-    if requested is None or requested == plan.maintenance_info_version:
-        return
-    offered = plan.maintenance_info_version
-    raise MaintenanceInfoConflict(
-        f"maintenance_info.version {requested!r} does not match the version of plan "
-        f"{plan.name!r}: {offered!r}"
-        if offered
-        else f"maintenance_info.version {requested!r} was sent but plan {plan.name!r} "
-        "declares no maintenance_info"
-    )
-
-
-def validate_parameters(plan: Plan, purpose: str, parameters: Mapping[str, Any]) -> None:
-    """400 InvalidParameters when ``parameters`` break the plan's schema for ``purpose``."""
-    validator = plan.validators.get(purpose)
-    if validator is None:
-        return
-    errors = sorted(validator.iter_errors(parameters), key=lambda error: list(error.path))
-    if not errors:
-        return
-    problems = []
-    for error in errors:
-        detail = best_match(error.context) if error.context else error
-        path = "$" + "".join(
-            f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
-        )
-        problems.append(f"{path}: {detail.message}")
-    raise BadRequest(
-        f"parameters do not match the plan's schema: {'; '.join(problems)}",
-        error="InvalidParameters",
-    )
-
-
-def check_backend_parameters(
-    backends: BackendRegistry,
-    plan: Plan,
-    purpose: str,
-    parameters: Mapping[str, Any],
-    instance_parameters: Mapping[str, Any] | None = None,
-) -> None:
-    """400 when the plan's credential backend cannot use these parameters."""
-    credentials = plan.knobs.credentials
-    problems = backends.parameter_problems(
-        credentials.backend, credentials.options, purpose, parameters, instance_parameters or {}
-    )
-    if problems:
-        raise BadRequest(
-            f"parameters cannot be used by the {credentials.backend} credential backend: "
-            + "; ".join(problems),
-            error="InvalidParameters",
-        )
-
-
-def check_new_resource(
-    backends: BackendRegistry,
-    plan: Plan,
-    purpose: str,
-    parameters: Mapping[str, Any],
-    maintenance: str | None = None,
-    instance_parameters: Mapping[str, Any] | None = None,
-) -> None:
-    """Every check of a new instance or binding's plan, maintenance and parameters."""
-    check_maintenance(plan, maintenance)
-    validate_parameters(plan, purpose, parameters)
-    check_backend_parameters(backends, plan, purpose, parameters, instance_parameters)
-
-
 def goes_async(behaviour: OperationBehaviour, info: RequestInfo, operation: str, what: str) -> bool:
     """Whether ``operation`` of ``what`` runs asynchronously.
 
@@ -155,7 +347,7 @@ def binding_goes_async(
 ) -> bool:
     """As :func:`goes_async`, for a bind or unbind. Bindings have an asynchronous
     form only from OSB 2.14: for an older platform they run now, whatever the plan."""
-    if async_bindings(info.version):
+    if info.version >= ASYNC_BINDINGS:
         return goes_async(behaviour, info, operation, what)
     fail_sync(behaviour, operation, what)
     return False
@@ -174,37 +366,3 @@ def fail_sync(behaviour: OperationBehaviour, operation: str, what: str) -> None:
         else None,
         update_repeatable=behaviour.update_repeatable if operation == "update" else None,
     )
-
-
-def check_update_allowed(
-    instance: InstanceRecord,
-    service: Service,
-    current: Plan,
-    target: Plan,
-    context: Mapping[str, Any] | None,
-    parameters: Mapping[str, Any] | None,
-    maintenance: str | None,
-) -> None:
-    """422 for a plan change or context-only update the catalog does not allow; then the
-    maintenance version and the parameters against the target plan."""
-    if target is not current and not current.plan_updateable:
-        raise UnprocessableEntity(
-            f"plan {current.name!r} does not allow plan changes (plan_updateable is not true)",
-            error="PlanChangeNotSupported",
-        )
-    check_maintenance(target, maintenance)
-    if parameters is not None:
-        validate_parameters(target, "instance_update", parameters)
-    context_only = (
-        context is not None
-        and dict(context) != instance.context
-        and parameters is None
-        and target is current
-        and (maintenance is None or maintenance == (instance.maintenance_info or {}).get("version"))
-    )
-    if context_only and not service.allow_context_updates:
-        raise UnprocessableEntity(
-            f"service {service.name!r} does not accept context-only updates "
-            "(allow_context_updates is not true)",
-            error="ContextUpdateNotSupported",
-        )

@@ -12,137 +12,100 @@ from typing import Any
 
 from broker.catalog.model import Plan
 from broker.osb.backend_calls import leftovers_of
-from broker.osb.catalog_lookups import requested_plan, stored_plan
 from broker.osb.checks import (
-    check_backend_parameters,
+    NewInstance,
     check_context,
-    check_new_resource,
-    check_update_allowed,
+    check_provision,
+    fingerprint,
     goes_async,
-    requested_maintenance_version,
+    provision_fingerprint,
+    requested_maintenance,
+    requested_plan,
+    stored_plan,
 )
 from broker.osb.errors import (
     BadRequest,
     ConcurrencyError,
-    Conflict,
     Gone,
     NotFound,
     UnprocessableEntity,
 )
-from broker.osb.locking import locked
-from broker.osb.outcome import Outcome, RequestInfo, fingerprint, still_running
-from broker.osb.parts import BrokerParts
+from broker.osb.locking import instance_lock
+from broker.osb.outcome import Outcome, RequestInfo, provision_body, still_running
+from broker.osb.parts import Rules
+from broker.osb.plan_checks import check_update_allowed
 from broker.osb.poll_rules import (
     delete_finished,
     deleted_by,
     gone_after_payload,
+    last_operation_outcome,
     missing_resource,
     polled_operation,
 )
-from broker.osb.versions import NEWEST, Version, defines_maintenance_info
+from broker.osb.versions import NEWEST, Version
 from broker.storage.base import Change, Put
-from broker.storage.records import InstanceRecord, OperationRecord
+from broker.storage.records import InstanceRecord
 
 __all__ = ["Instances", "provision_fingerprint"]
 
 
-def provision_fingerprint(
-    *,
-    service_id: str,
-    plan_id: str,
-    organization_guid: str | None,
-    space_guid: str | None,
-    parameters: Mapping[str, Any],
-    maintenance_version: str | None,
-) -> str:
-    # The context is left out on purpose: platforms re-send it with cosmetic
-    # changes (renamed namespace annotations) and that is not a different instance.
-    return fingerprint(
-        service_id=service_id,
-        plan_id=plan_id,
-        organization_guid=organization_guid,
-        space_guid=space_guid,
-        parameters=dict(parameters),
-        maintenance_version=maintenance_version,
-    )
-
-
-def requested_maintenance(body: Mapping[str, Any], info: RequestInfo) -> str | None:
-    """The ``maintenance_info.version`` a request asks for; before 2.15 the field is
-    not part of the protocol and is read as absent."""
-    if not defines_maintenance_info(info.version):
-        return None
-    return requested_maintenance_version(body)
-
-
-class Instances:
-    def __init__(self, parts: BrokerParts) -> None:
-        self.catalogs = parts.catalogs
-        self.store = parts.store
-        self.backends = parts.backends
-        self.renderer = parts.renderer
-        self.calls = parts.calls
-        self.operations = parts.operations
-        self.clock = parts.clock
-        self.findings = parts.findings
-        self.strict = parts.strict
+class Instances(Rules):
+    """The rules of ``/v2/service_instances/:id`` and its ``last_operation``."""
 
     # --- PUT /v2/service_instances/:id ------------------------------------------------
     def provision(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
-        service, plan = requested_plan(self.catalogs.catalog, body["service_id"], body["plan_id"])
-        context = body.get("context")
-        check_context(context, info)
-        maintenance = requested_maintenance(body, info)
-        parameters = body.get("parameters") or {}
-        digest = provision_fingerprint(
-            service_id=service.id,
+        with instance_lock(self.store, instance_id):
+            existing = self.store.get_instance(instance_id)
+            checked = check_provision(
+                self.catalogs.catalog, self.backends, instance_id, body, info, existing
+            )
+            if isinstance(checked, Outcome):
+                return checked
+            instance = self._new_instance(instance_id, body, info, checked)
+            service, plan = checked.service, checked.plan
+            dashboard_url = self.renderer.dashboard_url(instance, service, plan)
+            if not checked.asynchronous:
+                state = self.calls.provision(instance, service, plan, existing)
+                made = instance.evolve(dashboard_url=dashboard_url, backend_state=state)
+                self.store.apply([Put(made)])
+                return Outcome("created", provision_body(made))
+            operation = self.operations.new(
+                "provision", plan.knobs.provision, plan, info, instance_id=instance_id
+            )
+            pending = instance.evolve(
+                dashboard_url=dashboard_url,
+                operation=operation.id,
+                backend_state=leftovers_of(existing),
+            )
+            self.store.apply([Put(pending), Put(operation)])
+            return Outcome("accepted", {**provision_body(pending), "operation": operation.id})
+
+    def _new_instance(
+        self, instance_id: str, body: dict[str, Any], info: RequestInfo, checked: NewInstance
+    ) -> InstanceRecord:
+        """The record of a provision that passed its checks (no dashboard URL yet)."""
+        now = self.clock()
+        maintenance, plan = checked.maintenance, checked.plan
+        return InstanceRecord(
+            id=instance_id,
+            service_id=checked.service.id,
             plan_id=plan.id,
+            state="provisioning" if checked.asynchronous else "ready",
+            fingerprint=checked.fingerprint,
+            created_at=now,
+            updated_at=now,
             organization_guid=body["organization_guid"],
             space_guid=body["space_guid"],
-            parameters=parameters,
-            maintenance_version=maintenance,
+            context=dict(body.get("context") or {}),
+            parameters=dict(body.get("parameters") or {}),
+            maintenance_info={"version": maintenance} if maintenance else None,
+            metadata=dict(plan.knobs.instance_metadata) or None,
+            originating_identity=info.originating_identity,
         )
-        with locked(self.store, instance_id):
-            existing = self.store.get_instance(instance_id)
-            if existing is not None and existing.state != "failed" and not existing.abandoned:
-                return provision_again(existing, digest, info)
-            check_new_resource(self.backends, plan, "instance_create", parameters, maintenance)
-            behaviour = plan.knobs.provision
-            asynchronous = goes_async(behaviour, info, "provision", f"instance {instance_id}")
-            now = self.clock()
-            instance = InstanceRecord(
-                id=instance_id,
-                service_id=service.id,
-                plan_id=plan.id,
-                state="provisioning" if asynchronous else "ready",
-                fingerprint=digest,
-                created_at=now,
-                updated_at=now,
-                organization_guid=body["organization_guid"],
-                space_guid=body["space_guid"],
-                context=dict(context or {}),
-                parameters=dict(parameters),
-                maintenance_info={"version": maintenance} if maintenance else None,
-                metadata=dict(plan.knobs.instance_metadata) or None,
-                originating_identity=info.originating_identity,
-            )
-            instance = instance.evolve(
-                dashboard_url=self.renderer.dashboard_url(instance, service, plan)
-            )
-            if not asynchronous:
-                state = self.calls.provision(instance, service, plan, existing)
-                self.store.apply([Put(instance.evolve(backend_state=state))])
-                return Outcome("created", provision_body(instance))
-            operation = self.operations.new(
-                "provision", behaviour, plan, info, instance_id=instance_id
-            )
-            pending = instance.evolve(operation=operation.id, backend_state=leftovers_of(existing))
-            self.store.apply([Put(pending), Put(operation)])
-            return Outcome("accepted", {**provision_body(instance), "operation": operation.id})
 
     # --- PATCH /v2/service_instances/:id ----------------------------------------------
     def update(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
-        with locked(self.store, instance_id):
+        with instance_lock(self.store, instance_id):
             instance = self.store.get_instance(instance_id)
             if instance is None:
                 raise NotFound(f"instance {instance_id} does not exist")
@@ -176,46 +139,31 @@ class Instances:
                 raise UnprocessableEntity(
                     f"instance {instance_id} failed to provision and cannot be updated; delete it"
                 )
-            check_update_allowed(
-                instance, service, current, target, context, parameters, maintenance
+            new_parameters = check_update_allowed(
+                self.backends, instance, service, current, target, body, maintenance
             )
-            new_parameters = instance.parameters
-            if parameters is not None:
-                replace = current.knobs.parameters_on_update == "replace"
-                new_parameters = (
-                    dict(parameters) if replace else {**instance.parameters, **parameters}
-                )
-                check_backend_parameters(self.backends, target, "instance_update", new_parameters)
             payload = update_payload(instance, target, new_parameters, context, maintenance)
             payload["request"] = request_digest
             behaviour = current.knobs.update
-            if not goes_async(behaviour, info, "update", f"instance {instance_id}"):
-                operation = self.operations.new(
-                    "update", behaviour, target, info, instance_id=instance_id, payload=payload
-                )
+            asynchronous = goes_async(behaviour, info, "update", f"instance {instance_id}")
+            operation = self.operations.new(
+                "update", behaviour, target, info, instance_id=instance_id, payload=payload
+            )
+            if not asynchronous:
                 updated = self.operations.updated_instance(instance, payload, self.clock())
                 finished = self.operations.finished(operation, "succeeded", None)
                 self.store.apply([Put(updated), Put(finished)])
                 url = updated.dashboard_url
                 return Outcome("done", {"dashboard_url": url} if url else {})
-            operation = self.operations.new(
-                "update", behaviour, target, info, instance_id=instance_id, payload=payload
+            updating = instance.evolve(
+                state="updating", operation=operation.id, updated_at=self.clock()
             )
-            self.store.apply(
-                [
-                    Put(
-                        instance.evolve(
-                            state="updating", operation=operation.id, updated_at=self.clock()
-                        )
-                    ),
-                    Put(operation),
-                ]
-            )
+            self.store.apply([Put(updating), Put(operation)])
             return Outcome("accepted", {"operation": operation.id})
 
     # --- DELETE /v2/service_instances/:id ---------------------------------------------
     def deprovision(self, instance_id: str, query: dict[str, Any], info: RequestInfo) -> Outcome:
-        with locked(self.store, instance_id):
+        with instance_lock(self.store, instance_id):
             instance = self.store.get_instance(instance_id)
             if instance is None:
                 raise Gone(f"instance {instance_id} does not exist")
@@ -274,7 +222,7 @@ class Instances:
             return Outcome("accepted", {"operation": operation.id})
 
     # --- GET /v2/service_instances/:id ------------------------------------------------
-    def fetch(self, instance_id: str) -> Outcome:
+    def fetch_instance(self, instance_id: str) -> Outcome:
         instance = self.store.get_instance(instance_id)
         if instance is None or instance.state in ("provisioning", "failed"):
             raise NotFound(f"instance {instance_id} does not exist or is still being provisioned")
@@ -308,7 +256,7 @@ class Instances:
         The leniencies and version rules are :mod:`broker.osb.poll_rules`'s.
         """
         what = f"instance {instance_id}"
-        with locked(self.store, instance_id):
+        with instance_lock(self.store, instance_id):
             exists = self.store.get_instance(instance_id) is not None
             operation = polled_operation(
                 self.store,
@@ -339,18 +287,6 @@ class Instances:
         return last_operation_outcome(operation)
 
 
-def last_operation_outcome(operation: OperationRecord) -> Outcome:
-    body: dict[str, Any] = {"state": operation.state}
-    if operation.description:
-        body["description"] = operation.description
-    if operation.instance_usable is not None:
-        body["instance_usable"] = operation.instance_usable
-    if operation.update_repeatable is not None:
-        body["update_repeatable"] = operation.update_repeatable
-    retry_after = operation.retry_after if operation.state == "in progress" else None
-    return Outcome("done", body, retry_after=retry_after)
-
-
 def update_payload(
     instance: InstanceRecord,
     target: Plan,
@@ -376,33 +312,3 @@ def update_payload(
         "previous_state": "ready",
     }
     return payload
-
-
-def provision_again(existing: InstanceRecord, digest: str, info: RequestInfo) -> Outcome:
-    """The answer to a provision of an instance that exists: the same, or a conflict."""
-    if existing.state == "deprovisioning":
-        raise ConcurrencyError(f"instance {existing.id} is being deprovisioned")
-    if existing.fingerprint != digest:
-        raise Conflict(
-            f"instance {existing.id} already exists with different attributes "
-            "(service_id, plan_id, organization_guid, space_guid, parameters or "
-            "maintenance_info)"
-        )
-    body = provision_body(existing)
-    if existing.state == "provisioning":
-        return still_running(
-            info,
-            {**body, "operation": existing.operation},
-            f"provisioning of instance {existing.id}",
-        )
-    return Outcome("identical", body)
-
-
-def provision_body(instance: InstanceRecord) -> dict[str, Any]:
-    """The body of a provision answer: dashboard URL and metadata, when there are any."""
-    body: dict[str, Any] = {}
-    if instance.dashboard_url is not None:
-        body["dashboard_url"] = instance.dashboard_url
-    if instance.metadata:
-        body["metadata"] = instance.metadata
-    return body

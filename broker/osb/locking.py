@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from broker.storage.protocols import StateStore
 
-__all__ = ["locked"]
+__all__ = ["instance_lock", "locked"]
 
 
 @contextmanager
@@ -25,3 +25,9 @@ def locked(store: StateStore, instance_id: str, binding_id: str | None = None) -
         else:
             with store.lock(f"binding:{binding_id}"):
                 yield
+
+
+def instance_lock(store: StateStore, instance_id: str) -> AbstractContextManager[None]:
+    """The instance's lock alone (``locked(store, instance_id)``), as the store gives it:
+    what the instance rules hold."""
+    return store.lock(f"instance:{instance_id}")

@@ -7,15 +7,14 @@ status (``created`` 201, ``identical`` 200, ``accepted`` 202, ``done`` 200).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from broker.osb.errors import AsyncRequired
 from broker.osb.versions import NEWEST, Version
+from broker.storage.records import InstanceRecord
 
-__all__ = ["Outcome", "OutcomeKind", "RequestInfo", "fingerprint", "still_running"]
+__all__ = ["Outcome", "OutcomeKind", "RequestInfo", "provision_body", "still_running"]
 
 OutcomeKind = Literal["created", "identical", "accepted", "done"]
 
@@ -56,7 +55,11 @@ def still_running(info: RequestInfo, body: dict[str, Any], what: str) -> Outcome
     return Outcome("accepted", body)
 
 
-def fingerprint(**attributes: Any) -> str:
-    """A stable digest of request attributes, for "identical or different?"."""
-    canonical = json.dumps(attributes, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def provision_body(instance: InstanceRecord) -> dict[str, Any]:
+    """The body of a provision answer: dashboard URL and metadata, when there are any."""
+    body: dict[str, Any] = {}
+    if instance.dashboard_url is not None:
+        body["dashboard_url"] = instance.dashboard_url
+    if instance.metadata:
+        body["metadata"] = instance.metadata
+    return body

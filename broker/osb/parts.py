@@ -14,13 +14,12 @@ from broker.osb.finding_hook import FindingRecorder, NoFindings
 from broker.osb.rendering import Renderer
 from broker.storage.protocols import StateStore
 
-__all__ = ["BrokerParts"]
+__all__ = ["BrokerParts", "Rules"]
 
 
 @dataclass(frozen=True)
 class BrokerParts:
-    """What :class:`~broker.osb.instances.Instances` and
-    :class:`~broker.osb.bindings.Bindings` work with; built by :meth:`assemble`."""
+    """What the OSB rules work with; built by :meth:`assemble`."""
 
     catalogs: CatalogSource
     store: StateStore
@@ -61,3 +60,20 @@ class BrokerParts:
             findings or NoFindings(),
             strict,
         )
+
+
+class Rules:
+    """Base of the rule classes (:class:`~broker.osb.instances.Instances`,
+    :class:`~broker.osb.bindings.Bindings`): the parts, each as an attribute."""
+
+    def __init__(self, parts: BrokerParts) -> None:
+        self.parts = parts
+        self.catalogs = parts.catalogs
+        self.store = parts.store
+        self.backends = parts.backends
+        self.renderer = parts.renderer
+        self.calls = parts.calls
+        self.operations = parts.operations
+        self.clock = parts.clock
+        self.findings = parts.findings
+        self.strict = parts.strict

@@ -21,6 +21,7 @@ from typing import Any
 from broker.catalog.model import Finish
 from broker.osb.errors import BadRequest, Gone, NotFound, OSBError
 from broker.osb.finding_hook import FindingRecorder
+from broker.osb.outcome import Outcome
 from broker.osb.versions import Version, missing_resource_poll_status
 from broker.storage.base import Put
 from broker.storage.protocols import StateStore
@@ -31,6 +32,7 @@ __all__ = [
     "deleted_by",
     "delete_finished",
     "gone_after_payload",
+    "last_operation_outcome",
     "missing_resource",
     "polled_operation",
     "unissued_operation",
@@ -143,3 +145,16 @@ def delete_finished(
     if kind == "polls":
         counted = {**operation.payload, SUCCEEDED_ANSWERS: answered + 1}
         store.apply([Put(operation.evolve(payload=counted))])
+
+
+def last_operation_outcome(operation: OperationRecord) -> Outcome:
+    """The answer to a poll about ``operation`` (``Retry-After`` while it runs)."""
+    body: dict[str, Any] = {"state": operation.state}
+    if operation.description:
+        body["description"] = operation.description
+    if operation.instance_usable is not None:
+        body["instance_usable"] = operation.instance_usable
+    if operation.update_repeatable is not None:
+        body["update_repeatable"] = operation.update_repeatable
+    retry_after = operation.retry_after if operation.state == "in progress" else None
+    return Outcome("done", body, retry_after=retry_after)

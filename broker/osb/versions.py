@@ -23,11 +23,14 @@ from broker.api_versions import KNOWN, NEWEST, OLDEST, Version, parse_version, s
 from broker.osb.errors import NotFound
 
 __all__ = [
+    "ASYNC_BINDINGS",
     "CATALOG_FIELDS",
     "KNOWN",
+    "MAINTENANCE_INFO",
     "NEWEST",
     "OLDEST",
     "RESPONSE_FIELDS",
+    "ROTATION",
     "CatalogBodies",
     "Version",
     "answer_fields",
@@ -119,6 +122,11 @@ def effective_version(announced: Version, pinned: Version | None) -> Version:
 
 
 # --- behaviours ---------------------------------------------------------------------
+# The version that introduced each behaviour, for rules that compare a request's
+# version with it directly; the functions below say what each one means.
+ASYNC_BINDINGS: Version = (2, 14)
+MAINTENANCE_INFO: Version = (2, 15)
+ROTATION: Version = (2, 17)
 
 
 def async_bindings(version: Version) -> bool:
@@ -127,7 +135,7 @@ def async_bindings(version: Version) -> bool:
     Before it, a binding is made and removed synchronously on every plan, also on
     one declared asynchronous or ``async-required``.
     """
-    return version >= (2, 14)
+    return version >= ASYNC_BINDINGS
 
 
 def defines_polling_duration(version: Version) -> bool:
@@ -139,12 +147,12 @@ def defines_polling_duration(version: Version) -> bool:
 def defines_maintenance_info(version: Version) -> bool:
     """2.15 added ``maintenance_info``; before it the field means nothing and a
     request carrying it is read without it (unknown fields are ignored)."""
-    return version >= (2, 15)
+    return version >= MAINTENANCE_INFO
 
 
 def defines_rotation(version: Version) -> bool:
     """2.17 added binding rotation (``predecessor_binding_id``)."""
-    return version >= (2, 17)
+    return version >= ROTATION
 
 
 def missing_resource_poll_status(version: Version) -> int:

@@ -24,7 +24,12 @@ from broker.osb import schemas
 from broker.osb.errors import BadRequest, OSBError
 from broker.osb.headers import check_api_version, parse_originating_identity
 from broker.osb.outcome import Outcome, RequestInfo
-from broker.osb.versions import answer_fields, check_endpoint_defined, effective_version
+from broker.osb.versions import (
+    NEWEST,
+    answer_fields,
+    check_endpoint_defined,
+    effective_version,
+)
 from broker.web.errors import json_response, render_osb_error
 from broker.web.fault_actions import apply_response_modifiers, replacement
 from broker.web.journal import record
@@ -149,16 +154,19 @@ def request_info(req: Request, state: RequestState) -> RequestInfo:
     )
 
 
-def respond(outcome: Outcome, schema: Schema, accepted: Schema | None = None) -> Response:
+def respond(
+    outcome: Outcome, state: RequestState, schema: Schema, accepted: Schema | None = None
+) -> Response:
     """The answer for ``outcome``, with only the fields the answered version defines.
 
     The shaping is a filter that cannot fail, so what was written (a binding, say) is
     always answered in a form the platform's version can read: a 2.13 client never
     gets a 201 it cannot parse for a binding the broker then holds.
     """
-    _, state = current()
     chosen = accepted if outcome.kind == "accepted" and accepted is not None else schema
-    body = answer_fields(state.operation, chosen.dump(outcome.body), state.osb_version)
+    body = chosen.dump(outcome.body)
+    if state.osb_version < NEWEST:
+        body = answer_fields(state.operation, body, state.osb_version)
     response = json_response(body, STATUS[outcome.kind])
     if outcome.retry_after is not None:
         response.headers["Retry-After"] = str(outcome.retry_after)
@@ -281,7 +289,7 @@ def catalog(rt: Runtime, req: Request, state: RequestState) -> Response:
 def provision(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
     body = schemas.load_or_400(PROVISION_REQUEST, json_body(req, state), "provision request")
     outcome = rt.broker.provision(instance_id, body, request_info(req, state))
-    return respond(outcome, PROVISION_RESPONSE)
+    return respond(outcome, state, PROVISION_RESPONSE)
 
 
 @osb.patch("/service_instances/<instance_id>", endpoint="update")
@@ -289,7 +297,7 @@ def provision(rt: Runtime, req: Request, state: RequestState, instance_id: str) 
 def update(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
     body = schemas.load_or_400(UPDATE_REQUEST, json_body(req, state), "update request")
     outcome = rt.broker.update(instance_id, body, request_info(req, state))
-    return respond(outcome, UPDATE_RESPONSE)
+    return respond(outcome, state, UPDATE_RESPONSE)
 
 
 @osb.delete("/service_instances/<instance_id>", endpoint="deprovision")
@@ -297,7 +305,7 @@ def update(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> 
 def deprovision(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
     query = schemas.load_or_400(DELETE_QUERY, req.args.to_dict(), "query")
     outcome = rt.broker.deprovision(instance_id, query, request_info(req, state))
-    return respond(outcome, OPERATION_RESPONSE)
+    return respond(outcome, state, OPERATION_RESPONSE)
 
 
 @osb.get("/service_instances/<instance_id>", endpoint="fetch_instance")
@@ -305,7 +313,7 @@ def deprovision(rt: Runtime, req: Request, state: RequestState, instance_id: str
 def fetch_instance(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
     schemas.load_or_400(FETCH_QUERY, req.args.to_dict(), "query")
     outcome = rt.broker.fetch_instance(instance_id)
-    return respond(outcome, FETCH_INSTANCE_RESPONSE)
+    return respond(outcome, state, FETCH_INSTANCE_RESPONSE)
 
 
 @osb.get("/service_instances/<instance_id>/last_operation", endpoint="last_operation")
@@ -313,7 +321,7 @@ def fetch_instance(rt: Runtime, req: Request, state: RequestState, instance_id: 
 def last_operation(rt: Runtime, req: Request, state: RequestState, instance_id: str) -> Response:
     query = schemas.load_or_400(LAST_OPERATION_QUERY, req.args.to_dict(), "query")
     outcome = rt.broker.last_operation(instance_id, query.get("operation"), state.osb_version)
-    return respond(outcome, LAST_OPERATION_RESPONSE)
+    return respond(outcome, state, LAST_OPERATION_RESPONSE)
 
 
 @osb.put("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="bind")
@@ -323,7 +331,7 @@ def bind(
 ) -> Response:
     body = schemas.load_or_400(BIND_REQUEST, json_body(req, state), "bind request")
     outcome = rt.broker.bind(instance_id, binding_id, body, request_info(req, state))
-    return respond(outcome, BIND_RESPONSE, accepted=OPERATION_RESPONSE)
+    return respond(outcome, state, BIND_RESPONSE, accepted=OPERATION_RESPONSE)
 
 
 @osb.delete("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="unbind")
@@ -333,7 +341,7 @@ def unbind(
 ) -> Response:
     schemas.load_or_400(DELETE_QUERY, req.args.to_dict(), "query")
     outcome = rt.broker.unbind(instance_id, binding_id, request_info(req, state))
-    return respond(outcome, OPERATION_RESPONSE)
+    return respond(outcome, state, OPERATION_RESPONSE)
 
 
 @osb.get("/service_instances/<instance_id>/service_bindings/<binding_id>", endpoint="fetch_binding")
@@ -343,7 +351,7 @@ def fetch_binding(
 ) -> Response:
     schemas.load_or_400(FETCH_QUERY, req.args.to_dict(), "query")
     outcome = rt.broker.fetch_binding(instance_id, binding_id)
-    return respond(outcome, FETCH_BINDING_RESPONSE)
+    return respond(outcome, state, FETCH_BINDING_RESPONSE)
 
 
 @osb.get(
@@ -358,4 +366,4 @@ def binding_last_operation(
     outcome = rt.broker.binding_last_operation(
         instance_id, binding_id, query.get("operation"), state.osb_version
     )
-    return respond(outcome, LAST_OPERATION_RESPONSE)
+    return respond(outcome, state, LAST_OPERATION_RESPONSE)

@@ -13,15 +13,15 @@ from tests.support.osb import OSB
 @pytest.fixture
 def flagging_fetch(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """Instance fetches record operation-echo twice, as a handler that saw it would."""
-    instances = runtime_of(app).broker.instances
-    original = instances.fetch
+    broker = runtime_of(app).broker
+    original = broker.fetch_instance
 
     def fetch(instance_id: str) -> object:
         record_finding("operation-echo", instance_id=instance_id, summary="seen by the handler")
         record_finding("operation-echo", instance_id=instance_id)
         return original(instance_id)
 
-    monkeypatch.setattr(instances, "fetch", fetch)
+    monkeypatch.setattr(broker, "fetch_instance", fetch)
 
 
 @pytest.mark.usefixtures("flagging_fetch")
@@ -43,14 +43,14 @@ def test_a_finding_recorded_in_a_request_is_stored_once_with_its_journal_id(
 def test_a_rule_the_announced_version_lacks_is_not_recorded(
     osb: OSB, admin: OSB, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    instances = runtime_of(app).broker.instances
-    original = instances.fetch
+    broker = runtime_of(app).broker
+    original = broker.fetch_instance
 
     def fetch(instance_id: str) -> object:
         record_finding("id-reuse", instance_id=instance_id)  # a 2.16 rule
         return original(instance_id)
 
-    monkeypatch.setattr(instances, "fetch", fetch)
+    monkeypatch.setattr(broker, "fetch_instance", fetch)
     OSB(osb.client, version="2.15").get("/v2/service_instances/i-1")
     assert admin.get("/admin/findings").json["findings"] == []
     OSB(osb.client, version="2.16").get("/v2/service_instances/i-1")
@@ -72,15 +72,15 @@ def test_an_unknown_rule_id_is_a_key_error(app: Flask) -> None:
 def test_a_recorder_object_reports_through_record_finding(
     osb: OSB, admin: OSB, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    instances = runtime_of(app).broker.instances
-    original = instances.fetch
+    broker = runtime_of(app).broker
+    original = broker.fetch_instance
     recorder = RequestFindings()
 
     def fetch(instance_id: str) -> object:
         recorder.record("operation-echo", instance_id=instance_id, summary="from the protocol")
         return original(instance_id)
 
-    monkeypatch.setattr(instances, "fetch", fetch)
+    monkeypatch.setattr(broker, "fetch_instance", fetch)
     osb.get("/v2/service_instances/i-9")
     (finding,) = admin.get("/admin/findings").json["findings"]
     assert (finding["rule"], finding["instance_id"], finding["summary"]) == (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import textwrap
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from broker.app import create_app
 from broker.cli import main
-from broker.config import Settings
+from broker.config import Settings, SettingsError, load_settings
 from broker.credentials.base import CredentialBackend
 from broker.credentials.registry import BUILTIN, ENTRY_POINT_GROUP, backend_classes
 from tests.support.osb import OSB
@@ -20,18 +21,30 @@ BACKEND = '''
 
 from typing import Any, ClassVar
 
-from broker.credentials.base import BackendUnavailable, BindResult
+from broker.credentials.base import BackendSetting, BackendUnavailable, BindResult
+from broker.setting_parsers import SettingsError, text
+
+
+def one_word(value: Any, where: str) -> str:
+    word = text(value, where)
+    if not word.isalpha():
+        raise SettingsError(f"{where}: a greeting is one word, got {value!r}")
+    return word
+
+
+GREETING = BackendSetting("echo_greeting", one_word, default="hello", help="how credentials greet")
 
 
 class EchoBackend:
     name: ClassVar[str] = "echo"
+    settings = (GREETING,)
 
     def __init__(self, greeting: str) -> None:
         self.greeting = greeting
 
     @classmethod
     def from_settings(cls, settings):
-        return cls("hello")
+        return cls(settings.backend_setting(GREETING))
 
     @classmethod
     def option_problems(cls, options):
@@ -111,6 +124,52 @@ def test_a_plan_uses_the_third_party_backend_through_the_osb_api(
         "instance": "inst-1",
         "binding": "bind-1",
     }
+
+
+def test_the_third_party_backend_reads_its_own_setting_from_its_variable(
+    third_party: Path, settings: Settings
+) -> None:
+    loaded = load_settings(env={"BROKER_ECHO_GREETING": "howdy"})
+    greeting = loaded.backend_settings["echo_greeting"]
+    osb = OSB(
+        create_app(settings.replace(catalogs=(third_party,), echo_greeting=greeting)).test_client()
+    )
+    assert osb.provision("inst-1", "echo-service", "default").status == 201
+    bound = osb.bind("inst-1", "bind-1", "echo-service", "default")
+    assert bound.json["credentials"]["greeting"] == "howdy, world"
+
+
+def test_serve_refuses_a_malformed_third_party_setting_before_it_starts(
+    third_party: Path, tmp_path: Path
+) -> None:
+    environment = {"BROKER_ECHO_GREETING": "two words", "BROKER_DATA_DIR": str(tmp_path)}
+    result = CliRunner().invoke(main, ["serve"], env=environment)
+    assert result.exit_code == 2
+    assert "error: BROKER_ECHO_GREETING: a greeting is one word, got 'two words'" in (result.output)
+
+
+def test_a_malformed_third_party_setting_is_refused_naming_its_variable(
+    third_party: Path,
+) -> None:
+    with pytest.raises(SettingsError, match="BROKER_ECHO_GREETING: a greeting is one word"):
+        load_settings(env={"BROKER_ECHO_GREETING": "good day"})
+    with pytest.raises(SettingsError, match="config file .*: echo_greeting: a greeting"):
+        config = third_party.parent / "broker.yaml"
+        config.write_text("echo_greeting: 42\n")
+        load_settings(config_file=config, env={})
+
+
+def test_a_backend_setting_must_not_take_a_name_already_taken(
+    third_party: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    echo_backend = importlib.import_module("echo_backend")  # on the path the fixture made
+    clash = echo_backend.BackendSetting("postgres_url", echo_backend.one_word)
+    monkeypatch.setattr(echo_backend.EchoBackend, "settings", (clash,))
+    with pytest.raises(SettingsError, match="'echo' and 'postgres' both declare the setting"):
+        load_settings(env={})
+    monkeypatch.setattr(echo_backend.EchoBackend, "settings", (clash.__class__("port", str),))
+    with pytest.raises(SettingsError, match="'port' \\(BROKER_PORT\\), which is one of the"):
+        load_settings(env={})
 
 
 def test_check_catalog_checks_the_third_party_backend_options(

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from broker.config import SettingsError, load_settings
+from broker.config import Settings, SettingsError, load_settings
 from broker.credentials.endpoints import Endpoint, credential_uri
 from broker.credentials.mysql import MySQLBackend
 from broker.credentials.postgres import PostgresBackend
 from broker.credentials.redis import RedisBackend
+from broker.credentials.server_backend import ServerBackend
+
+
+def public_address(settings: Settings, backend: type[ServerBackend]) -> tuple[object, object]:
+    """The public host and port ``settings`` give ``backend`` (its declared settings)."""
+    _, host, port = (settings.backend_setting(declared) for declared in backend.settings)
+    return host, port
 
 
 def test_public_hosts_and_ports_are_read_from_the_environment() -> None:
@@ -23,15 +30,15 @@ def test_public_hosts_and_ports_are_read_from_the_environment() -> None:
         }
     )
 
-    assert (settings.postgres_public_host, settings.postgres_public_port) == ("127.0.0.1", 15432)
-    assert (settings.mysql_public_host, settings.mysql_public_port) == ("db.local", 13306)
-    assert (settings.redis_public_host, settings.redis_public_port) == ("cache.local", 16379)
+    assert public_address(settings, PostgresBackend) == ("127.0.0.1", 15432)
+    assert public_address(settings, MySQLBackend) == ("db.local", 13306)
+    assert public_address(settings, RedisBackend) == ("cache.local", 16379)
 
 
 def test_unset_public_addresses_default_to_nothing() -> None:
     settings = load_settings(env={})
 
-    assert settings.postgres_public_host is None and settings.postgres_public_port is None
+    assert public_address(settings, PostgresBackend) == (None, None)
 
 
 @pytest.mark.parametrize("value", ["0", "65536", "http", "5432.0"])

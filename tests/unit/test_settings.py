@@ -76,10 +76,11 @@ def test_passwords_and_tokens_never_show_in_the_settings_repr() -> None:
             "BROKER_BEARER_TOKENS": "tok-3cret",
             "BROKER_USERS": "ci:ci-s3cret",
             "BROKER_ADMIN_PASSWORD": "adm-s3cret",
+            "BROKER_POSTGRES_URL": "postgresql://admin:pg-s3cret@db/postgres",
         }
     )
     text = repr(settings)
-    for secret in ("s3cret-pw", "tok-3cret", "ci-s3cret", "adm-s3cret"):
+    for secret in ("s3cret-pw", "tok-3cret", "ci-s3cret", "adm-s3cret", "pg-s3cret"):
         assert secret not in text
 
 
@@ -146,3 +147,10 @@ def test_settings_are_immutable_and_replace_builds_a_variant() -> None:
     assert (settings.missing_version_status, variant.missing_version_status) == (412, 400)
     with pytest.raises(AttributeError):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_every_password_setting_reads_as_the_text_given() -> None:
+    settings = load_settings(
+        env={"BROKER_PASSWORD": "osb-secret", "BROKER_ADMIN_PASSWORD": "admin-secret"}
+    )
+    assert (settings.password, settings.admin_password) == ("osb-secret", "admin-secret")

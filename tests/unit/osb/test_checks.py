@@ -6,19 +6,14 @@ import pytest
 
 from broker.catalog.model import Finish, OperationBehaviour
 from broker.osb import BrokerParts, RequestInfo
-from broker.osb.checks import (
-    check_context,
-    check_maintenance,
-    goes_async,
-    requested_maintenance_version,
-    validate_parameters,
-)
+from broker.osb.checks import check_context, goes_async, requested_maintenance_version
 from broker.osb.errors import (
     AsyncRequired,
     BadRequest,
     MaintenanceInfoConflict,
     OperationFailed,
 )
+from broker.osb.plan_checks import check_maintenance, validate_parameters
 from tests.unit.osb.conftest import plan_named
 
 ASYNC = OperationBehaviour(mode="async", finish=Finish("polls", 1))
