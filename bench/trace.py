@@ -27,7 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-__all__ = ["Trace", "main", "trace_request"]
+__all__ = ["Trace", "main", "trace_request", "trace_step"]
 
 BROKER = Path(__file__).resolve().parent.parent / "broker"
 AUTH = {
@@ -145,42 +145,46 @@ def _requests(client: Any) -> dict[str, tuple[Callable[[], Any], str]]:
     }
 
 
+def trace_step(step: str, store: str = "memory") -> tuple[int, Trace]:
+    """Trace one ``step`` of the lifecycle plan on a new broker; its status and trace."""
+    from broker import create_app
+
+    folder = Path(tempfile.mkdtemp(prefix="mockbroker-trace-"))
+    url = "memory://" if store == "memory" else f"sqlite:///{folder / 'broker.db'}"
+    app = create_app(store=url, data_dir=folder, journal_size=0)
+    client = app.test_client()
+    requests = _requests(client)
+    order = ("provision", "bind", "unbind", "deprovision")
+    if step in order:
+        for earlier in order[: order.index(step)]:
+            requests[earlier][0]()  # untraced setup
+    call, view = requests[step]
+    call()  # warm: first-request imports and caches stay out of the trace
+    if step in order:
+        # Undo the warm-up so the traced request does the real work again.
+        undo = {"provision": "deprovision", "bind": "unbind"}
+        if step in undo:
+            requests[undo[step]][0]()
+        else:
+            redo = {"unbind": "bind", "deprovision": "provision"}[step]
+            requests[redo][0]()
+    status: list[int] = []
+    trace = trace_request(lambda: status.append(call().status_code), view)
+    return status[0], trace
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.trace", description=__doc__)
     parser.add_argument("step", choices=STEPS, help="the request to trace")
     parser.add_argument("--store", choices=("memory", "sqlite"), default="memory")
     args = parser.parse_args(argv)
-
-    from broker import create_app
-
-    folder = Path(tempfile.mkdtemp(prefix="mockbroker-trace-"))
-    store = "memory://" if args.store == "memory" else f"sqlite:///{folder / 'broker.db'}"
-    app = create_app(store=store, data_dir=folder, journal_size=0)
-    client = app.test_client()
-    requests = _requests(client)
-    order = ("provision", "bind", "unbind", "deprovision")
-    if args.step in order:
-        for earlier in order[: order.index(args.step)]:
-            requests[earlier][0]()  # untraced setup
-    call, view = requests[args.step]
-    call()  # warm: first-request imports and caches stay out of the trace
-    if args.step in order:
-        # Undo the warm-up so the traced request does the real work again.
-        undo = {"provision": "deprovision", "bind": "unbind"}
-        if args.step in undo:
-            requests[undo[args.step]][0]()
-        else:
-            redo = {"unbind": "bind", "deprovision": "provision"}[args.step]
-            requests[redo][0]()
-    status: list[int] = []
-    trace = trace_request(lambda: status.append(call().status_code), view)
-    print(f"{args.step}: HTTP {status[0]}, store {args.store}")
+    status, trace = trace_step(args.step, args.store)
+    print(f"{args.step}: HTTP {status}, store {args.store}")
     for number, name in enumerate(trace.files):
         print(f"  {number:3d}  {name}")
     print(f"distinct files: {len(set(trace.files))}")
     print(f"file switches: {trace.switches}")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

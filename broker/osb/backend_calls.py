@@ -55,9 +55,11 @@ class BackendCalls:
         service: Service,
         plan: Plan,
         state: dict[str, Any] | None = None,
+        variables: dict[str, Any] | None = None,
     ) -> InstanceRequest:
         """What the backend is told about ``instance``; ``state`` replaces the backend
-        state it holds (``{}`` for a call that makes the instance anew)."""
+        state it holds (``{}`` for a call that makes the instance anew), ``variables``
+        are its template variables when the caller has already worked them out."""
         return InstanceRequest(
             instance_id=instance.id,
             service_id=service.id,
@@ -68,7 +70,9 @@ class BackendCalls:
             parameters=instance.parameters,
             context=instance.context,
             state=(instance.backend_state if state is None else state) or {},
-            variables=self.renderer.instance_variables(instance, service, plan),
+            variables=variables
+            if variables is not None
+            else self.renderer.instance_variables(instance, service, plan),
         )
 
     def binding_request(
@@ -103,14 +107,16 @@ class BackendCalls:
         service: Service,
         plan: Plan,
         stored: InstanceRecord | None,
+        variables: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Provision ``instance`` at its plan's backend and return the backend's state.
 
-        ``stored`` is what the store holds for the instance's id (``None``: nothing).
+        ``stored`` is what the store holds for the instance's id (``None``: nothing);
+        ``variables``, the instance's template variables if the caller has them.
         For a backend that leaves objects on a server the attempt is recorded first.
         """
         backend, leaves_objects = self.backends.resolve(plan.knobs.credentials.backend)
-        request = self.instance_request(instance, service, plan, state={})
+        request = self.instance_request(instance, service, plan, state={}, variables=variables)
         if not leaves_objects:
             return _call(backend.name, "provision", lambda: backend.provision(request))
         if stored is not None and stored.interrupted:

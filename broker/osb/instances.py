@@ -30,7 +30,7 @@ from broker.osb.errors import (
     NotFound,
     UnprocessableEntity,
 )
-from broker.osb.locking import instance_lock
+from broker.osb.locking import INSTANCE_LOCK
 from broker.osb.outcome import Outcome, RequestInfo, provision_body, still_running
 from broker.osb.parts import Rules
 from broker.osb.plan_checks import check_update_allowed
@@ -54,7 +54,7 @@ class Instances(Rules):
 
     # --- PUT /v2/service_instances/:id ------------------------------------------------
     def provision(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
-        with instance_lock(self.store, instance_id):
+        with self.store.lock(INSTANCE_LOCK + instance_id):
             existing = self.store.get_instance(instance_id)
             checked = check_provision(
                 self.catalogs.catalog, self.backends, instance_id, body, info, existing
@@ -63,9 +63,9 @@ class Instances(Rules):
                 return checked
             instance = self._new_instance(instance_id, body, info, checked)
             service, plan = checked.service, checked.plan
-            dashboard_url = self.renderer.dashboard_url(instance, service, plan)
+            variables, dashboard_url = self.renderer.instance(instance, service, plan)
             if not checked.asynchronous:
-                state = self.calls.provision(instance, service, plan, existing)
+                state = self.calls.provision(instance, service, plan, existing, variables)
                 made = instance.evolve(dashboard_url=dashboard_url, backend_state=state)
                 self.store.apply([Put(made)])
                 return Outcome("created", provision_body(made))
@@ -105,7 +105,7 @@ class Instances(Rules):
 
     # --- PATCH /v2/service_instances/:id ----------------------------------------------
     def update(self, instance_id: str, body: dict[str, Any], info: RequestInfo) -> Outcome:
-        with instance_lock(self.store, instance_id):
+        with self.store.lock(INSTANCE_LOCK + instance_id):
             instance = self.store.get_instance(instance_id)
             if instance is None:
                 raise NotFound(f"instance {instance_id} does not exist")
@@ -163,7 +163,7 @@ class Instances(Rules):
 
     # --- DELETE /v2/service_instances/:id ---------------------------------------------
     def deprovision(self, instance_id: str, query: dict[str, Any], info: RequestInfo) -> Outcome:
-        with instance_lock(self.store, instance_id):
+        with self.store.lock(INSTANCE_LOCK + instance_id):
             instance = self.store.get_instance(instance_id)
             if instance is None:
                 raise Gone(f"instance {instance_id} does not exist")
@@ -256,7 +256,7 @@ class Instances(Rules):
         The leniencies and version rules are :mod:`broker.osb.poll_rules`'s.
         """
         what = f"instance {instance_id}"
-        with instance_lock(self.store, instance_id):
+        with self.store.lock(INSTANCE_LOCK + instance_id):
             exists = self.store.get_instance(instance_id) is not None
             operation = polled_operation(
                 self.store,

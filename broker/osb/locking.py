@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 
 from broker.storage.protocols import StateStore
 
-__all__ = ["instance_lock", "locked"]
+__all__ = ["BINDING_LOCK", "INSTANCE_LOCK", "locked"]
+
+# The names of the store locks (``store.lock(INSTANCE_LOCK + instance_id)``). The
+# instance rules hold the instance lock alone, as the store gives it; everything that
+# also needs a binding's lock goes through ``locked`` to keep the order.
+INSTANCE_LOCK = "instance:"
+BINDING_LOCK = "binding:"
 
 
 @contextmanager
@@ -19,15 +25,10 @@ def locked(store: StateStore, instance_id: str, binding_id: str | None = None) -
     under two instances at once. Two requests that took them the other way round
     could each wait for the other for ever.
     """
-    with store.lock(f"instance:{instance_id}"):
+    with store.lock(INSTANCE_LOCK + instance_id):
         if binding_id is None:
             yield
         else:
-            with store.lock(f"binding:{binding_id}"):
+            with store.lock(BINDING_LOCK + binding_id):
                 yield
 
-
-def instance_lock(store: StateStore, instance_id: str) -> AbstractContextManager[None]:
-    """The instance's lock alone (``locked(store, instance_id)``), as the store gives it:
-    what the instance rules hold."""
-    return store.lock(f"instance:{instance_id}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from broker.catalog.model import Plan, Service
 from broker.credentials.randomness import rng_for
@@ -10,7 +10,14 @@ from broker.osb.errors import BackendFailure
 from broker.storage.records import InstanceRecord
 from broker.templating import TemplateError, render
 
-__all__ = ["Renderer"]
+__all__ = ["RenderedInstance", "Renderer"]
+
+
+class RenderedInstance(NamedTuple):
+    """An instance's template variables and its dashboard URL, worked out together."""
+
+    variables: dict[str, Any]
+    dashboard_url: str | None
 
 
 class Renderer:
@@ -47,9 +54,14 @@ class Renderer:
             raise BackendFailure(f"cannot render a catalog template: {exc}") from None
 
     def dashboard_url(self, instance: InstanceRecord, service: Service, plan: Plan) -> str | None:
+        return self.instance(instance, service, plan).dashboard_url
+
+    def instance(self, instance: InstanceRecord, service: Service, plan: Plan) -> RenderedInstance:
+        """The variables of ``instance`` and its dashboard URL, so a provision renders once
+        what both its answer and its backend request use."""
+        variables = self.instance_variables(instance, service, plan)
         template = plan.knobs.dashboard_url
         if not template:
-            return None
-        variables = self.instance_variables(instance, service, plan)
+            return RenderedInstance(variables, None)
         rendered: str = self.render(template, variables, instance.id, "dashboard")
-        return rendered
+        return RenderedInstance(variables, rendered)
