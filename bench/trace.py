@@ -186,5 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"file switches: {trace.switches}")
     return 0
 
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -31,4 +31,3 @@ def locked(store: StateStore, instance_id: str, binding_id: str | None = None) -
         else:
             with store.lock(BINDING_LOCK + binding_id):
                 yield
-
