@@ -113,6 +113,8 @@ class Settings:
     platform_checks: bool = True
     # ... and give it this many seconds to send the DELETE that orphan mitigation asks for.
     orphan_mitigation_window: int = 60
+    # ... and remember this many deleted ids per kind for id-reuse (the oldest forgotten first).
+    platform_checks_remembered_ids: int = 10_000
     # Whether the password was given explicitly (config, env or flag) rather than defaulted.
     password_is_default: bool = True
 
@@ -408,6 +410,7 @@ PARSERS: dict[str, Parser] = {
     "operation_retention": _integer(1),
     "platform_checks": _boolean,
     "orphan_mitigation_window": _integer(1, 86_400),
+    "platform_checks_remembered_ids": _integer(1, 10_000_000),
     "public_url": _optional_text,
     "postgres_url": _optional_text,
     "mysql_url": _optional_text,

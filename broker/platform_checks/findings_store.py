@@ -13,7 +13,11 @@ Two kinds of things are kept:
   requests (the operation the broker returned, when polling may resume, a pending
   orphan mitigation and when its window closes, the ids deleted). A watch with a
   ``due`` time is collected by :meth:`FindingsStore.take_due` once that time passed,
-  exactly once whichever process asks first.
+  exactly once whichever process asks first;
+* **deleted ids**, by kind (``instance``, ``binding``), for ``id-reuse``: the newest
+  ones only, as many per kind as the caller asks to keep (the oldest are forgotten
+  first; a store may drop them in small batches, never by a scan, but never answers
+  one that fell out of the bound).
 
 Every method is one short transaction: a request costs at most a few key lookups.
 """
@@ -23,10 +27,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["MAX_REQUEST_IDS", "FindingsQuery", "FindingsStore", "NewFinding"]
+__all__ = [
+    "DELETED_KINDS",
+    "MAX_REQUEST_IDS",
+    "TRIM_EVERY",
+    "FindingsQuery",
+    "FindingsStore",
+    "NewFinding",
+]
 
 # The request ids a finding keeps (the newest ones; count says how many there were).
 MAX_REQUEST_IDS = 50
+# Stores that number deleted ids drop those out of the bound every this many ids:
+# one range delete per batch instead of one row per delete.
+TRIM_EVERY = 64
+# The kinds of deleted ids remembered (each kept to its own bound).
+DELETED_KINDS = ("instance", "binding")
 
 
 @dataclass(frozen=True)
@@ -100,7 +116,7 @@ class FindingsStore(Protocol):
         """Matching findings, oldest first (by first sighting)."""
 
     def clear(self) -> None:
-        """Forget every finding and every watch."""
+        """Forget every finding, every watch and every deleted id."""
 
     def watch_get(self, key: str) -> dict[str, Any] | None: ...
 
@@ -112,5 +128,22 @@ class FindingsStore(Protocol):
 
     def take_due(self, now: float, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
         """Remove and answer up to ``limit`` watches whose ``due`` is at or before ``now``."""
+
+    def remember_deleted(
+        self,
+        kind: str,
+        resource_id: str,
+        value: dict[str, Any],
+        keep: int,
+        take: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Remember that the ``kind`` ``resource_id`` was deleted (as the newest of its
+        kind, keeping ``keep`` of them) and, in the same transaction, take the watch
+        ``take``: answer what it held (None without ``take``, or if nothing was there)."""
+
+    def take_deleted(self, kind: str, resource_id: str, keep: int) -> dict[str, Any] | None:
+        """Forget ``resource_id`` as deleted and answer what was remembered (one caller
+        gets it, the others None); None if it is not among the newest ``keep`` deleted
+        ids of its kind."""
 
     def close(self) -> None: ...
