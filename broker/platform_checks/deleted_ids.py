@@ -30,7 +30,6 @@ def deleting(sources: Sources, exchange: Exchange, found: list[Sighting]) -> Non
         pending = findings.remember_deleted(
             kind,
             resource_id,
-            {"deleted": exchange.time, "instance_id": exchange.instance_id},
             sources.remembered_ids,
             take=key,
         )
@@ -47,7 +46,6 @@ def remember_deleted(sources: Sources, exchange: Exchange) -> None:
         sources.findings.remember_deleted(
             kind,
             resource_id,
-            {"deleted": exchange.time, "instance_id": exchange.instance_id},
             sources.remembered_ids,
         )
 
@@ -57,9 +55,8 @@ def id_reuse(sources: Sources, exchange: Exchange, found: list[Sighting]) -> Non
     if exchange.status not in (201, 202):
         return
     kind, resource_id = _kind_and_id(exchange)
-    if (
-        resource_id is None
-        or sources.findings.take_deleted(kind, resource_id, sources.remembered_ids) is None
+    if resource_id is None or not sources.findings.take_deleted(
+        kind, resource_id, sources.remembered_ids
     ):
         return
     found.append(

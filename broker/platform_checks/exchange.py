@@ -46,6 +46,10 @@ def _no_header() -> str | None:
     return None
 
 
+def _no_query() -> Mapping[str, str]:
+    return {}
+
+
 @dataclass(frozen=True)
 class Sighting:
     """A rule broken by a request, about one resource."""
@@ -69,7 +73,6 @@ class Exchange:
     binding_id: str | None
     # The announced X-Broker-API-Version, or None if missing or unusable.
     version: tuple[int, int] | None
-    query: Mapping[str, str]
     body: dict[str, Any] | None
     identity_platform: str | None
     status: int | None
@@ -82,10 +85,16 @@ class Exchange:
     # How to read the answer's body and its Retry-After header, when a check needs them.
     read_answer: Callable[[], bytes] = _nothing
     read_retry_after: Callable[[], str | None] = _no_header
+    # How to read the query string (decoded only for the checks that look at it).
+    read_query: Callable[[], Mapping[str, str]] = _no_query
     # The type of the operation a last_operation poll asked about (set by the poll check).
     polled: str | None = None
     _decoded: Any = field(default=None, init=False, repr=False)
     _was_decoded: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def query(self) -> Mapping[str, str]:
+        return self.read_query()
 
     @property
     def retry_after(self) -> str | None:

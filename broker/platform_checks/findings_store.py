@@ -133,7 +133,6 @@ class FindingsStore(Protocol):
         self,
         kind: str,
         resource_id: str,
-        value: dict[str, Any],
         keep: int,
         take: str | None = None,
     ) -> dict[str, Any] | None:
@@ -141,9 +140,8 @@ class FindingsStore(Protocol):
         kind, keeping ``keep`` of them) and, in the same transaction, take the watch
         ``take``: answer what it held (None without ``take``, or if nothing was there)."""
 
-    def take_deleted(self, kind: str, resource_id: str, keep: int) -> dict[str, Any] | None:
-        """Forget ``resource_id`` as deleted and answer what was remembered (one caller
-        gets it, the others None); None if it is not among the newest ``keep`` deleted
-        ids of its kind."""
+    def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
+        """Forget ``resource_id`` as deleted; True if it was among the newest ``keep``
+        deleted ids of its kind (for one caller: the others get False)."""
 
     def close(self) -> None: ...

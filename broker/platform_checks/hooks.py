@@ -39,7 +39,7 @@ from broker.platform_checks.routes import (
 from broker.platform_checks.rules import RULES, announced_version
 from broker.platform_checks.service import EXTENSION, PlatformChecks
 from broker.platform_checks.stores import findings_store_for
-from broker.web.request_state import RequestState, current, state_of
+from broker.web.request_state import NOT_PARSED, RequestState, current, state_of
 from broker.web.runtime import Runtime
 
 __all__ = ["RequestFindings", "record_finding", "register_platform_checks"]
@@ -121,6 +121,9 @@ def _request_body(req: Any, state: RequestState) -> dict[str, Any] | None:
     """The JSON object the request carried, decoded once for the view and the checks."""
     from broker.web.osb_api import parsed_body
 
+    parsed = state.parsed_body
+    if parsed is not NOT_PARSED:  # the view's, or the fault rules'
+        return parsed if isinstance(parsed, dict) else None
     if req.method not in ("PUT", "PATCH"):
         return None
     limit, length = req.max_content_length, req.content_length
@@ -157,7 +160,6 @@ class _Hooks:
                 instance_id=state.instance_id,
                 binding_id=state.binding_id,
                 version=version,
-                query=req.args,
                 body=body,
                 identity_platform=None,
                 status=None,
@@ -204,7 +206,6 @@ class _Hooks:
             instance_id=state.instance_id,
             binding_id=state.binding_id,
             version=version,
-            query=req.args,
             body=body,
             identity_platform=platform,
             identity_value=identity.get("value") if isinstance(identity, dict) else None,
@@ -212,6 +213,7 @@ class _Hooks:
             fault=state.fault,
             request_id=state.journal_id,
             time=checks.clock(),
+            read_query=lambda: req.args,
         )
         if not dropped and not response.is_streamed:
             exchange.read_answer = response.get_data

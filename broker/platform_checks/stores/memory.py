@@ -20,7 +20,7 @@ class MemoryFindings:
         # The keys of watches with a due time: take_due looks at these alone.
         self._due: dict[str, float] = {}
         # Deleted ids by kind, oldest first.
-        self._deleted: dict[str, OrderedDict[str, dict[str, Any]]] = {
+        self._deleted: dict[str, OrderedDict[str, None]] = {
             kind: OrderedDict() for kind in DELETED_KINDS
         }
 
@@ -72,14 +72,13 @@ class MemoryFindings:
         self,
         kind: str,
         resource_id: str,
-        value: dict[str, Any],
         keep: int,
         take: str | None = None,
     ) -> dict[str, Any] | None:
         with self._mutex:
             deleted = self._deleted[kind]
             deleted.pop(resource_id, None)
-            deleted[resource_id] = copy.deepcopy(value)
+            deleted[resource_id] = None
             while len(deleted) > keep:
                 deleted.popitem(last=False)
             if take is None:
@@ -88,9 +87,13 @@ class MemoryFindings:
             self._due.pop(take, None)
         return held[0] if held is not None else None
 
-    def take_deleted(self, kind: str, resource_id: str, keep: int) -> dict[str, Any] | None:
+    def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
         with self._mutex:
-            return self._deleted[kind].pop(resource_id, None)
+            deleted = self._deleted[kind]
+            if resource_id not in deleted:
+                return False
+            del deleted[resource_id]
+            return True
 
     def close(self) -> None:
         return None

@@ -42,13 +42,11 @@ CREATE INDEX IF NOT EXISTS platform_watches_due ON platform_watches (due)
     WHERE due IS NOT NULL;
 CREATE TABLE IF NOT EXISTS platform_deleted_instances (
     seq BIGSERIAL PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    value JSONB NOT NULL
+    id TEXT NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS platform_deleted_bindings (
     seq BIGSERIAL PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    value JSONB NOT NULL
+    id TEXT NOT NULL UNIQUE
 );
 """
 # Deleted ids, a table per kind: ``seq`` is the order they were deleted in (a
@@ -151,7 +149,6 @@ class PostgresFindings:
         self,
         kind: str,
         resource_id: str,
-        value: dict[str, Any],
         keep: int,
         take: str | None = None,
     ) -> dict[str, Any] | None:
@@ -159,9 +156,9 @@ class PostgresFindings:
         with self._store._write() as db:
             # A re-deleted id moves to the newest place (excluded.seq: a fresh number).
             row = db.execute(
-                f"INSERT INTO {table} (id, value) VALUES (%s, %s) ON CONFLICT (id) "  # noqa: S608
-                "DO UPDATE SET seq = excluded.seq, value = excluded.value RETURNING seq",
-                (resource_id, Json(value)),
+                f"INSERT INTO {table} (id) VALUES (%s) ON CONFLICT (id) "  # noqa: S608
+                "DO UPDATE SET seq = excluded.seq RETURNING seq",
+                (resource_id,),
             ).fetchone()
             assert row is not None
             if int(row[0]) > keep and int(row[0]) % TRIM_EVERY == 0:
@@ -173,17 +170,17 @@ class PostgresFindings:
             ).fetchone()
         return _loaded(taken[0]) if taken else None
 
-    def take_deleted(self, kind: str, resource_id: str, keep: int) -> dict[str, Any] | None:
+    def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
         table = DELETED_TABLES[kind]
         with self._store._db() as db:
             # Within the bound: among the newest ``keep`` (rows past it wait for their
             # batch). A sequence may have gaps, so the bound keeps at most ``keep``.
-            row = db.execute(
+            taken: int = db.execute(
                 f"DELETE FROM {table} WHERE id = %s "  # noqa: S608
-                f"AND seq > (SELECT max(seq) FROM {table}) - %s RETURNING value",
+                f"AND seq > (SELECT max(seq) FROM {table}) - %s",
                 (resource_id, keep),
-            ).fetchone()
-        return _loaded(row[0]) if row else None
+            ).rowcount
+        return taken > 0
 
     def close(self) -> None:
         return None

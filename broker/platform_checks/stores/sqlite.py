@@ -52,16 +52,8 @@ CREATE TABLE IF NOT EXISTS watches (
     due REAL
 );
 CREATE INDEX IF NOT EXISTS watches_due ON watches (due) WHERE due IS NOT NULL;
-CREATE TABLE IF NOT EXISTS deleted_instances (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS deleted_bindings (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    value TEXT NOT NULL
-);
+CREATE TABLE IF NOT EXISTS deleted_instances (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS deleted_bindings (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
 """
 DELETED_TABLES = {"instance": "deleted_instances", "binding": "deleted_bindings"}
 assert set(DELETED_TABLES) == set(DELETED_KINDS)
@@ -212,7 +204,6 @@ class SQLiteFindings:
         self,
         kind: str,
         resource_id: str,
-        value: dict[str, Any],
         keep: int,
         take: str | None = None,
     ) -> dict[str, Any] | None:
@@ -220,8 +211,8 @@ class SQLiteFindings:
 
         def write(db: sqlite3.Connection) -> Any:
             seq = db.execute(
-                f"INSERT OR REPLACE INTO {table} (id, value) VALUES (?, ?)",  # noqa: S608
-                (resource_id, _dumped(value)),
+                f"INSERT OR REPLACE INTO {table} (id) VALUES (?)",  # noqa: S608
+                (resource_id,),
             ).lastrowid
             if seq is not None and seq > keep and seq % TRIM_EVERY == 0:
                 db.execute(f"DELETE FROM {table} WHERE seq <= ?", (seq - keep,))  # noqa: S608
@@ -234,7 +225,7 @@ class SQLiteFindings:
         row = self._write(write)
         return json.loads(row[0]) if row else None
 
-    def take_deleted(self, kind: str, resource_id: str, keep: int) -> dict[str, Any] | None:
+    def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
         table = DELETED_TABLES[kind]
         # Within the bound: among the newest ``keep`` (rows past it wait for their batch).
         newest = f"seq > (SELECT max(seq) FROM {table}) - ?"
@@ -245,14 +236,16 @@ class SQLiteFindings:
             (resource_id, keep),
         ).fetchone()
         if found is None:
-            return None
-        row = self._write(
-            lambda db: db.execute(
-                f"DELETE FROM {table} WHERE id = ? AND {newest} RETURNING value",  # noqa: S608
-                (resource_id, keep),
-            ).fetchone()
+            return False
+        taken: int = self._write(
+            lambda db: (
+                db.execute(
+                    f"DELETE FROM {table} WHERE id = ? AND {newest}",  # noqa: S608
+                    (resource_id, keep),
+                ).rowcount
+            )
         )
-        return json.loads(row[0]) if row else None
+        return taken > 0
 
     def close(self) -> None:
         local = self._local
