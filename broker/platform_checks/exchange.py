@@ -68,7 +68,6 @@ class Exchange:
     """One OSB request and its answer, as the checks see them."""
 
     operation: str | None
-    method: str
     instance_id: str | None
     binding_id: str | None
     # The announced X-Broker-API-Version, or None if missing or unusable.

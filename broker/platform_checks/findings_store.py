@@ -137,8 +137,8 @@ class FindingsStore(Protocol):
         take: str | None = None,
     ) -> dict[str, Any] | None:
         """Remember that the ``kind`` ``resource_id`` was deleted (as the newest of its
-        kind, keeping ``keep`` of them) and, in the same transaction, take the watch
-        ``take``: answer what it held (None without ``take``, or if nothing was there)."""
+        kind, keeping ``keep`` of them) and take the watch ``take``: answer what it held
+        (None without ``take``, or if nothing was there), as :meth:`watch_take` would."""
 
     def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
         """Forget ``resource_id`` as deleted; True if it was among the newest ``keep``

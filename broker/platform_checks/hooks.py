@@ -156,7 +156,6 @@ class _Hooks:
             body = _request_body(req, state) if operation in WITH_BODY else None
             exchange = Exchange(
                 operation=operation,
-                method=req.method,
                 instance_id=state.instance_id,
                 binding_id=state.binding_id,
                 version=version,
@@ -202,7 +201,6 @@ class _Hooks:
             body = _request_body(req, state)
         exchange = Exchange(
             operation=operation,
-            method=req.method,
             instance_id=state.instance_id,
             binding_id=state.binding_id,
             version=version,

@@ -153,22 +153,21 @@ class PostgresFindings:
         take: str | None = None,
     ) -> dict[str, Any] | None:
         table = DELETED_TABLES[kind]
-        with self._store._write() as db:
-            # A re-deleted id moves to the newest place (excluded.seq: a fresh number).
+        with self._store._db() as db:
+            # One statement, one round trip. A re-deleted id moves to the newest place
+            # (excluded.seq: a fresh number); key = NULL takes no watch.
             row = db.execute(
-                f"INSERT INTO {table} (id) VALUES (%s) ON CONFLICT (id) "  # noqa: S608
-                "DO UPDATE SET seq = excluded.seq RETURNING seq",
-                (resource_id,),
+                "WITH taken AS (DELETE FROM platform_watches WHERE key = %s RETURNING value), "
+                f"added AS (INSERT INTO {table} (id) VALUES (%s) ON CONFLICT (id) "  # noqa: S608
+                "DO UPDATE SET seq = excluded.seq RETURNING seq) "
+                "SELECT (SELECT seq FROM added), (SELECT value FROM taken)",
+                (take, resource_id),
             ).fetchone()
             assert row is not None
-            if int(row[0]) > keep and int(row[0]) % TRIM_EVERY == 0:
-                db.execute(f"DELETE FROM {table} WHERE seq <= %s", (int(row[0]) - keep,))  # noqa: S608
-            if take is None:
-                return None
-            taken = db.execute(
-                "DELETE FROM platform_watches WHERE key = %s RETURNING value", (take,)
-            ).fetchone()
-        return _loaded(taken[0]) if taken else None
+            seq, taken = int(row[0]), row[1]
+            if seq > keep and seq % TRIM_EVERY == 0:
+                db.execute(f"DELETE FROM {table} WHERE seq <= %s", (seq - keep,))  # noqa: S608
+        return _loaded(taken) if taken is not None else None
 
     def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
         table = DELETED_TABLES[kind]

@@ -94,7 +94,10 @@ class SQLiteFindings:
         return found
 
     def _writer_lock(self) -> tuple[threading.Lock, int]:
-        """This process's mutex and lock file (made anew in a forked child)."""
+        """This process's mutex and lock file (made anew in a forked child).
+
+        Two threads making them at once each get their own: harmless, as ``flock``
+        also excludes two descriptions of the lock file in one process."""
         if self._pid != os.getpid():
             self._mutex = threading.Lock()
             lock_path = self.path.with_name(self.path.name + ".lock")
@@ -102,12 +105,16 @@ class SQLiteFindings:
             self._pid = os.getpid()
         return self._mutex, self._lock_fd
 
-    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _write(self, work: Callable[[sqlite3.Connection], T], transaction: bool = True) -> T:
+        """Run ``work`` holding the writer lock: in a transaction of its own, or (one
+        statement) in the statement's own."""
         db = self._connection()
         mutex, fd = self._writer_lock()
         with mutex:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
+                if not transaction:
+                    return work(db)
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     result = work(db)
@@ -169,14 +176,16 @@ class SQLiteFindings:
         self._write(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO watches VALUES (?, ?, ?)", (key, _dumped(value), due)
-            )
+            ),
+            transaction=False,
         )
 
     def watch_take(self, key: str) -> dict[str, Any] | None:
         row = self._write(
             lambda db: db.execute(
                 "DELETE FROM watches WHERE key = ? RETURNING value", (key,)
-            ).fetchone()
+            ).fetchone(),
+            transaction=False,
         )
         return json.loads(row[0]) if row else None
 
@@ -196,7 +205,8 @@ class SQLiteFindings:
                 "(SELECT key FROM watches WHERE due IS NOT NULL AND due <= ? ORDER BY due LIMIT ?) "
                 "RETURNING key, value",
                 (now, limit),
-            ).fetchall()
+            ).fetchall(),
+            transaction=False,
         )
         return [(key, json.loads(value)) for key, value in rows]
 
@@ -208,22 +218,29 @@ class SQLiteFindings:
         take: str | None = None,
     ) -> dict[str, Any] | None:
         table = DELETED_TABLES[kind]
-
-        def write(db: sqlite3.Connection) -> Any:
-            seq = db.execute(
-                f"INSERT OR REPLACE INTO {table} (id) VALUES (?)",  # noqa: S608
-                (resource_id,),
-            ).lastrowid
-            if seq is not None and seq > keep and seq % TRIM_EVERY == 0:
-                db.execute(f"DELETE FROM {table} WHERE seq <= ?", (seq - keep,))  # noqa: S608
-            if take is None:
-                return None
-            return db.execute(
-                "DELETE FROM watches WHERE key = ? RETURNING value", (take,)
-            ).fetchone()
-
-        row = self._write(write)
-        return json.loads(row[0]) if row else None
+        # Each its own statement (an explicit transaction would cost two more): a
+        # read for the watch, which is seldom there, then one insert.
+        taken = None
+        if take is not None and self.watch_get(take) is not None:
+            taken = self.watch_take(take)
+        seq = self._write(
+            lambda db: (
+                db.execute(
+                    f"INSERT OR REPLACE INTO {table} (id) VALUES (?)",  # noqa: S608
+                    (resource_id,),
+                ).lastrowid
+            ),
+            transaction=False,
+        )
+        if seq is not None and seq > keep and seq % TRIM_EVERY == 0:
+            self._write(
+                lambda db: db.execute(
+                    f"DELETE FROM {table} WHERE seq <= ?",  # noqa: S608
+                    (seq - keep,),
+                ),
+                transaction=False,
+            )
+        return taken
 
     def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
         table = DELETED_TABLES[kind]
@@ -243,7 +260,8 @@ class SQLiteFindings:
                     f"DELETE FROM {table} WHERE id = ? AND {newest}",  # noqa: S608
                     (resource_id, keep),
                 ).rowcount
-            )
+            ),
+            transaction=False,
         )
         return taken > 0
 
