@@ -1,9 +1,9 @@
 """DELETEs: they close orphan-mitigation windows, and the ids they delete are remembered
 for ``id-reuse``.
 
-A DELETE answered 200 costs one write (it remembers the id) and one read (is an
-orphan-mitigation window open?); any other DELETE the read alone. The findings store
-keeps the newest
+A DELETE answered 200 costs one write, which remembers the id and looks whether an
+orphan-mitigation window is open (the SQL stores do both in one statement); any other
+DELETE a read for the window. The findings store keeps the newest
 ``remembered_ids`` deleted ids of each kind and forgets the oldest first, so the
 memory of deleted ids stays bounded however long the broker runs.
 """

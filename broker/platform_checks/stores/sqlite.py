@@ -218,21 +218,17 @@ class SQLiteFindings:
         take: str | None = None,
     ) -> dict[str, Any] | None:
         table = DELETED_TABLES[kind]
-        # Each its own statement (an explicit transaction would cost two more): a
-        # read for the watch, which is seldom there, then one insert.
-        taken = None
-        if take is not None and self.watch_get(take) is not None:
-            taken = self.watch_take(take)
-        seq = self._write(
-            lambda db: (
-                db.execute(
-                    f"INSERT OR REPLACE INTO {table} (id) VALUES (?)",  # noqa: S608
-                    (resource_id,),
-                ).lastrowid
-            ),
+        # One statement: the insert also reads whether the watch is there (seldom);
+        # only then is it taken (a second statement, so one caller gets it).
+        seq, held = self._write(
+            lambda db: db.execute(
+                f"INSERT OR REPLACE INTO {table} (id) VALUES (?) "  # noqa: S608
+                "RETURNING seq, (SELECT 1 FROM watches WHERE key = ?)",
+                (resource_id, take),
+            ).fetchone(),
             transaction=False,
         )
-        if seq is not None and seq > keep and seq % TRIM_EVERY == 0:
+        if seq > keep and seq % TRIM_EVERY == 0:
             self._write(
                 lambda db: db.execute(
                     f"DELETE FROM {table} WHERE seq <= ?",  # noqa: S608
@@ -240,7 +236,7 @@ class SQLiteFindings:
                 ),
                 transaction=False,
             )
-        return taken
+        return self.watch_take(take) if take is not None and held else None
 
     def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
         table = DELETED_TABLES[kind]
