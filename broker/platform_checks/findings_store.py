@@ -4,14 +4,14 @@ Every gunicorn worker and every replica sees the same findings, so they live nex
 the broker's state: in process memory for ``memory://``, in a SQLite file beside the
 state file for ``sqlite:///``, in the same PostgreSQL schema for ``postgresql://``.
 
-Two kinds of things are kept:
+Three kinds of things are kept:
 
 * **findings**, grouped: one per rule per resource (instance id, binding id), with
   how often it was seen, the journal ids of the requests that show it (the newest
   :data:`MAX_REQUEST_IDS`), and when it was first and last seen;
 * **watches**: small JSON values under a key, what a check needs to remember between
   requests (the operation the broker returned, when polling may resume, a pending
-  orphan mitigation and when its window closes, the ids deleted). A watch with a
+  orphan mitigation and when its window closes). A watch with a
   ``due`` time is collected by :meth:`FindingsStore.take_due` once that time passed,
   exactly once whichever process asks first;
 * **deleted ids**, by kind (``instance``, ``binding``), for ``id-reuse``: the newest
@@ -19,7 +19,7 @@ Two kinds of things are kept:
   first; a store may drop them in small batches, never by a scan, but never answers
   one that fell out of the bound).
 
-Every method is one short transaction: a request costs at most a few key lookups.
+Every method is one or two short statements: a request costs at most a few key lookups.
 """
 
 from __future__ import annotations
