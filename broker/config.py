@@ -103,6 +103,8 @@ class Settings:
     platform_checks: bool = True
     # ... and give it this many seconds to send the DELETE that orphan mitigation asks for.
     orphan_mitigation_window: int = 60
+    # ... and remember this many deleted ids per kind for id-reuse (the oldest forgotten first).
+    platform_checks_remembered_ids: int = 10_000
     # Whether the password was given explicitly (config, env or flag) rather than defaulted.
     password_is_default: bool = True
 
@@ -264,6 +266,7 @@ PARSERS: dict[str, Parser] = {
     "operation_retention": parsers.integer(1),
     "platform_checks": parsers.boolean,
     "orphan_mitigation_window": parsers.integer(1, 86_400),
+    "platform_checks_remembered_ids": parsers.integer(1, 10_000_000),
     "public_url": parsers.optional_text,
 }
 

@@ -27,18 +27,24 @@ from typing import Any
 
 from flask import Flask, Response, has_request_context, request
 
-from broker.platform_checks.checker import WITH_CONTEXT, Checker, Exchange, Sighting
+from broker.platform_checks.checker import Checker
+from broker.platform_checks.exchange import Exchange, Sighting
+from broker.platform_checks.routes import (
+    BEFORE,
+    WITH_BODY,
+    after_checks,
+    before_checks_for,
+    usable,
+)
 from broker.platform_checks.rules import RULES, announced_version
-from broker.platform_checks.service import EXTENSION, PlatformChecks, platform_checks
+from broker.platform_checks.service import EXTENSION, PlatformChecks
 from broker.platform_checks.stores import findings_store_for
-from broker.web.request_state import RequestState, current, state_of
+from broker.web.request_state import NOT_PARSED, RequestState, current, state_of
 from broker.web.runtime import Runtime
 
 __all__ = ["RequestFindings", "record_finding", "register_platform_checks"]
 
 log = logging.getLogger("broker.platform_checks")
-
-BEFORE = frozenset({"deprovision", "update", "bind"})
 
 
 def record_finding(
@@ -88,10 +94,15 @@ def register_platform_checks(app: Flask, rt: Runtime) -> None:
 
     findings = findings_store_for(rt.store)
     clock = rt.broker.parts.clock
+    settings = rt.settings
     checker = Checker(
-        rt.store, findings, rt.catalogs.resolve, float(rt.settings.orphan_mitigation_window)
+        rt.store,
+        findings,
+        rt.catalogs.resolve,
+        float(settings.orphan_mitigation_window),
+        settings.platform_checks_remembered_ids,
     )
-    checks = PlatformChecks(checker, findings, rt.settings.platform_checks, clock)
+    checks = PlatformChecks(checker, findings, settings.platform_checks, clock)
     app.extensions[EXTENSION] = checks
     rt.on_reset.append(checks.clear)
     app.register_blueprint(findings_api)
@@ -100,15 +111,19 @@ def register_platform_checks(app: Flask, rt: Runtime) -> None:
         rt.metrics.collectors.append(FindingsCollector(checks))
     if not checks.enabled:
         return
+    hooks = _Hooks(checks)
     # After the osb blueprint's own request checks: added to its list of hooks.
-    app.before_request_funcs.setdefault("osb", []).append(_before)
-    app.after_request(_after)
+    app.before_request_funcs.setdefault("osb", []).append(hooks.before)
+    app.after_request(hooks.after)
 
 
 def _request_body(req: Any, state: RequestState) -> dict[str, Any] | None:
     """The JSON object the request carried, decoded once for the view and the checks."""
     from broker.web.osb_api import parsed_body
 
+    parsed = state.parsed_body
+    if parsed is not NOT_PARSED:  # the view's, or the fault rules'
+        return parsed if isinstance(parsed, dict) else None
     if req.method not in ("PUT", "PATCH"):
         return None
     limit, length = req.max_content_length, req.content_length
@@ -118,82 +133,94 @@ def _request_body(req: Any, state: RequestState) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _before() -> None:
-    req, state = current()
-    state.platform_checks_on = True
-    operation = state.operation
-    if operation not in BEFORE:
-        return
-    try:
-        checks = platform_checks()
-        version = announced_version(req.environ.get("HTTP_X_BROKER_API_VERSION"))
-        body = _request_body(req, state) if operation != "deprovision" else None
-        state.platform_before = checks.checker.before(
-            operation,
-            version,
-            state.instance_id,
-            state.binding_id,
-            req.args,
-            body,
-            checks.clock(),
-        )
-    except Exception:  # the answer matters more than its grade
-        log.warning("platform check failed before the request", exc_info=True)
+def _version(req: Any) -> tuple[int, int] | None:
+    return announced_version(req.environ.get("HTTP_X_BROKER_API_VERSION"))
 
 
-def _after(response: Response) -> Response:
-    req, state = current()
-    if not state.authenticated or req.blueprint != "osb" or state.operation is None:
+class _Hooks:
+    """The two request hooks of one application's checks."""
+
+    def __init__(self, checks: PlatformChecks) -> None:
+        self.checks = checks
+
+    def before(self) -> None:
+        req, state = current()
+        state.platform_checks_on = True
+        operation = state.operation
+        if operation not in BEFORE:
+            return
+        try:
+            version = _version(req)
+            if not before_checks_for(operation, version):
+                return
+            body = _request_body(req, state) if operation in WITH_BODY else None
+            exchange = Exchange(
+                operation=operation,
+                instance_id=state.instance_id,
+                binding_id=state.binding_id,
+                version=version,
+                body=body,
+                identity_platform=None,
+                status=None,
+                fault=None,
+                time=self.checks.clock(),
+            )
+            state.platform_before = self.checks.checker.before(exchange)
+        except Exception:  # the answer matters more than its grade
+            log.warning("platform check failed before the request", exc_info=True)
+
+    def after(self, response: Response) -> Response:
+        req, state = current()
+        if state.operation is None or not state.authenticated or req.blueprint != "osb":
+            return response
+        try:
+            self._check(req, state, response)
+        except Exception:  # the answer matters more than its grade
+            log.warning("platform check failed after the request", exc_info=True)
         return response
-    try:
-        _check(req, state, response)
-    except Exception:  # the answer matters more than its grade
-        log.warning("platform check failed after the request", exc_info=True)
-    return response
 
-
-def _check(req: Any, state: RequestState, response: Response) -> None:
-    checks = platform_checks()
-    operation = state.operation
-    if (
-        operation == "catalog"
-        and state.originating_identity is None
-        and RULES["version-header"].applies_to(
-            announced_version(req.environ.get("HTTP_X_BROKER_API_VERSION"))
+    def _check(self, req: Any, state: RequestState, response: Response) -> None:
+        checks = self.checks
+        operation = state.operation
+        version = _version(req)
+        identity = state.originating_identity
+        platform = identity.get("platform") if isinstance(identity, dict) else None
+        if (
+            usable(version)
+            and not after_checks(operation, version, platform is not None)
+            and not state.platform_before
+            and not state.platform_findings
+        ):
+            # Nothing can apply (a catalog request, mostly): no exchange to describe.
+            checks.settle()
+            return
+        dropped = state.dropped
+        status = None if dropped else response.status_code
+        body = None
+        if operation in WITH_BODY and status != 413:
+            body = _request_body(req, state)
+        exchange = Exchange(
+            operation=operation,
+            instance_id=state.instance_id,
+            binding_id=state.binding_id,
+            version=version,
+            body=body,
+            identity_platform=platform,
+            identity_value=identity.get("value") if isinstance(identity, dict) else None,
+            status=status,
+            fault=state.fault,
+            request_id=state.journal_id,
+            time=checks.clock(),
+            read_query=lambda: req.args,
         )
-    ):
-        # The catalog's only rules are those of its headers: with a usable version and
-        # no identity there is nothing to check.
+        if not dropped and not response.is_streamed:
+            exchange.read_answer = response.get_data
+            exchange.read_retry_after = lambda: response.headers.get("Retry-After")
+        sightings = [
+            *state.platform_before,
+            *checks.checker.after(exchange),
+            *state.platform_findings,
+        ]
+        if sightings:
+            checks.record(sightings, exchange.request_id, exchange.time)
         checks.settle()
-        return
-    dropped = state.dropped
-    status = None if dropped else response.status_code
-    body = None
-    if operation in WITH_CONTEXT and status != 413:
-        body = _request_body(req, state)
-    identity = state.originating_identity
-    exchange = Exchange(
-        operation=operation,
-        method=req.method,
-        instance_id=state.instance_id,
-        binding_id=state.binding_id,
-        version_header=req.environ.get("HTTP_X_BROKER_API_VERSION"),
-        query=req.args,
-        body=body,
-        identity_platform=identity.get("platform") if isinstance(identity, dict) else None,
-        identity_value=identity.get("value") if isinstance(identity, dict) else None,
-        status=status,
-        response_body=b"" if dropped or response.is_streamed else response.get_data(),
-        retry_after=response.headers.get("Retry-After"),
-        fault=state.fault,
-        request_id=state.journal_id,
-        time=checks.clock(),
-    )
-    sightings = [
-        *state.platform_before,
-        *checks.checker.after(exchange),
-        *state.platform_findings,
-    ]
-    if sightings:
-        checks.record(sightings, exchange.request_id, exchange.time)
-    checks.settle()

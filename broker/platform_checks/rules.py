@@ -26,6 +26,7 @@ __all__ = [
     "Rule",
     "announced_version",
     "rule",
+    "rules_for",
 ]
 
 LEVELS = ("MUST", "MUST NOT", "SHOULD", "SHOULD NOT")
@@ -324,3 +325,9 @@ RULES: dict[str, Rule] = {found.id: found for found in _CATALOGUE}
 def rule(rule_id: str) -> Rule:
     """The rule named ``rule_id``; KeyError for an id the catalogue does not have."""
     return RULES[rule_id]
+
+
+@functools.lru_cache(maxsize=64)
+def rules_for(version: tuple[int, int] | None) -> frozenset[str]:
+    """The ids of the rules a request announcing ``version`` is held to."""
+    return frozenset(found.id for found in _CATALOGUE if found.applies_to(version))

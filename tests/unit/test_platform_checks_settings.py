@@ -1,4 +1,5 @@
-"""BROKER_PLATFORM_CHECKS and BROKER_ORPHAN_MITIGATION_WINDOW: defaults, parsing, refusals."""
+"""BROKER_PLATFORM_CHECKS, BROKER_ORPHAN_MITIGATION_WINDOW and
+BROKER_PLATFORM_CHECKS_REMEMBERED_IDS: defaults, parsing, refusals."""
 
 from __future__ import annotations
 
@@ -35,3 +36,15 @@ def test_a_value_that_is_neither_on_nor_off_is_refused_by_name() -> None:
 def test_a_window_that_is_not_a_positive_number_of_seconds_is_refused(value: str) -> None:
     with pytest.raises(SettingsError, match="BROKER_ORPHAN_MITIGATION_WINDOW"):
         load_settings(env={"BROKER_ORPHAN_MITIGATION_WINDOW": value})
+
+
+def test_ten_thousand_deleted_ids_are_remembered_by_default_and_the_env_sets_it() -> None:
+    assert load_settings(env={}).platform_checks_remembered_ids == 10_000
+    env = {"BROKER_PLATFORM_CHECKS_REMEMBERED_IDS": "25"}
+    assert load_settings(env=env).platform_checks_remembered_ids == 25
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_a_bound_that_is_not_a_positive_number_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="BROKER_PLATFORM_CHECKS_REMEMBERED_IDS"):
+        load_settings(env={"BROKER_PLATFORM_CHECKS_REMEMBERED_IDS": value})

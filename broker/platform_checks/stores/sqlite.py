@@ -3,10 +3,19 @@
 A file of its own (``<state>.findings.db``): findings are written at their own pace
 and never wait for, or hold up, the state's group commits. Connections are made per
 process and thread, like the state store's.
+
+Writers queue on a lock (a mutex per process, ``flock(2)`` on ``<findings>.lock``
+between processes) rather than in SQLite's busy handler, whose sleeps of a
+millisecond and more would idle a worker's threads under load.
+
+Deleted ids live in a table per kind whose rowid is the order they were deleted in:
+remembering one appends it (replacing an older entry of the same id) and drops the
+rows that fell out of the bound, a range at the start of the table.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -15,7 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from broker.platform_checks.findings_store import FindingsQuery, NewFinding, merged
+from broker.platform_checks.findings_store import (
+    DELETED_KINDS,
+    TRIM_EVERY,
+    FindingsQuery,
+    NewFinding,
+    merged,
+)
 from broker.storage.base import StoreUnavailable
 
 __all__ = ["SQLiteFindings"]
@@ -37,7 +52,15 @@ CREATE TABLE IF NOT EXISTS watches (
     due REAL
 );
 CREATE INDEX IF NOT EXISTS watches_due ON watches (due) WHERE due IS NOT NULL;
+CREATE TABLE IF NOT EXISTS deleted_instances (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS deleted_bindings (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
 """
+DELETED_TABLES = {"instance": "deleted_instances", "binding": "deleted_bindings"}
+assert set(DELETED_TABLES) == set(DELETED_KINDS)
+
+
+def _dumped(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 class SQLiteFindings:
@@ -45,6 +68,9 @@ class SQLiteFindings:
         state = Path(state_url[len("sqlite:///") :])
         self.path = state.with_name(state.stem + ".findings.db")
         self._local = threading.local()
+        self._pid: int | None = None
+        self._mutex = threading.Lock()
+        self._lock_fd = -1
         try:
             self._connection().executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
@@ -67,15 +93,37 @@ class SQLiteFindings:
         found: sqlite3.Connection = local.connection
         return found
 
-    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _writer_lock(self) -> tuple[threading.Lock, int]:
+        """This process's mutex and lock file (made anew in a forked child).
+
+        Two threads making them at once each get their own: harmless, as ``flock``
+        also excludes two descriptions of the lock file in one process."""
+        if self._pid != os.getpid():
+            self._mutex = threading.Lock()
+            lock_path = self.path.with_name(self.path.name + ".lock")
+            self._lock_fd = os.open(lock_path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._mutex, self._lock_fd
+
+    def _write(self, work: Callable[[sqlite3.Connection], T], transaction: bool = True) -> T:
+        """Run ``work`` holding the writer lock: in a transaction of its own, or (one
+        statement) in the statement's own."""
         db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            result = work(db)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        mutex, fd = self._writer_lock()
+        with mutex:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if not transaction:
+                    return work(db)
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(db)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
         return result
 
     def record(self, finding: NewFinding) -> bool:
@@ -114,6 +162,8 @@ class SQLiteFindings:
         def write(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM findings")
             db.execute("DELETE FROM watches")
+            for table in DELETED_TABLES.values():
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 (a fixed table name)
 
         self._write(write)
 
@@ -123,31 +173,93 @@ class SQLiteFindings:
         return json.loads(found[0]) if found else None
 
     def watch_put(self, key: str, value: dict[str, Any], due: float | None = None) -> None:
-        self._connection().execute(
-            "INSERT OR REPLACE INTO watches VALUES (?, ?, ?)",
-            (key, json.dumps(value, separators=(",", ":")), due),
+        self._write(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO watches VALUES (?, ?, ?)", (key, _dumped(value), due)
+            ),
+            transaction=False,
         )
 
     def watch_take(self, key: str) -> dict[str, Any] | None:
-        row = (
-            self._connection()
-            .execute("DELETE FROM watches WHERE key = ? RETURNING value", (key,))
-            .fetchone()
+        row = self._write(
+            lambda db: db.execute(
+                "DELETE FROM watches WHERE key = ? RETURNING value", (key,)
+            ).fetchone(),
+            transaction=False,
         )
         return json.loads(row[0]) if row else None
 
     def take_due(self, now: float, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
-        rows = (
-            self._connection()
-            .execute(
+        # Most looks find nothing due: a read decides whether a write is needed.
+        db = self._connection()
+        if (
+            db.execute(
+                "SELECT 1 FROM watches WHERE due IS NOT NULL AND due <= ? LIMIT 1", (now,)
+            ).fetchone()
+            is None
+        ):
+            return []
+        rows = self._write(
+            lambda db: db.execute(
                 "DELETE FROM watches WHERE key IN "
                 "(SELECT key FROM watches WHERE due IS NOT NULL AND due <= ? ORDER BY due LIMIT ?) "
                 "RETURNING key, value",
                 (now, limit),
-            )
-            .fetchall()
+            ).fetchall(),
+            transaction=False,
         )
         return [(key, json.loads(value)) for key, value in rows]
+
+    def remember_deleted(
+        self,
+        kind: str,
+        resource_id: str,
+        keep: int,
+        take: str | None = None,
+    ) -> dict[str, Any] | None:
+        table = DELETED_TABLES[kind]
+        # One statement: the insert also reads whether the watch is there (seldom);
+        # only then is it taken (a second statement, so one caller gets it).
+        seq, held = self._write(
+            lambda db: db.execute(
+                f"INSERT OR REPLACE INTO {table} (id) VALUES (?) "  # noqa: S608
+                "RETURNING seq, (SELECT 1 FROM watches WHERE key = ?)",
+                (resource_id, take),
+            ).fetchone(),
+            transaction=False,
+        )
+        if seq > keep and seq % TRIM_EVERY == 0:
+            self._write(
+                lambda db: db.execute(
+                    f"DELETE FROM {table} WHERE seq <= ?",  # noqa: S608
+                    (seq - keep,),
+                ),
+                transaction=False,
+            )
+        return self.watch_take(take) if take is not None and held else None
+
+    def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
+        table = DELETED_TABLES[kind]
+        # Within the bound: among the newest ``keep`` (rows past it wait for their batch).
+        newest = f"seq > (SELECT max(seq) FROM {table}) - ?"
+        db = self._connection()
+        # Read first: a create seldom reuses an id, and a read costs less than a delete.
+        found = db.execute(
+            f"SELECT 1 FROM {table} WHERE id = ? AND {newest}",  # noqa: S608
+            (resource_id, keep),
+        ).fetchone()
+        if found is None:
+            return False
+        taken: int = self._write(
+            lambda db: (
+                db.execute(
+                    f"DELETE FROM {table} WHERE id = ? AND {newest}",  # noqa: S608
+                    (resource_id, keep),
+                ).rowcount
+            ),
+            transaction=False,
+        )
+        return taken > 0
 
     def close(self) -> None:
         local = self._local
