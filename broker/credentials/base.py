@@ -49,14 +49,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
-
-if TYPE_CHECKING:
-    from broker.config import Settings
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 __all__ = [
     "BackendError",
     "BackendSetting",
+    "BackendSettings",
     "leaves_objects",
     "BackendUnavailable",
     "BindResult",
@@ -93,6 +91,17 @@ class BackendSetting:
     @property
     def env_var(self) -> str:
         return f"BROKER_{self.name.upper()}"
+
+
+class BackendSettings(Protocol):
+    """What a credential backend reads of the broker's settings
+    (:class:`broker.config.Settings` is one): backends depend on this, not on the
+    configuration module, which asks them what settings they declare."""
+
+    @property
+    def credential_seed(self) -> str | None: ...
+
+    def backend_setting(self, declared: BackendSetting) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,7 @@ class CredentialBackend(Protocol):
     name: ClassVar[str]
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> CredentialBackend:
+    def from_settings(cls, settings: BackendSettings) -> CredentialBackend:
         """Build the backend; admin connections come from settings, never the catalog."""
 
     @classmethod
@@ -171,7 +180,7 @@ class LocalBackend:
         self._seed = seed
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
+    def from_settings(cls, settings: BackendSettings) -> Self:
         return cls(seed=settings.credential_seed)
 
     def check(self) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-from broker.credentials.base import BackendError, CredentialBackend, leaves_objects
-
-if TYPE_CHECKING:
-    from broker.config import Settings
+from broker.credentials.base import (
+    BackendError,
+    BackendSettings,
+    CredentialBackend,
+    leaves_objects,
+)
 
 __all__ = ["ENTRY_POINT_GROUP", "BackendRegistry", "ResolvedBackend", "backend_classes"]
 
@@ -53,7 +55,7 @@ class ResolvedBackend(NamedTuple):
 class BackendRegistry:
     """The backends of one application, each built once, on first use."""
 
-    def __init__(self, settings: Settings, classes: dict[str, Any] | None = None) -> None:
+    def __init__(self, settings: BackendSettings, classes: dict[str, Any] | None = None) -> None:
         self._settings = settings
         self._classes = classes if classes is not None else backend_classes()
         self._instances: dict[str, CredentialBackend] = {}

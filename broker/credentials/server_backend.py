@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from broker.credentials.base import (
     BackendSetting,
+    BackendSettings,
     BackendUnavailable,
     BindingRequest,
     InstanceRequest,
@@ -17,9 +18,6 @@ from broker.credentials.base import (
 from broker.credentials.endpoints import Endpoint
 from broker.credentials.options import ServerOptions, schema_problems
 from broker.setting_parsers import optional_port, optional_text
-
-if TYPE_CHECKING:
-    from broker.config import Settings
 
 __all__ = ["DEFAULT_PREFIX", "ServerBackend", "already_exists", "server_settings"]
 
@@ -75,7 +73,7 @@ class ServerBackend:
         self._public_port = public_port
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
+    def from_settings(cls, settings: BackendSettings) -> Self:
         url, public_host, public_port = (settings.backend_setting(s) for s in cls.settings)
         return cls(url, public_host, public_port)
 
