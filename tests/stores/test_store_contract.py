@@ -619,6 +619,41 @@ def test_a_second_store_on_the_same_url_sees_every_change(store: Store, store_ur
         other.close()
 
 
+@shared_stores
+def test_a_second_store_sees_every_generation_change_on_its_next_look(
+    store: Store, store_url: str
+) -> None:
+    # Looked at between changes, as a worker does per request: whatever it remembers
+    # of its last look must not hide the next change.
+    other = open_store(store_url)
+    try:
+        seen = [other.generation(), other.generation()]
+
+        def changed() -> bool:
+            seen.append(other.generation())
+            return seen[-1] != seen[-2]
+
+        store.catalog_set([{"services": []}])
+        assert changed()
+        rule_id = store.fault_add({"match": {}})
+        assert changed()
+        store.fault_seed([], marker="m")
+        assert changed()
+        store.fault_delete(rule_id)
+        assert changed()
+        store.fault_delete_all()
+        assert changed()
+        store.reset()
+        assert changed()
+        store.apply([Put(instance())])
+        store.fault_hit(store.fault_add({"match": {}}))
+        assert changed()
+        assert not changed()
+        assert other.generation() == store.generation()
+    finally:
+        other.close()
+
+
 # --- locks -----------------------------------------------------------------------------
 @all_stores
 def test_a_lock_excludes_other_threads(store: Store) -> None:
