@@ -110,7 +110,8 @@ class Connection:
         self._defaults = {
             name.decode("latin-1").lower(): (name, value) for name, value in self._http.headers.raw
         }
-        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
+        # Per (path, query): the URL and its ``Host`` header.
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[httpx.URL, bytes]] = {}
 
     @property
     def closed(self) -> bool:
@@ -162,21 +163,22 @@ class Connection:
             observer.answered(method, path, body, response)
         return response
 
-    def _url(self, path: str, query: dict[str, str]) -> httpx.URL:
-        """The request URL, as ``httpx.Client`` merges it with the base URL and the query."""
+    def _url(self, path: str, query: dict[str, str]) -> tuple[httpx.URL, bytes]:
+        """The request URL, as ``httpx.Client`` merges it with the base URL and the
+        query, and its ``Host`` header."""
         key = (path, tuple(query.items()))
-        url = self._urls.get(key)
-        if url is None:
+        found = self._urls.get(key)
+        if found is None:
             url = self._http._merge_url(path)
             if query:
                 url = url.copy_merge_params(query)
             if len(self._urls) >= URL_CACHE_SIZE:
                 self._urls.clear()
-            self._urls[key] = url
-        return url
+            found = self._urls[key] = (url, url.netloc)
+        return found
 
     def _head(
-        self, method: str, url: httpx.URL, content: bytes | None, headers: dict[str, str]
+        self, method: str, host: bytes, content: bytes | None, headers: dict[str, str]
     ) -> list[tuple[bytes, bytes]]:
         """The request's headers in the order ``httpx.Client`` sends them: ``Host`` (and
         ``Content-Length: 0`` of a bodiless POST, PUT or PATCH), the client's headers
@@ -184,7 +186,7 @@ class Connection:
         given = {name.lower() for name in headers}
         head: list[tuple[bytes, bytes]] = []
         if "host" not in given:
-            head.append((b"Host", url.netloc))
+            head.append((b"Host", host))
         sized = "content-length" in given or "transfer-encoding" in given
         if not content and not sized and method in ("POST", "PUT", "PATCH"):
             head.append((b"Content-Length", b"0"))
@@ -205,11 +207,11 @@ class Connection:
         timeout: float,
     ) -> httpx.Response:
         """What ``httpx.Client.request`` does for this connection's requests, and no more."""
-        url = self._url(path, query)
+        url, host = self._url(path, query)
         request = httpx.Request(
             method,
             url,
-            headers=self._head(method, url, content, headers),
+            headers=self._head(method, host, content, headers),
             stream=httpx.ByteStream(content or b""),
             extensions={
                 "timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
@@ -235,7 +237,7 @@ class Connection:
             raise
         if "set-cookie" in response.headers:
             self._http.cookies.extract_cookies(response)
-        if response.has_redirect_location:
+        if 300 <= response.status_code < 400 and response.has_redirect_location:
             response.next_request = self._http._build_redirect_request(request, response)
         if _httpx_log.isEnabledFor(logging.INFO):
             _httpx_log.info(
