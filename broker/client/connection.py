@@ -220,7 +220,11 @@ class Connection:
         request.read()
         transport = self._http._transport_for_url(request.url)
         start = time.perf_counter()
-        response = transport.handle_request(request)
+        try:
+            response = transport.handle_request(request)
+        except httpx.RequestError as exc:
+            exc.request = request  # as httpx.Client tells which request failed
+            raise
         response.request = request
         response.default_encoding = self._http._default_encoding
         try:

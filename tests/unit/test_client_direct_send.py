@@ -118,8 +118,11 @@ def test_transport_failures_are_the_clients_exceptions() -> None:
         with pytest.raises(BrokerTimeout):
             client.catalog()
     with OSBClient(BASE, transport=httpx.MockTransport(refused)) as client:
-        with pytest.raises(BrokerUnreachable):
+        with pytest.raises(BrokerUnreachable) as failure:
             client.catalog()
+    cause = failure.value.__cause__
+    assert isinstance(cause, httpx.ConnectError)
+    assert cause.request.url == BASE + "/v2/catalog"
 
 
 def test_a_closed_connection_refuses_as_httpx_does() -> None:
