@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import socket
 import ssl
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from broker import __version__
 from broker.client.errors import (
@@ -32,6 +35,16 @@ __all__ = ["Connection", "ExchangeObserver", "auth_header", "expected_body", "js
 # A request's head and body are separate writes: without this the body can wait for
 # the server's delayed acknowledgement of the head (40 ms) on a kept-alive connection.
 NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+# Request URLs kept per (path, query): a client calls few distinct ones (the catalog,
+# the admin API), and parsing one costs more than the rest of building the request.
+URL_CACHE_SIZE = 256
+
+_httpx_log = logging.getLogger("httpx")
+
+# Nineteen digits in a row, found by mapping every digit to 9 (a tenth of a regex).
+_DIGITS_AS_NINES = bytes.maketrans(b"0123456789", b"9999999999")
+_LONG_DIGITS = b"9" * 19
 
 
 class ExchangeObserver(Protocol):
@@ -59,6 +72,12 @@ class Connection:
     exchange. Both can change between requests, so one connection can serve many
     tests, each with its own headers, without a new ``httpx.Client`` (whose SSL
     context alone costs tens of milliseconds). Thread-safe as httpx is.
+
+    A request goes straight to the ``httpx`` transport, as ``httpx.Client.send`` would
+    hand it over (the same URL, headers, body, timeouts and errors), without what
+    such a request never needs: no auth flow, no event hooks, no redirect to follow,
+    no cookie jar to merge or fill unless the broker sets a cookie. A client that
+    follows redirects, or holds cookies, sends through ``httpx.Client`` itself.
     """
 
     def __init__(
@@ -87,6 +106,12 @@ class Connection:
             follow_redirects=follow_redirects,
             headers={"User-Agent": f"mockbroker-client/{__version__}"},
         )
+        self._direct = not follow_redirects
+        self._defaults = {
+            name.decode("latin-1").lower(): (name, value) for name, value in self._http.headers.raw
+        }
+        # Per (path, query): the URL and its ``Host`` header.
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[httpx.URL, bytes]] = {}
 
     @property
     def closed(self) -> bool:
@@ -117,21 +142,116 @@ class Connection:
         observer = self.observer
         if observer is not None:
             observer.sending(method, path, body)
+        seconds = timeout if timeout is not None else self.timeout
         try:
-            response = self._http.request(
-                method,
-                path,
-                params=query or None,
-                content=content,
-                headers=sent,
-                timeout=timeout if timeout is not None else self.timeout,
-            )
+            if self._direct and not self._http.cookies and not self._http.is_closed:
+                response = self._send_direct(method, path, query, content, sent, seconds)
+            else:
+                response = self._http.request(
+                    method,
+                    path,
+                    params=query or None,
+                    content=content,
+                    headers=sent,
+                    timeout=seconds,
+                )
         except httpx.TimeoutException as exc:
             raise BrokerTimeout(f"{method} {path}: no answer within the timeout ({exc})") from exc
         except httpx.TransportError as exc:
             raise BrokerUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if observer is not None:
             observer.answered(method, path, body, response)
+        return response
+
+    def _url(self, path: str, query: dict[str, str]) -> tuple[httpx.URL, bytes]:
+        """The request URL, as ``httpx.Client`` merges it with the base URL and the
+        query, and its ``Host`` header."""
+        key = (path, tuple(query.items()))
+        found = self._urls.get(key)
+        if found is None:
+            url = self._http._merge_url(path)
+            if query:
+                url = url.copy_merge_params(query)
+            if len(self._urls) >= URL_CACHE_SIZE:
+                self._urls.clear()
+            found = self._urls[key] = (url, url.netloc)
+        return found
+
+    def _head(
+        self, method: str, host: bytes, content: bytes | None, headers: dict[str, str]
+    ) -> list[tuple[bytes, bytes]]:
+        """The request's headers in the order ``httpx.Client`` sends them: ``Host`` (and
+        ``Content-Length: 0`` of a bodiless POST, PUT or PATCH), the client's headers
+        the call does not replace, the call's own, then the body's ``Content-Length``."""
+        given = {name.lower() for name in headers}
+        head: list[tuple[bytes, bytes]] = []
+        if "host" not in given:
+            head.append((b"Host", host))
+        sized = "content-length" in given or "transfer-encoding" in given
+        if not content and not sized and method in ("POST", "PUT", "PATCH"):
+            head.append((b"Content-Length", b"0"))
+        head += [pair for name, pair in self._defaults.items() if name not in given]
+        # ASCII, as httpx encodes header names and values given as text.
+        head += [(name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()]
+        if content and not sized:
+            head.append((b"Content-Length", str(len(content)).encode()))
+        return head
+
+    def _send_direct(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        content: bytes | None,
+        headers: dict[str, str],
+        timeout: float,
+    ) -> httpx.Response:
+        """What ``httpx.Client.request`` does for this connection's requests, and no more."""
+        url, host = self._url(path, query)
+        request = httpx.Request(
+            method,
+            url,
+            headers=self._head(method, host, content, headers),
+            stream=httpx.ByteStream(content or b""),
+            extensions={
+                "timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+            },
+        )
+        request.read()
+        transport = self._http._transport_for_url(request.url)
+        start = time.perf_counter()
+        try:
+            response = transport.handle_request(request)
+        except httpx.RequestError as exc:
+            exc.request = request  # as httpx.Client tells which request failed
+            raise
+        response.request = request
+        response.default_encoding = self._http._default_encoding
+        try:
+            if not hasattr(response, "_content"):
+                # A streamed answer (over a socket): read it whole, time it, free the
+                # connection, as ``httpx.Client`` does.
+                assert isinstance(response.stream, httpx.SyncByteStream)
+                response.stream = httpx._client.BoundSyncStream(
+                    response.stream, response=response, start=start
+                )
+                response.read()
+        except BaseException:
+            response.close()
+            raise
+        if "set-cookie" in response.headers:
+            self._http.cookies.extract_cookies(response)
+        if 300 <= response.status_code < 400 and response.has_redirect_location:
+            response.next_request = self._http._build_redirect_request(request, response)
+        if _httpx_log.isEnabledFor(logging.INFO):
+            _httpx_log.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
         return response
 
 
@@ -146,10 +266,18 @@ class NotJSON:
 
 
 def _json_or_text(response: httpx.Response) -> Any:
-    if not response.content:
+    content = response.content
+    if not content:
         return NotJSON("")
+    if _LONG_DIGITS not in content.translate(_DIGITS_AS_NINES):
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass
     try:
-        return response.json()
+        # What orjson refuses and ``json`` reads (NaN, a UTF-16 body), or an integer of
+        # 19 digits or more, which orjson would turn into a float.
+        return json.loads(content)
     except (ValueError, UnicodeDecodeError):
         return NotJSON(response.text)
 

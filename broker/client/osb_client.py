@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import ssl
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -104,7 +103,13 @@ class OSBClient(InstanceCalls, BindingCalls):
             check_once=True,
         )
         # The schema checked the shape; keep every field of the services, not just those.
-        return dataclasses.replace(checked, services=list(checked.body["services"]))
+        return CatalogResponse(
+            checked.status,
+            checked.body,
+            checked.headers,
+            checked.retry_after,
+            services=list(checked.body["services"]),
+        )
 
     # --- the admin API, as the admin client's ---------------------------------------------
     def reset(self, *, keep_journal: bool = False) -> None:

@@ -85,13 +85,28 @@ class InProcessTransport(httpx.BaseTransport):
                 "Server disconnected without sending a response.", request=request
             )
         status, headers = answer
-        return httpx.Response(
+        body = b"".join(chunks)
+        extensions = {"http_version": b"HTTP/1.1", "reason_phrase": status[4:].encode()}
+        names = {name.lower() for name, _ in headers}
+        if "content-encoding" in names or "content-length" not in names:
+            # Decoded, or its length added, as httpx does with a body it is given.
+            return httpx.Response(
+                int(status[:3]),
+                headers=headers,
+                content=body,
+                request=request,
+                extensions=extensions,
+            )
+        # A plain body of a known length: what httpx would read from a socket, as is.
+        response = httpx.Response(
             int(status[:3]),
             headers=headers,
-            content=b"".join(chunks),
+            stream=httpx.ByteStream(body),
             request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": status[4:].encode()},
+            extensions=extensions,
         )
+        response._content = body
+        return response
 
     def _environ(
         self, request: httpx.Request, body: bytes, gone: Callable[[], bool]
