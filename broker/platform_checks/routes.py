@@ -16,7 +16,7 @@ from broker.platform_checks import before_checks, request_checks
 from broker.platform_checks.deleted_ids import deleting, id_reuse
 from broker.platform_checks.exchange import Exchange, Sighting, Sources
 from broker.platform_checks.orphans import CREATING, LAST_OPERATION, SUBJECTS, orphan_mitigation
-from broker.platform_checks.polling import DELETING, operation_started, poll
+from broker.platform_checks.poll_checks import DELETING, operation_started, poll
 from broker.platform_checks.rules import rules_for
 
 __all__ = ["BEFORE", "WITH_BODY", "Check", "after_checks", "before_checks_for", "usable"]

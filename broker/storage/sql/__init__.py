@@ -20,7 +20,7 @@ from broker.storage.sql.faults import FaultRules
 from broker.storage.sql.journal import JOURNAL_COLUMNS, journal_select
 from broker.storage.sql.meta import Generation
 from broker.storage.sql.state import StateTables
-from broker.storage.sql.store import SQLParts
+from broker.storage.sql.sql_parts import SQLParts
 
 __all__ = [
     "CatalogDocuments",
