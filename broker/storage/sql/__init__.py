@@ -19,8 +19,8 @@ from broker.storage.sql.dialect import POSTGRES, SQLITE, Dialect
 from broker.storage.sql.faults import FaultRules
 from broker.storage.sql.journal import JOURNAL_COLUMNS, journal_select
 from broker.storage.sql.meta import Generation
-from broker.storage.sql.state import StateTables
 from broker.storage.sql.sql_parts import SQLParts
+from broker.storage.sql.state import StateTables
 
 __all__ = [
     "CatalogDocuments",
