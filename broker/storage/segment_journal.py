@@ -1,0 +1,435 @@
+"""The request journal in append-only segment files, shared by every worker process.
+
+Layout, in a folder next to the state file (``broker.journal/``, 0700, files 0600):
+
+* ``counter``: the last id handed out and the *floor* (every entry at or below it
+  is dropped), 16 bytes. It is also the append lock: a writer holds ``flock(2)`` on
+  it while it takes the next id and writes its line, so ids are integers that
+  become visible in increasing order across processes (a reader following
+  ``since_id`` never skips an entry written late), and they keep growing across a
+  clear and a restart.
+* ``<first id>-<process>.jsonl``: one segment per process at a time, opened
+  ``O_APPEND``; one line per entry, the entry encoded once (orjson) with its
+  ``"id"`` last. A write that returned is in the operating system's hands: visible
+  to every process at once, and kept when the broker is killed.
+
+Retention (:mod:`broker.journal.retention`) keeps its meaning: the floor follows
+the newest id minus ``limit`` on every append, and every :data:`CHECK_EVERY`
+appends the segments' bytes are added up; over the budget the floor rises past the
+oldest segments that hold the excess. Segments wholly at or below the floor are
+deleted. A process finds its own segment deleted (by a clear or by trimming in
+another process) on its next append, under the lock, and starts a new one; it also
+starts a new one when its segment reaches a share of the budget, so old entries go
+a segment at a time.
+
+Readers keep an index per process (ids and the filtered fields of each line, where
+the line is), read only what was appended since, and read the lines a query returns.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import stat
+import struct
+import threading
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import orjson
+
+from broker.journal.retention import CHECK_EVERY, bytes_to_free
+from broker.storage.base import JournalQuery
+
+__all__ = ["SEGMENTS_PER_BUDGET", "SegmentJournal"]
+
+log = logging.getLogger("broker.storage")
+
+# A segment is closed once it holds this share of the entry or byte budget.
+SEGMENTS_PER_BUDGET = 16
+MIN_SEGMENT_BYTES = 64 * 1024
+SUFFIX = ".jsonl"
+COUNTER = struct.Struct("<QQ")  # last id, floor
+# Response objects whose encoding is remembered (see _SharedResponses).
+SHARED_RESPONSES_REMEMBERED = 16
+
+
+class _Record(NamedTuple):
+    """Where a line is and what queries filter it by."""
+
+    id: int
+    epoch: float
+    method: Any
+    operation: Any
+    instance_id: Any
+    binding_id: Any
+    status: Any
+    offset: int
+    length: int
+
+
+@dataclass
+class _SegmentIndex:
+    read: int = 0
+    records: list[_Record] = field(default_factory=list)
+
+
+def _encode(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):  # an integer beyond 64 bits, say
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class _SharedResponses:
+    """The encoding of a response object recorded before, by identity.
+
+    The journal hands out one (never changed) object for a repeated GET answer (the
+    catalog above all): it is encoded once. A strong reference is kept with each id,
+    so an id cannot be reused by another object while it is remembered.
+    """
+
+    def __init__(self) -> None:
+        self._encoded: dict[int, tuple[Any, orjson.Fragment]] = {}
+
+    def fragment(self, response: Any) -> Any:
+        if not isinstance(response, (dict, list)):
+            return response
+        known = self._encoded.get(id(response))
+        if known is not None and known[0] is response:
+            return known[1]
+        if len(self._encoded) >= SHARED_RESPONSES_REMEMBERED:
+            self._encoded.clear()
+        fragment = orjson.Fragment(_encode(response))
+        self._encoded[id(response)] = (response, fragment)
+        return fragment
+
+
+class SegmentJournal:
+    """:class:`~broker.storage.protocols.JournalStore` over segment files in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if stat.S_IMODE(folder.stat().st_mode) & 0o077:
+            folder.chmod(0o700)
+        self._mutex = threading.Lock()
+        self._responses = _SharedResponses()
+        self._index: dict[str, _SegmentIndex] = {}
+        self._index_mutex = threading.Lock()
+        self._open_process()
+        this = weakref.ref(self)
+
+        def reopen() -> None:  # a forked worker needs its own lock and segment
+            journal = this()
+            if journal is not None:
+                journal._open_process()
+
+        os.register_at_fork(after_in_child=reopen)
+
+    def _open_process(self) -> None:
+        for inherited in (getattr(self, "_counter", None), getattr(self, "_segment", None)):
+            if inherited is not None:
+                os.close(inherited)
+        self._mutex = threading.Lock()
+        self._counter = os.open(
+            self.folder / "counter", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+        )
+        self._token = f"{os.getpid()}-{secrets.token_hex(3)}"
+        self._segment: int | None = None
+        self._segment_bytes = 0
+        self._segment_entries = 0
+        self._appended = 0
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._segment is not None:
+                os.close(self._segment)
+                self._segment = None
+
+    # --- writing ----------------------------------------------------------------------
+    def journal_append(
+        self, entry: dict[str, Any], limit: int, max_bytes: int | None = None
+    ) -> int:
+        response = entry.get("response")
+        if response is not None:
+            entry = {**entry, "response": self._responses.fragment(response)}
+        data = _encode(entry)
+        with self._mutex:
+            counter = self._counter
+            fcntl.flock(counter, fcntl.LOCK_EX)
+            try:
+                last, floor = self._counters()
+                entry_id = last + 1
+                line = b'%b,"id":%d}\n' % (data[:-1], entry_id)
+                segment = self._segment_for(entry_id, limit, max_bytes)
+                # The id is taken before the line is written: a broker killed in
+                # between skips an id, never hands one out twice.
+                os.pwrite(counter, COUNTER.pack(entry_id, max(floor, entry_id - limit)), 0)
+                os.write(segment, line)
+                self._segment_bytes += len(line)
+                self._segment_entries += 1
+                self._appended += 1
+                if self._appended % CHECK_EVERY == 0:
+                    self._keep_within(max_bytes)
+            finally:
+                fcntl.flock(counter, fcntl.LOCK_UN)
+        return entry_id
+
+    def _counters(self) -> tuple[int, int]:
+        raw = os.pread(self._counter, COUNTER.size, 0)
+        if len(raw) < COUNTER.size:
+            return 0, 0
+        last, floor = COUNTER.unpack(raw)
+        return int(last), int(floor)
+
+    def _segment_for(self, entry_id: int, limit: int, max_bytes: int | None) -> int:
+        """This process's segment, a new one when it is full or was deleted (lock held)."""
+        segment = self._segment
+        if segment is not None:
+            full = self._segment_entries >= max(limit // SEGMENTS_PER_BUDGET, 1) or (
+                max_bytes is not None
+                and self._segment_bytes
+                >= max(max_bytes // SEGMENTS_PER_BUDGET, MIN_SEGMENT_BYTES)
+            )
+            if not full and os.fstat(segment).st_nlink:
+                return segment
+            os.close(segment)
+            self._segment = None
+            if full:
+                self._keep_within(max_bytes)
+        name = f"{entry_id:020d}-{self._token}{SUFFIX}"
+        segment = os.open(
+            self.folder / name,
+            os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+            0o600,
+        )
+        self._segment = segment
+        self._segment_bytes = 0
+        self._segment_entries = 0
+        return segment
+
+    def _segments(self) -> list[tuple[str, int]]:
+        """Every segment's name and size, oldest first."""
+        found = []
+        with os.scandir(self.folder) as entries:
+            for item in entries:
+                if item.name.endswith(SUFFIX):
+                    try:
+                        found.append((item.name, item.stat().st_size))
+                    except FileNotFoundError:
+                        continue
+        found.sort()
+        return found
+
+    def _last_id(self, name: str, size: int) -> int:
+        """The id of a segment's last whole line (0 for none)."""
+        try:
+            with open(self.folder / name, "rb") as file:
+                file.seek(max(size - 32, 0))
+                tail = file.read(32)
+        except FileNotFoundError:
+            return 0
+        start = tail.rfind(b'"id":')
+        if start < 0 or not tail.endswith(b"}\n"):
+            return 0
+        return int(tail[start + 5 : -2])
+
+    def _keep_within(self, max_bytes: int | None) -> None:
+        """Raise the floor over the byte budget; delete segments below it (lock held)."""
+        last, floor = self._counters()
+        segments = self._segments()
+        excess = bytes_to_free(sum(size for _, size in segments), max_bytes) if max_bytes else 0
+        ends = {}
+        for name, size in segments:
+            if excess <= 0:
+                break
+            ends[name] = self._last_id(name, size)
+            floor = max(floor, ends[name])
+            excess -= size
+        os.pwrite(self._counter, COUNTER.pack(last, floor), 0)
+        for name, size in segments:
+            if int(name.split("-", 1)[0]) > floor:
+                break  # segments are in order of their first id
+            end = ends[name] if name in ends else self._last_id(name, size)
+            if end <= floor:
+                self._unlink(name)
+
+    def _unlink(self, name: str) -> None:
+        try:
+            os.unlink(self.folder / name)
+        except FileNotFoundError:
+            pass
+
+    def journal_clear(self) -> None:
+        with self._mutex:
+            fcntl.flock(self._counter, fcntl.LOCK_EX)
+            try:
+                last, _ = self._counters()
+                os.pwrite(self._counter, COUNTER.pack(last, last), 0)
+                for name, _ in self._segments():
+                    self._unlink(name)
+            finally:
+                fcntl.flock(self._counter, fcntl.LOCK_UN)
+
+    # --- reading ----------------------------------------------------------------------
+    def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
+        _, floor = self._counters()
+        low = floor if query.since_id is None else max(floor, query.since_id)
+        found: list[tuple[_Record, str]] = []
+        with self._index_mutex:
+            for name, records in self._refreshed():
+                found += [(record, name) for record in records if record.id > low]
+        found = [item for item in found if _matches(query, item[0])]
+        found.sort(key=lambda item: item[0].id)
+        chosen = found[: query.limit] if query.forward else found[len(found) - query.limit :]
+        if query.limit <= 0:
+            chosen = []
+        return self._entries(chosen)
+
+    def _refreshed(self) -> list[tuple[str, list[_Record]]]:
+        """Every segment's records, with the lines appended since the last look."""
+        segments = self._segments()
+        present = {name for name, _ in segments}
+        for name in [name for name in self._index if name not in present]:
+            del self._index[name]
+        result = []
+        for name, size in segments:
+            index = self._index.setdefault(name, _SegmentIndex())
+            if size > index.read:
+                self._read_new(name, index)
+            result.append((name, index.records))
+        return result
+
+    def _read_new(self, name: str, index: _SegmentIndex) -> None:
+        try:
+            with open(self.folder / name, "rb") as file:
+                file.seek(index.read)
+                data = file.read()
+        except FileNotFoundError:
+            return
+        # Only whole lines: a line may be seen while another process writes it.
+        end = data.rfind(b"\n") + 1
+        position = 0
+        while position < end:
+            stop = data.index(b"\n", position)
+            try:
+                entry = orjson.loads(data[position:stop])
+                index.records.append(
+                    _Record(
+                        int(entry["id"]),
+                        float(entry["epoch"]),
+                        entry.get("method"),
+                        entry.get("operation"),
+                        entry.get("instance_id"),
+                        entry.get("binding_id"),
+                        entry.get("status"),
+                        index.read + position,
+                        stop - position,
+                    )
+                )
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                log.warning("skipping an unreadable journal line in %s", name)
+            position = stop + 1
+        index.read += end
+
+    def _entries(self, chosen: list[tuple[_Record, str]]) -> list[dict[str, Any]]:
+        files: dict[str, Any] = {}
+        entries = []
+        try:
+            for record, name in chosen:
+                if name not in files:
+                    try:
+                        files[name] = open(self.folder / name, "rb")  # noqa: SIM115
+                    except FileNotFoundError:
+                        files[name] = None
+                file = files[name]
+                if file is None:
+                    continue  # trimmed or cleared meanwhile
+                file.seek(record.offset)
+                entries.append(orjson.loads(file.read(record.length)))
+        finally:
+            for file in files.values():
+                if file is not None:
+                    file.close()
+        return entries
+
+    # --- an older version's journal -------------------------------------------------
+    def adopt(self, database: Path) -> None:
+        """Carry the entries of a journal database written by an older version over
+        into a segment, then remove it (once, at start-up)."""
+        if not database.exists():
+            return
+        with self._mutex:
+            fcntl.flock(self._counter, fcntl.LOCK_EX)
+            try:
+                if database.exists():
+                    self._adopt(database)
+            finally:
+                fcntl.flock(self._counter, fcntl.LOCK_UN)
+
+    def _adopt(self, database: Path) -> None:
+        try:
+            connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+            try:
+                tables = {
+                    row[0] for row in connection.execute("SELECT name FROM sqlite_master")
+                }
+                rows: list[tuple[int, str, str | None]] = []
+                if "journal" in tables:
+                    shared = "journal_responses" in tables
+                    rows = connection.execute(
+                        "SELECT journal.id, journal.data, journal_responses.data FROM journal "
+                        "LEFT JOIN journal_responses "
+                        "ON journal_responses.digest = journal.response_digest ORDER BY id"
+                        if shared
+                        else "SELECT id, data, NULL FROM journal ORDER BY id"
+                    ).fetchall()
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:
+            log.warning("could not read the older journal %s: %s", database, exc)
+            rows = []
+        last, floor = self._counters()
+        if rows:
+            lines = []
+            for entry_id, data, response in rows:
+                entry = json.loads(data)
+                if response is not None:
+                    entry["response"] = json.loads(response)
+                entry["id"] = entry_id
+                lines.append(_encode(entry) + b"\n")
+            name = f"{rows[0][0]:020d}-adopted{SUFFIX}"
+            fd = os.open(self.folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, b"".join(lines))
+            finally:
+                os.close(fd)
+            last = max(last, rows[-1][0])
+        os.pwrite(self._counter, COUNTER.pack(last, floor), 0)
+        for suffix in ("", "-wal", "-shm"):
+            leftover = database.with_name(database.name + suffix)
+            if leftover.exists():
+                leftover.unlink()
+
+
+def _matches(query: JournalQuery, record: _Record) -> bool:
+    if query.operation is not None and record.operation != query.operation:
+        return False
+    if query.instance_id is not None and record.instance_id != query.instance_id:
+        return False
+    if query.binding_id is not None and record.binding_id != query.binding_id:
+        return False
+    if query.method is not None and record.method != query.method:
+        return False
+    if query.status is not None and record.status != query.status:
+        return False
+    if query.since_time is not None and record.epoch < query.since_time:
+        return False
+    return query.before_id is None or record.id < query.before_id
