@@ -12,6 +12,11 @@ Layout, in a folder next to the state file (``broker.journal/``, 0700, files 060
   ``O_APPEND``; one line per entry, the entry encoded once (orjson) with its
   ``"id"`` last. A write that returned is in the operating system's hands: visible
   to every process at once, and kept when the broker is killed.
+* A response recorded again as the very same object (a repeated GET answer, the
+  catalog above all) is written once per segment, as a line of its own
+  (``{"shared": digest, "data": …}``) before the first entry that refers to it;
+  such an entry has ``"response": null`` and ``"response_shared": digest``, and
+  queries put the response back in place.
 
 Retention (:mod:`broker.journal.retention`) keeps its meaning: the floor follows
 the newest id minus ``limit`` on every append, and every :data:`CHECK_EVERY`
@@ -29,6 +34,7 @@ the line is), read only what was appended since, and read the lines a query retu
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -38,6 +44,7 @@ import stat
 import struct
 import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -76,8 +83,11 @@ class _Record(NamedTuple):
 
 @dataclass
 class _SegmentIndex:
+    name: str
     read: int = 0
     records: list[_Record] = field(default_factory=list)
+    # Where each shared response of the segment is: digest -> (offset, length).
+    shared: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _encode(value: Any) -> bytes:
@@ -88,27 +98,40 @@ def _encode(value: Any) -> bytes:
 
 
 class _SharedResponses:
-    """The encoding of a response object recorded before, by identity.
+    """Recognises a response object recorded before and encodes it once.
 
-    The journal hands out one (never changed) object for a repeated GET answer (the
-    catalog above all): it is encoded once. A strong reference is kept with each id,
-    so an id cannot be reused by another object while it is remembered.
+    Identity, not equality: the journal passes the same (never changed) object for a
+    repeated answer. A strong reference is kept with each id, so an id cannot be
+    reused by another object while it is remembered.
     """
 
     def __init__(self) -> None:
-        self._encoded: dict[int, tuple[Any, orjson.Fragment]] = {}
+        self._mutex = threading.Lock()
+        self._seen: OrderedDict[int, Any] = OrderedDict()
+        self._encoded: dict[int, tuple[Any, tuple[str, bytes]]] = {}
 
-    def fragment(self, response: Any) -> Any:
+    def encoded(self, response: Any) -> tuple[str, bytes] | None:
+        """``(digest, JSON)`` when ``response`` was seen before, else ``None``."""
         if not isinstance(response, (dict, list)):
-            return response
-        known = self._encoded.get(id(response))
-        if known is not None and known[0] is response:
-            return known[1]
-        if len(self._encoded) >= SHARED_RESPONSES_REMEMBERED:
-            self._encoded.clear()
-        fragment = orjson.Fragment(_encode(response))
-        self._encoded[id(response)] = (response, fragment)
-        return fragment
+            return None
+        key = id(response)
+        with self._mutex:
+            known = self._encoded.get(key)
+            if known is not None and known[0] is response:
+                return known[1]
+            if self._seen.get(key) is not response:
+                self._seen[key] = response
+                if len(self._seen) > SHARED_RESPONSES_REMEMBERED:
+                    self._seen.popitem(last=False)
+                return None
+            del self._seen[key]
+        data = _encode(response)
+        shared = (hashlib.sha256(data).hexdigest()[:32], data)
+        with self._mutex:
+            if len(self._encoded) >= SHARED_RESPONSES_REMEMBERED:
+                self._encoded.clear()
+            self._encoded[key] = (response, shared)
+        return shared
 
 
 class SegmentJournal:
@@ -145,6 +168,7 @@ class SegmentJournal:
         self._segment: int | None = None
         self._segment_bytes = 0
         self._segment_entries = 0
+        self._shared_written = set()
         self._appended = 0
 
     def close(self) -> None:
@@ -157,9 +181,9 @@ class SegmentJournal:
     def journal_append(
         self, entry: dict[str, Any], limit: int, max_bytes: int | None = None
     ) -> int:
-        response = entry.get("response")
-        if response is not None:
-            entry = {**entry, "response": self._responses.fragment(response)}
+        shared = self._responses.encoded(entry.get("response"))
+        if shared is not None:
+            entry = {**entry, "response": None, "response_shared": shared[0]}
         data = _encode(entry)
         with self._mutex:
             counter = self._counter
@@ -169,6 +193,9 @@ class SegmentJournal:
                 entry_id = last + 1
                 line = b'%b,"id":%d}\n' % (data[:-1], entry_id)
                 segment = self._segment_for(entry_id, limit, max_bytes)
+                if shared is not None and shared[0] not in self._shared_written:
+                    line = b'{"shared":"%b","data":%b}\n' % (shared[0].encode(), shared[1]) + line
+                    self._shared_written.add(shared[0])
                 # The id is taken before the line is written: a broker killed in
                 # between skips an id, never hands one out twice.
                 os.pwrite(counter, COUNTER.pack(entry_id, max(floor, entry_id - limit)), 0)
@@ -213,6 +240,7 @@ class SegmentJournal:
         self._segment = segment
         self._segment_bytes = 0
         self._segment_entries = 0
+        self._shared_written: set[str] = set()
         return segment
 
     def _segments(self) -> list[tuple[str, int]]:
@@ -282,18 +310,21 @@ class SegmentJournal:
     def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
         _, floor = self._counters()
         low = floor if query.since_id is None else max(floor, query.since_id)
-        found: list[tuple[_Record, str]] = []
+        found: list[tuple[_Record, _SegmentIndex]] = []
         with self._index_mutex:
-            for name, records in self._refreshed():
-                found += [(record, name) for record in records if record.id > low]
+            for index in self._refreshed():
+                found += [(record, index) for record in index.records if record.id > low]
         found = [item for item in found if _matches(query, item[0])]
         found.sort(key=lambda item: item[0].id)
-        chosen = found[: query.limit] if query.forward else found[len(found) - query.limit :]
         if query.limit <= 0:
             chosen = []
+        elif query.forward:
+            chosen = found[: query.limit]
+        else:
+            chosen = found[max(len(found) - query.limit, 0) :]
         return self._entries(chosen)
 
-    def _refreshed(self) -> list[tuple[str, list[_Record]]]:
+    def _refreshed(self) -> list[_SegmentIndex]:
         """Every segment's records, with the lines appended since the last look."""
         segments = self._segments()
         present = {name for name, _ in segments}
@@ -301,15 +332,17 @@ class SegmentJournal:
             del self._index[name]
         result = []
         for name, size in segments:
-            index = self._index.setdefault(name, _SegmentIndex())
+            index = self._index.get(name)
+            if index is None:
+                index = self._index[name] = _SegmentIndex(name)
             if size > index.read:
-                self._read_new(name, index)
-            result.append((name, index.records))
+                self._read_new(index)
+            result.append(index)
         return result
 
-    def _read_new(self, name: str, index: _SegmentIndex) -> None:
+    def _read_new(self, index: _SegmentIndex) -> None:
         try:
-            with open(self.folder / name, "rb") as file:
+            with open(self.folder / index.name, "rb") as file:
                 file.seek(index.read)
                 data = file.read()
         except FileNotFoundError:
@@ -321,6 +354,11 @@ class SegmentJournal:
             stop = data.index(b"\n", position)
             try:
                 entry = orjson.loads(data[position:stop])
+                if "shared" in entry and "id" not in entry:
+                    start = index.read + data.index(b'"data":', position) + 7
+                    index.shared[entry["shared"]] = (start, index.read + stop - 1 - start)
+                    position = stop + 1
+                    continue
                 index.records.append(
                     _Record(
                         int(entry["id"]),
@@ -335,15 +373,17 @@ class SegmentJournal:
                     )
                 )
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                log.warning("skipping an unreadable journal line in %s", name)
+                log.warning("skipping an unreadable journal line in %s", index.name)
             position = stop + 1
         index.read += end
 
-    def _entries(self, chosen: list[tuple[_Record, str]]) -> list[dict[str, Any]]:
+    def _entries(self, chosen: list[tuple[_Record, _SegmentIndex]]) -> list[dict[str, Any]]:
         files: dict[str, Any] = {}
+        responses: dict[tuple[str, str], bytes] = {}
         entries = []
         try:
-            for record, name in chosen:
+            for record, index in chosen:
+                name = index.name
                 if name not in files:
                     try:
                         files[name] = open(self.folder / name, "rb")  # noqa: SIM115
@@ -353,7 +393,16 @@ class SegmentJournal:
                 if file is None:
                     continue  # trimmed or cleared meanwhile
                 file.seek(record.offset)
-                entries.append(orjson.loads(file.read(record.length)))
+                entry = orjson.loads(file.read(record.length))
+                digest = entry.pop("response_shared", None)
+                if digest is not None:
+                    if (name, digest) not in responses:
+                        offset, length = index.shared[digest]
+                        file.seek(offset)
+                        responses[name, digest] = file.read(length)
+                    # Parsed for each entry: no two entries share a mutable object.
+                    entry["response"] = orjson.loads(responses[name, digest])
+                entries.append(entry)
         finally:
             for file in files.values():
                 if file is not None:

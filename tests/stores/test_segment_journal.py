@@ -51,6 +51,8 @@ def test_two_workers_segments_are_read_as_one_journal_in_order(tmp_path: Path) -
     assert [item["id"] for item in since] == ids[5:8]
     newest = second.journal_query(JournalQuery(limit=2, before_id=ids[-1]))
     assert [item["id"] for item in newest] == ids[-3:-1]
+    older = second.journal_query(JournalQuery(limit=200, before_id=ids[-1]))
+    assert [item["id"] for item in older] == ids[:-1]
     only = first.journal_query(JournalQuery(instance_id="i-3"))
     assert [item["id"] for item in only] == [ids[3]]
     assert first.journal_query(JournalQuery(since_time=8.0))[0]["id"] == ids[8]
@@ -157,3 +159,15 @@ def test_the_journal_of_an_older_version_is_carried_over(tmp_path: Path) -> None
         (8, None),
         (9, None),
     ]
+
+
+def test_a_repeated_response_is_written_once_a_segment(tmp_path: Path) -> None:
+    journal = SegmentJournal(tmp_path)
+    catalog = {"services": [{"id": "a", "description": "d" * 2000}]}
+    for number in range(20):
+        journal.journal_append(entry(number, catalog), limit=1000)
+    [segment] = segments(tmp_path)
+    assert segment.read_bytes().count(b"d" * 2000) == 2  # the first entry's, then shared
+    found = journal.journal_query(JournalQuery())
+    assert [item["response"] for item in found] == [catalog] * 20
+    assert all("response_shared" not in item for item in found)
