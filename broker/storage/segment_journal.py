@@ -168,7 +168,7 @@ class SegmentJournal:
         self._segment: int | None = None
         self._segment_bytes = 0
         self._segment_entries = 0
-        self._shared_written = set()
+        self._shared_written: set[str] = set()
         self._appended = 0
 
     def close(self) -> None:
@@ -222,8 +222,7 @@ class SegmentJournal:
         if segment is not None:
             full = self._segment_entries >= max(limit // SEGMENTS_PER_BUDGET, 1) or (
                 max_bytes is not None
-                and self._segment_bytes
-                >= max(max_bytes // SEGMENTS_PER_BUDGET, MIN_SEGMENT_BYTES)
+                and self._segment_bytes >= max(max_bytes // SEGMENTS_PER_BUDGET, MIN_SEGMENT_BYTES)
             )
             if not full and os.fstat(segment).st_nlink:
                 return segment
@@ -240,7 +239,7 @@ class SegmentJournal:
         self._segment = segment
         self._segment_bytes = 0
         self._segment_entries = 0
-        self._shared_written: set[str] = set()
+        self._shared_written = set()
         return segment
 
     def _segments(self) -> list[tuple[str, int]]:
@@ -427,9 +426,7 @@ class SegmentJournal:
         try:
             connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
             try:
-                tables = {
-                    row[0] for row in connection.execute("SELECT name FROM sqlite_master")
-                }
+                tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
                 rows: list[tuple[int, str, str | None]] = []
                 if "journal" in tables:
                     shared = "journal_responses" in tables

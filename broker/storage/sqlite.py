@@ -33,9 +33,9 @@ from typing import Any
 
 from broker.storage.base import JournalQuery, StoreUnavailable
 from broker.storage.parts import JOURNAL, lend, methods_of
+from broker.storage.segment_journal import SegmentJournal
 from broker.storage.sql import SQLParts
 from broker.storage.sqlite_database import SQLiteDatabase, use_wal
-from broker.storage.segment_journal import SegmentJournal
 from broker.storage.striped_locks import StripedFileLocks
 
 __all__ = ["MIN_FREE_BYTES", "SQLiteStore"]
