@@ -3,11 +3,13 @@
 The journal holds at most ``journal_size`` entries (``BROKER_JOURNAL_SIZE``) and at
 most ``journal_max_bytes`` bytes of encoded entries (``BROKER_JOURNAL_MAX_BYTES``),
 dropping the oldest first. Counting is exact and happens on every append; bytes are
-measured every :data:`CHECK_EVERY` appends (the segment files' sizes on SQLite, a
-running total on PostgreSQL), and a journal over its byte budget is cut to
-:data:`TRIM_TO` of it, so trimming runs seldom and in batches. Every entry is at most
+measured every :data:`CHECK_EVERY` appends on PostgreSQL (a running total) and,
+on SQLite, whenever a worker has written 1/64 of the budget since it last looked
+(the segment files' sizes); a journal over its byte budget is cut to :data:`TRIM_TO`
+of it, so trimming runs seldom and in batches. Every entry is at most
 :data:`broker.journal.entries.MAX_ENTRY_BYTES`, so between two checks the journal
-outgrows its budget by at most ``CHECK_EVERY`` entries of that size.
+outgrows its budget by at most ``CHECK_EVERY`` entries of that size (on SQLite, by
+1/64 of it and an entry per worker).
 
 A journal in segment files (:mod:`broker.storage.segment_journal`) drops whole
 segments: entries beyond the limits are left out of every answer at once, and their

@@ -2,12 +2,13 @@
 
 Layout, in a folder next to the state file (``broker.journal/``, 0700, files 0600):
 
-* ``counter``: the last id handed out and the *floor* (every entry at or below it
-  is dropped), 16 bytes. It is also the append lock: a writer holds ``flock(2)`` on
-  it while it takes the next id and writes its line, so ids are integers that
-  become visible in increasing order across processes (a reader following
-  ``since_id`` never skips an entry written late), and they keep growing across a
-  clear and a restart.
+* ``counter``: the last id handed out, the *floor* (every entry at or below it
+  is dropped) and a generation that grows whenever segments are deleted, 24
+  bytes. It is also the append lock: a writer holds ``flock(2)`` on it while it
+  takes the next id and writes its line, so ids are integers that become visible
+  in increasing order across processes (a reader following ``since_id`` never
+  skips an entry written late), and they keep growing across a clear and a
+  restart.
 * ``<first id>-<process>.jsonl``: one segment per process at a time, opened
   ``O_APPEND``; one line per entry, the entry encoded once (orjson) with its
   ``"id"`` last. A write that returned is in the operating system's hands: visible
@@ -18,14 +19,16 @@ Layout, in a folder next to the state file (``broker.journal/``, 0700, files 060
   such an entry has ``"response": null`` and ``"response_shared": digest``, and
   queries put the response back in place.
 
-Retention (:mod:`broker.journal.retention`) keeps its meaning: the floor follows
-the newest id minus ``limit`` on every append, and every :data:`CHECK_EVERY`
-appends the segments' bytes are added up; over the budget the floor rises past the
-oldest segments that hold the excess. Segments wholly at or below the floor are
-deleted. A process finds its own segment deleted (by a clear or by trimming in
-another process) on its next append, under the lock, and starts a new one; it also
-starts a new one when its segment reaches a share of the budget, so old entries go
-a segment at a time.
+Retention (:mod:`broker.journal.retention`) keeps its meaning (the count is exact,
+the bytes are measured now and then): the floor follows the newest id minus
+``limit`` on every append, and whenever a process has written
+:data:`CHECK_SHARE` of the byte budget since it last looked (or starts a segment),
+the segments' bytes are added up; over the budget the floor rises past the oldest
+segments that hold the excess. Segments wholly at or below the floor are deleted
+and the generation grows. A process that sees a new generation on its next append
+(under the lock) checks that its segment is still there, and starts a new one if
+not; it also starts a new one when its segment reaches a share of the budget, so
+old entries go a segment at a time.
 
 Readers keep an index per process (ids and the filtered fields of each line, where
 the line is), read only what was appended since, and read the lines a query returns.
@@ -51,7 +54,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from broker.journal.retention import CHECK_EVERY, bytes_to_free
+from broker.journal.retention import bytes_to_free
 from broker.storage.base import JournalQuery
 
 __all__ = ["SEGMENTS_PER_BUDGET", "SegmentJournal"]
@@ -62,7 +65,11 @@ log = logging.getLogger("broker.storage")
 SEGMENTS_PER_BUDGET = 16
 MIN_SEGMENT_BYTES = 64 * 1024
 SUFFIX = ".jsonl"
-COUNTER = struct.Struct("<QQ")  # last id, floor
+COUNTER = struct.Struct("<QQQ")  # last id, floor, generation
+IDS = struct.Struct("<QQ")  # last id, floor: what an append changes
+# The segments' bytes are added up when a process has written this share of the
+# budget since it last did: each process outgrows the budget by at most that much.
+CHECK_SHARE = 1 / 64
 # Response objects whose encoding is remembered (see _SharedResponses).
 SHARED_RESPONSES_REMEMBERED = 16
 
@@ -158,7 +165,7 @@ class SegmentJournal:
 
     def _open_process(self) -> None:
         for inherited in (getattr(self, "_counter", None), getattr(self, "_segment", None)):
-            if inherited is not None:
+            if inherited is not None and inherited >= 0:
                 os.close(inherited)
         self._mutex = threading.Lock()
         self._counter = os.open(
@@ -169,13 +176,19 @@ class SegmentJournal:
         self._segment_bytes = 0
         self._segment_entries = 0
         self._shared_written: set[str] = set()
-        self._appended = 0
+        self._unchecked = 0
+        self._generation = 0
 
     def close(self) -> None:
+        """Close this process's files; the journal is not used afterwards (a closed
+        descriptor's number may be another file's by then: -1 fails instead)."""
         with self._mutex:
             if self._segment is not None:
                 os.close(self._segment)
                 self._segment = None
+            if self._counter >= 0:
+                os.close(self._counter)
+                self._counter = -1
 
     # --- writing ----------------------------------------------------------------------
     def journal_append(
@@ -189,34 +202,37 @@ class SegmentJournal:
             counter = self._counter
             fcntl.flock(counter, fcntl.LOCK_EX)
             try:
-                last, floor = self._counters()
+                last, floor, generation = self._counters()
                 entry_id = last + 1
                 line = b'%b,"id":%d}\n' % (data[:-1], entry_id)
-                segment = self._segment_for(entry_id, limit, max_bytes)
+                segment = self._segment_for(entry_id, limit, max_bytes, generation)
                 if shared is not None and shared[0] not in self._shared_written:
                     line = b'{"shared":"%b","data":%b}\n' % (shared[0].encode(), shared[1]) + line
                     self._shared_written.add(shared[0])
                 # The id is taken before the line is written: a broker killed in
                 # between skips an id, never hands one out twice.
-                os.pwrite(counter, COUNTER.pack(entry_id, max(floor, entry_id - limit)), 0)
+                os.pwrite(counter, IDS.pack(entry_id, max(floor, entry_id - limit)), 0)
                 os.write(segment, line)
                 self._segment_bytes += len(line)
                 self._segment_entries += 1
-                self._appended += 1
-                if self._appended % CHECK_EVERY == 0:
+                self._unchecked += len(line)
+                if max_bytes and self._unchecked >= max_bytes * CHECK_SHARE:
                     self._keep_within(max_bytes)
             finally:
                 fcntl.flock(counter, fcntl.LOCK_UN)
         return entry_id
 
-    def _counters(self) -> tuple[int, int]:
+    def _counters(self) -> tuple[int, int, int]:
+        """The last id, the floor and the generation."""
         raw = os.pread(self._counter, COUNTER.size, 0)
         if len(raw) < COUNTER.size:
-            return 0, 0
-        last, floor = COUNTER.unpack(raw)
-        return int(last), int(floor)
+            raw = raw.ljust(COUNTER.size, b"\0")
+        last, floor, generation = COUNTER.unpack(raw)
+        return int(last), int(floor), int(generation)
 
-    def _segment_for(self, entry_id: int, limit: int, max_bytes: int | None) -> int:
+    def _segment_for(
+        self, entry_id: int, limit: int, max_bytes: int | None, generation: int
+    ) -> int:
         """This process's segment, a new one when it is full or was deleted (lock held)."""
         segment = self._segment
         if segment is not None:
@@ -224,7 +240,8 @@ class SegmentJournal:
                 max_bytes is not None
                 and self._segment_bytes >= max(max_bytes // SEGMENTS_PER_BUDGET, MIN_SEGMENT_BYTES)
             )
-            if not full and os.fstat(segment).st_nlink:
+            if not full and (generation == self._generation or os.fstat(segment).st_nlink):
+                self._generation = generation
                 return segment
             os.close(segment)
             self._segment = None
@@ -240,6 +257,7 @@ class SegmentJournal:
         self._segment_bytes = 0
         self._segment_entries = 0
         self._shared_written = set()
+        self._generation = self._counters()[2]
         return segment
 
     def _segments(self) -> list[tuple[str, int]]:
@@ -270,7 +288,8 @@ class SegmentJournal:
 
     def _keep_within(self, max_bytes: int | None) -> None:
         """Raise the floor over the byte budget; delete segments below it (lock held)."""
-        last, floor = self._counters()
+        self._unchecked = 0
+        last, floor, generation = self._counters()
         segments = self._segments()
         excess = bytes_to_free(sum(size for _, size in segments), max_bytes) if max_bytes else 0
         ends = {}
@@ -280,13 +299,15 @@ class SegmentJournal:
             ends[name] = self._last_id(name, size)
             floor = max(floor, ends[name])
             excess -= size
-        os.pwrite(self._counter, COUNTER.pack(last, floor), 0)
+        deleted = False
         for name, size in segments:
             if int(name.split("-", 1)[0]) > floor:
                 break  # segments are in order of their first id
             end = ends[name] if name in ends else self._last_id(name, size)
             if end <= floor:
                 self._unlink(name)
+                deleted = True
+        os.pwrite(self._counter, COUNTER.pack(last, floor, generation + deleted), 0)
 
     def _unlink(self, name: str) -> None:
         try:
@@ -298,8 +319,8 @@ class SegmentJournal:
         with self._mutex:
             fcntl.flock(self._counter, fcntl.LOCK_EX)
             try:
-                last, _ = self._counters()
-                os.pwrite(self._counter, COUNTER.pack(last, last), 0)
+                last, _, generation = self._counters()
+                os.pwrite(self._counter, COUNTER.pack(last, last, generation + 1), 0)
                 for name, _ in self._segments():
                     self._unlink(name)
             finally:
@@ -307,7 +328,7 @@ class SegmentJournal:
 
     # --- reading ----------------------------------------------------------------------
     def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
-        _, floor = self._counters()
+        _, floor, _ = self._counters()
         low = floor if query.since_id is None else max(floor, query.since_id)
         found: list[tuple[_Record, _SegmentIndex]] = []
         with self._index_mutex:
@@ -442,7 +463,7 @@ class SegmentJournal:
         except sqlite3.Error as exc:
             log.warning("could not read the older journal %s: %s", database, exc)
             rows = []
-        last, floor = self._counters()
+        last, floor, _ = self._counters()
         if rows:
             lines = []
             for entry_id, data, response in rows:
@@ -458,7 +479,7 @@ class SegmentJournal:
             finally:
                 os.close(fd)
             last = max(last, rows[-1][0])
-        os.pwrite(self._counter, COUNTER.pack(last, floor), 0)
+        os.pwrite(self._counter, IDS.pack(last, floor), 0)
         for suffix in ("", "-wal", "-shm"):
             leftover = database.with_name(database.name + suffix)
             if leftover.exists():
