@@ -63,7 +63,7 @@ log = logging.getLogger("broker.storage")
 
 # A segment is closed once it holds this share of the entry or byte budget.
 SEGMENTS_PER_BUDGET = 16
-MIN_SEGMENT_BYTES = 64 * 1024
+MIN_SEGMENT_BYTES = 128 * 1024
 SUFFIX = ".jsonl"
 COUNTER = struct.Struct("<QQQ")  # last id, floor, generation
 IDS = struct.Struct("<QQ")  # last id, floor: what an append changes
@@ -206,6 +206,8 @@ class SegmentJournal:
                 entry_id = last + 1
                 line = b'%b,"id":%d}\n' % (data[:-1], entry_id)
                 segment = self._segment_for(entry_id, limit, max_bytes, generation)
+                if self._segment_entries == 0:  # a new segment: trimming may have raised it
+                    floor = self._counters()[1]
                 if shared is not None and shared[0] not in self._shared_written:
                     line = b'{"shared":"%b","data":%b}\n' % (shared[0].encode(), shared[1]) + line
                     self._shared_written.add(shared[0])
