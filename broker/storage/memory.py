@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from broker.journal.retention import bytes_to_free
 from broker.storage.base import Change, JournalQuery, Position, StateCounts
+from broker.storage.memory_journal import MemoryJournal
 from broker.storage.memory_state import MemoryState
-from broker.storage.parts import STATE, lend, methods_of
+from broker.storage.parts import JOURNAL, STATE, lend, methods_of
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.storage.striped_locks import StripedLocks
 
@@ -28,13 +28,11 @@ class MemoryStore:
         self._mutex = threading.RLock()
         self._locks = StripedLocks()
         self._generation = 0
-        self._journal_seq = 0
         self._state = MemoryState(self._mutex)
         lend(self, MemoryStore, methods_of(self._state, STATE))
         lend(self, MemoryStore, {"lock": self._locks.hold})
-        self._journal: deque[dict[str, Any]] = deque()
-        self._journal_sizes: deque[int] = deque()
-        self._journal_bytes = 0
+        self._journal = MemoryJournal(self._mutex)
+        lend(self, MemoryStore, methods_of(self._journal, JOURNAL))
         self._faults: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._catalogs: list[dict[str, Any]] = []
         self._seeded: set[str] = set()
@@ -115,33 +113,13 @@ class MemoryStore:
     def journal_append(
         self, entry: dict[str, Any], limit: int, max_bytes: int | None = None
     ) -> int:
-        size = len(json.dumps(entry, separators=(",", ":")))
-        with self._mutex:
-            self._journal_seq += 1
-            stored = {**entry, "id": self._journal_seq}
-            self._journal.append(stored)
-            self._journal_sizes.append(size)
-            self._journal_bytes += size
-            excess = bytes_to_free(self._journal_bytes, max_bytes) if max_bytes else 0
-            while len(self._journal) > limit or excess > 0:
-                self._journal.popleft()
-                dropped = self._journal_sizes.popleft()
-                self._journal_bytes -= dropped
-                excess -= dropped
-            return self._journal_seq
+        return self._journal.journal_append(entry, limit, max_bytes)
 
     def journal_query(self, query: JournalQuery) -> list[dict[str, Any]]:
-        with self._mutex:
-            found = [entry for entry in self._journal if query.matches(entry)]
-        if query.forward:
-            return found[: query.limit]
-        return found[-query.limit :] if query.limit else []
+        return self._journal.journal_query(query)
 
     def journal_clear(self) -> None:
-        with self._mutex:
-            self._journal.clear()
-            self._journal_sizes.clear()
-            self._journal_bytes = 0
+        self._journal.journal_clear()
 
     # --- faults -----------------------------------------------------------------------
     def fault_add(self, rule: dict[str, Any]) -> str:

@@ -9,8 +9,8 @@
 * The store is the SQL parts (:mod:`broker.storage.sql`) over the state file
   (:class:`~broker.storage.sqlite_database.SQLiteDatabase`: reads on one connection
   per thread and process, writes on one per process), and the journal
-  (:mod:`broker.storage.sqlite_journal`) in a second file next to it
-  (``broker.journal.db``).
+  (:mod:`broker.storage.segment_journal`) in segment files next to it
+  (``broker.journal/``), written by every worker without a database in between.
 * Cross-process per-key locks are ``flock(2)`` stripes in ``broker.db.locks/``.
 * Writes are group-committed (:mod:`broker.storage.group_commit`): concurrent
   writers share one transaction and one sync, and each returns after its commit.
@@ -33,9 +33,9 @@ from typing import Any
 
 from broker.storage.base import JournalQuery, StoreUnavailable
 from broker.storage.parts import JOURNAL, lend, methods_of
+from broker.storage.segment_journal import SegmentJournal
 from broker.storage.sql import SQLParts
 from broker.storage.sqlite_database import SQLiteDatabase, use_wal
-from broker.storage.sqlite_journal import JOURNAL_WAL_LIMIT, SQLiteJournal
 from broker.storage.striped_locks import StripedFileLocks
 
 __all__ = ["MIN_FREE_BYTES", "SQLiteStore"]
@@ -111,17 +111,18 @@ class SQLiteStore(SQLParts):
             raise StoreUnavailable(f"not a sqlite:/// URL: {url}")
         self.url = url
         self.path = Path(url[len("sqlite:///") :])
-        self.journal_path = self.path.with_name(self.path.stem + ".journal.db")
+        self.journal_path = self.path.with_name(self.path.stem + ".journal")
+        # Where an older version kept the journal: carried over into segments once.
+        older_journal = self.path.with_name(self.path.stem + ".journal.db")
         self._synchronous = synchronous
         try:
             # A folder created here holds credentials: its owner's alone.
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            for file in (self.path, self.journal_path):
-                _private_file(file)
-                for suffix in ("-wal", "-shm"):
-                    leftover = file.with_name(file.name + suffix)
-                    if leftover.exists():
-                        _private_file(leftover)
+            _private_file(self.path)
+            for suffix in ("-wal", "-shm"):
+                leftover = self.path.with_name(self.path.name + suffix)
+                if leftover.exists():
+                    _private_file(leftover)
             locks = self.path.with_name(self.path.name + ".locks")
             self._locks = StripedFileLocks(locks)
             self._state_database = SQLiteDatabase(
@@ -129,15 +130,12 @@ class SQLiteStore(SQLParts):
                 self._connect_state,
                 locks / "writer-state.lock",
             )
-            self._journal_database = SQLiteDatabase(
-                self.journal_path, self._connect_journal, locks / "writer-journal.lock"
-            )
             super().__init__(self._state_database)
             lend(self, SQLiteStore, {"lock": self._locks.hold})
-            self._journal = SQLiteJournal(self._journal_database)
+            self._journal = SegmentJournal(self.journal_path)
             lend(self, SQLiteStore, methods_of(self._journal, JOURNAL))
             self._migrate()
-            self._journal.migrate()
+            self._journal.adopt(older_journal)
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
 
@@ -154,11 +152,6 @@ class SQLiteStore(SQLParts):
 
     def _connect_state(self, shared: bool = False) -> sqlite3.Connection:
         return self._connect(self.path, self._synchronous, shared)
-
-    def _connect_journal(self, shared: bool = False) -> sqlite3.Connection:
-        connection = self._connect(self.journal_path, "NORMAL", shared)
-        connection.execute(f"PRAGMA journal_size_limit={JOURNAL_WAL_LIMIT}")
-        return connection
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -193,7 +186,7 @@ class SQLiteStore(SQLParts):
 
     def close(self) -> None:
         self._state_database.close()
-        self._journal_database.close()
+        self._journal.close()
 
     def reset(self, keep_journal: bool = False) -> None:
         with self._state_database.transaction() as db:

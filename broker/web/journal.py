@@ -44,7 +44,7 @@ def _recorded_response(raw: bytes) -> Any:
 
 # GET answers repeat byte for byte (the catalog above all): decoding and redacting
 # the same bytes once is enough. The result is shared between entries, never
-# changed, and stores may recognise it to keep one copy (see SQLiteStore).
+# changed, and stores may recognise it to keep one copy (see SegmentJournal).
 _recorded_get_response = functools.lru_cache(maxsize=8)(_recorded_response)
 SHARED_RESPONSE_MIN = 1024
 
