@@ -10,18 +10,20 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from broker.storage.base import Change, JournalQuery, Position, StateCounts
+from broker.storage.base import JournalQuery
 from broker.storage.memory_journal import MemoryJournal
 from broker.storage.memory_state import MemoryState
 from broker.storage.parts import JOURNAL, STATE, lend, methods_of
-from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
+from broker.storage.state_forwarding import ForwardsState
 from broker.storage.striped_locks import StripedLocks
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore:
+class MemoryStore(ForwardsState):
     """A first-class fake of the store contract: same semantics, no I/O."""
+
+    _state: MemoryState
 
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
@@ -49,55 +51,6 @@ class MemoryStore:
 
     def generation(self) -> int:
         return self._generation
-
-    # --- OSB state --------------------------------------------------------------------
-    def get_instance(self, instance_id: str) -> InstanceRecord | None:
-        return self._state.get_instance(instance_id)
-
-    def get_binding(self, binding_id: str) -> BindingRecord | None:
-        return self._state.get_binding(binding_id)
-
-    def get_operation(self, operation_id: str) -> OperationRecord | None:
-        return self._state.get_operation(operation_id)
-
-    def latest_operation(
-        self, instance_id: str, binding_id: str | None = None
-    ) -> OperationRecord | None:
-        return self._state.latest_operation(instance_id, binding_id)
-
-    def bindings_of(self, instance_id: str) -> list[BindingRecord]:
-        return self._state.bindings_of(instance_id)
-
-    def apply(self, changes: Sequence[Change]) -> None:
-        self._state.apply(changes)
-
-    def list_instances(
-        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
-    ) -> list[InstanceRecord]:
-        return self._state.list_instances(limit, after, newest_first)
-
-    def list_bindings(
-        self, limit: int | None = None, after: Position | None = None, newest_first: bool = False
-    ) -> list[BindingRecord]:
-        return self._state.list_bindings(limit, after, newest_first)
-
-    def list_operations(
-        self,
-        limit: int = 1000,
-        *,
-        before: str | None = None,
-        state: str | None = None,
-        instance_id: str | None = None,
-    ) -> list[OperationRecord]:
-        return self._state.list_operations(
-            limit, before=before, state=state, instance_id=instance_id
-        )
-
-    def prune_operations(self, finished_before: float) -> int:
-        return self._state.prune_operations(finished_before)
-
-    def counts(self) -> StateCounts:
-        return self._state.counts()
 
     def reset(self, keep_journal: bool = False) -> None:
         with self._mutex:

@@ -27,6 +27,7 @@ __all__ = [
     "Coordinated",
     "FaultStore",
     "JournalStore",
+    "StateRecords",
     "StateStore",
     "Store",
 ]
@@ -37,11 +38,8 @@ class Coordinated(Protocol):
         """A number that changes whenever catalog documents or fault rules change."""
 
 
-class StateStore(Protocol):
-    """Instances, bindings and operations, changed under locks shared by every process."""
-
-    def lock(self, key: str) -> AbstractContextManager[None]:
-        """A mutex over ``key`` shared by every process using this store."""
+class StateRecords(Protocol):
+    """Instances, bindings and operations: what a store's state part answers."""
 
     def get_instance(self, instance_id: str) -> InstanceRecord | None: ...
 
@@ -98,6 +96,13 @@ class StateStore(Protocol):
         """
 
     def counts(self) -> StateCounts: ...
+
+
+class StateStore(StateRecords, Protocol):
+    """Instances, bindings and operations, changed under locks shared by every process."""
+
+    def lock(self, key: str) -> AbstractContextManager[None]:
+        """A mutex over ``key`` shared by every process using this store."""
 
 
 class JournalStore(Protocol):
