@@ -81,6 +81,8 @@ class FaultEngine:
         self._generation: int | None = None
         self._rules: list[FaultRule] = []
         self._seeded: tuple[str, list[dict[str, Any]]] | None = None
+        # concern()'s answers per operation, and the rules they are about.
+        self._concerned: tuple[list[FaultRule], dict[str, bool]] = (self._rules, {})
 
     def refresh(self, generation: int) -> None:
         if generation != self._generation:
@@ -92,6 +94,17 @@ class FaultEngine:
     @property
     def active(self) -> bool:
         return bool(self._rules)
+
+    def concern(self, operation: str) -> bool:
+        """Whether any rule may apply to ``operation``: if none may, :meth:`choose`
+        passes every rule by and changes nothing, for any request of that operation."""
+        rules, answers = self._concerned
+        if rules is not self._rules:  # refreshed since: answers for the new rules
+            rules, answers = self._concerned = (self._rules, {})
+        found = answers.get(operation)
+        if found is None:
+            found = answers[operation] = any(_considered(rule, operation) for rule in rules)
+        return found
 
     def seed(self, catalog: Catalog) -> None:
         """Copy the catalog's rules into the store unless this catalog version already did."""
@@ -112,12 +125,10 @@ class FaultEngine:
         chosen: Fired | None = None
         resolved = None
         for rule in self._rules:
-            if not rule.concerns(target.operation):
-                continue  # the cheap test first: most rules are about other operations
+            if not _considered(rule, target.operation):
+                continue
             service = plan = None
             if rule.match.names_service_or_plan:
-                if target.operation in ABOUT_NO_SERVICE:
-                    continue  # such a request names no service or plan: nothing to resolve
                 if resolved is None:
                     resolved = names(*target.ids())
                 service, plan = resolved
@@ -134,3 +145,11 @@ class FaultEngine:
         if chosen is not None:
             self.store.fault_fired(chosen.rule.id)
         return chosen
+
+
+def _considered(rule: FaultRule, operation: str) -> bool:
+    """The cheap tests first: most rules are about other operations, and a rule naming
+    a service or plan never matches a request that names none (nothing to resolve)."""
+    if not rule.concerns(operation):
+        return False
+    return not (rule.match.names_service_or_plan and operation in ABOUT_NO_SERVICE)

@@ -1,6 +1,7 @@
 """Where the checks meet the request path, and the API other code records findings with.
 
-Two hooks, both added to the application by :func:`register_platform_checks`:
+Two steps of every ``/v2`` request, both added by :func:`register_platform_checks`
+(:class:`broker.web.runtime.OsbSteps`):
 
 * after the ``/v2`` request checks (credentials, version header, originating
   identity), the few checks that need the state as it is *before* the request
@@ -39,7 +40,7 @@ from broker.platform_checks.routes import (
 from broker.platform_checks.rules import RULES, announced_version
 from broker.platform_checks.service import EXTENSION, PlatformChecks
 from broker.platform_checks.stores import findings_store_for
-from broker.web.request_state import NOT_PARSED, RequestState, current, state_of
+from broker.web.request_state import NOT_PARSED, RequestState, state_of
 from broker.web.runtime import Runtime
 
 __all__ = ["RequestFindings", "record_finding", "register_platform_checks"]
@@ -112,9 +113,9 @@ def register_platform_checks(app: Flask, rt: Runtime) -> None:
     if not checks.enabled:
         return
     hooks = _Hooks(checks)
-    # After the osb blueprint's own request checks: added to its list of hooks.
-    app.before_request_funcs.setdefault("osb", []).append(hooks.before)
-    app.after_request(hooks.after)
+    # Steps of every /v2 request, after its own checks and after its journal entry.
+    rt.osb_steps.before.append(hooks.before)
+    rt.osb_steps.after.append(hooks.after)
 
 
 def _request_body(req: Any, state: RequestState) -> dict[str, Any] | None:
@@ -143,8 +144,7 @@ class _Hooks:
     def __init__(self, checks: PlatformChecks) -> None:
         self.checks = checks
 
-    def before(self) -> None:
-        req, state = current()
+    def before(self, req: Any, state: RequestState) -> None:
         state.platform_checks_on = True
         operation = state.operation
         if operation not in BEFORE:
@@ -169,15 +169,13 @@ class _Hooks:
         except Exception:  # the answer matters more than its grade
             log.warning("platform check failed before the request", exc_info=True)
 
-    def after(self, response: Response) -> Response:
-        req, state = current()
+    def after(self, req: Any, state: RequestState, response: Response) -> None:
         if state.operation is None or not state.authenticated or req.blueprint != "osb":
-            return response
+            return
         try:
             self._check(req, state, response)
         except Exception:  # the answer matters more than its grade
             log.warning("platform check failed after the request", exc_info=True)
-        return response
 
     def _check(self, req: Any, state: RequestState, response: Response) -> None:
         checks = self.checks

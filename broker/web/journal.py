@@ -141,7 +141,8 @@ def record(rt: Runtime, req: Request, state: RequestState, response: Response) -
             response_body = _recorded_response(raw)
     headers, headers_size, headers_cut = entries.headers(_header_items(req.environ))
     path = req.path
-    query = req.args.to_dict()
+    # Most requests carry no query: nothing to parse then.
+    query = req.args.to_dict() if req.environ.get("QUERY_STRING") else {}
     identity = state.originating_identity
     instance_id, binding_id = state.instance_id, state.binding_id
     entry: dict[str, Any] = {

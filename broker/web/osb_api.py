@@ -1,12 +1,10 @@
 """``/v2``: the ten OSB endpoints. Parse, call the broker, map the outcome to a status.
 
-Request checks run in the order the spec's checklist gives: credentials (401, checked
-by :mod:`broker.web.access` before any of these), ``X-Broker-API-Version`` (412, or 400
-when so configured), an endpoint the answered version does not define (404, as a
-broker of that version has no such route; no fault rule applies to it), originating
-identity (400), then the body. :func:`name_request`
-names the operation for the journal and logs; every route is wrapped by
-:func:`osb_operation`, which applies a fault rule if one fires.
+The request checks and what follows every answer are the steps of
+:mod:`broker.web.osb_steps`, registered here as the blueprint's hooks (an endpoint
+the answered version does not define is a 404 there, and no fault rule applies to
+it); then the body is checked. Every route is wrapped by :func:`osb_operation`,
+which applies a fault rule if one fires.
 """
 
 from __future__ import annotations
@@ -22,22 +20,15 @@ from broker.decoding import DecodingError, decode_json
 from broker.faults.engine import RequestTarget
 from broker.osb import schemas
 from broker.osb.errors import BadRequest, OSBError
-from broker.osb.headers import check_api_version, parse_originating_identity
 from broker.osb.outcome import Outcome, RequestInfo
-from broker.osb.versions import (
-    NEWEST,
-    answer_fields,
-    check_endpoint_defined,
-    effective_version,
-)
+from broker.osb.versions import NEWEST, answer_fields
 from broker.web.errors import json_response, render_osb_error
 from broker.web.fault_actions import apply_response_modifiers, replacement
-from broker.web.journal import record
-from broker.web.request_context import refuse_nul
+from broker.web.osb_steps import answered, check_request, name_request
 from broker.web.request_state import NOT_PARSED, RequestState, current
 from broker.web.runtime import Runtime, current_runtime
 
-__all__ = ["osb"]
+__all__ = ["catalog_answer", "osb"]
 
 osb = Blueprint("osb", __name__, url_prefix="/v2")
 
@@ -62,41 +53,20 @@ LAST_OPERATION_RESPONSE = schemas.LastOperationSchema()
 
 
 @osb.url_value_preprocessor
-def name_request(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """Name the operation and its ids for the journal, logs and metrics.
-
-    URL value preprocessors run before every before-request hook, so even a request
-    the credential guard refuses is journaled under its operation.
-    """
-    _, state = current()
-    state.operation = (endpoint or "").rpartition(".")[2] or None
-    state.instance_id = values.get("instance_id") if values else None
-    state.binding_id = values.get("binding_id") if values else None
+def name_operation(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """URL value preprocessors run before every before-request hook, so even a request
+    the credential guard refuses is journaled under its operation."""
+    name_request(current()[1], endpoint, values)
 
 
 @osb.before_request
-def check_request() -> None:
-    req, state = current()
-    rt = current_runtime()
-    rt.sync()
-    environ = req.environ
-    announced = check_api_version(
-        environ.get("HTTP_X_BROKER_API_VERSION"), rt.settings.missing_version_status
-    )
-    state.osb_version = effective_version(announced, rt.settings.osb_version)
-    check_endpoint_defined(state.operation, state.osb_version)
-    identity = parse_originating_identity(environ.get("HTTP_X_BROKER_API_ORIGINATING_IDENTITY"))
-    state.originating_identity = identity.to_dict() if identity else None
-    refuse_nul(environ)
+def check_osb_request() -> None:
+    check_request(current_runtime(), *current())
 
 
 @osb.after_request
 def count_and_record(response: Response) -> Response:
-    """The metrics first (the answer is known), then the journal entry."""
-    req, state = current()
-    rt = current_runtime()
-    rt.metrics.count(state, response)
-    record(rt, req, state, response)
+    answered(current_runtime(), *current(), response)
     return response
 
 
@@ -269,9 +239,8 @@ def osb_operation(view: View) -> Callable[..., Response]:
 # Each view receives (rt, req, state) from osb_operation, then its URL values.
 
 
-@osb.get("/catalog", endpoint="catalog")
-@osb_operation
-def catalog(rt: Runtime, req: Request, state: RequestState) -> Response:
+def catalog_answer(rt: Runtime, req: Request, state: RequestState) -> Response:
+    """GET /v2/catalog's answer; the fast path (:mod:`broker.web.fast_path`) calls it too."""
     current = rt.catalogs.catalog
     body, etag = rt.catalog_bodies.body(current.body, current.etag, state.osb_version)
     # Parsed only when sent: most platforms never send If-None-Match.
@@ -282,6 +251,9 @@ def catalog(rt: Runtime, req: Request, state: RequestState) -> Response:
     # A catalog ETag is hex digits and a version: quoted as set_etag would, minus its checks.
     response.headers["ETag"] = f'"{etag}"'
     return response
+
+
+catalog = osb.get("/catalog", endpoint="catalog")(osb_operation(catalog_answer))
 
 
 @osb.put("/service_instances/<instance_id>", endpoint="provision")

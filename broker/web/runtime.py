@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import Flask, current_app
+from flask import Flask, Request, Response, current_app
 
 from broker.catalog.source import CatalogSource
 from broker.config import Settings
@@ -26,10 +26,25 @@ from broker.osb.versions import CatalogBodies
 from broker.storage import Store
 from broker.web.auth import Authenticator
 from broker.web.metrics import Metrics
+from broker.web.request_state import RequestState
 
-__all__ = ["EXTENSION", "Runtime", "current_runtime", "runtime_of"]
+__all__ = ["EXTENSION", "OsbSteps", "Runtime", "current_runtime", "runtime_of"]
 
 EXTENSION = "mockbroker"
+
+
+@dataclass
+class OsbSteps:
+    """Steps other parts add to every ``/v2`` request (the platform checks do).
+
+    ``before`` run, in order, after the request checks (credentials, version header,
+    originating identity); ``after`` once the answer is counted and journaled. They
+    are called by the OSB blueprint's hooks and by the catalog's fast path alike
+    (:mod:`broker.web.osb_steps`).
+    """
+
+    before: list[Callable[[Request, RequestState], None]] = field(default_factory=list)
+    after: list[Callable[[Request, RequestState, Response], None]] = field(default_factory=list)
 
 
 @dataclass
@@ -49,6 +64,7 @@ class Runtime:
     catalog_bodies: CatalogBodies = field(default_factory=CatalogBodies)
     # What else a reset forgets (the platform checks' findings, say).
     on_reset: list[Callable[[], None]] = field(default_factory=list)
+    osb_steps: OsbSteps = field(default_factory=OsbSteps)
     started_at: float = field(default_factory=time.time)
     _generation: int | None = None
     _mutex: threading.Lock = field(default_factory=threading.Lock)
