@@ -57,7 +57,6 @@ class InProcessTransport(httpx.BaseTransport):
         self._fixed: dict[str, Any] = {
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "http",
-            "wsgi.errors": sys.stderr,
             "wsgi.multithread": True,
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
@@ -137,6 +136,7 @@ class InProcessTransport(httpx.BaseTransport):
         path, _, query = target.partition("?")
         environ = self._fixed.copy()
         environ["wsgi.input"] = io.BytesIO(body)
+        environ["wsgi.errors"] = sys.stderr  # per request: pytest swaps it per test
         environ["REQUEST_METHOD"] = request.method
         environ["PATH_INFO"] = _wsgi_string(unquote(path))
         environ["QUERY_STRING"] = query

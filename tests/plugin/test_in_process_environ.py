@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from typing import Any
 
 import httpx
@@ -69,3 +71,20 @@ def test_each_request_gets_its_own_environ() -> None:
     assert first is not third
     comparable = {key for key in first if key not in ("wsgi.input", "mockbroker.client_gone")}
     assert {key: first[key] for key in comparable} == {key: third[key] for key in comparable}
+
+
+def test_errors_go_to_the_stderr_of_the_moment(monkeypatch: Any) -> None:
+    later = io.StringIO()
+    seen: list[dict[str, Any]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ)
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    transport = InProcessTransport(app, "127.0.0.1", 8080)
+    with httpx.Client(transport=transport, base_url="http://127.0.0.1:8080") as client:
+        client.get("/")
+        monkeypatch.setattr(sys, "stderr", later)  # as pytest's capture does per test
+        client.get("/")
+    assert seen[1]["wsgi.errors"] is later
