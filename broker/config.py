@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from broker import setting_parsers as parsers
 from broker.journal.retention import DEFAULT_MAX_BYTES as DEFAULT_JOURNAL_MAX_BYTES
 from broker.journal.retention import MIN_MAX_BYTES as MIN_JOURNAL_MAX_BYTES
@@ -322,6 +320,8 @@ class _Values:
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
+    import yaml  # here: most brokers start without a config file
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

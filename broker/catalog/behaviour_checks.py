@@ -12,6 +12,7 @@ failures may carry ``instance_usable`` or ``update_repeatable``, and the service
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from marshmallow import ValidationError
@@ -46,6 +47,12 @@ FaultRuleCheck = Callable[[Mapping[str, Any], str], list[tuple[str, str]]]
 BackendCheck = Callable[[str, Mapping[str, Any]], list[tuple[str, str]] | None]
 
 
+@cache
+def _knobs_schema() -> KnobsSchema:
+    """Made once: a new schema per level copied every field of every nested schema."""
+    return KnobsSchema()
+
+
 def behaviour_level(
     path: str, raw: Any, fault_problems: FaultRuleCheck
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -54,7 +61,7 @@ def behaviour_level(
         return {}, []  # absent, or reported by the OSB field schemas as not a mapping
     found: list[tuple[str, str]] = []
     try:
-        loaded: dict[str, Any] = KnobsSchema().load(raw)
+        loaded: dict[str, Any] = _knobs_schema().load(raw)
     except ValidationError as exc:
         found.extend(flatten_messages(exc.messages, path))
         loaded = exc.valid_data if isinstance(exc.valid_data, dict) else {}

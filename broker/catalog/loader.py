@@ -21,7 +21,7 @@ are read by :mod:`broker.catalog.documents`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,14 @@ def catalog_from_documents(
     return Catalog(tuple(builder.services), tuple(document.source for document in documents))
 
 
+@cache
+def _field_schemas() -> tuple[CatalogFileSchema, ServiceSchema, PlanSchema]:
+    """The OSB field schemas of a file's envelope, a service and a plan, made once:
+    making a marshmallow schema copies its fields (and later its nested schemas'),
+    which cost more than the checks themselves, and loading leaves a schema unchanged."""
+    return CatalogFileSchema(exclude=("services",)), ServiceSchema(exclude=("plans",)), PlanSchema()
+
+
 def _text(value: Any) -> str | None:
     """A name or id as written, if it is a usable one (the schemas report the others)."""
     return value if isinstance(value, str) and value else None
@@ -134,7 +142,7 @@ class _Builder:
         # Checked piece by piece, so one broken field does not hide the problems of
         # the rest: every service and plan is checked whatever its neighbours hold.
         envelope = {key: value for key, value in data.items() if key != "services"}
-        self.validate(source, "", CatalogFileSchema(exclude=("services",)), envelope)
+        self.validate(source, "", _field_schemas()[0], envelope)
         file_knobs = self.behaviour_level(source, "mockbroker", data.get("mockbroker"))
         services = data.get("services")
         if not isinstance(services, list):
@@ -146,7 +154,7 @@ class _Builder:
                 self.problem(source, path, "a service must be a mapping")
                 continue
             fields_only = {key: value for key, value in service.items() if key != "plans"}
-            self.validate(source, path, ServiceSchema(exclude=("plans",)), fields_only)
+            self.validate(source, path, _field_schemas()[1], fields_only)
             self.add_service(document, path, service, file_knobs)
 
     def validate(self, source: str, path: str, schema: Any, data: Any) -> bool:
@@ -198,7 +206,7 @@ class _Builder:
             if not isinstance(plan_raw, Mapping):
                 self.problem(source, plan_path, "a plan must be a mapping")
                 continue
-            self.validate(source, plan_path, PlanSchema(), plan_raw)
+            self.validate(source, plan_path, _field_schemas()[2], plan_raw)
             result = self.build_plan(
                 document, plan_path, raw, service_id, plan_raw, file_knobs, service_knobs
             )

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
-
-from jsonschema import validators
-from jsonschema.protocols import Validator
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from broker.catalog.documents import CatalogDocument, read_document
 from broker.catalog.problems import join_path
 from broker.suggestions import did_you_mean
 
-__all__ = ["KNOWN_DRAFTS", "MAX_SCHEMA_BYTES", "SCHEMA_PURPOSES", "Report", "plan_schemas"]
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+__all__ = ["MAX_SCHEMA_BYTES", "SCHEMA_PURPOSES", "Report", "known_drafts", "plan_schemas"]
 
 MAX_SCHEMA_BYTES = 64 * 1024
 SCHEMA_PURPOSES = {
@@ -28,16 +29,27 @@ SCHEMA_PURPOSES = {
     "instance_update": ("service_instance", "update"),
     "binding_create": ("service_binding", "create"),
 }
-KNOWN_DRAFTS = {
-    cls.META_SCHEMA["$schema"].rstrip("#"): cls
-    for cls in (
+
+
+@cache
+def known_drafts() -> dict[str, type[Validator]]:
+    """The validator class of each JSON Schema draft, by its ``$schema`` URI (no ``#``).
+
+    jsonschema is imported here, on the first catalog that has a parameter schema:
+    it is a tenth of a second of a broker's start, which a catalog without schemas
+    does not need.
+    """
+    from jsonschema import validators
+
+    drafts: tuple[type[Validator], ...] = (
         validators.Draft4Validator,
         validators.Draft6Validator,
         validators.Draft7Validator,
         validators.Draft201909Validator,
         validators.Draft202012Validator,
     )
-}
+    return {cls.META_SCHEMA["$schema"].rstrip("#"): cls for cls in drafts}
+
 
 # Records a problem at a YAML path (of the document being checked).
 Report = Callable[[str, str], None]
@@ -117,14 +129,15 @@ def compile_schema(path: str, schema: dict[str, Any], report: Report) -> Validat
                     "themselves ('#/...')",
                 )
             )
+    drafts = known_drafts()
     draft = schema.get("$schema")
-    cls = KNOWN_DRAFTS.get(draft.rstrip("#")) if isinstance(draft, str) else None
+    cls = drafts.get(draft.rstrip("#")) if isinstance(draft, str) else None
     # Without a usable $schema the rest is still checked, as OSB's draft-04.
-    checker = cls or validators.Draft4Validator
+    checker = cls or drafts["http://json-schema.org/draft-04/schema"]
     if draft is None:
         found.append((path, "'$schema' is required (e.g. http://json-schema.org/draft-04/schema#)"))
     elif cls is None:
-        known = sorted(KNOWN_DRAFTS)
+        known = sorted(drafts)
         found.append(
             (
                 f"{path}.$schema",

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema.exceptions import best_match
-
 from broker.catalog.model import Plan, Service
 from broker.credentials.registry import BackendRegistry
 from broker.osb.errors import BadRequest, MaintenanceInfoConflict, UnprocessableEntity
@@ -48,6 +46,8 @@ def validate_parameters(plan: Plan, purpose: str, parameters: Mapping[str, Any])
     errors = sorted(validator.iter_errors(parameters), key=lambda error: list(error.path))
     if not errors:
         return
+    from jsonschema.exceptions import best_match  # only when the parameters are wrong
+
     problems = []
     for error in errors:
         detail = best_match(error.context) if error.context else error

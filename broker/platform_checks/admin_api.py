@@ -9,18 +9,19 @@ seen at or after it); ``format=junit`` answers JUnit XML. ``DELETE`` forgets the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apispec import APISpec
 from flask import Blueprint, Response, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from broker.osb.schemas import load_or_400
 from broker.platform_checks.findings_store import FindingsQuery
-from broker.platform_checks.junit import junit_xml
 from broker.platform_checks.rules import LEVELS, RULES
 from broker.platform_checks.service import iso_time, platform_checks
 from broker.web.errors import json_response
+
+if TYPE_CHECKING:
+    from apispec import APISpec
 
 __all__ = ["FindingSchema", "FindingsSchema", "findings_api", "findings_paths"]
 
@@ -114,6 +115,10 @@ def list_findings() -> Response:
     checks = platform_checks()
     found = checks.query(query)
     if answer_format == "junit":
+        # Imported on first use: its character-class pattern alone costs a start
+        # milliseconds, and few brokers are ever asked for JUnit XML.
+        from broker.platform_checks.junit import junit_xml
+
         checked = [
             rule
             for rule in RULES.values()

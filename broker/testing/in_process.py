@@ -35,6 +35,9 @@ from broker.web.request_state import ENVIRON_KEY, RequestState
 
 __all__ = ["InProcessTransport"]
 
+# Header names whose environ keys are remembered, at most (a test may send any).
+MAX_HEADER_NAMES = 256
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -50,6 +53,23 @@ class InProcessTransport(httpx.BaseTransport):
         self.app = app
         self.host = host
         self.port = str(port)
+        # What every request's environ holds; each request copies it and adds its own.
+        self._fixed: dict[str, Any] = {
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "SERVER_SOFTWARE": "mockbroker-in-process",
+            "SCRIPT_NAME": "",
+            "REMOTE_ADDR": "127.0.0.1",
+            "REMOTE_PORT": 0,
+            "SERVER_NAME": host,
+            "SERVER_PORT": self.port,
+            "SERVER_PROTOCOL": "HTTP/1.1",
+        }
+        # The environ key of each header name seen (the same few names every request).
+        self._keys: dict[bytes, str] = {}
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         timeout = request.extensions.get("timeout", {}).get("read")
@@ -114,40 +134,36 @@ class InProcessTransport(httpx.BaseTransport):
         """What the threaded server's handler builds for this request (werkzeug's rules)."""
         target = request.url.raw_path.decode("ascii")
         path, _, query = target.partition("?")
-        environ: dict[str, Any] = {
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-            "SERVER_SOFTWARE": "mockbroker-in-process",
-            "REQUEST_METHOD": request.method,
-            "SCRIPT_NAME": "",
-            "PATH_INFO": _wsgi_string(unquote(path)),
-            "QUERY_STRING": query,
-            "REQUEST_URI": target,
-            "RAW_URI": target,
-            "REMOTE_ADDR": "127.0.0.1",
-            "REMOTE_PORT": 0,
-            "SERVER_NAME": self.host,
-            "SERVER_PORT": self.port,
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            # No socket to watch: the client is gone once its read timeout has passed.
-            "mockbroker.client_gone": gone,
-        }
+        environ = self._fixed.copy()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["wsgi.errors"] = sys.stderr  # per request: pytest swaps it per test
+        environ["REQUEST_METHOD"] = request.method
+        environ["PATH_INFO"] = _wsgi_string(unquote(path))
+        environ["QUERY_STRING"] = query
+        environ["REQUEST_URI"] = environ["RAW_URI"] = target
+        # No socket to watch: the client is gone once its read timeout has passed.
+        environ["mockbroker.client_gone"] = gone
+        keys = self._keys
         for raw_name, raw_value in request.headers.raw:
-            name = raw_name.decode("latin-1")
-            if "_" in name:
+            key = keys.get(raw_name)
+            if key is None:
+                key = _environ_key(raw_name.decode("latin-1"))
+                if len(keys) < MAX_HEADER_NAMES:
+                    keys[raw_name] = key
+            if not key:
                 continue
-            key = name.upper().replace("-", "_")
             value = raw_value.decode("latin-1")
-            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                key = f"HTTP_{key}"
-                if key in environ:
-                    value = f"{environ[key]},{value}"
+            if key in environ and key.startswith("HTTP_"):
+                value = f"{environ[key]},{value}"
             environ[key] = value
         if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             environ["wsgi.input_terminated"] = True
         return environ
+
+
+def _environ_key(name: str) -> str:
+    """The environ key of a request header (empty: dropped, as a name with ``_`` is)."""
+    if "_" in name:
+        return ""
+    key = name.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
