@@ -1,12 +1,14 @@
 """Where the checks meet the request path, and the API other code records findings with.
 
-Two hooks, both added to the application by :func:`register_platform_checks`:
+Hooks added to the application by :func:`register_platform_checks`:
 
 * after the ``/v2`` request checks (credentials, version header, originating
   identity), the few checks that need the state as it is *before* the request
-  changes it;
+  changes it, and a DELETE's announcement of the id it deletes (the store remembers
+  it with the delete: :mod:`.deleted_ids`);
 * after the answer is known and journaled (so the finding can name the journal
-  id), everything else.
+  id), everything else;
+* when the request ends, a delete the checks did not settle is taken back.
 
 Neither changes an answer: a check that fails is logged and the request goes on.
 
@@ -28,7 +30,9 @@ from typing import Any
 from flask import Flask, Response, has_request_context, request
 
 from broker.platform_checks.checker import Checker
+from broker.platform_checks.deleted_ids import end_unsettled, expect
 from broker.platform_checks.exchange import Exchange, Sighting
+from broker.platform_checks.poll_checks import DELETING
 from broker.platform_checks.routes import (
     BEFORE,
     WITH_BODY,
@@ -115,6 +119,7 @@ def register_platform_checks(app: Flask, rt: Runtime) -> None:
     # After the osb blueprint's own request checks: added to its list of hooks.
     app.before_request_funcs.setdefault("osb", []).append(hooks.before)
     app.after_request(hooks.after)
+    app.teardown_request(hooks.teardown)
 
 
 def _request_body(req: Any, state: RequestState) -> dict[str, Any] | None:
@@ -147,10 +152,13 @@ class _Hooks:
         req, state = current()
         state.platform_checks_on = True
         operation = state.operation
-        if operation not in BEFORE:
+        if operation not in BEFORE and operation not in DELETING:
             return
         try:
             version = _version(req)
+            # A graded DELETE only: one at a version the checks cannot grade keeps no id.
+            if operation in DELETING and usable(version):
+                expect(state.instance_id, state.binding_id)
             if not before_checks_for(operation, version):
                 return
             body = _request_body(req, state) if operation in WITH_BODY else None
@@ -168,6 +176,12 @@ class _Hooks:
             state.platform_before = self.checks.checker.before(exchange)
         except Exception:  # the answer matters more than its grade
             log.warning("platform check failed before the request", exc_info=True)
+
+    def teardown(self, error: BaseException | None) -> None:
+        try:
+            end_unsettled(self.checks.checker.sources)
+        except Exception:  # the answer went out; its grade is all that is lost
+            log.warning("platform check failed after the request", exc_info=True)
 
     def after(self, response: Response) -> Response:
         req, state = current()
