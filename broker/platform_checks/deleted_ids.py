@@ -56,7 +56,7 @@ def deleting(sources: Sources, exchange: Exchange, found: list[Sighting]) -> Non
 
 
 def end_unsettled(sources: Sources) -> None:
-    """At the end of a request: a delete the checks did not settle (they failed before
+    """After a DELETE's checks: a delete they did not settle (they failed before
     :func:`deleting`) does not count, as nothing told the platform it happened."""
     expected = end_expected_delete()
     if expected is not None and expected.remembered is not None:

@@ -7,8 +7,7 @@ Hooks added to the application by :func:`register_platform_checks`:
   changes it, and a DELETE's announcement of the id it deletes (the store remembers
   it with the delete: :mod:`.deleted_ids`);
 * after the answer is known and journaled (so the finding can name the journal
-  id), everything else;
-* when the request ends, a delete the checks did not settle is taken back.
+  id), everything else (and a delete the checks did not settle is taken back).
 
 Neither changes an answer: a check that fails is logged and the request goes on.
 
@@ -119,7 +118,6 @@ def register_platform_checks(app: Flask, rt: Runtime) -> None:
     # After the osb blueprint's own request checks: added to its list of hooks.
     app.before_request_funcs.setdefault("osb", []).append(hooks.before)
     app.after_request(hooks.after)
-    app.teardown_request(hooks.teardown)
 
 
 def _request_body(req: Any, state: RequestState) -> dict[str, Any] | None:
@@ -177,12 +175,6 @@ class _Hooks:
         except Exception:  # the answer matters more than its grade
             log.warning("platform check failed before the request", exc_info=True)
 
-    def teardown(self, error: BaseException | None) -> None:
-        try:
-            end_unsettled(self.checks.checker.sources)
-        except Exception:  # the answer went out; its grade is all that is lost
-            log.warning("platform check failed after the request", exc_info=True)
-
     def after(self, response: Response) -> Response:
         req, state = current()
         if state.operation is None or not state.authenticated or req.blueprint != "osb":
@@ -191,6 +183,9 @@ class _Hooks:
             self._check(req, state, response)
         except Exception:  # the answer matters more than its grade
             log.warning("platform check failed after the request", exc_info=True)
+        finally:
+            if state.operation in DELETING:
+                end_unsettled(self.checks.checker.sources)
         return response
 
     def _check(self, req: Any, state: RequestState, response: Response) -> None:
