@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 __all__ = [
     "DELETED_KINDS",
+    "EXPECTED_DELETE",
     "TRIM_EVERY",
     "ExpectedDelete",
     "Remembered",
     "end_expected_delete",
     "expect_delete",
-    "expected_delete",
 ]
 
 # The kinds of deleted ids remembered (each kept to its own bound).
@@ -60,25 +60,22 @@ class ExpectedDelete:
     remembered: Remembered | None = None
 
 
-_EXPECTED: ContextVar[ExpectedDelete | None] = ContextVar("expected_delete", default=None)
+# The delete the current request announced, if any: what the stores look at (its
+# ``get``, without a call into this module on every write's path).
+EXPECTED_DELETE: ContextVar[ExpectedDelete | None] = ContextVar("expected_delete", default=None)
 
 
 def expect_delete(kind: str, resource_id: str) -> ExpectedDelete:
     """Announce that the current request deletes ``kind`` ``resource_id``: the store that
     applies that delete remembers the id with it. Ended by :func:`end_expected_delete`."""
     expected = ExpectedDelete(kind, resource_id)
-    _EXPECTED.set(expected)
+    EXPECTED_DELETE.set(expected)
     return expected
-
-
-def expected_delete() -> ExpectedDelete | None:
-    """The delete the current request announced, if any (the stores' look)."""
-    return _EXPECTED.get()
 
 
 def end_expected_delete() -> ExpectedDelete | None:
     """End the current request's announcement, and answer it (None if there was none)."""
-    expected = _EXPECTED.get()
+    expected = EXPECTED_DELETE.get()
     if expected is not None:
-        _EXPECTED.set(None)
+        EXPECTED_DELETE.set(None)
     return expected

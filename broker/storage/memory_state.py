@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from broker.storage.base import Change, Position, Put, StateCounts
-from broker.storage.deleted_ids import expected_delete
+from broker.storage.deleted_ids import EXPECTED_DELETE
 from broker.storage.memory_deleted_ids import MemoryDeletedIds
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 
@@ -68,7 +68,7 @@ class MemoryState:
             else (change.kind, change.id, None)
             for change in changes
         ]
-        expected = expected_delete()
+        expected = EXPECTED_DELETE.get()
         with self._mutex:
             for kind, record_id, record in prepared:
                 if (

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from broker.storage.base import Change, Position, Put, StateCounts
-from broker.storage.deleted_ids import ExpectedDelete, expected_delete
+from broker.storage.deleted_ids import EXPECTED_DELETE, ExpectedDelete
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.storage.sql.database import Connection, Database, Statement
 from broker.storage.sql.deleted_ids import DeletedIdTables
@@ -122,7 +122,7 @@ class StateTables:
         # time spent holding the write lock is the database's only. Written out here,
         # without helpers: this is every write's path.
         statements: list[Statement] = []
-        expected = expected_delete()
+        expected = EXPECTED_DELETE.get()
         announced: ExpectedDelete | None = None
         for change in changes:
             if not isinstance(change, Put):
