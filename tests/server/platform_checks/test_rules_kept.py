@@ -58,12 +58,14 @@ def test_a_delete_within_the_window_after_a_failed_provision_is_no_finding(
     grades.none()
 
 
-def test_a_failed_update_needs_no_orphan_mitigation(osb: OSB, grades: Grades) -> None:
+def test_a_failed_update_needs_no_orphan_mitigation(osb: OSB, admin: OSB, grades: Grades) -> None:
     osb.provision("orphan-2", "graded", "open")
-    osb.post(
+    added = admin.post(
         "/admin/faults",
         {"match": {"operation": "update"}, "trigger": {"times": 1}, "action": {"status": 500}},
     )
+    assert added.status == 201
+    assert osb.change_plan("orphan-2", "graded", "open").status == 500
     time.sleep(WINDOW + 0.5)
     grades.none()
 
