@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "DELETED_KINDS",
@@ -40,8 +41,7 @@ DELETED_KINDS = ("instance", "binding")
 TRIM_EVERY = 64
 
 
-@dataclass(frozen=True)
-class Remembered:
+class Remembered(NamedTuple):
     """One id remembered as deleted: its place, and the place it held before (if it was
     remembered already), so that it can be taken back exactly."""
 
