@@ -9,9 +9,10 @@ it broke as :class:`~.exchange.Sighting` values, running the checks
 What a request costs: the checks of the request itself are pure; those that look
 at the broker's state read one record (fetch, update with a plan, bind with a
 predecessor) or one instance's bindings (deprovision); a create reads whether its
-id was deleted before; a DELETE answered 200 writes its id, and in the same statement
-looks for an open orphan-mitigation window (the only writes of a successful
-lifecycle); another DELETE reads for the window; polling touches one watch.
+id was deleted before; a DELETE's id is written by the state store in the
+transaction of the delete (:mod:`.deleted_ids`), so a successful lifecycle writes
+nothing of its own; every DELETE reads for an open orphan-mitigation window;
+polling touches one watch.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Every gunicorn worker and every replica sees the same findings, so they live nex
 the broker's state: in process memory for ``memory://``, in a SQLite file beside the
 state file for ``sqlite:///``, in the same PostgreSQL schema for ``postgresql://``.
 
-Three kinds of things are kept:
+Two kinds of things are kept (the ids deleted, for ``id-reuse``, are kept with the
+state: :mod:`broker.storage.deleted_ids`):
 
 * **findings**, grouped: one per rule per resource (instance id, binding id), with
   how often it was seen, the journal ids of the requests that show it (the newest
@@ -13,11 +14,7 @@ Three kinds of things are kept:
   requests (the operation the broker returned, when polling may resume, a pending
   orphan mitigation and when its window closes). A watch with a
   ``due`` time is collected by :meth:`FindingsStore.take_due` once that time passed,
-  exactly once whichever process asks first;
-* **deleted ids**, by kind (``instance``, ``binding``), for ``id-reuse``: the newest
-  ones only, as many per kind as the caller asks to keep (the oldest are forgotten
-  first; a store may drop them in small batches, never by a scan, but never answers
-  one that fell out of the bound).
+  exactly once whichever process asks first.
 
 Every method is one or two short statements: a request costs at most a few key lookups.
 """
@@ -28,9 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
-    "DELETED_KINDS",
     "MAX_REQUEST_IDS",
-    "TRIM_EVERY",
     "FindingsQuery",
     "FindingsStore",
     "NewFinding",
@@ -38,11 +33,6 @@ __all__ = [
 
 # The request ids a finding keeps (the newest ones; count says how many there were).
 MAX_REQUEST_IDS = 50
-# Stores that number deleted ids drop those out of the bound every this many ids:
-# one range delete per batch instead of one row per delete.
-TRIM_EVERY = 64
-# The kinds of deleted ids remembered (each kept to its own bound).
-DELETED_KINDS = ("instance", "binding")
 
 
 @dataclass(frozen=True)
@@ -116,7 +106,7 @@ class FindingsStore(Protocol):
         """Matching findings, oldest first (by first sighting)."""
 
     def clear(self) -> None:
-        """Forget every finding, every watch and every deleted id."""
+        """Forget every finding and every watch."""
 
     def watch_get(self, key: str) -> dict[str, Any] | None: ...
 
@@ -128,20 +118,5 @@ class FindingsStore(Protocol):
 
     def take_due(self, now: float, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
         """Remove and answer up to ``limit`` watches whose ``due`` is at or before ``now``."""
-
-    def remember_deleted(
-        self,
-        kind: str,
-        resource_id: str,
-        keep: int,
-        take: str | None = None,
-    ) -> dict[str, Any] | None:
-        """Remember that the ``kind`` ``resource_id`` was deleted (as the newest of its
-        kind, keeping ``keep`` of them) and take the watch ``take``: answer what it held
-        (None without ``take``, or if nothing was there), as :meth:`watch_take` would."""
-
-    def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
-        """Forget ``resource_id`` as deleted; True if it was among the newest ``keep``
-        deleted ids of its kind (for one caller: the others get False)."""
 
     def close(self) -> None: ...

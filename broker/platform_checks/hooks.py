@@ -5,9 +5,10 @@ Two steps of every ``/v2`` request, both added by :func:`register_platform_check
 
 * after the ``/v2`` request checks (credentials, version header, originating
   identity), the few checks that need the state as it is *before* the request
-  changes it;
+  changes it, and a DELETE's announcement of the id it deletes (the store remembers
+  it with the delete: :mod:`.deleted_ids`);
 * after the answer is known and journaled (so the finding can name the journal
-  id), everything else.
+  id), everything else (and a delete the checks did not settle is taken back).
 
 Neither changes an answer: a check that fails is logged and the request goes on.
 
@@ -29,7 +30,9 @@ from typing import Any
 from flask import Flask, Response, has_request_context, request
 
 from broker.platform_checks.checker import Checker
+from broker.platform_checks.deleted_ids import end_unsettled, expect
 from broker.platform_checks.exchange import Exchange, Sighting
+from broker.platform_checks.poll_checks import DELETING
 from broker.platform_checks.routes import (
     BEFORE,
     WITH_BODY,
@@ -40,6 +43,7 @@ from broker.platform_checks.routes import (
 from broker.platform_checks.rules import RULES, announced_version
 from broker.platform_checks.service import EXTENSION, PlatformChecks
 from broker.platform_checks.stores import findings_store_for
+from broker.storage.deleted_ids import end_expected_delete
 from broker.web.request_state import NOT_PARSED, RequestState, state_of
 from broker.web.runtime import Runtime
 
@@ -146,11 +150,17 @@ class _Hooks:
 
     def before(self, req: Any, state: RequestState) -> None:
         state.platform_checks_on = True
+        # A delete announced by an earlier request on this thread whose after step
+        # never ran (an unhandled error) must not be taken for this request's.
+        end_expected_delete()
         operation = state.operation
-        if operation not in BEFORE:
+        if operation not in BEFORE and operation not in DELETING:
             return
         try:
             version = _version(req)
+            # A graded DELETE only: one at a version the checks cannot grade keeps no id.
+            if operation in DELETING and usable(version):
+                expect(state.instance_id, state.binding_id)
             if not before_checks_for(operation, version):
                 return
             body = _request_body(req, state) if operation in WITH_BODY else None
@@ -174,6 +184,15 @@ class _Hooks:
             return
         try:
             self._check(req, state, response)
+        except Exception:  # the answer matters more than its grade
+            log.warning("platform check failed after the request", exc_info=True)
+        finally:
+            if state.operation in DELETING:
+                self._end_unsettled()
+
+    def _end_unsettled(self) -> None:
+        try:
+            end_unsettled(self.checks.checker.sources)
         except Exception:  # the answer matters more than its grade
             log.warning("platform check failed after the request", exc_info=True)
 

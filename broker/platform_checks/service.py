@@ -103,7 +103,10 @@ class PlatformChecks:
         return [shown(found) for found in self.findings.findings(query)]
 
     def clear(self) -> None:
+        """Forget every finding and everything the checks remembered (the deleted ids
+        are kept with the state)."""
         self.findings.clear()
+        self.checker.sources.store.clear_deleted()
 
     def totals(self) -> dict[tuple[str, str], int]:
         """Sightings by (rule, level), for ``/metrics``."""

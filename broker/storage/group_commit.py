@@ -61,9 +61,11 @@ class PerProcess:
             self._pid = self._connection = None
 
 
-def _execute_all(statements: Sequence[Statement], db: sqlite3.Connection) -> None:
-    for statement, parameters in statements:
-        db.execute(statement, parameters)
+def _execute_all(statements: Sequence[Statement], db: sqlite3.Connection) -> Written:
+    *first, (last, parameters) = statements
+    for statement, earlier in first:
+        db.execute(statement, earlier)
+    return _execute_one(last, parameters, db)
 
 
 def _execute_one(statement: str, parameters: Sequence[Any], db: sqlite3.Connection) -> Written:
@@ -137,11 +139,12 @@ class GroupCommit:
             raise error
         return ticket.value  # type: ignore[return-value]
 
-    def write_all(self, statements: Sequence[Statement]) -> None:
-        """Run every statement in one committed transaction (see :meth:`run`)."""
+    def write_all(self, statements: Sequence[Statement]) -> Written:
+        """Run every statement in one committed transaction (see :meth:`run`); what the
+        last one changed and returned."""
         # The statements run in this module (partial, not a lambda): the write path
         # stays in one file.
-        self.run(partial(_execute_all, statements))
+        return self.run(partial(_execute_all, statements))
 
     def write(self, statement: str, parameters: Sequence[Any] = ()) -> Written:
         """Run one statement in a committed transaction; what it changed and returned."""

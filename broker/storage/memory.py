@@ -11,9 +11,10 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from broker.storage.base import JournalQuery
+from broker.storage.memory_deleted_ids import MemoryDeletedIds
 from broker.storage.memory_journal import MemoryJournal
 from broker.storage.memory_state import MemoryState
-from broker.storage.parts import JOURNAL, STATE, lend, methods_of
+from broker.storage.parts import DELETED, JOURNAL, STATE, lend, methods_of
 from broker.storage.state_forwarding import ForwardsState
 from broker.storage.striped_locks import StripedLocks
 
@@ -24,14 +25,17 @@ class MemoryStore(ForwardsState):
     """A first-class fake of the store contract: same semantics, no I/O."""
 
     _state: MemoryState
+    _deleted: MemoryDeletedIds
 
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self._mutex = threading.RLock()
         self._locks = StripedLocks()
         self._generation = 0
-        self._state = MemoryState(self._mutex)
+        self._deleted = MemoryDeletedIds(self._mutex)
+        self._state = MemoryState(self._mutex, self._deleted)
         lend(self, MemoryStore, methods_of(self._state, STATE))
+        lend(self, MemoryStore, methods_of(self._deleted, DELETED))
         lend(self, MemoryStore, {"lock": self._locks.hold})
         self._journal = MemoryJournal(self._mutex)
         lend(self, MemoryStore, methods_of(self._journal, JOURNAL))
@@ -55,6 +59,7 @@ class MemoryStore(ForwardsState):
     def reset(self, keep_journal: bool = False) -> None:
         with self._mutex:
             self._state.clear()
+            self._deleted.clear_deleted()
             self._faults.clear()
             self._catalogs.clear()
             self._seeded.clear()

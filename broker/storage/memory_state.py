@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from broker.storage.base import Change, Position, Put, StateCounts
+from broker.storage.deleted_ids import EXPECTED_DELETE
+from broker.storage.memory_deleted_ids import MemoryDeletedIds
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 
 __all__ = ["MemoryState"]
@@ -20,11 +22,14 @@ class MemoryState:
 
     Records are stored as copies made through JSON, like the persistent stores keep
     them: a change that cannot be stored fails before anything is written, and a
-    caller never shares a value with the stored state.
+    caller never shares a value with the stored state. :meth:`apply` also remembers
+    the id of the delete the request announced (:mod:`broker.storage.deleted_ids`), in
+    ``deleted``, under the same mutex.
     """
 
-    def __init__(self, mutex: threading.RLock) -> None:
+    def __init__(self, mutex: threading.RLock, deleted: MemoryDeletedIds) -> None:
         self._mutex = mutex
+        self._deleted = deleted
         self.clear()
 
     def clear(self) -> None:
@@ -63,8 +68,17 @@ class MemoryState:
             else (change.kind, change.id, None)
             for change in changes
         ]
+        expected = EXPECTED_DELETE.get()
         with self._mutex:
             for kind, record_id, record in prepared:
+                if (
+                    record is None
+                    and expected is not None
+                    and record_id == expected.id
+                    and kind == expected.kind
+                    and expected.remembered is None
+                ):
+                    expected.remembered = self._deleted.remember(kind, record_id)
                 if kind == "instance":
                     self._put_or_delete(self._instances, record_id, record)
                 elif kind == "binding":

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["CATALOGS", "FAULTS", "JOURNAL", "STATE", "lend", "methods_of"]
+__all__ = ["CATALOGS", "DELETED", "FAULTS", "JOURNAL", "STATE", "lend", "methods_of"]
 
 # The contract's methods by the part that answers them.
 STATE = (
@@ -29,6 +29,7 @@ STATE = (
     "prune_operations",
     "counts",
 )
+DELETED = ("remember_deleted", "settle_deleted", "take_deleted", "clear_deleted")
 FAULTS = (
     "fault_add",
     "fault_list",

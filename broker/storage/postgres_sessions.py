@@ -210,15 +210,14 @@ class PostgresDatabase:
             row = cursor.fetchone() if cursor.description else None
             return Written(cursor.rowcount, row)
 
-    def write_all(self, statements: Sequence[Statement]) -> None:
-        if len(statements) == 1:
-            statement, parameters = statements[0]
-            with self.session() as db:
-                db.execute(statement, parameters)
-            return
-        with self.transaction() as db:
-            for statement, parameters in statements:
-                db.execute(statement, parameters)
+    def write_all(self, statements: Sequence[Statement]) -> Written:
+        *first, (last, parameters) = statements
+        # One statement is atomic on its own: no BEGIN/COMMIT round trips.
+        with self.transaction() if first else self.session() as db:
+            for statement, earlier in first:
+                db.execute(statement, earlier)
+            cursor = db.execute(last, parameters)
+            return Written(cursor.rowcount, cursor.fetchone() if cursor.description else None)
 
     # --- locks and lifecycle ----------------------------------------------------------
     @contextmanager

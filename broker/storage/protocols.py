@@ -5,7 +5,8 @@
 - :class:`JournalStore`: the request journal;
 - :class:`FaultStore`: fault rules with their counters;
 - :class:`CatalogDocumentStore`: catalogs sent through the admin API;
-- :class:`Store`: all four plus lifecycle, which every store implements
+- :class:`DeletedIdStore`: the ids deleted, for the platform checks' ``id-reuse``;
+- :class:`Store`: all five plus lifecycle, which every store implements
   (``tests/stores/test_store_contract.py`` runs against each).
 
 :meth:`Coordinated.generation` changes whenever catalog documents or fault rules
@@ -20,11 +21,13 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
 from broker.storage.base import Change, JournalQuery, Position, StateCounts
+from broker.storage.deleted_ids import Remembered
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 
 __all__ = [
     "CatalogDocumentStore",
     "Coordinated",
+    "DeletedIdStore",
     "FaultStore",
     "JournalStore",
     "StateRecords",
@@ -163,8 +166,31 @@ class CatalogDocumentStore(Coordinated, Protocol):
         """
 
 
+class DeletedIdStore(Protocol):
+    """Deleted instance and binding ids by kind, newest last (:mod:`broker.storage.deleted_ids`).
+
+    Besides these methods, :meth:`StateRecords.apply` remembers the id of the delete
+    the current request announced (:func:`~broker.storage.deleted_ids.expect_delete`)
+    in the same write as the delete.
+    """
+
+    def remember_deleted(self, kind: str, resource_id: str) -> Remembered:
+        """Remember ``resource_id`` as the newest deleted id of its kind, until settled."""
+
+    def settle_deleted(self, remembered: Remembered, keep: int, stands: bool) -> None:
+        """Let ``remembered`` stand (the oldest ids beyond ``keep`` are dropped, maybe in
+        a batch later), or take it back (``stands`` False): the id is where it was before."""
+
+    def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
+        """Forget ``resource_id`` as deleted; True if it was among the newest ``keep``
+        deleted ids of its kind (for one caller: the others get False)."""
+
+    def clear_deleted(self) -> None:
+        """Forget every deleted id (:meth:`Store.reset` does too)."""
+
+
 @runtime_checkable
-class Store(StateStore, JournalStore, FaultStore, CatalogDocumentStore, Protocol):
+class Store(StateStore, JournalStore, FaultStore, CatalogDocumentStore, DeletedIdStore, Protocol):
     """Everything a store keeps, and its lifecycle."""
 
     url: str
@@ -175,4 +201,5 @@ class Store(StateStore, JournalStore, FaultStore, CatalogDocumentStore, Protocol
     def close(self) -> None: ...
 
     def reset(self, keep_journal: bool = False) -> None:
-        """Forget all state, fault rules and catalog documents (and the journal)."""
+        """Forget all state, deleted ids, fault rules and catalog documents (and the
+        journal)."""

@@ -1,4 +1,5 @@
-"""The OSB state methods of a store, each forwarding to the store's state part.
+"""The OSB state methods of a store, each forwarding to the store's state part (and the
+deleted ids' to its deleted-ids part).
 
 Memory and SQL stores both answer them from a part (:class:`~broker.storage.memory_state.
 MemoryState`, :class:`~broker.storage.sql.state.StateTables`); the forwards are written
@@ -11,16 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from broker.storage.base import Change, Position, StateCounts
-from broker.storage.protocols import StateRecords
+from broker.storage.deleted_ids import Remembered
+from broker.storage.protocols import DeletedIdStore, StateRecords
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 
 __all__ = ["ForwardsState"]
 
 
 class ForwardsState:
-    """The :class:`~broker.storage.protocols.StateRecords` methods, forwarded to ``_state``."""
+    """The :class:`~broker.storage.protocols.StateRecords` methods, forwarded to ``_state``,
+    and the :class:`~broker.storage.protocols.DeletedIdStore` ones, to ``_deleted``."""
 
     _state: StateRecords
+    _deleted: DeletedIdStore
 
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
         return self._state.get_instance(instance_id)
@@ -69,3 +73,15 @@ class ForwardsState:
 
     def counts(self) -> StateCounts:
         return self._state.counts()
+
+    def remember_deleted(self, kind: str, resource_id: str) -> Remembered:
+        return self._deleted.remember_deleted(kind, resource_id)
+
+    def settle_deleted(self, remembered: Remembered, keep: int, stands: bool) -> None:
+        self._deleted.settle_deleted(remembered, keep, stands)
+
+    def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
+        return self._deleted.take_deleted(kind, resource_id, keep)
+
+    def clear_deleted(self) -> None:
+        self._deleted.clear_deleted()

@@ -14,7 +14,6 @@ import pytest
 
 from broker.platform_checks.findings_store import (
     MAX_REQUEST_IDS,
-    TRIM_EVERY,
     FindingsQuery,
     FindingsStore,
     NewFinding,
@@ -154,88 +153,6 @@ def test_concurrent_sightings_are_all_counted(findings: FindingsStore) -> None:
         thread.join()
     (found,) = findings.findings(FindingsQuery())
     assert found["count"] == 80
-
-
-def test_a_deleted_id_is_taken_once(findings: FindingsStore) -> None:
-    assert findings.take_deleted("instance", "i-1", 10) is False
-    findings.remember_deleted("instance", "i-1", 10)
-    assert findings.take_deleted("binding", "i-1", 10) is False  # kinds are apart
-    assert findings.take_deleted("instance", "i-1", 10) is True
-    assert findings.take_deleted("instance", "i-1", 10) is False
-
-
-def test_remembering_a_deleted_id_takes_the_watch_it_names(findings: FindingsStore) -> None:
-    findings.watch_put("orphan:i-1", {"n": 1}, due=100.0)
-    assert findings.remember_deleted("instance", "i-1", 10, take="orphan:i-1") == {"n": 1}
-    assert findings.remember_deleted("instance", "i-1", 10, take="orphan:i-1") is None
-    assert findings.take_due(1000.0) == []
-    assert findings.take_deleted("instance", "i-1", 10) is True
-
-
-@pytest.mark.parametrize("kind", ["instance", "binding"])
-@pytest.mark.parametrize("keep", [5, TRIM_EVERY + 3])
-def test_only_the_newest_deleted_ids_are_remembered(
-    findings: FindingsStore, kind: str, keep: int
-) -> None:
-    forgotten = 3
-    ids = [f"{kind}-{number}" for number in range(keep + forgotten)]
-    for deleted in ids:
-        findings.remember_deleted(kind, deleted, keep)
-    assert [findings.take_deleted(kind, old, keep) for old in ids[:forgotten]] == [False] * 3
-    assert all(findings.take_deleted(kind, recent, keep) for recent in ids[forgotten:])
-
-
-def test_deleting_an_id_again_makes_it_the_newest(findings: FindingsStore) -> None:
-    for deleted in ("a", "b", "c", "a", "d"):
-        findings.remember_deleted("binding", deleted, 3)
-    assert findings.take_deleted("binding", "b", 3) is False
-    assert [findings.take_deleted("binding", kept, 3) for kept in ("c", "a", "d")] == [True] * 3
-
-
-def test_the_memory_of_deleted_ids_stays_bounded(findings: FindingsStore) -> None:
-    for number in range(4 * TRIM_EVERY):
-        findings.remember_deleted("instance", f"i-{number}", 10)
-    assert remembered_rows(findings, "instance") < 10 + TRIM_EVERY
-
-
-def remembered_rows(findings: FindingsStore, kind: str) -> int:
-    """How many deleted ids of ``kind`` the store holds, however it holds them."""
-    from broker.platform_checks.stores.memory import MemoryFindings
-    from broker.platform_checks.stores.postgres import DELETED_TABLES as PG_TABLES
-    from broker.platform_checks.stores.postgres import PostgresFindings
-    from broker.platform_checks.stores.sqlite import DELETED_TABLES, SQLiteFindings
-
-    if isinstance(findings, MemoryFindings):
-        return len(findings._deleted[kind])
-    if isinstance(findings, SQLiteFindings):
-        sql = f"SELECT count(*) FROM {DELETED_TABLES[kind]}"  # noqa: S608
-        return int(findings._connection().execute(sql).fetchone()[0])
-    assert isinstance(findings, PostgresFindings)
-    with findings._store._db() as db:
-        row = db.execute(f"SELECT count(*) FROM {PG_TABLES[kind]}").fetchone()  # noqa: S608
-    return int(row[0])
-
-
-def test_clear_forgets_deleted_ids(findings: FindingsStore) -> None:
-    findings.remember_deleted("instance", "i-1", 10)
-    findings.clear()
-    assert findings.take_deleted("instance", "i-1", 10) is False
-
-
-@pytest.mark.parametrize("store_url", ALL_STORES[1:], indirect=True)
-def test_another_process_on_the_same_store_sees_the_same_deleted_ids(
-    store_url: str, findings: FindingsStore
-) -> None:
-    other_state = open_store(store_url)
-    try:
-        other = findings_store_for(other_state)
-        for number in range(7):
-            other.remember_deleted("instance", f"i-{number}", 5)
-        assert findings.take_deleted("instance", "i-1", 5) is False
-        assert findings.take_deleted("instance", "i-2", 5) is True
-        assert other.take_deleted("instance", "i-2", 5) is False
-    finally:
-        other_state.close()
 
 
 @pytest.mark.parametrize("store_url", ALL_STORES[1:], indirect=True)

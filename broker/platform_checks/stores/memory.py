@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections import OrderedDict
 from typing import Any
 
-from broker.platform_checks.findings_store import DELETED_KINDS, FindingsQuery, NewFinding, merged
+from broker.platform_checks.findings_store import FindingsQuery, NewFinding, merged
 
 __all__ = ["MemoryFindings"]
 
@@ -19,10 +18,6 @@ class MemoryFindings:
         self._watches: dict[str, tuple[dict[str, Any], float | None]] = {}
         # The keys of watches with a due time: take_due looks at these alone.
         self._due: dict[str, float] = {}
-        # Deleted ids by kind, oldest first.
-        self._deleted: dict[str, OrderedDict[str, None]] = {
-            kind: OrderedDict() for kind in DELETED_KINDS
-        }
 
     def record(self, finding: NewFinding) -> bool:
         with self._mutex:
@@ -40,8 +35,6 @@ class MemoryFindings:
             self._findings.clear()
             self._watches.clear()
             self._due.clear()
-            for deleted in self._deleted.values():
-                deleted.clear()
 
     def watch_get(self, key: str) -> dict[str, Any] | None:
         held = self._watches.get(key)
@@ -67,33 +60,6 @@ class MemoryFindings:
             for key in keys:
                 del self._due[key]
             return [(key, self._watches.pop(key)[0]) for key in keys]
-
-    def remember_deleted(
-        self,
-        kind: str,
-        resource_id: str,
-        keep: int,
-        take: str | None = None,
-    ) -> dict[str, Any] | None:
-        with self._mutex:
-            deleted = self._deleted[kind]
-            deleted.pop(resource_id, None)
-            deleted[resource_id] = None
-            while len(deleted) > keep:
-                deleted.popitem(last=False)
-            if take is None:
-                return None
-            held = self._watches.pop(take, None)
-            self._due.pop(take, None)
-        return held[0] if held is not None else None
-
-    def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
-        with self._mutex:
-            deleted = self._deleted[kind]
-            if resource_id not in deleted:
-                return False
-            del deleted[resource_id]
-            return True
 
     def close(self) -> None:
         return None

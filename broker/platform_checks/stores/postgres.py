@@ -12,13 +12,7 @@ from typing import Any
 
 from psycopg.types.json import Json
 
-from broker.platform_checks.findings_store import (
-    DELETED_KINDS,
-    TRIM_EVERY,
-    FindingsQuery,
-    NewFinding,
-    merged,
-)
+from broker.platform_checks.findings_store import FindingsQuery, NewFinding, merged
 from broker.storage.postgres import LOCK_BASE, PostgresStore
 
 __all__ = ["PostgresFindings"]
@@ -40,19 +34,7 @@ CREATE TABLE IF NOT EXISTS platform_watches (
 );
 CREATE INDEX IF NOT EXISTS platform_watches_due ON platform_watches (due)
     WHERE due IS NOT NULL;
-CREATE TABLE IF NOT EXISTS platform_deleted_instances (
-    seq BIGSERIAL PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE
-);
-CREATE TABLE IF NOT EXISTS platform_deleted_bindings (
-    seq BIGSERIAL PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE
-);
 """
-# Deleted ids, a table per kind: ``seq`` is the order they were deleted in (a
-# sequence: concurrent deletes may leave gaps, so a bound keeps at most that many).
-DELETED_TABLES = {"instance": "platform_deleted_instances", "binding": "platform_deleted_bindings"}
-assert set(DELETED_TABLES) == set(DELETED_KINDS)
 
 
 def _loaded(value: Any) -> dict[str, Any]:
@@ -112,8 +94,6 @@ class PostgresFindings:
         with self._store._write() as db:
             db.execute("DELETE FROM platform_findings")
             db.execute("DELETE FROM platform_watches")
-            for table in DELETED_TABLES.values():
-                db.execute(f"DELETE FROM {table}")  # noqa: S608 (a fixed table name)
 
     def watch_get(self, key: str) -> dict[str, Any] | None:
         with self._store._db() as db:
@@ -144,42 +124,6 @@ class PostgresFindings:
                 (now, limit),
             ).fetchall()
         return [(key, _loaded(value)) for key, value in rows]
-
-    def remember_deleted(
-        self,
-        kind: str,
-        resource_id: str,
-        keep: int,
-        take: str | None = None,
-    ) -> dict[str, Any] | None:
-        table = DELETED_TABLES[kind]
-        with self._store._db() as db:
-            # One statement, one round trip. A re-deleted id moves to the newest place
-            # (excluded.seq: a fresh number); key = NULL takes no watch.
-            row = db.execute(
-                "WITH taken AS (DELETE FROM platform_watches WHERE key = %s RETURNING value), "
-                f"added AS (INSERT INTO {table} (id) VALUES (%s) ON CONFLICT (id) "  # noqa: S608
-                "DO UPDATE SET seq = excluded.seq RETURNING seq) "
-                "SELECT (SELECT seq FROM added), (SELECT value FROM taken)",
-                (take, resource_id),
-            ).fetchone()
-            assert row is not None
-            seq, taken = int(row[0]), row[1]
-            if seq > keep and seq % TRIM_EVERY == 0:
-                db.execute(f"DELETE FROM {table} WHERE seq <= %s", (seq - keep,))  # noqa: S608
-        return _loaded(taken) if taken is not None else None
-
-    def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
-        table = DELETED_TABLES[kind]
-        with self._store._db() as db:
-            # Within the bound: among the newest ``keep`` (rows past it wait for their
-            # batch). A sequence may have gaps, so the bound keeps at most ``keep``.
-            taken: int = db.execute(
-                f"DELETE FROM {table} WHERE id = %s "  # noqa: S608
-                f"AND seq > (SELECT max(seq) FROM {table}) - %s",
-                (resource_id, keep),
-            ).rowcount
-        return taken > 0
 
     def close(self) -> None:
         return None

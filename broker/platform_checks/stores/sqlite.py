@@ -7,10 +7,6 @@ process and thread, like the state store's.
 Writers queue on a lock (a mutex per process, ``flock(2)`` on ``<findings>.lock``
 between processes) rather than in SQLite's busy handler, whose sleeps of a
 millisecond and more would idle a worker's threads under load.
-
-Deleted ids live in a table per kind whose rowid is the order they were deleted in:
-remembering one appends it (replacing an older entry of the same id) and drops the
-rows that fell out of the bound, a range at the start of the table.
 """
 
 from __future__ import annotations
@@ -24,13 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from broker.platform_checks.findings_store import (
-    DELETED_KINDS,
-    TRIM_EVERY,
-    FindingsQuery,
-    NewFinding,
-    merged,
-)
+from broker.platform_checks.findings_store import FindingsQuery, NewFinding, merged
 from broker.storage.base import StoreUnavailable
 
 __all__ = ["SQLiteFindings"]
@@ -52,11 +42,10 @@ CREATE TABLE IF NOT EXISTS watches (
     due REAL
 );
 CREATE INDEX IF NOT EXISTS watches_due ON watches (due) WHERE due IS NOT NULL;
-CREATE TABLE IF NOT EXISTS deleted_instances (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS deleted_bindings (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+-- Where deleted ids were kept before the state store kept them.
+DROP TABLE IF EXISTS deleted_instances;
+DROP TABLE IF EXISTS deleted_bindings;
 """
-DELETED_TABLES = {"instance": "deleted_instances", "binding": "deleted_bindings"}
-assert set(DELETED_TABLES) == set(DELETED_KINDS)
 
 
 def _dumped(value: dict[str, Any]) -> str:
@@ -162,8 +151,6 @@ class SQLiteFindings:
         def write(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM findings")
             db.execute("DELETE FROM watches")
-            for table in DELETED_TABLES.values():
-                db.execute(f"DELETE FROM {table}")  # noqa: S608 (a fixed table name)
 
         self._write(write)
 
@@ -209,57 +196,6 @@ class SQLiteFindings:
             transaction=False,
         )
         return [(key, json.loads(value)) for key, value in rows]
-
-    def remember_deleted(
-        self,
-        kind: str,
-        resource_id: str,
-        keep: int,
-        take: str | None = None,
-    ) -> dict[str, Any] | None:
-        table = DELETED_TABLES[kind]
-        # One statement: the insert also reads whether the watch is there (seldom);
-        # only then is it taken (a second statement, so one caller gets it).
-        seq, held = self._write(
-            lambda db: db.execute(
-                f"INSERT OR REPLACE INTO {table} (id) VALUES (?) "  # noqa: S608
-                "RETURNING seq, (SELECT 1 FROM watches WHERE key = ?)",
-                (resource_id, take),
-            ).fetchone(),
-            transaction=False,
-        )
-        if seq > keep and seq % TRIM_EVERY == 0:
-            self._write(
-                lambda db: db.execute(
-                    f"DELETE FROM {table} WHERE seq <= ?",  # noqa: S608
-                    (seq - keep,),
-                ),
-                transaction=False,
-            )
-        return self.watch_take(take) if take is not None and held else None
-
-    def take_deleted(self, kind: str, resource_id: str, keep: int) -> bool:
-        table = DELETED_TABLES[kind]
-        # Within the bound: among the newest ``keep`` (rows past it wait for their batch).
-        newest = f"seq > (SELECT max(seq) FROM {table}) - ?"
-        db = self._connection()
-        # Read first: a create seldom reuses an id, and a read costs less than a delete.
-        found = db.execute(
-            f"SELECT 1 FROM {table} WHERE id = ? AND {newest}",  # noqa: S608
-            (resource_id, keep),
-        ).fetchone()
-        if found is None:
-            return False
-        taken: int = self._write(
-            lambda db: (
-                db.execute(
-                    f"DELETE FROM {table} WHERE id = ? AND {newest}",  # noqa: S608
-                    (resource_id, keep),
-                ).rowcount
-            ),
-            transaction=False,
-        )
-        return taken > 0
 
     def close(self) -> None:
         local = self._local

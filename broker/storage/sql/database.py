@@ -48,8 +48,9 @@ class Database(Protocol):
 
         Never retried: a lost answer must not apply the write twice."""
 
-    def write_all(self, statements: Sequence[Statement]) -> None:
-        """Every statement or none, in one transaction, committed when this returns."""
+    def write_all(self, statements: Sequence[Statement]) -> Written:
+        """Every statement or none, in one transaction, committed when this returns;
+        what the last one did."""
 
     def transaction(self) -> AbstractContextManager[Connection]:
         """A write transaction of the caller's own: committed when the block ends,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from broker.storage.parts import CATALOGS, FAULTS, STATE, lend, methods_of
+from broker.storage.parts import CATALOGS, DELETED, FAULTS, STATE, lend, methods_of
 from broker.storage.sql.catalogs import CatalogDocuments
 from broker.storage.sql.database import Connection, Database
+from broker.storage.sql.deleted_ids import DeletedIdTables
 from broker.storage.sql.faults import FaultRules
 from broker.storage.sql.meta import Generation
 from broker.storage.sql.state import StateTables
@@ -17,26 +18,31 @@ __all__ = ["SQLParts"]
 
 
 class SQLParts(ForwardsState):
-    """The state tables, fault rules and catalog documents of a store, sharing one
-    database; each method below is its part's own once the store is built
+    """The state tables, deleted ids, fault rules and catalog documents of a store,
+    sharing one database; each method below is its part's own once the store is built
     (:func:`~broker.storage.parts.lend`)."""
 
     _state: StateTables
+    _deleted: DeletedIdTables
 
     def __init__(self, database: Database) -> None:
         self._meta = Generation(database)
-        self._state = StateTables(database)
+        self._deleted = DeletedIdTables(database)
+        self._state = StateTables(database, self._deleted)
         self._faults = FaultRules(database, self._meta)
         self._catalogs = CatalogDocuments(database, self._meta)
         lend(self, SQLParts, methods_of(self._meta, ("generation",)))
         lend(self, SQLParts, methods_of(self._state, STATE))
+        lend(self, SQLParts, methods_of(self._deleted, DELETED))
         lend(self, SQLParts, methods_of(self._faults, FAULTS))
         lend(self, SQLParts, methods_of(self._catalogs, CATALOGS))
 
     @staticmethod
     def _clear_parts(db: Connection) -> None:
-        """Forget the state, fault rules and catalog documents, in the caller's transaction."""
+        """Forget the state, deleted ids, fault rules and catalog documents, in the
+        caller's transaction."""
         StateTables.clear(db)
+        DeletedIdTables.clear(db)
         FaultRules.clear(db)
         CatalogDocuments.clear(db)
         Generation.bump(db)

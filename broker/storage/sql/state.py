@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from broker.storage.base import Change, Position, Put, StateCounts
+from broker.storage.deleted_ids import EXPECTED_DELETE, ExpectedDelete
 from broker.storage.records import BindingRecord, InstanceRecord, OperationRecord
 from broker.storage.sql.database import Connection, Database, Statement
+from broker.storage.sql.deleted_ids import DeletedIdTables
 
 __all__ = ["StateTables"]
 
@@ -54,10 +56,15 @@ COUNT_RUNNING = "SELECT type, COUNT(*) FROM operations WHERE state = 'in progres
 
 
 class StateTables:
-    """:class:`~broker.storage.protocols.StateStore` without its locks, over a database."""
+    """:class:`~broker.storage.protocols.StateStore` without its locks, over a database.
 
-    def __init__(self, database: Database) -> None:
+    :meth:`apply` also remembers the id of the delete the request announced
+    (:mod:`broker.storage.deleted_ids`), in the same transaction, in ``deleted``.
+    """
+
+    def __init__(self, database: Database, deleted: DeletedIdTables) -> None:
         self._database = database
+        self._deleted = deleted
         dialect = database.dialect
         sql = dialect.sql
         self._get = {
@@ -115,9 +122,18 @@ class StateTables:
         # time spent holding the write lock is the database's only. Written out here,
         # without helpers: this is every write's path.
         statements: list[Statement] = []
+        expected = EXPECTED_DELETE.get()
+        announced: ExpectedDelete | None = None
         for change in changes:
             if not isinstance(change, Put):
                 statements.append((self._delete[change.kind], (change.id,)))
+                if (
+                    expected is not None
+                    and change.id == expected.id
+                    and change.kind == expected.kind
+                    and expected.remembered is None
+                ):
+                    announced = expected
                 continue
             record = change.record
             if isinstance(record, InstanceRecord):
@@ -161,7 +177,14 @@ class StateTables:
                         ),
                     )
                 )
-        self._database.write_all(statements)
+        if announced is None:
+            self._database.write_all(statements)
+            return
+        # Last, so that the write answers what it did.
+        kind, deleted_id = announced.kind, announced.id
+        statements.append(self._deleted.remembering(kind, deleted_id))
+        written = self._database.write_all(statements)
+        announced.remembered = self._deleted.remembered(kind, deleted_id, written)
 
     def _page(
         self, table: str, limit: int | None, after: Position | None, newest_first: bool

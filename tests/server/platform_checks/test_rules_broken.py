@@ -220,6 +220,21 @@ def test_binding_a_deleted_binding_id_again_is_an_id_reuse_finding(
     assert finding["request_ids"] == [grades.last_request_id()]
 
 
+def test_an_id_a_fault_rule_answered_200_for_is_deleted_for_the_platform(
+    osb: OSB, admin: OSB, grades: Grades
+) -> None:
+    # No binding was deleted (there was none), but the platform was told it was.
+    osb.provision("again-3", "graded", "open")
+    added = admin.post(
+        "/admin/faults",
+        {"match": {"operation": "unbind"}, "trigger": {"times": 1}, "action": {"status": 200}},
+    )
+    assert added.status == 201
+    assert osb.unbind("again-3", "b-never", "graded", "open").status == 200
+    assert osb.bind("again-3", "b-never", "graded", "open").status == 201
+    assert grades.only("id-reuse")["binding_id"] == "b-never"
+
+
 def test_a_delete_without_service_and_plan_ids_is_a_finding(osb: OSB, grades: Grades) -> None:
     osb.provision("noids-1", "graded", "open")
     osb.delete(f"{INSTANCES}/noids-1")

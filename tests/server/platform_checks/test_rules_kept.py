@@ -58,12 +58,14 @@ def test_a_delete_within_the_window_after_a_failed_provision_is_no_finding(
     grades.none()
 
 
-def test_a_failed_update_needs_no_orphan_mitigation(osb: OSB, grades: Grades) -> None:
+def test_a_failed_update_needs_no_orphan_mitigation(osb: OSB, admin: OSB, grades: Grades) -> None:
     osb.provision("orphan-2", "graded", "open")
-    osb.post(
+    added = admin.post(
         "/admin/faults",
         {"match": {"operation": "update"}, "trigger": {"times": 1}, "action": {"status": 500}},
     )
+    assert added.status == 201
+    assert osb.change_plan("orphan-2", "graded", "open").status == 500
     time.sleep(WINDOW + 0.5)
     grades.none()
 
@@ -215,4 +217,25 @@ def test_polling_until_succeeded_and_stopping_is_no_finding(osb: OSB, grades: Gr
 def test_a_well_formed_201_needs_no_orphan_mitigation(osb: OSB, grades: Grades) -> None:
     assert osb.provision("made-1", "graded", "open").status == 201
     time.sleep(WINDOW + 0.5)
+    grades.none()
+
+
+def test_a_delete_answered_500_after_it_deleted_does_not_make_the_id_a_reused_one(
+    osb: OSB, admin: OSB, grades: Grades
+) -> None:
+    # The broker deleted the instance, but the platform was told it failed: it
+    # mitigates (410) and provisions the same id again, which it never saw deleted.
+    osb.provision("told-500", "graded", "open")
+    added = admin.post(
+        "/admin/faults",
+        {
+            "match": {"operation": "deprovision"},
+            "trigger": {"times": 1},
+            "action": {"status": 500, "phase": "after"},
+        },
+    )
+    assert added.status == 201
+    assert osb.deprovision("told-500", "graded", "open").status == 500
+    assert osb.deprovision("told-500", "graded", "open").status == 410
+    assert osb.provision("told-500", "graded", "open").status == 201
     grades.none()
