@@ -20,13 +20,12 @@ from typing import Any
 
 from gunicorn.http import wsgi
 from gunicorn.http.errors import NoMoreData, ParseException
-from gunicorn.http.message import Request
-from gunicorn.http.unreader import IterUnreader
 from gunicorn.workers import base
 
 from broker.serving.connection import Connection
 from broker.serving.error_answers import error_answer, refusal_answer
 from broker.serving.lanes import Lane
+from broker.serving.request_parsing import parse_request
 from broker.serving.response_writer import ResponseWriter
 
 __all__ = ["answer_request"]
@@ -43,15 +42,17 @@ def answer_request(
     """Answer one complete request; whether the connection may serve another.
 
     ``worker`` is the :class:`~broker.serving.worker.EventLoopWorker` answering: its
-    configuration, log, hooks, request count and open connections. ``too_large`` is
-    the size of a body refused unread (the request holds its head only). A worker that
-    reaches ``max_requests`` stops being alive, and its loop is woken up to notice.
+    configuration (``request_cfg``, a
+    :class:`~broker.serving.request_parsing.ConfigSnapshot`), log, hooks, request
+    count and open connections. ``too_large`` is the size of a body refused unread
+    (the request holds its head only). A worker that reaches ``max_requests`` stops
+    being alive, and its loop is woken up to notice.
     """
-    cfg = worker.cfg
+    cfg = worker.request_cfg
     writer = ResponseWriter(connection.sock)
     req = None
     try:
-        req = Request(cfg, IterUnreader((request,)), connection.client, connection.requests)
+        req = parse_request(cfg, connection, request)
     except NoMoreData:
         # Framing gunicorn cannot read to the end (a bare LF in the request line).
         writer.sendall(error_answer(400, "Bad Request", "BadRequest", "malformed request head"))

@@ -41,6 +41,7 @@ class Connection:
         "paused",
         "gone",
         "requests",
+        "trusted_peer",
     )
 
     def __init__(self, sock: socket.socket, client: Any, server: Any, now: float) -> None:
@@ -61,6 +62,8 @@ class Connection:
         self.paused = False
         self.gone = False  # the client closed its side (or the worker is stopping)
         self.requests = 0
+        # Whether the peer may set forwarding headers: decided on the first request.
+        self.trusted_peer: bool | None = None
 
     def client_gone(self) -> bool:
         return self.gone

@@ -46,6 +46,7 @@ from broker.serving.connection import READING, Connection
 from broker.serving.lanes import CONTROL, HEALTH, OSB, Lane
 from broker.serving.open_connections import OpenConnections
 from broker.serving.options import ServingOptions
+from broker.serving.request_parsing import ConfigSnapshot
 from broker.serving.request_reader import RequestReader
 
 __all__ = ["EventLoopWorker", "ServingOptions"]
@@ -95,6 +96,8 @@ class EventLoopWorker(base.Worker):  # type: ignore[misc]
         }
         self.connections = OpenConnections(self.selector, options, self._wake_loop)
         self.reader = RequestReader(options, self.lanes, self.connections, self._serve)
+        # Read for every request; a worker's configuration never changes.
+        self.request_cfg = ConfigSnapshot(self.cfg)
         _raise_open_files_limit(options.max_connections + 256)
         super().init_process()  # creates self.PIPE, loads the application, then run()
 
