@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
-import orjson
 
 from broker import __version__
 from broker.client.errors import (
@@ -28,6 +27,7 @@ from broker.client.errors import (
     UnexpectedStatus,
     broker_error,
 )
+from broker.client.json_decoding import decode_json
 from broker.client.responses import parse_retry_after
 
 __all__ = ["Connection", "ExchangeObserver", "auth_header", "expected_body", "json_body"]
@@ -41,10 +41,6 @@ NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 URL_CACHE_SIZE = 256
 
 _httpx_log = logging.getLogger("httpx")
-
-# Nineteen digits in a row, found by mapping every digit to 9 (a tenth of a regex).
-_DIGITS_AS_NINES = bytes.maketrans(b"0123456789", b"9999999999")
-_LONG_DIGITS = b"9" * 19
 
 
 class ExchangeObserver(Protocol):
@@ -269,15 +265,8 @@ def _json_or_text(response: httpx.Response) -> Any:
     content = response.content
     if not content:
         return NotJSON("")
-    if _LONG_DIGITS not in content.translate(_DIGITS_AS_NINES):
-        try:
-            return orjson.loads(content)
-        except orjson.JSONDecodeError:
-            pass
     try:
-        # What orjson refuses and ``json`` reads (NaN, a UTF-16 body), or an integer of
-        # 19 digits or more, which orjson would turn into a float.
-        return json.loads(content)
+        return decode_json(content)
     except (ValueError, UnicodeDecodeError):
         return NotJSON(response.text)
 
