@@ -10,7 +10,7 @@ import httpx
 
 from broker.client.admin import AdminClient
 from broker.client.bindings import BindingCalls
-from broker.client.connection import Connection, auth_header
+from broker.client.connection import Connection, auth_header, header_value
 from broker.client.instances import InstanceCalls
 from broker.client.osb_requests import OriginatingIdentity
 from broker.client.responses import CatalogBody, CatalogResponse, parse_retry_after
@@ -103,7 +103,7 @@ class OSBClient(InstanceCalls, BindingCalls):
         response = self._exchange(method, path, headers=headers, send_identity=False)
         content = response.content
         if response.status_code == 200 and content == self._catalog_checked:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            retry_after = parse_retry_after(header_value(response.headers, "Retry-After"))
             return CatalogResponse.of_checked_body(200, content, response.headers, retry_after)
         checked = self._answer(CatalogResponse, method, path, response, (200,), _CATALOG)
         self._catalog_checked = content

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import httpx
 from marshmallow import Schema
 
-from broker.client.connection import Connection, expected_body, json_body, raw
+from broker.client.connection import Connection, expected_body, header_value, json_body, raw
 from broker.client.errors import MalformedResponse
 from broker.client.responses import (
     Answer,
@@ -130,7 +130,7 @@ class OSBRequests:
         """The typed answer of ``response``, its shape checked, or the error it is."""
         parsed = expected_body(method, path, response, expected, " for this endpoint")
         status = response.status_code
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        retry_after = parse_retry_after(header_value(response.headers, "Retry-After"))
         if status == 410:
             # A delete of something that does not exist: the body does not matter.
             return answer(status, raw(parsed), response.headers, retry_after)
