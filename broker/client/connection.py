@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
-import orjson
 
 from broker import __version__
 from broker.client.errors import (
@@ -28,9 +27,17 @@ from broker.client.errors import (
     UnexpectedStatus,
     broker_error,
 )
+from broker.client.json_decoding import decode_json
 from broker.client.responses import parse_retry_after
 
-__all__ = ["Connection", "ExchangeObserver", "auth_header", "expected_body", "json_body"]
+__all__ = [
+    "Connection",
+    "ExchangeObserver",
+    "auth_header",
+    "expected_body",
+    "header_value",
+    "json_body",
+]
 
 # A request's head and body are separate writes: without this the body can wait for
 # the server's delayed acknowledgement of the head (40 ms) on a kept-alive connection.
@@ -40,11 +47,11 @@ NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 # the admin API), and parsing one costs more than the rest of building the request.
 URL_CACHE_SIZE = 256
 
-_httpx_log = logging.getLogger("httpx")
+# Request heads kept per (method, host, body length, the call's headers): a client
+# sends few distinct ones, and ``httpx.Headers`` of a list costs more than a copy.
+HEAD_CACHE_SIZE = 256
 
-# Nineteen digits in a row, found by mapping every digit to 9 (a tenth of a regex).
-_DIGITS_AS_NINES = bytes.maketrans(b"0123456789", b"9999999999")
-_LONG_DIGITS = b"9" * 19
+_httpx_log = logging.getLogger("httpx")
 
 
 class ExchangeObserver(Protocol):
@@ -112,6 +119,7 @@ class Connection:
         }
         # Per (path, query): the URL and its ``Host`` header.
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[httpx.URL, bytes]] = {}
+        self._heads: dict[tuple[str, bytes, int, tuple[tuple[str, str], ...]], httpx.Headers] = {}
 
     @property
     def closed(self) -> bool:
@@ -208,16 +216,22 @@ class Connection:
     ) -> httpx.Response:
         """What ``httpx.Client.request`` does for this connection's requests, and no more."""
         url, host = self._url(path, query)
+        key = (method, host, len(content or b""), tuple(headers.items()))
+        head = self._heads.get(key)
+        if head is None:
+            if len(self._heads) >= HEAD_CACHE_SIZE:
+                self._heads.clear()
+            head = self._heads[key] = httpx.Headers(self._head(method, host, content, headers))
         request = httpx.Request(
             method,
             url,
-            headers=self._head(method, host, content, headers),
+            headers=head,  # copied by the request
             stream=httpx.ByteStream(content or b""),
             extensions={
                 "timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
             },
         )
-        request.read()
+        request._content = content or b""  # what ``request.read()`` of its stream gives
         transport = self._http._transport_for_url(request.url)
         start = time.perf_counter()
         try:
@@ -239,7 +253,7 @@ class Connection:
         except BaseException:
             response.close()
             raise
-        if "set-cookie" in response.headers:
+        if header_value(response.headers, "set-cookie") is not None:
             self._http.cookies.extract_cookies(response)
         if 300 <= response.status_code < 400 and response.has_redirect_location:
             response.next_request = self._http._build_redirect_request(request, response)
@@ -269,17 +283,20 @@ def _json_or_text(response: httpx.Response) -> Any:
     content = response.content
     if not content:
         return NotJSON("")
-    if _LONG_DIGITS not in content.translate(_DIGITS_AS_NINES):
-        try:
-            return orjson.loads(content)
-        except orjson.JSONDecodeError:
-            pass
     try:
-        # What orjson refuses and ``json`` reads (NaN, a UTF-16 body), or an integer of
-        # 19 digits or more, which orjson would turn into a float.
-        return json.loads(content)
+        return decode_json(content)
     except (ValueError, UnicodeDecodeError):
         return NotJSON(response.text)
+
+
+def header_value(headers: httpx.Headers, name: str) -> str | None:
+    """``headers.get(name)``, without working out the headers' encoding when it is absent."""
+    lowered = name.lower().encode("ascii")
+    for _, key, _ in headers._list:
+        if key == lowered:
+            value: str = headers[name]  # every value of the name, comma-joined
+            return value
+    return None
 
 
 def raw(parsed: Any) -> Any:
@@ -303,7 +320,8 @@ def expected_body(
         raise UnexpectedStatus(
             status, raw(parsed), f"{method} {path}: unexpected status {status}{note}"
         )
-    raise broker_error(status, raw(parsed), parse_retry_after(response.headers.get("Retry-After")))
+    retry_after = parse_retry_after(header_value(response.headers, "Retry-After"))
+    raise broker_error(status, raw(parsed), retry_after)
 
 
 def json_body(method: str, path: str, status: int, parsed: Any) -> Any:

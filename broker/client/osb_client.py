@@ -10,10 +10,10 @@ import httpx
 
 from broker.client.admin import AdminClient
 from broker.client.bindings import BindingCalls
-from broker.client.connection import Connection, auth_header
+from broker.client.connection import Connection, auth_header, header_value
 from broker.client.instances import InstanceCalls
 from broker.client.osb_requests import OriginatingIdentity
-from broker.client.responses import CatalogBody, CatalogResponse
+from broker.client.responses import CatalogBody, CatalogResponse, parse_retry_after
 from broker.deprecations import warn_renamed
 
 __all__ = ["OSBClient"]
@@ -68,7 +68,8 @@ class OSBClient(InstanceCalls, BindingCalls):
             follow_redirects=follow_redirects,
         )
         self._auth = auth_header(username, password, token)
-        self._checked = {}
+        # The last catalog body found to have a catalog's shape (see :meth:`catalog`).
+        self._catalog_checked: bytes | None = None
         admin_token = token
         if admin_username is not None or admin_password is not None:
             username = admin_username if admin_username is not None else username
@@ -91,17 +92,21 @@ class OSBClient(InstanceCalls, BindingCalls):
         self.connection.close()
 
     def catalog(self, *, headers: Mapping[str, str] | None = None) -> CatalogResponse:
-        """``GET /v2/catalog``."""
-        checked = self._osb(
-            CatalogResponse,
-            "GET",
-            "/v2/catalog",
-            expected=(200,),
-            schema=_CATALOG,
-            headers=headers,
-            send_identity=False,
-            check_once=True,
-        )
+        """``GET /v2/catalog``.
+
+        A body byte for byte the same as the last one this client checked is not
+        checked again, and is decoded only when the answer's body or services are
+        first read: a catalog rarely changes, and its shape check and decoding cost
+        more than the rest of the call.
+        """
+        method, path = "GET", "/v2/catalog"
+        response = self._exchange(method, path, headers=headers, send_identity=False)
+        content = response.content
+        if response.status_code == 200 and content == self._catalog_checked:
+            retry_after = parse_retry_after(header_value(response.headers, "Retry-After"))
+            return CatalogResponse.of_checked_body(200, content, response.headers, retry_after)
+        checked = self._answer(CatalogResponse, method, path, response, (200,), _CATALOG)
+        self._catalog_checked = content
         # The schema checked the shape; keep every field of the services, not just those.
         return CatalogResponse(
             checked.status,

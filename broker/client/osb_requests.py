@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpx
 from marshmallow import Schema
 
-from broker.client.connection import Connection, expected_body, json_body, raw
+from broker.client.connection import Connection, expected_body, header_value, json_body, raw
 from broker.client.errors import MalformedResponse
 from broker.client.responses import (
     Answer,
@@ -54,8 +55,6 @@ class OSBRequests:
     api_version: str
     identity: OriginatingIdentity | None
     _auth: dict[str, str]
-    # Per schema (by id), the last body it accepted (see ``check_once``).
-    _checked: dict[int, bytes]
 
     @property
     def base_url(self) -> str:
@@ -88,37 +87,60 @@ class OSBRequests:
         identity: OriginatingIdentity | None = None,
         headers: Mapping[str, str] | None = None,
         send_identity: bool = True,
-        check_once: bool = False,
     ) -> A:
-        """One OSB call: its answer, typed, or the error it is.
+        """One OSB call: its answer, typed, or the error it is."""
+        response = self._exchange(
+            method,
+            path,
+            params=params,
+            body=body,
+            identity=identity,
+            headers=headers,
+            send_identity=send_identity,
+        )
+        return self._answer(answer, method, path, response, expected, schema)
 
-        ``check_once``: a body byte for byte the same as the last one this client
-        checked against ``schema`` is not checked again, and the answer gets no parsed
-        fields (the caller takes them from the body). For the catalog, whose shape
-        check costs a millisecond and which rarely changes.
-        """
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        identity: OriginatingIdentity | None = None,
+        headers: Mapping[str, str] | None = None,
+        send_identity: bool = True,
+    ) -> httpx.Response:
+        """Send an OSB request with the client's headers (and identity, if it goes)."""
         chosen = None
         if send_identity:
             chosen = identity if identity is not None else self.identity
         sent = self._osb_headers(chosen, headers)
-        response = self.connection.send(method, path, params=params, body=body, headers=sent)
+        return self.connection.send(method, path, params=params, body=body, headers=sent)
+
+    def _answer(
+        self,
+        answer: type[A],
+        method: str,
+        path: str,
+        response: httpx.Response,
+        expected: tuple[int, ...],
+        schema: Schema,
+    ) -> A:
+        """The typed answer of ``response``, its shape checked, or the error it is."""
         parsed = expected_body(method, path, response, expected, " for this endpoint")
         status = response.status_code
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        retry_after = parse_retry_after(header_value(response.headers, "Retry-After"))
         if status == 410:
             # A delete of something that does not exist: the body does not matter.
             return answer(status, raw(parsed), response.headers, retry_after)
         document = json_body(method, path, status, parsed)
-        if check_once and self._checked.get(id(schema)) == response.content:
-            return answer(status, document, response.headers, retry_after)
         try:
             fields = parse_body(schema, document)
         except ShapeError as exc:
             raise MalformedResponse(
                 status, document, f"{method} {path}: {status} body: {exc}"
             ) from None
-        if check_once:
-            self._checked[id(schema)] = response.content
         return answer(status, document, response.headers, retry_after, **fields)
 
     def _delete(

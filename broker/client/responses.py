@@ -17,10 +17,11 @@ import email.utils
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
+from broker.client.json_decoding import decode_json
 from broker.deprecations import warn_renamed
 from broker.suggestions import did_you_mean
 from broker.validation_messages import describe_messages
@@ -164,6 +165,35 @@ class CatalogResponse(Answer):
     """Answer to ``GET /v2/catalog`` (200): every service with all its fields."""
 
     services: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of_checked_body(
+        cls, status: int, content: bytes, headers: Mapping[str, str], retry_after: float | None
+    ) -> CatalogResponse:
+        """The answer of a body already found to be a catalog (the same bytes were
+        checked): :attr:`body` and :attr:`services` are decoded from ``content`` when
+        first read. Equal to the answer built from the decoded body, and as independent
+        of every other answer (the objects are its own)."""
+        answer = cls.__new__(cls)
+        state = answer.__dict__
+        state["status"] = status
+        state["headers"] = headers
+        state["retry_after"] = retry_after
+        state["_content"] = content
+        return answer
+
+    if not TYPE_CHECKING:  # for the type checker, body and services are plain fields
+
+        def __getattr__(self, name: str) -> Any:
+            # Only called for what the instance lacks: body and services not decoded yet.
+            content = self.__dict__.get("_content")
+            if content is None or name not in ("body", "services"):
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            state = self.__dict__
+            # setdefault: two threads reading it at once see the same objects.
+            body = state.setdefault("body", decode_json(content))
+            state.setdefault("services", list(body["services"]))
+            return state[name]
 
     def plan(self, service: str, plan: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """(service, plan) objects by name or id.

@@ -43,7 +43,7 @@ def _sent(follow_redirects: bool, extra: dict[str, str]) -> list[httpx.Request]:
         BASE, transport=httpx.MockTransport(answer), follow_redirects=follow_redirects
     )
     connection.headers = extra
-    for call in CALLS:
+    for call in CALLS + CALLS:  # the second time, with the heads made the first time
         connection.send(**call)
     return seen
 
@@ -52,7 +52,7 @@ def _sent(follow_redirects: bool, extra: dict[str, str]) -> list[httpx.Request]:
 def test_a_request_leaves_as_httpx_client_would_send_it(extra: dict[str, str]) -> None:
     # A connection that follows redirects sends through httpx.Client itself.
     direct, through_httpx = _sent(False, extra), _sent(True, extra)
-    assert len(direct) == len(through_httpx) == len(CALLS)
+    assert len(direct) == len(through_httpx) == 2 * len(CALLS)
     for mine, theirs in zip(direct, through_httpx, strict=True):
         assert mine.method == theirs.method
         assert mine.url == theirs.url
@@ -60,6 +60,22 @@ def test_a_request_leaves_as_httpx_client_would_send_it(extra: dict[str, str]) -
         assert mine.headers.raw == theirs.headers.raw
         assert mine.content == theirs.content
         assert mine.extensions == theirs.extensions
+
+
+def test_a_request_a_transport_changed_leaves_the_next_one_as_it_was() -> None:
+    heads: list[list[tuple[bytes, bytes]]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        heads.append(list(request.headers.raw))
+        request.headers["X-Added"] = "by the transport"
+        del request.headers["User-Agent"]
+        return httpx.Response(200, json={"ok": True})
+
+    connection = Connection(BASE, transport=httpx.MockTransport(answer))
+    connection.send("GET", "/v2/catalog")
+    connection.send("GET", "/v2/catalog")
+    assert heads[1] == heads[0]
+    assert b"User-Agent" in dict(heads[1])
 
 
 def test_cookies_the_broker_sets_go_back_with_the_next_requests() -> None:
