@@ -16,11 +16,16 @@ by someone embedding the broker) gets a ``LogRecord`` as before.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from broker.logs import JsonLineFormatter, LineHandler, RedactingFilter, RequestIdFilter
+from broker.logs import (
+    JsonLineFormatter,
+    LineHandler,
+    RedactingFilter,
+    RequestIdFilter,
+    utc_iso,
+)
 from broker.redaction import mask_text
 
 __all__ = ["LINE", "log_request"]
@@ -82,7 +87,7 @@ def encode_line(
         f'"method": {quoted(method)}, "path": {quoted(path)}, "status": {status}, '
         f'"duration_ms": {float.__repr__(round(duration_ms, 2))}, "operation": '
         f'{"null" if operation is None else quoted(_masked(operation))}, "timestamp": '
-        f'"{datetime.fromtimestamp(created, UTC).isoformat()}"}}\n'
+        f'"{utc_iso(created)}"}}\n'
     )
 
 
