@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -77,7 +78,7 @@ def headers(items: Iterable[tuple[str, str]]) -> tuple[dict[str, str], int, bool
     used = 0
     truncated = False
     for name, value in items:
-        if is_sensitive(name):
+        if _sensitive_header(name):
             value = REDACTED
         else:
             if len(value) > MAX_HEADER_VALUE:
@@ -92,6 +93,10 @@ def headers(items: Iterable[tuple[str, str]]) -> tuple[dict[str, str], int, bool
         used += size
         recorded[name] = value
     return recorded, used, truncated
+
+
+# Requests repeat their header names: whether one is secret-bearing is decided once.
+_sensitive_header = functools.lru_cache(maxsize=512)(is_sensitive)
 
 
 def bounded(entry: dict[str, Any], estimate: int) -> dict[str, Any]:

@@ -68,6 +68,10 @@ class SharedResponses:
         if not isinstance(response, (dict, list)):
             return None
         key = id(response)
+        # Read without the lock first: a dict read is atomic, and most calls end here.
+        known = self._encoded.get(key)
+        if known is not None and known[0] is response:
+            return known[1]
         with self._mutex:
             known = self._encoded.get(key)
             if known is not None and known[0] is response:

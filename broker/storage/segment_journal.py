@@ -8,7 +8,9 @@ Layout, in a folder next to the state file (``broker.journal/``, 0700, files 060
   takes the next id and writes its line, so ids are integers that become visible
   in increasing order across processes (a reader following ``since_id`` never
   skips an entry written late), and they keep growing across a clear and a
-  restart.
+  restart. Each process maps it (``MAP_SHARED``): an append reads and writes the
+  counters in memory, the very page every process reads, so the lock and the
+  line's ``write(2)`` are its only system calls.
 * ``<first id>-<process>.jsonl``: one segment per process at a time, opened
   ``O_APPEND``; one line per entry, the entry encoded once (orjson) with its
   ``"id"`` last. A write that returned is in the operating system's hands: visible
@@ -37,6 +39,7 @@ the line is), read only what was appended since, and read the lines a query retu
 from __future__ import annotations
 
 import fcntl
+import mmap
 import os
 import secrets
 import stat
@@ -89,13 +92,21 @@ class SegmentJournal:
         os.register_at_fork(after_in_child=reopen)
 
     def _open_process(self) -> None:
+        inherited_counters: mmap.mmap | None = getattr(self, "_counters", None)
+        if inherited_counters is not None:
+            inherited_counters.close()
         for inherited in (getattr(self, "_counter", None), getattr(self, "_segment", None)):
             if inherited is not None and inherited >= 0:
                 os.close(inherited)
         self._mutex = threading.Lock()
-        self._counter = os.open(
+        self._counter = counter = os.open(
             self.folder / "counter", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
         )
+        # A new counter file is empty: zeros are its counters (growing a file to the
+        # size it already has, as another process may do at once, changes nothing).
+        if os.fstat(counter).st_size < COUNTER.size:
+            os.ftruncate(counter, COUNTER.size)
+        self._counters = mmap.mmap(counter, COUNTER.size)
         self._token = f"{os.getpid()}-{secrets.token_hex(3)}"
         self._segment: int | None = None
         self._segment_bytes = 0
@@ -112,6 +123,7 @@ class SegmentJournal:
                 os.close(self._segment)
                 self._segment = None
             if self._counter >= 0:
+                self._counters.close()
                 os.close(self._counter)
                 self._counter = -1
 
@@ -124,21 +136,21 @@ class SegmentJournal:
             entry = {**entry, "response": None, "response_shared": shared[0]}
         data = encode(entry)
         with self._mutex:
-            counter = self._counter
+            counter, counters = self._counter, self._counters
             fcntl.flock(counter, fcntl.LOCK_EX)
             try:
-                last, floor, generation = read_counters(self._counter)
-                entry_id = last + 1
+                last, floor, generation = COUNTER.unpack_from(counters)
+                entry_id: int = last + 1
                 line = b'%b,"id":%d}\n' % (data[:-1], entry_id)
                 segment = self._segment_for(entry_id, limit, max_bytes, generation)
                 if self._segment_entries == 0:  # a new segment: trimming may have raised it
-                    floor = read_counters(self._counter)[1]
+                    floor = COUNTER.unpack_from(counters)[1]
                 if shared is not None and shared[0] not in self._shared_written:
                     line = b'{"shared":"%b","data":%b}\n' % (shared[0].encode(), shared[1]) + line
                     self._shared_written.add(shared[0])
                 # The id is taken before the line is written: a broker killed in
                 # between skips an id, never hands one out twice.
-                os.pwrite(counter, IDS.pack(entry_id, max(floor, entry_id - limit)), 0)
+                IDS.pack_into(counters, 0, entry_id, max(floor, entry_id - limit))
                 os.write(segment, line)
                 self._segment_bytes += len(line)
                 self._segment_entries += 1

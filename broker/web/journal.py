@@ -18,7 +18,6 @@ import functools
 import logging
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Request, Response
@@ -26,6 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from broker.journal import entries
 from broker.journal.entries import MAX_TEXT, cut
+from broker.logs import utc_iso_milliseconds
 from broker.redaction import redact, redact_credentials
 from broker.web.request_state import RequestState, current
 from broker.web.runtime import Runtime, current_runtime
@@ -84,14 +84,26 @@ def _request_body(req: Request, state: RequestState) -> tuple[Any, int]:
 
 def _header_items(environ: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The request headers as werkzeug names them."""
-    return [
-        (name, value)
-        for key, value in environ.items()
-        if (name := _header_name(key)) is not None and (value or key[:5] == "HTTP_")
-    ]
+    names = _HEADER_NAMES
+    items = []
+    for key, value in environ.items():
+        name = names.get(key, _UNKNOWN)
+        if name is _UNKNOWN:
+            name = _header_name(key)
+            if len(names) < MAX_HEADER_NAMES:  # the keys are the client's to choose
+                names[key] = name
+        if name is not None and (value or key[:5] == "HTTP_"):
+            items.append((name, value))
+    return items
 
 
-@functools.lru_cache(maxsize=512)
+# environ key -> header name or None: a dict read, where a call per key cost more
+# than the rest of the entry's headers.
+_HEADER_NAMES: dict[str, str | None] = {}
+_UNKNOWN = ""
+MAX_HEADER_NAMES = 512
+
+
 def _header_name(key: str) -> str | None:
     """``HTTP_X_REQUEST_ID`` -> ``X-Request-Id`` (as ``request.headers`` has it), else None."""
     if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
@@ -114,10 +126,6 @@ def _text(value: str | None) -> str | None:
 
 def plain(value: str | None) -> bool:
     return value is None or (len(value) <= MAX_TEXT and "\x00" not in value)
-
-
-def _iso_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def record(rt: Runtime, req: Request, state: RequestState, response: Response) -> None:
@@ -146,7 +154,7 @@ def record(rt: Runtime, req: Request, state: RequestState, response: Response) -
     identity = state.originating_identity
     instance_id, binding_id = state.instance_id, state.binding_id
     entry: dict[str, Any] = {
-        "time": _iso_time(now),
+        "time": utc_iso_milliseconds(now),
         "epoch": now,
         "request_id": state.request_id,
         "method": req.method,

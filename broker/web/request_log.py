@@ -15,12 +15,18 @@ by someone embedding the broker) gets a ``LogRecord`` as before.
 
 from __future__ import annotations
 
+import functools
 import logging
-from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from broker.logs import JsonLineFormatter, LineHandler, RedactingFilter, RequestIdFilter
+from broker.logs import (
+    JsonLineFormatter,
+    LineHandler,
+    RedactingFilter,
+    RequestIdFilter,
+    utc_iso,
+)
 from broker.redaction import mask_text
 
 __all__ = ["LINE", "log_request"]
@@ -59,6 +65,32 @@ def _fast_handler(logger: logging.Logger) -> LineHandler | None:
     return handler
 
 
+@functools.lru_cache(maxsize=256)
+def _request_parts(method: str, path: str, operation: str | None) -> tuple[str, str, str]:
+    """What a line says of a request that does not change with its answer, encoded:
+    the message's start (open, its closing quote to come), the method and path
+    fields, the operation field. Requests repeat these (the catalog's above all)."""
+    # As RedactingFilter does: the message's arguments are all masked when one of them
+    # holds "@" or "=", each field when it does.
+    if "@" in method or "=" in method or "@" in path or "=" in path:
+        start = f"{mask_text(method)} {mask_text(path)} "
+        method, path = _masked(method), _masked(path)
+    else:
+        start = f"{method} {path} "
+    quoted = encode_basestring_ascii
+    # Escaping is character by character: the message's start escaped alone is the
+    # start of the whole message escaped (status and duration are plain ASCII).
+    return (
+        quoted(start)[:-1],
+        f'", "method": {quoted(method)}, "path": {quoted(path)}, "status": ',
+        f', "operation": {"null" if operation is None else quoted(_masked(operation))}',
+    )
+
+
+# A longer path is encoded for its line alone: the cache keeps the short ones.
+CACHED_PATH = 256
+
+
 def encode_line(
     request_id: str,
     method: str,
@@ -69,20 +101,13 @@ def encode_line(
     created: float,
 ) -> str:
     """The JSON line :class:`~broker.logs.JsonLineFormatter` writes for this request."""
-    # As RedactingFilter does: the message's arguments are all masked when one of them
-    # holds "@" or "=", each field when it does.
-    if "@" in method or "=" in method or "@" in path or "=" in path:
-        message = f"{mask_text(method)} {mask_text(path)} {status} {duration_ms:.1f}ms"
-        method, path = _masked(method), _masked(path)
-    else:
-        message = f"{method} {path} {status} {duration_ms:.1f}ms"
-    quoted = encode_basestring_ascii
+    parts = _request_parts if len(path) <= CACHED_PATH else _request_parts.__wrapped__
+    message, fields, operation_field = parts(method, path, operation)
     return (
-        f'{_HEAD}{quoted(_masked(request_id))}, "message": {quoted(message)}, '
-        f'"method": {quoted(method)}, "path": {quoted(path)}, "status": {status}, '
-        f'"duration_ms": {float.__repr__(round(duration_ms, 2))}, "operation": '
-        f'{"null" if operation is None else quoted(_masked(operation))}, "timestamp": '
-        f'"{datetime.fromtimestamp(created, UTC).isoformat()}"}}\n'
+        f"{_HEAD}{encode_basestring_ascii(_masked(request_id))}, "
+        f'"message": {message}{status} {duration_ms:.1f}ms{fields}{status}, '
+        f'"duration_ms": {float.__repr__(round(duration_ms, 2))}{operation_field}, '
+        f'"timestamp": "{utc_iso(created)}"}}\n'
     )
 
 

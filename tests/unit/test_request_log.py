@@ -26,6 +26,8 @@ CASES: list[Case] = [
     ("x", "GET", "/v2/service_instances/postgres://app:pw@db:5432/x", 404, 2.0, None),
     ("password=hunter2", "GET", "/v2/x?password=a", 400, 2.5, "fetch_instance"),
     ("q", "GET", '/v2/"quoted"\\back\ttab', 404, 0.0, None),
+    # Longer than the paths whose encoding is kept for the next line.
+    ("long", "GET", "/v2/service_instances/" + "é\n=" * 100, 404, 0.25, "fetch_instance"),
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields, pre_dump, validate
 
 from broker.faults.schemas import FaultRuleSchema
-from broker.web.journal import _iso_time
+from broker.logs import utc_iso_milliseconds
 
 __all__ = [
     "BindingStateSchema",
@@ -46,7 +46,7 @@ class IsoTime(fields.DateTime):
     """A time kept as seconds since the epoch, shown as the journal shows times."""
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else _iso_time(float(value))
+        return None if value is None else utc_iso_milliseconds(float(value))
 
 
 def _old_id(new: str) -> fields.String:
