@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from jsonschema.protocols import Validator
+    from broker.catalog.parameter_schemas import ParameterValidator
 
 __all__ = [
     "OPERATIONS",
@@ -129,7 +129,7 @@ class Plan:
     maximum_polling_duration: int | None
     maintenance_info_version: str | None
     # Compiled parameter validators by purpose: instance_create, instance_update, binding_create.
-    validators: Mapping[str, Validator] = field(default_factory=dict)
+    validators: Mapping[str, ParameterValidator] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,19 +9,31 @@ draft, hold at most 64 kB, and refer only inside itself (``#...``). The plan's O
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from broker.catalog.documents import CatalogDocument, read_document
 from broker.catalog.problems import join_path
+from broker.catalog.proven_schemas import PROVEN_SCHEMAS
 from broker.suggestions import did_you_mean
 
 if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
 
-__all__ = ["MAX_SCHEMA_BYTES", "SCHEMA_PURPOSES", "Report", "known_drafts", "plan_schemas"]
+__all__ = [
+    "MAX_SCHEMA_BYTES",
+    "SCHEMA_PURPOSES",
+    "DeferredValidator",
+    "ParameterValidator",
+    "Report",
+    "known_drafts",
+    "plan_schemas",
+    "schema_digest",
+]
 
 MAX_SCHEMA_BYTES = 64 * 1024
 SCHEMA_PURPOSES = {
@@ -35,9 +47,10 @@ SCHEMA_PURPOSES = {
 def known_drafts() -> dict[str, type[Validator]]:
     """The validator class of each JSON Schema draft, by its ``$schema`` URI (no ``#``).
 
-    jsonschema is imported here, on the first catalog that has a parameter schema:
-    it is a tenth of a second of a broker's start, which a catalog without schemas
-    does not need.
+    jsonschema is imported here, on the first schema that is not proven valid
+    (:data:`~broker.catalog.proven_schemas.PROVEN_SCHEMAS`) or the first parameters
+    checked: it is a tenth of a second of a broker's start, which the bundled
+    catalogs do not need.
     """
     from jsonschema import validators
 
@@ -55,12 +68,45 @@ def known_drafts() -> dict[str, type[Validator]]:
 Report = Callable[[str, str], None]
 
 
+class ParameterValidator(Protocol):
+    """What the broker asks of a plan's parameter validator."""
+
+    def iter_errors(self, instance: Any) -> Iterator[ValidationError]: ...
+
+
+class DeferredValidator:
+    """The validator of a schema proven valid for its draft, made on its first use.
+
+    A broker serving the bundled catalogs starts without importing jsonschema; each
+    worker imports it when a request first brings parameters to check.
+    """
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self._schema = schema
+        self._validator: Validator | None = None
+
+    def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
+        validator = self._validator
+        if validator is None:  # two threads may both build it: the same validator
+            cls = known_drafts()[self._schema["$schema"].rstrip("#")]
+            validator = self._validator = cls(self._schema, format_checker=cls.FORMAT_CHECKER)
+        errors: Iterator[ValidationError] = validator.iter_errors(instance)
+        return errors
+
+
+def schema_digest(schema: Mapping[str, Any]) -> str:
+    """SHA-256 of a schema's canonical JSON: the same for the same schema, whatever its
+    file's layout or key order."""
+    text = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def plan_schemas(
     document: CatalogDocument, path: str, raw_schemas: Any, report: Report
-) -> tuple[dict[str, Validator], Any]:
+) -> tuple[dict[str, ParameterValidator], Any]:
     """A plan's validators by purpose, and its OSB ``schemas`` with each ``$ref``
     replaced by the schema it points to (``raw_schemas`` as it was if none usable)."""
-    by_purpose: dict[str, Validator] = {}
+    by_purpose: dict[str, ParameterValidator] = {}
     schemas = raw_schemas
     for purpose, (holder, action) in SCHEMA_PURPOSES.items():
         container = _mapping(raw_schemas, holder, action)
@@ -114,8 +160,13 @@ def resolve_schema(
     return loaded
 
 
-def compile_schema(path: str, schema: dict[str, Any], report: Report) -> Validator | None:
-    """The validator of a schema, or None when it has any problem (all reported)."""
+def compile_schema(path: str, schema: dict[str, Any], report: Report) -> ParameterValidator | None:
+    """The validator of a schema, or None when it has any problem (all reported).
+
+    A schema proven valid for its draft (one of the bundled catalogs', by its
+    digest) is not checked against its draft's metaschema again: its validator is
+    made when first used. Any other schema is checked here.
+    """
     found: list[tuple[str, str]] = []
     size = len(json.dumps(schema, separators=(",", ":")).encode())
     if size > MAX_SCHEMA_BYTES:
@@ -129,6 +180,8 @@ def compile_schema(path: str, schema: dict[str, Any], report: Report) -> Validat
                     "themselves ('#/...')",
                 )
             )
+    if not found and schema_digest(schema) in PROVEN_SCHEMAS:
+        return DeferredValidator(schema)
     drafts = known_drafts()
     draft = schema.get("$schema")
     cls = drafts.get(draft.rstrip("#")) if isinstance(draft, str) else None
@@ -151,7 +204,7 @@ def compile_schema(path: str, schema: dict[str, Any], report: Report) -> Validat
         report(where, message)
     if found or cls is None:
         return None
-    validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    validator: ParameterValidator = cls(schema, format_checker=cls.FORMAT_CHECKER)
     return validator
 
 

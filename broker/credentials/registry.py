@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any, NamedTuple
@@ -36,7 +38,17 @@ def _load(target: str) -> Any:
 
 
 def backend_classes() -> dict[str, Any]:
-    """Every known backend class by name (entry points may add or replace built-ins)."""
+    """Every known backend class by name (entry points may add or replace built-ins).
+
+    The installed distributions are scanned once per import path: the settings
+    (which read what each backend declares) and the registry of a process both ask,
+    and each scan reads the metadata of every installed distribution.
+    """
+    return dict(_scan(tuple(sys.path)))
+
+
+@cache
+def _scan(import_path: tuple[str, ...]) -> dict[str, Any]:
     classes = {name: _load(target) for name, target in BUILTIN.items()}
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         if entry.name not in classes or entry.value != BUILTIN.get(entry.name):
