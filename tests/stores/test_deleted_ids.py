@@ -14,25 +14,14 @@ import pytest
 from broker.storage import Store, open_store
 from broker.storage.base import Delete, Put
 from broker.storage.deleted_ids import TRIM_EVERY, end_expected_delete, expect_delete
-from tests.support.postgres import fresh_schema
 from tests.support.records import instance
-
-ALL_STORES = [
-    pytest.param("memory", id="memory"),
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
+from tests.support.store_urls import ALL_STORES, store_url_for
 
 
 @pytest.fixture(params=ALL_STORES)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-    elif request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state' / 'broker.db'}"
-    else:
-        with fresh_schema() as url:
-            yield url
+    with store_url_for(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -20,24 +20,13 @@ from broker.platform_checks.findings_store import (
 )
 from broker.platform_checks.stores import findings_store_for
 from broker.storage import Store, open_store
-from tests.support.postgres import fresh_schema
-
-ALL_STORES = [
-    pytest.param("memory", id="memory"),
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
+from tests.support.store_urls import ALL_STORES, store_url_for
 
 
 @pytest.fixture(params=ALL_STORES)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-    elif request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state' / 'broker.db'}"
-    else:
-        with fresh_schema() as url:
-            yield url
+    with store_url_for(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

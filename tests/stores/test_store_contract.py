@@ -22,29 +22,16 @@ from broker.journal.retention import CHECK_EVERY
 from broker.storage import Store, open_store
 from broker.storage.base import Delete, JournalQuery, Put
 from tests.support import store_workers
-from tests.support.postgres import fresh_schema
 from tests.support.records import binding, instance, operation
-
-ALL_STORES = [
-    pytest.param("memory", id="memory"),
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-SHARED_STORES = ALL_STORES[1:]
+from tests.support.store_urls import ALL_STORES, SHARED_STORES, store_url_for
 
 SPAWN = multiprocessing.get_context("spawn")
 
 
 @pytest.fixture
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    kind = request.param
-    if kind == "memory":
-        yield "memory://"
-    elif kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state' / 'broker.db'}"
-    else:
-        with fresh_schema() as url:
-            yield url
+    with store_url_for(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
