@@ -35,6 +35,9 @@ __all__ = ["KeepAliveHandler", "ThreadedBrokerServer"]
 # An unread request body up to this size is read and dropped to keep the connection;
 # a larger one closes it instead.
 DRAIN_LIMIT = 1024 * 1024
+# How often the serving thread looks whether it is asked to stop: a session's end
+# waits for it (socketserver's default of half a second would be each session's).
+STOP_POLL_SECONDS = 0.05
 
 
 class KeepAliveHandler(WSGIRequestHandler):
@@ -182,7 +185,10 @@ class ThreadedBrokerServer:
         )
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="mockbroker", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": STOP_POLL_SECONDS},
+            name="mockbroker",
+            daemon=True,
         )
 
     @classmethod
