@@ -42,12 +42,12 @@ def deleting(sources: Sources, exchange: Exchange, found: list[Sighting]) -> Non
     answered 200 deleted its id."""
     expected = end_expected_delete()
     remembered = expected.remembered if expected is not None else None
-    kind, resource_id = _kind_and_id(exchange)
-    store, keep = sources.store, sources.remembered_ids
     if remembered is not None:
-        store.settle_deleted(remembered, keep, stands=exchange.status == 200)
-    elif exchange.status == 200 and resource_id is not None:
-        store.settle_deleted(store.remember_deleted(kind, resource_id), keep, stands=True)
+        sources.store.settle_deleted(
+            remembered, sources.remembered_ids, stands=exchange.status == 200
+        )
+    elif exchange.status == 200:  # a 200 with no delete in the request (a fault rule's)
+        remember_deleted(sources, exchange)
     findings = sources.findings
     key = orphan_key(exchange)
     # Read first: there is seldom a window, and a read costs less than a delete.
@@ -64,7 +64,8 @@ def end_unsettled(sources: Sources) -> None:
 
 
 def remember_deleted(sources: Sources, exchange: Exchange) -> None:
-    """An asynchronous delete finished: remember the id it deleted."""
+    """The platform was told ``exchange``'s resource is deleted (an asynchronous delete
+    finished, or a 200 the store's delete did not already remember): remember its id."""
     kind, resource_id = _kind_and_id(exchange)
     if resource_id is not None:
         store = sources.store
