@@ -12,6 +12,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -181,6 +182,20 @@ def budget(args: argparse.Namespace, series: dict[Any, Series], checks: list[Any
     return "\n".join(lines)
 
 
+def stop_on_terminate() -> None:
+    """Let SIGTERM unwind like Ctrl-C, so the servers the bench started are stopped.
+
+    They run in sessions of their own (a Ctrl-C in the terminal does not reach them),
+    so only the bench's ``finally`` stops them; Python's default SIGTERM action ends
+    the process without running it and leaves every server behind.
+    """
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+
+
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     if given[:1] == ["fixture"]:
@@ -192,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return in_process(argv)
     args = parse_args(argv)
+    stop_on_terminate()
     wrk = ensure_wrk()
     client_cpus, server_cpus = cpu_layout(args.no_pin)
     service_id, plan_id = lifecycle_ids()

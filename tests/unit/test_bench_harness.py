@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +23,8 @@ from broker.config import Settings
 from broker.storage.sqlite import SQLiteStore
 from broker.web.runtime import runtime_of
 
-LUA = Path(__file__).resolve().parents[2] / "bench" / "lua"
+ROOT = Path(__file__).resolve().parents[2]
+LUA = ROOT / "bench" / "lua"
 
 
 def test_the_bare_app_answers_the_bench_routes_with_the_given_bytes() -> None:
@@ -105,3 +112,45 @@ def test_the_profile_split_attributes_time_to_its_owner() -> None:
     assert set(shares) == {"broker", "framework", "SQLite", "libraries"}
     assert abs(sum(shares.values()) - 1) < 1e-9
     assert shares["framework"] > 0.3 and shares["broker"] > 0 and shares["SQLite"] == 0
+
+
+STARTS_A_SERVER_AND_WAITS = """
+import sys, time
+from pathlib import Path
+
+from bench.__main__ import stop_on_terminate
+from bench.servers import start_bare
+
+stop_on_terminate()
+server = start_bare("bare", Path(sys.argv[1]), workers=1, threads=1, cpus=None)
+try:
+    print(server.process.pid, flush=True)
+    time.sleep(120)
+finally:
+    server.stop()
+"""
+
+
+def test_a_terminated_bench_stops_the_servers_it_started(tmp_path: Path) -> None:
+    answers = {name: {"status": 200, "body": "{}"} for name in ROUTES}
+    responses = tmp_path / "responses.json"
+    responses.write_text(json.dumps(answers))
+    with subprocess.Popen(
+        [sys.executable, "-c", STARTS_A_SERVER_AND_WAITS, str(responses)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as bench:
+        assert bench.stdout is not None
+        server_pid = int(bench.stdout.readline())
+        try:
+            os.killpg(server_pid, 0)  # the server's own session is running
+            bench.send_signal(signal.SIGTERM)
+            assert bench.wait(timeout=30) == 128 + signal.SIGTERM
+            with pytest.raises(ProcessLookupError):
+                os.killpg(server_pid, 0)
+        finally:
+            if bench.poll() is None:
+                bench.kill()
+            with contextlib.suppress(ProcessLookupError):  # a server left behind
+                os.killpg(server_pid, signal.SIGKILL)
